@@ -1,0 +1,419 @@
+"""The Altegio online-booking client: one method per endpoint, one `_request` for the wire.
+
+It knows nothing of Telegram. Reads are retried within bounds and cached where the data rarely
+changes; writes are never repeated once they may have reached Altegio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from typing import Any, TypeVar
+
+import httpx
+
+from bot.altegio import errors
+from bot.altegio.limiter import RateLimiter, Sleep
+from bot.altegio.models import (
+    BookableDates,
+    Catalogue,
+    Company,
+    CreatedRecord,
+    Json,
+    Record,
+    Slot,
+    Staff,
+    created_records,
+    error_codes,
+    records_from_wire,
+    services_param,
+    unwrap,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://api.alteg.io/api"
+ACCEPT = "application/vnd.api.v2+json"
+
+
+class Retry(Enum):
+    READ = "read"  # safe to repeat: timeouts, refused connections, 429 and 5xx are retried
+    WRITE = "write"  # repeated only when it certainly never left this process
+
+
+@dataclass(frozen=True, slots=True)
+class Appointment:
+    """One appointment of a booking request; `id` is ours, echoed back in Altegio's answer."""
+
+    id: int
+    service_ids: tuple[int, ...]
+    staff_id: int  # 0 = any team member
+    datetime: str  # exactly as `book_times` returned it
+
+    def as_wire(self) -> dict[str, Json]:
+        return {
+            "id": self.id,
+            "services": list(self.service_ids),
+            "staff_id": self.staff_id,
+            "datetime": self.datetime,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NewBooking:
+    phone: str
+    fullname: str
+    appointments: tuple[Appointment, ...]
+    email: str = ""
+    comment: str = ""
+    code: str | None = None
+    api_id: str = ""
+    notify_by_sms: int = 0
+    extra: dict[str, Json] = field(default_factory=dict)
+
+    def as_wire(self) -> dict[str, Json]:
+        body: dict[str, Json] = {
+            "phone": self.phone,
+            "fullname": self.fullname,
+            "email": self.email,
+            "comment": self.comment,
+            "type": "mobile",
+            "notify_by_sms": self.notify_by_sms,
+            "notify_by_email": 0,
+            "api_id": self.api_id,
+            "appointments": [a.as_wire() for a in self.appointments],
+        }
+        if self.code:
+            body["code"] = self.code
+        body.update(self.extra)
+        return body
+
+
+class _Cache:
+    """A small TTL cache that also merges concurrent identical reads into one request."""
+
+    def __init__(self, monotonic: Callable[[], float]) -> None:
+        self._monotonic = monotonic
+        self._values: dict[str, tuple[float, Any]] = {}
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
+
+    async def get(self, key: str, ttl: float, load: Callable[[], Awaitable[T]]) -> T:
+        now = self._monotonic()
+        hit = self._values.get(key)
+        if hit is not None and hit[0] > now:
+            value: T = hit[1]
+            return value
+        pending = self._inflight.get(key)
+        if pending is not None:
+            shared: T = await asyncio.shield(pending)
+            return shared
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            result = await load()
+        except BaseException as exc:
+            future.set_exception(exc)
+            # Nobody else waiting must not leave an "exception never retrieved" warning.
+            future.exception()
+            raise
+        else:
+            future.set_result(result)
+            if ttl > 0:
+                self._values[key] = (self._monotonic() + ttl, result)
+            return result
+        finally:
+            del self._inflight[key]
+
+    def drop(self, prefix: str = "") -> None:
+        for key in [k for k in self._values if k.startswith(prefix)]:
+            del self._values[key]
+
+
+class AltegioClient:
+    """Typed access to one Altegio location through the public online-booking API."""
+
+    def __init__(
+        self,
+        *,
+        partner_token: str,
+        company_id: int,
+        base_url: str = DEFAULT_BASE_URL,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout | None = None,
+        limiter: RateLimiter | None = None,
+        sleep: Sleep = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+        max_attempts: int = 3,
+        retry_after_cap: float = 10.0,
+        catalogue_ttl: float = 300.0,
+        availability_ttl: float = 60.0,
+    ) -> None:
+        self.company_id = company_id
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/v1/",
+            transport=transport,
+            timeout=timeout or httpx.Timeout(10.0, connect=5.0),
+            headers={
+                "Authorization": f"Bearer {partner_token}",
+                "Accept": ACCEPT,
+                "Content-Type": "application/json",
+                "User-Agent": "altegio-telegram-bot",
+            },
+        )
+        self._partner_token = partner_token
+        self.limiter = limiter or RateLimiter(monotonic=monotonic, sleep=sleep)
+        self._sleep = sleep
+        self._jitter = jitter
+        self._max_attempts = max(1, max_attempts)
+        self._retry_after_cap = retry_after_cap
+        self._cache = _Cache(monotonic)
+        self._catalogue_ttl = catalogue_ttl
+        self._availability_ttl = availability_ttl
+        self.requests_sent = 0
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- endpoints -------------------------------------------------------------------------
+
+    async def company(self) -> Company:
+        async def load() -> Company:
+            data = await self._request("GET", f"company/{self.company_id}", route="company")
+            return Company.from_wire(data)
+
+        return await self._cache.get("company", self._catalogue_ttl, load)
+
+    async def catalogue(self, staff_id: int | None = None) -> Catalogue:
+        params: list[tuple[str, str]] = []
+        if staff_id:
+            params.append(("staff_id", str(staff_id)))
+
+        async def load() -> Catalogue:
+            data = await self._request(
+                "GET", f"book_services/{self.company_id}", params=params, route="book_services"
+            )
+            return Catalogue.from_wire(data)
+
+        return await self._cache.get(f"services:{staff_id or 0}", self._catalogue_ttl, load)
+
+    async def staff(self, service_ids: Sequence[int]) -> list[Staff]:
+        params = services_param(service_ids)
+
+        async def load() -> list[Staff]:
+            data = await self._request(
+                "GET", f"book_staff/{self.company_id}", params=params, route="book_staff"
+            )
+            return Staff.list_from_wire(data)
+
+        key = "avail:staff:" + ",".join(map(str, service_ids))
+        return await self._cache.get(key, self._availability_ttl, load)
+
+    async def dates(
+        self, service_ids: Sequence[int], staff_id: int, date_from: date, date_to: date
+    ) -> BookableDates:
+        params = [
+            *services_param(service_ids),
+            ("staff_id", str(staff_id)),
+            ("date_from", date_from.isoformat()),
+            ("date_to", date_to.isoformat()),
+        ]
+
+        async def load() -> BookableDates:
+            data = await self._request(
+                "GET", f"book_dates/{self.company_id}", params=params, route="book_dates"
+            )
+            return BookableDates.from_wire(data, year_hint=date_from.year)
+
+        key = f"avail:dates:{staff_id}:{','.join(map(str, service_ids))}:{date_from}:{date_to}"
+        return await self._cache.get(key, self._availability_ttl, load)
+
+    async def times(self, staff_id: int, day: date, service_ids: Sequence[int]) -> list[Slot]:
+        """Free times on `day`; always fresh, never cached."""
+        company = await self.company()
+        data = await self._request(
+            "GET",
+            f"book_times/{self.company_id}/{staff_id}/{day.isoformat()}",
+            params=services_param(service_ids),
+            route="book_times",
+        )
+        return [s for s in Slot.list_from_wire(data, company.tz, day) if s.start.date() == day]
+
+    async def send_code(self, phone: str, fullname: str) -> None:
+        """Ask Altegio to text a confirmation code to `phone`."""
+        await self._request(
+            "POST",
+            f"book_code/{self.company_id}",
+            body={"phone": phone, "fullname": fullname},
+            retry=Retry.WRITE,
+            route="book_code",
+        )
+
+    async def check(self, appointments: Sequence[Appointment]) -> None:
+        """Dry run: raises `Rejected` (`SlotTaken`, `NoStaffAvailable`, ...) when it would fail."""
+        await self._request(
+            "POST",
+            f"book_check/{self.company_id}",
+            body={"appointments": [a.as_wire() for a in appointments]},
+            route="book_check",
+        )
+
+    async def book(self, booking: NewBooking) -> list[CreatedRecord]:
+        """Create the appointments. Never repeated once sent: see `OutcomeUnknown`."""
+        data = await self._request(
+            "POST",
+            f"book_record/{self.company_id}",
+            body=booking.as_wire(),
+            retry=Retry.WRITE,
+            route="book_record",
+        )
+        self._cache.drop("avail:")
+        return created_records(data)
+
+    async def record(self, record_id: int, record_hash: str) -> Record:
+        company = await self.company()
+        data = await self._request(
+            "GET",
+            f"book_record/{self.company_id}/{record_id}/{record_hash}",
+            route="book_record.get",
+        )
+        found = records_from_wire(data, company.tz)
+        if not found:
+            raise errors.NotFound("record")
+        return found[0]
+
+    def forget_availability(self) -> None:
+        """Drop cached staff and days, e.g. after a slot turned out to be taken."""
+        self._cache.drop("avail:")
+
+    # --- the wire --------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        route: str,
+        params: Sequence[tuple[str, str]] = (),
+        body: Json = None,
+        retry: Retry = Retry.READ,
+        user_token: str | None = None,
+    ) -> Json:
+        """Send one call, retrying where safe, and return the unwrapped `data`.
+
+        `route` names the endpoint in logs: paths can carry a record hash, which is a secret.
+        """
+        headers = {}
+        if user_token:
+            headers["Authorization"] = f"Bearer {self._partner_token}, User {user_token}"
+        content = json.dumps(body).encode() if body is not None else None
+        attempt = 0
+        while True:
+            attempt += 1
+            last = attempt >= self._max_attempts
+            await self.limiter.acquire()
+            self.requests_sent += 1
+            started = time.perf_counter()
+            try:
+                response = await self._http.request(
+                    method, path, params=list(params), content=content, headers=headers
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # Nothing left this process: safe to try again even for a write.
+                log.warning("altegio %s: cannot connect (%s)", route, type(exc).__name__)
+                if last:
+                    raise errors.Unavailable(f"{route}: cannot connect") from exc
+                await self._backoff(attempt, None)
+                continue
+            except httpx.TransportError as exc:
+                log.warning("altegio %s: %s after sending", route, type(exc).__name__)
+                if retry is Retry.WRITE:
+                    raise errors.OutcomeUnknown(f"{route}: no answer") from exc
+                if last:
+                    raise errors.Unavailable(f"{route}: no answer") from exc
+                await self._backoff(attempt, None)
+                continue
+            status = response.status_code
+            elapsed = (time.perf_counter() - started) * 1000
+            log.debug("altegio %s %s -> %s in %.0f ms", method, route, status, elapsed)
+            if status == 429 or status >= 500:
+                if status >= 500 and retry is Retry.WRITE:
+                    raise errors.OutcomeUnknown(f"{route}: HTTP {status}")
+                retry_after = _retry_after(response)
+                if last or (retry_after is not None and retry_after > self._retry_after_cap):
+                    if status == 429:
+                        raise errors.RateLimited(f"{route}: HTTP 429", retry_after)
+                    raise errors.Unavailable(f"{route}: HTTP {status}")
+                if status == 429 and retry is Retry.WRITE:
+                    raise errors.RateLimited(f"{route}: HTTP 429", retry_after)
+                log.warning("altegio %s: HTTP %s, attempt %s", route, status, attempt)
+                await self._backoff(attempt, retry_after)
+                continue
+            return self._interpret(response, route)
+
+    def _interpret(self, response: httpx.Response, route: str) -> Json:
+        status = response.status_code
+        body = _json_body(response)
+        if 200 <= status < 300:
+            if body is _INVALID:
+                raise errors.UnexpectedResponse(f"{route}: body is not JSON")
+            if isinstance(body, dict) and body.get("success") is False:
+                codes, ids, message = error_codes(body)
+                raise _rejection(message or f"{route}: refused", codes, ids)
+            data, _meta = unwrap(body)
+            return data
+        codes, ids, message = error_codes(body if body is not _INVALID else None)
+        log.info("altegio %s: HTTP %s codes=%s", route, status, list(codes))
+        if 434 in codes:
+            raise errors.Blacklisted(message, codes, ids)
+        if status in (401, 403):
+            raise errors.AuthError(f"{route}: HTTP {status}")
+        if status == 404:
+            raise errors.NotFound(f"{route}: not found")
+        raise _rejection(message or f"{route}: HTTP {status}", codes, ids)
+
+    async def _backoff(self, attempt: int, retry_after: float | None) -> None:
+        if retry_after is not None:
+            delay = min(retry_after, self._retry_after_cap)
+        else:
+            # Full jitter: 0.5 s, 1 s, 2 s ceilings, so many clients do not retry in step.
+            delay = min(0.5 * 2 ** (attempt - 1), self._retry_after_cap) * (0.5 + self._jitter())
+        await self._sleep(delay)
+
+
+_INVALID = object()
+
+
+def _json_body(response: httpx.Response) -> Json:
+    if not response.content.strip():
+        return None
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _INVALID
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _rejection(message: str, codes: tuple[int, ...], ids: tuple[int, ...]) -> errors.Rejected:
+    for code, kind in errors.CODE_ERRORS.items():
+        if code in codes:
+            return kind(message, codes, ids)
+    return errors.Rejected(message, codes, ids)
