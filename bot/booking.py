@@ -1,0 +1,263 @@
+"""The booking draft a client builds step by step, and the plain rules the steps rely on."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import phonenumbers
+from dateparser.date import DateDataParser
+
+# How far ahead the calendar offers days.
+HORIZON_DAYS = 90
+MAX_NAME = 64
+MAX_COMMENT = 500
+
+
+@dataclass(slots=True)
+class Draft:
+    """What the client has chosen so far; JSON by construction (it lives in `user_data`)."""
+
+    flow: str = field(default_factory=lambda: secrets.token_hex(3))
+    category_id: int | None = None
+    service_id: int | None = None
+    staff_id: int | None = None  # 0 = any team member
+    month: str | None = None  # YYYY-MM-01 shown in the calendar
+    day: str | None = None  # YYYY-MM-DD
+    after: int | None = None  # minutes after midnight the client asked for ("after 5")
+    slot: str | None = None  # Altegio's own `datetime` of the chosen time, echoed back
+    slot_length: int | None = None
+    name: str | None = None
+    phone: str | None = None
+    comment: str | None = None
+    code_sent: bool = False
+    code_attempts: int = 0
+    message_id: int | None = None  # the menu message being edited in place
+    summary_ready: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: object) -> Draft | None:
+        if not isinstance(data, dict):
+            return None
+        known = {f.name for f in fields(cls)}
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except TypeError:
+            return None
+
+    @property
+    def chosen_day(self) -> date | None:
+        return date.fromisoformat(self.day) if self.day else None
+
+    @property
+    def shown_month(self) -> date | None:
+        return date.fromisoformat(self.month) if self.month else None
+
+
+# --- phone numbers --------------------------------------------------------------------------
+
+
+def phone_region(salon_phone: str) -> str | None:
+    """The country whose local number format a salon's clients most likely type."""
+    try:
+        number = phonenumbers.parse(salon_phone, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.region_code_for_number(number)
+
+
+def normalize_phone(text: str, region: str | None) -> str | None:
+    """E.164 (`+4915112345678`) for a valid number typed in any common way, else None."""
+    cleaned = text.strip()
+    if not cleaned or len(cleaned) > 40:
+        return None
+    if cleaned.startswith("00"):
+        cleaned = "+" + cleaned[2:]
+    elif re.fullmatch(r"[1-9][\d\s().-]{9,}", cleaned) and _valid("+" + cleaned, None):
+        # Digits with neither "+" nor a trunk "0" are an international number written without
+        # its plus, as Telegram shares them; local numbers start with 0 nearly everywhere.
+        cleaned = "+" + cleaned
+    for attempt in (cleaned, "+" + re.sub(r"\D", "", cleaned)):
+        number = _parse(attempt, region)
+        if number is not None and phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+def _parse(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def _valid(text: str, region: str | None) -> bool:
+    number = _parse(text, region)
+    return number is not None and phonenumbers.is_valid_number(number)
+
+
+def display_phone(phone: str) -> str:
+    """E.164 as people read it: `+49 151 23456789`."""
+    number = _parse(phone, None)
+    if number is None:
+        return phone
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def mask_phone(phone: str) -> str:
+    """For logs: enough to tell numbers apart, not enough to call one."""
+    return phone[:4] + "…" + phone[-2:] if len(phone) > 6 else "…"
+
+
+# --- names ----------------------------------------------------------------------------------
+
+
+def clean_name(text: str) -> str | None:
+    """A name as a person would write it: printable, with at least one letter, not too long."""
+    name = " ".join("".join(ch for ch in text if ch.isprintable()).split())
+    if not name or len(name) > MAX_NAME or not any(ch.isalpha() for ch in name):
+        return None
+    return name
+
+
+def clean_comment(text: str) -> str:
+    return "".join(ch for ch in text if ch.isprintable() or ch == "\n").strip()[:MAX_COMMENT]
+
+
+# --- typed days -----------------------------------------------------------------------------
+
+
+_NUMERIC = re.compile(r"^\s*(\d{1,2})\s*[./-]\s*(\d{1,2})\s*(?:[./-]\s*(\d{2}|\d{4}))?\s*\.?\s*$")
+_BARE_DAY = re.compile(r"^\s*(\d{1,2})\s*\.?\s*$")
+_ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
+_AFTER = re.compile(
+    r"\b(?:after|from|past|после|с|ab|nach|después de las|desde las|po)\s+(\d{1,2})(?:[:.](\d{2}))?"
+    r"\s*(am|pm)?",
+    re.IGNORECASE,
+)
+_FILLER = re.compile(r"\b(?:next|this|coming|on|следующ\w*|ближайш\w*|в|во|на)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class TypedDay:
+    day: date
+    after: int | None = None  # minutes after midnight
+
+
+def parse_day(text: str, languages: Sequence[str], today: date) -> TypedDay | None:
+    """A calendar day from free text in the client's language or English, or None.
+
+    Only answers that name a single day are accepted ("March" names a month); a bare number is
+    a day of this month or, once it has passed, of the next one.
+    """
+    text = text.strip()[:100]
+    if not text:
+        return None
+    after = _after(text)
+    core = _AFTER.sub(" ", text).strip() or text
+    found = _numeric_day(core, today)
+    if found is None:
+        found = _dateparser_day(core, languages, today)
+    if found is None:
+        stripped = _FILLER.sub(" ", core).strip()
+        if stripped and stripped != core:
+            found = _dateparser_day(stripped, languages, today)
+    return TypedDay(found, after) if found else None
+
+
+def _after(text: str) -> int | None:
+    match = _AFTER.search(text)
+    if not match:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    suffix = (match.group(3) or "").lower()
+    if suffix == "pm" and hour < 12:
+        hour += 12
+    elif not suffix and 1 <= hour <= 7:
+        # Nobody books a haircut after 5 in the morning.
+        hour += 12
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        return None
+    return hour * 60 + minute
+
+
+def _numeric_day(text: str, today: date) -> date | None:
+    if match := _ISO.match(text):
+        return _safe_date(int(match[1]), int(match[2]), int(match[3]))
+    if match := _BARE_DAY.match(text):
+        day = int(match[1])
+        for months_ahead in range(3):
+            month_index = today.month - 1 + months_ahead
+            candidate = _safe_date(today.year + month_index // 12, month_index % 12 + 1, day)
+            if candidate and candidate >= today:
+                return candidate
+        return None
+    if match := _NUMERIC.match(text):
+        first, second = int(match[1]), int(match[2])
+        year_text = match[3]
+        # Day first, as nearly every Altegio market writes it; month first only when day first
+        # cannot be a date (12/25).
+        day, month = (first, second) if second <= 12 else (second, first)
+        if year_text:
+            year = int(year_text) + (2000 if len(year_text) == 2 else 0)
+            return _safe_date(year, month, day)
+        candidate = _safe_date(today.year, month, day)
+        if candidate and candidate < today:
+            candidate = _safe_date(today.year + 1, month, day)
+        return candidate
+    return None
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+_PARSERS: dict[tuple[tuple[str, ...], date], DateDataParser] = {}
+
+
+def _dateparser_day(text: str, languages: Sequence[str], today: date) -> date | None:
+    key = (tuple(dict.fromkeys([*languages, "en"])), today)
+    parser = _PARSERS.get(key)
+    if parser is None:
+        if len(_PARSERS) > 64:
+            _PARSERS.clear()
+        # Noon as the base keeps "tomorrow" on the right day whatever the salon's offset.
+        base = datetime(today.year, today.month, today.day, 12)  # noqa: DTZ001
+        settings = {"PREFER_DATES_FROM": "future", "RELATIVE_BASE": base, "DATE_ORDER": "DMY"}
+        parser = DateDataParser(languages=list(key[0]), settings=settings)
+        _PARSERS[key] = parser
+    try:
+        data = parser.get_date_data(text)
+    except (ValueError, OverflowError):
+        return None
+    if data.date_obj is None or data.period != "day":
+        return None
+    return data.date_obj.date()
+
+
+# --- days and times -------------------------------------------------------------------------
+
+
+def nearest_days(target: date, bookable: Iterable[date], count: int = 4) -> list[date]:
+    """The bookable days closest to `target`, later ones first on a tie, in calendar order."""
+    days = sorted(set(bookable))
+    ranked = sorted(days, key=lambda d: (abs((d - target).days), d < target))
+    return sorted(ranked[:count])
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def horizon(today: date) -> tuple[date, date]:
+    return today, today + timedelta(days=HORIZON_DAYS)

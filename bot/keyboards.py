@@ -1,0 +1,199 @@
+"""Inline keyboards built from data, and the callback-data codec they speak.
+
+Callback data is `b1:<flow>:<action>[:<arg>]` (at most 64 bytes). `b1` is the codec version,
+`flow` names the booking the button belongs to, so a button from an earlier booking is recognised
+as stale; `decode` is the one place where data from Telegram is parsed and validated.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.altegio.models import Slot
+from bot.i18n import Translator
+
+VERSION = "b1"
+MAX_BYTES = 64
+NO_FLOW = "-"
+
+_DIGITS = r"\d{1,12}"
+ACTIONS: dict[str, str] = {
+    "book": "",
+    "cat": _DIGITS,
+    "catp": r"\d{1,3}",
+    "svc": _DIGITS,
+    "svcp": r"\d{1,3}",
+    "stf": _DIGITS,
+    "mon": r"\d{6}",
+    "day": r"\d{8}",
+    "cal": "",
+    "tim": r"\d{12}",
+    "back": "",
+    "cancel": "",
+    "confirm": "",
+    "change": "",
+    "chg": r"svc|stf|day|who",
+    "me": "",
+    "other": "",
+    "keep": "",
+    "skip": "",
+    "resend": "",
+    "noop": "",
+    "retry": "",
+}
+_FLOW = re.compile(r"^(?:-|[a-z0-9]{4,8})$")
+_ARGS = {action: re.compile(f"^(?:{pattern})$") for action, pattern in ACTIONS.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    flow: str
+    action: str
+    arg: str = ""
+
+    def encode(self) -> str:
+        parts = [VERSION, self.flow, self.action]
+        if self.arg:
+            parts.append(self.arg)
+        data = ":".join(parts)
+        if len(data.encode()) > MAX_BYTES or decode(data) != self:
+            raise ValueError(f"callback data cannot be encoded: {data!r}")
+        return data
+
+    @property
+    def number(self) -> int:
+        return int(self.arg)
+
+    @property
+    def day(self) -> date:
+        return date(int(self.arg[:4]), int(self.arg[4:6]), int(self.arg[6:8]))
+
+
+def decode(data: str | None) -> Callback | None:
+    """The button's meaning, or None for anything malformed, unknown or from another version."""
+    if not data or len(data.encode()) > MAX_BYTES:
+        return None
+    parts = data.split(":")
+    if len(parts) not in (3, 4) or parts[0] != VERSION:
+        return None
+    flow, action = parts[1], parts[2]
+    arg = parts[3] if len(parts) == 4 else ""
+    pattern = _ARGS.get(action)
+    if pattern is None or not _FLOW.match(flow) or not pattern.match(arg):
+        return None
+    if action in ("day", "mon", "tim"):
+        try:
+            # Only checks that the digits name a real day or minute; no instant is made here.
+            fmt = {"day": "%Y%m%d", "mon": "%Y%m", "tim": "%Y%m%d%H%M"}[action]
+            datetime.strptime(arg, fmt)  # noqa: DTZ007
+        except ValueError:
+            return None
+    return Callback(flow, action, arg)
+
+
+def day_arg(day: date) -> str:
+    return day.strftime("%Y%m%d")
+
+
+def time_arg(moment: datetime) -> str:
+    return moment.strftime("%Y%m%d%H%M")
+
+
+class Keys:
+    """Builds buttons for one booking flow in one language."""
+
+    def __init__(self, flow: str, t: Translator) -> None:
+        self.flow = flow
+        self.t = t
+
+    def button(self, label: str, action: str, arg: str | int = "") -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            label, callback_data=Callback(self.flow, action, str(arg)).encode()
+        )
+
+    def nav(self, back: bool = True) -> list[InlineKeyboardButton]:
+        row = []
+        if back:
+            row.append(self.button(self.t.gettext("« Back"), "back"))
+        row.append(self.button(self.t.gettext("Cancel"), "cancel"))
+        return row
+
+    def markup(
+        self, rows: Sequence[Sequence[InlineKeyboardButton]], back: bool = True
+    ) -> InlineKeyboardMarkup:
+        return InlineKeyboardMarkup([*[list(r) for r in rows if r], self.nav(back)])
+
+    def paged(
+        self,
+        items: Sequence[tuple[str, str, int]],
+        page: int,
+        page_action: str,
+        per_page: int = 8,
+        back: bool = True,
+    ) -> InlineKeyboardMarkup:
+        """One button a row for (label, action, id), `per_page` at a time with ‹ › between pages."""
+        pages = max(1, -(-len(items) // per_page))
+        page = min(max(page, 0), pages - 1)
+        chunk = items[page * per_page : (page + 1) * per_page]
+        rows = [[self.button(label, action, ident)] for label, action, ident in chunk]
+        if pages > 1:
+            turn = []
+            if page > 0:
+                turn.append(self.button("‹", page_action, page - 1))
+            turn.append(self.button(f"{page + 1}/{pages}", "noop"))
+            if page < pages - 1:
+                turn.append(self.button("›", page_action, page + 1))
+            rows.append(turn)
+        return self.markup(rows, back)
+
+    def calendar(
+        self, month: date, bookable: set[date], first: date, last: date
+    ) -> InlineKeyboardMarkup:
+        """A month grid: bookable days can be tapped, the others are shown as dots."""
+        t = self.t
+        header = [self.button(t.month(month), "noop")]
+        weekdays = [self.button(name, "noop") for name in t.weekday_initials()]
+        grid = calendar.Calendar(firstweekday=t.first_weekday)
+        rows: list[list[InlineKeyboardButton]] = [header, weekdays]
+        for week in grid.monthdatescalendar(month.year, month.month):
+            row = []
+            for day in week:
+                if day.month != month.month:
+                    row.append(self.button(" ", "noop"))
+                elif day in bookable:
+                    row.append(self.button(str(day.day), "day", day_arg(day)))
+                else:
+                    row.append(self.button("·", "noop"))
+            rows.append(row)
+        turn = []
+        previous = (month.replace(day=1) - _ONE_DAY).replace(day=1)
+        following = _next_month(month)
+        if previous >= first.replace(day=1):
+            turn.append(self.button("‹ " + t.month(previous), "mon", previous.strftime("%Y%m")))
+        if following <= last:
+            turn.append(self.button(t.month(following) + " ›", "mon", following.strftime("%Y%m")))
+        rows.append(turn)
+        return self.markup(rows)
+
+    def days(self, days: Sequence[date]) -> InlineKeyboardMarkup:
+        rows = [[self.button(self.t.date(d), "day", day_arg(d))] for d in days]
+        rows.append([self.button(self.t.gettext("Show the calendar"), "cal")])
+        return self.markup(rows)
+
+    def times(self, slots: Sequence[Slot], per_row: int = 4) -> InlineKeyboardMarkup:
+        buttons = [self.button(self.t.time(s.start), "tim", time_arg(s.start)) for s in slots]
+        rows = [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+        return self.markup(rows)
+
+
+_ONE_DAY = timedelta(days=1)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)

@@ -1,0 +1,121 @@
+"""One frozen `Settings` object, read from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.altegio.client import DEFAULT_BASE_URL
+from bot.altegio.sandbox import SANDBOX_COMPANY_ID, SANDBOX_PARTNER_TOKEN
+
+SHIPPED_LANGUAGES = ("en", "ru")
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    telegram_bot_token: str | None
+    telegram_api_base_url: str
+    telegram_api_base_file_url: str
+    altegio_base_url: str
+    altegio_partner_token: str
+    altegio_company_id: int
+    db_path: Path
+    default_language: str
+    log_level: str = "INFO"
+
+    @property
+    def sandbox(self) -> bool:
+        """No partner token configured: the embedded demo location serves every call."""
+        return self.altegio_partner_token == SANDBOX_PARTNER_TOKEN
+
+    def require_telegram_token(self) -> str:
+        if not self.telegram_bot_token:
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN is not set: ask @BotFather for a token and put it in the "
+                "environment or in .env (or try the bot with `altegio-bot chat`, which needs none)"
+            )
+        return self.telegram_bot_token
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
+        """Read settings; variables in the environment win over those in the `.env` file."""
+        values: dict[str, str] = {}
+        path = env_file if env_file is not None else Path(".env")
+        if path.is_file():
+            values.update(read_env_file(path))
+        values.update(os.environ if env is None else env)
+
+        def get(name: str, default: str = "") -> str:
+            return values.get(name, "").strip() or default
+
+        token = get("TELEGRAM_BOT_TOKEN") or None
+        if token is not None and not _TOKEN.match(token):
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN does not look like a bot token (expected 123456:ABC-...)"
+            )
+        partner = get("ALTEGIO_PARTNER_TOKEN")
+        company_text = get("ALTEGIO_COMPANY_ID")
+        if partner and not company_text:
+            raise SettingsError("ALTEGIO_COMPANY_ID is required when ALTEGIO_PARTNER_TOKEN is set")
+        company_id = SANDBOX_COMPANY_ID
+        if company_text:
+            if not company_text.isdigit() or int(company_text) <= 0:
+                raise SettingsError(
+                    f"ALTEGIO_COMPANY_ID must be a positive whole number, not {company_text!r}"
+                )
+            company_id = int(company_text)
+        language = get("BOT_DEFAULT_LANGUAGE", "en").lower()
+        if language not in SHIPPED_LANGUAGES:
+            raise SettingsError(
+                f"BOT_DEFAULT_LANGUAGE must be one of {', '.join(SHIPPED_LANGUAGES)}, "
+                f"not {language!r}"
+            )
+        base_urls = {}
+        for name, default in (
+            ("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot"),
+            ("TELEGRAM_API_BASE_FILE_URL", "https://api.telegram.org/file/bot"),
+            ("ALTEGIO_BASE_URL", DEFAULT_BASE_URL),
+        ):
+            url = get(name, default)
+            if not url.startswith(("http://", "https://")):
+                raise SettingsError(f"{name} must start with http:// or https://, not {url!r}")
+            base_urls[name] = url
+        level = get("LOG_LEVEL", "INFO").upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+        return cls(
+            telegram_bot_token=token,
+            telegram_api_base_url=base_urls["TELEGRAM_API_BASE_URL"],
+            telegram_api_base_file_url=base_urls["TELEGRAM_API_BASE_FILE_URL"],
+            altegio_base_url=base_urls["ALTEGIO_BASE_URL"],
+            altegio_partner_token=partner or SANDBOX_PARTNER_TOKEN,
+            altegio_company_id=company_id,
+            db_path=Path(get("BOT_DB_PATH", "altegio-bot.sqlite3")),
+            default_language=language,
+            log_level=level,
+        )
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """`KEY=value` lines; `#` comments, blank lines, `export` and surrounding quotes allowed."""
+    values: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = line.strip()
+        if not text or text.startswith("#") or "=" not in text:
+            continue
+        key, _, value = text.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        else:
+            value = value.split(" #", 1)[0].strip()
+        values[key.strip()] = value
+    return values
