@@ -1,0 +1,144 @@
+"""The composition root: builds the PTB `Application` from `Settings` and the services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.altegio.client import AltegioClient
+from bot.altegio.sandbox import Sandbox
+from bot.context import BotApplication, Context, Services
+from bot.i18n import Catalogs
+from bot.persistence import SqlitePersistence
+from bot.settings import SHIPPED_LANGUAGES, Settings
+from bot.storage import Storage
+from conversations import booking, common
+
+log = logging.getLogger(__name__)
+
+# PTB insists on a token even when every request goes to an in-process stand-in.
+OFFLINE_TOKEN = "123456789:offline-stand-in-token-0000000000"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_services(
+    settings: Settings,
+    *,
+    altegio_transport: httpx.AsyncBaseTransport | None = None,
+    sandbox: Sandbox | None = None,
+    storage: Storage | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    **client_options: object,
+) -> Services:
+    """The outside worlds the handlers use; with no partner token, Altegio is the sandbox."""
+    transport = altegio_transport
+    if transport is None and settings.sandbox:
+        transport = (sandbox or Sandbox(clock)).transport()
+    altegio = AltegioClient(
+        partner_token=settings.altegio_partner_token,
+        company_id=settings.altegio_company_id,
+        base_url=settings.altegio_base_url,
+        transport=transport,
+        **client_options,  # type: ignore[arg-type]
+    )
+    return Services(
+        settings=settings,
+        altegio=altegio,
+        storage=storage or Storage.open(settings.db_path),
+        catalogs=Catalogs(SHIPPED_LANGUAGES, settings.default_language),
+        clock=clock,
+    )
+
+
+def build_application(
+    services: Services,
+    *,
+    token: str | None = None,
+    request: BaseRequest | None = None,
+    persistence_interval: float = 5.0,
+) -> BotApplication:
+    settings = services.settings
+    builder = (
+        ApplicationBuilder()
+        .application_class(BotApplication, kwargs={"services": services})
+        .token(token or settings.require_telegram_token())
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_base_file_url)
+        .context_types(ContextTypes(context=Context))
+        .persistence(SqlitePersistence(services.storage, update_interval=persistence_interval))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application = builder.build()
+    if not isinstance(application, BotApplication):
+        raise TypeError("ApplicationBuilder did not build a BotApplication")
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: BotApplication) -> None:
+    private = filters.ChatType.PRIVATE
+    application.add_handler(TypeHandler(Update, common.private_only), group=-1)
+    application.add_handler(booking.build())
+    application.add_handler(CommandHandler("start", booking.start, filters=private))
+    application.add_handler(CommandHandler("help", common.help_command, filters=private))
+    application.add_handler(CommandHandler("cancel", common.nothing_to_cancel, filters=private))
+    application.add_handler(CallbackQueryHandler(common.stale_button))
+    application.add_handler(MessageHandler(private, common.outside_conversation))
+    # Conversation state reaches SQLite after every update, not only on the periodic flush,
+    # so a crash or restart mid-booking loses nothing.
+    application.add_handler(TypeHandler(Update, _flush), group=100)
+    application.add_error_handler(common.on_error)
+
+
+async def _flush(update: Update, context: Context) -> None:
+    await context.application.update_persistence()
+
+
+def _services(application: Application[Any, Any, Any, Any, Any, Any]) -> Services:
+    if not isinstance(application, BotApplication):
+        raise TypeError("the application was not built by build_application")
+    return application.services
+
+
+async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Register the commands in every shipped language (and the default for all others)."""
+    catalogs = _services(application).catalogs
+    for code in (None, *catalogs.languages):
+        t = catalogs.translator(code or catalogs.default)
+        commands = [
+            BotCommand("book", t.gettext("Book an appointment")),
+            BotCommand("cancel", t.gettext("Stop the current booking")),
+            BotCommand("help", t.gettext("What this bot can do")),
+        ]
+        try:
+            await application.bot.set_my_commands(commands, language_code=code)
+        except TelegramError as exc:
+            log.warning("could not register the bot's commands: %s", exc)
+            return
+
+
+async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    await _services(application).altegio.aclose()

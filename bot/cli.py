@@ -1,0 +1,168 @@
+"""`altegio-bot run | chat | sandbox`: the bot on Telegram, in a terminal, or the demo location."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from telegram import Update
+
+from bot.altegio.sandbox import SANDBOX_COMPANY_ID, SANDBOX_SMS_COMPANY_ID, Sandbox, make_server
+from bot.app import OFFLINE_TOKEN, build_application, build_services, utc_now
+from bot.settings import Settings, SettingsError
+from bot.storage import StorageError
+from bot.telegram_stub import BotApiStub, Change, StubUser, render
+
+log = logging.getLogger("bot")
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+    # httpx logs every URL at INFO: Telegram's carry the bot token, Altegio's a record hash.
+    for noisy in ("httpx", "httpcore", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def sandbox_notice(settings: Settings) -> str:
+    kind = "with" if settings.altegio_company_id == SANDBOX_SMS_COMPANY_ID else "without"
+    return (
+        "ALTEGIO_PARTNER_TOKEN is not set: using the embedded sandbox location "
+        f"{settings.altegio_company_id} ({kind} SMS confirmation). Nothing is booked in a real "
+        "salon. Set ALTEGIO_PARTNER_TOKEN and ALTEGIO_COMPANY_ID to use your Altegio location."
+    )
+
+
+def run(settings: Settings) -> int:
+    """The Telegram bot, long polling."""
+    token = settings.require_telegram_token()
+    services = build_services(settings)
+    application = build_application(services, token=token)
+    if settings.sandbox:
+        log.warning(sandbox_notice(settings))
+    log.info(
+        "starting: Altegio location %s, database %s", settings.altegio_company_id, settings.db_path
+    )
+    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    services.storage.close()
+    return 0
+
+
+async def chat(settings: Settings, language: str | None) -> int:
+    """The same conversation in the terminal, through the in-process Bot API stand-in."""
+    stub = BotApiStub()
+    sandbox = Sandbox(on_sms=_print_sms) if settings.sandbox else None
+    services = build_services(settings, sandbox=sandbox)
+    application = build_application(services, token=OFFLINE_TOKEN, request=stub)
+    if settings.sandbox:
+        print(sandbox_notice(settings), "\n")
+    print("Type a message, or a button's number to tap it. /quit leaves.\n")
+    name = os.environ.get("USER", "").capitalize() or "Guest"
+    user = StubUser(
+        stub,
+        application,
+        user_id=424242,
+        first_name=name,
+        language_code=language or settings.default_language,
+        phone_number="+4915123456789",
+    )
+    await application.initialize()
+    await application.start()
+    try:
+        mark = stub.mark()
+        await user.send("/start")
+        _print_changes(stub.changes_since(mark, user.chat_id), user)
+        while True:
+            try:
+                line = (await asyncio.to_thread(input, "> ")).strip()
+            except (EOFError, KeyboardInterrupt):
+                break
+            if line in ("/quit", "/exit"):
+                break
+            if not line:
+                continue
+            mark = stub.mark()
+            await _act(user, line)
+            _print_changes(stub.changes_since(mark, user.chat_id), user)
+    finally:
+        await application.stop()
+        await application.shutdown()
+        services.storage.close()
+    return 0
+
+
+async def _act(user: StubUser, line: str) -> None:
+    keyboard = [label for row in user.reply_keyboard or [] for label in row]
+    buttons = [label for row in user.last.buttons for label in row] if user.bot_messages else []
+    if line.isdigit() and 1 <= int(line) <= len(buttons):
+        await user.tap(buttons[int(line) - 1])
+    elif line in keyboard:
+        await user.tap(line)
+    else:
+        await user.send(line)
+
+
+def _print_changes(changes: Sequence[Change], user: StubUser) -> None:
+    for change in changes:
+        if change.kind in ("sent", "edited") and change.message is not None:
+            if change.message.deleted:
+                continue
+            keyboard = (
+                user.reply_keyboard if change.message.message_id == user.last.message_id else None
+            )
+            print(
+                ("(edited) " if change.kind == "edited" else "") + render(change.message, keyboard)
+            )
+            print()
+        elif change.kind == "answered" and change.answer is not None and change.answer.text:
+            print(f"  ({change.answer.text})\n")
+
+
+def _print_sms(company_id: int, phone: str, code: str) -> None:
+    print(f"\n  [SMS to {phone}: your confirmation code is {code}]\n")
+
+
+def serve_sandbox(host: str, port: int) -> int:
+    server = make_server(Sandbox(utc_now), host, port)
+    print(
+        f"Sandbox Altegio API on http://{host}:{server.server_port}/api "
+        f"(locations {SANDBOX_COMPANY_ID} and {SANDBOX_SMS_COMPANY_ID}, "
+        "partner token sandbox-partner-token). Ctrl+C stops it."
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="altegio-bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the Telegram bot (long polling)")
+    chat_parser = commands.add_parser("chat", help="talk to the bot in this terminal")
+    chat_parser.add_argument("--language", help="the client's language code, e.g. ru")
+    serve = commands.add_parser("sandbox", help="serve the sandbox location over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8099)
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.load()
+        setup_logging(settings.log_level if args.command != "chat" else "WARNING")
+        if args.command == "run":
+            return run(settings)
+        if args.command == "chat":
+            return asyncio.run(chat(settings, args.language))
+        return serve_sandbox(args.host, args.port)
+    except (SettingsError, StorageError) as exc:
+        print(f"altegio-bot: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
