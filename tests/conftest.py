@@ -1,0 +1,140 @@
+"""Shared fixtures: an injected clock, the sandbox location, and a bot driven through the stub."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from bot.altegio.sandbox import SANDBOX_COMPANY_ID, Sandbox
+from bot.app import OFFLINE_TOKEN, build_application, build_services
+from bot.context import BotApplication, Services
+from bot.settings import Settings
+from bot.storage import Storage
+from bot.telegram_stub import BotApiStub, StubUser
+
+BERLIN = ZoneInfo("Europe/Berlin")
+# A Tuesday morning in the sandbox salon's timezone.
+START = datetime(2026, 11, 24, 9, 0, tzinfo=BERLIN)
+
+
+@dataclass
+class FakeClock:
+    """Wall time and monotonic time that move only when told to, or when code sleeps."""
+
+    current: datetime = START
+    slept: list[float] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def monotonic(self) -> float:
+        return (self.current - START).total_seconds()
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.current += timedelta(seconds=max(seconds, 0))
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sandbox(clock: FakeClock) -> Sandbox:
+    return Sandbox(clock.now)
+
+
+@dataclass
+class Bot:
+    """One running bot: restart it to see what survives."""
+
+    clock: FakeClock
+    sandbox: Sandbox
+    db_path: Path
+    stub: BotApiStub
+    company_id: int = SANDBOX_COMPANY_ID
+    transport: httpx.AsyncBaseTransport | None = None
+    app: BotApplication | None = None
+    services: Services | None = None
+    users: dict[int, StubUser] = field(default_factory=dict)
+
+    async def start(self) -> BotApplication:
+        env = {"ALTEGIO_COMPANY_ID": str(self.company_id)}
+        settings = Settings.load(env=env, env_file=Path("/nonexistent"))
+        self.services = build_services(
+            settings,
+            sandbox=self.sandbox,
+            altegio_transport=self.transport,
+            storage=Storage.open(self.db_path),
+            clock=self.clock.now,
+            sleep=self.clock.sleep,
+            monotonic=self.clock.monotonic,
+            jitter=lambda: 0.5,
+        )
+        self.app = build_application(self.services, token=OFFLINE_TOKEN, request=self.stub)
+        await self.app.initialize()
+        await self.app.start()
+        self.users = {}
+        return self.app
+
+    async def stop(self, graceful: bool = True) -> None:
+        """Stop the bot; `graceful=False` drops it without shutting down, like a crash."""
+        if self.app is None or self.services is None:
+            return
+        if graceful:
+            await self.app.stop()
+            await self.app.shutdown()
+        else:
+            await self.app.stop()
+            await self.services.altegio.aclose()
+        self.services.storage.close()
+        self.app = None
+
+    async def restart(self, graceful: bool = True) -> None:
+        await self.stop(graceful)
+        await self.start()
+
+    def user(self, user_id: int = 100001, **kwargs: Any) -> StubUser:
+        assert self.app is not None
+        found = self.users.get(user_id)
+        if found is None:
+            kwargs.setdefault("first_name", "Anna")
+            kwargs.setdefault("last_name", "Schmidt")
+            found = StubUser(self.stub, self.app, user_id=user_id, **kwargs)
+            self.users[user_id] = found
+        return found
+
+
+@pytest.fixture
+async def make_bot(
+    clock: FakeClock, sandbox: Sandbox, tmp_path: Path
+) -> AsyncIterator[Callable[..., Any]]:
+    bots: list[Bot] = []
+
+    async def make(**options: Any) -> Bot:
+        bot = Bot(clock, sandbox, tmp_path / f"bot{len(bots)}.sqlite3", BotApiStub(clock=clock.now),
+                  **options)
+        await bot.start()
+        bots.append(bot)
+        return bot
+
+    yield make
+    for bot in bots:
+        await bot.stop()
+
+
+@pytest.fixture
+async def bot(make_bot: Callable[..., Any]) -> Bot:
+    made: Bot = await make_bot()
+    return made
