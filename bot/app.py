@@ -55,7 +55,7 @@ def build_services(
     if transport is None and settings.sandbox:
         transport = (sandbox or Sandbox(clock)).transport()
     altegio = AltegioClient(
-        partner_token=settings.altegio_partner_token,
+        partner_token=settings.partner_token,
         company_id=settings.altegio_company_id,
         base_url=settings.altegio_base_url,
         transport=transport,

@@ -25,7 +25,7 @@ class Settings:
     telegram_api_base_url: str
     telegram_api_base_file_url: str
     altegio_base_url: str
-    altegio_partner_token: str
+    altegio_partner_token: str | None  # None: the embedded sandbox location serves every call
     altegio_company_id: int
     db_path: Path
     default_language: str
@@ -34,7 +34,11 @@ class Settings:
     @property
     def sandbox(self) -> bool:
         """No partner token configured: the embedded demo location serves every call."""
-        return self.altegio_partner_token == SANDBOX_PARTNER_TOKEN
+        return self.altegio_partner_token is None
+
+    @property
+    def partner_token(self) -> str:
+        return self.altegio_partner_token or SANDBOX_PARTNER_TOKEN
 
     def require_telegram_token(self) -> str:
         if not self.telegram_bot_token:
@@ -96,7 +100,7 @@ class Settings:
             telegram_api_base_url=base_urls["TELEGRAM_API_BASE_URL"],
             telegram_api_base_file_url=base_urls["TELEGRAM_API_BASE_FILE_URL"],
             altegio_base_url=base_urls["ALTEGIO_BASE_URL"],
-            altegio_partner_token=partner or SANDBOX_PARTNER_TOKEN,
+            altegio_partner_token=partner or None,
             altegio_company_id=company_id,
             db_path=Path(get("BOT_DB_PATH", "altegio-bot.sqlite3")),
             default_language=language,

@@ -123,8 +123,13 @@ async def make_bot(
     bots: list[Bot] = []
 
     async def make(**options: Any) -> Bot:
-        bot = Bot(clock, sandbox, tmp_path / f"bot{len(bots)}.sqlite3", BotApiStub(clock=clock.now),
-                  **options)
+        bot = Bot(
+            clock,
+            sandbox,
+            tmp_path / f"bot{len(bots)}.sqlite3",
+            BotApiStub(clock=clock.now),
+            **options,
+        )
         await bot.start()
         bots.append(bot)
         return bot

@@ -21,7 +21,9 @@ def buttons(user: StubUser) -> list[str]:
     return [plain(label) for row in user.last.buttons for label in row]
 
 
-async def choose_service(user: StubUser, category: str = "Hair", service: str = "Women's haircut") -> None:
+async def choose_service(
+    user: StubUser, category: str = "Hair", service: str = "Women's haircut"
+) -> None:
     await user.send("/book")
     await user.tap(category)
     await user.tap(service)
@@ -102,7 +104,9 @@ async def test_books_any_team_member_with_a_typed_day(bot: Bot) -> None:
     assert record["staff_id"] in (2001, 2002)
 
 
-async def test_sms_confirmation_location_asks_for_the_code(make_bot: object, clock: FakeClock) -> None:
+async def test_sms_confirmation_location_asks_for_the_code(
+    make_bot: object, clock: FakeClock
+) -> None:
     bot: Bot = await make_bot(company_id=SANDBOX_SMS_COMPANY_ID)  # type: ignore[operator]
     user = bot.user()
     await user.send("/book")
@@ -256,11 +260,7 @@ async def test_confirm_tapped_twice_books_once(bot: Bot) -> None:
     summary_id = user.last.message_id
     await user.tap("✅ Confirm")
     await user.tap_data(
-        next(
-            b["callback_data"]
-            for row in user.last.message.inline_keyboard
-            for b in row
-        ),
+        next(b["callback_data"] for row in user.last.message.inline_keyboard for b in row),
         message_id=summary_id,
     )
     assert sum(r["phone"] == "+4915123456789" for r in bot.sandbox.records(1001)) == 1
@@ -276,15 +276,16 @@ async def test_slot_taken_before_confirming_offers_fresh_times(bot: Bot) -> None
     await user.tap_number(1)
     await finish_contact(user)
     # Someone else books the same time through the salon's widget.
-    rival = httpx.Client(transport=bot.sandbox.transport(), base_url="https://api.alteg.io/api/v1/")
-    slot = next(r for r in bot.sandbox.records(1001)) and None
-    times = rival.get(
+    rival = httpx.AsyncClient(
+        transport=bot.sandbox.transport(), base_url="https://api.alteg.io/api/v1/"
+    )
+    found = await rival.get(
         "book_times/1001/2001/2026-11-27",
         params={"service_ids[]": "10001"},
         headers={"Authorization": "Bearer sandbox-partner-token"},
-    ).json()["data"]
-    slot = times[0]["datetime"]
-    answer = rival.post(
+    )
+    slot = found.json()["data"][0]["datetime"]
+    answer = await rival.post(
         "book_record/1001",
         json={
             "phone": "+4917000000001",
@@ -294,6 +295,7 @@ async def test_slot_taken_before_confirming_offers_fresh_times(bot: Bot) -> None
         headers={"Authorization": "Bearer sandbox-partner-token"},
     )
     assert answer.status_code == 201
+    await rival.aclose()
     await user.tap("✅ Confirm")
     assert "just been taken" in user.answers[-1]
     assert "Free times on" in user.last.text
@@ -324,7 +326,9 @@ async def test_russian_client_sees_russian(bot: Bot) -> None:
     assert "27 ноября" in user.last.text or "пятница" in user.last.text
 
 
-async def test_altegio_down_then_back_retries_the_same_step(make_bot: object, sandbox: object) -> None:
+async def test_altegio_down_then_back_retries_the_same_step(
+    make_bot: object, sandbox: object
+) -> None:
     failing = {"on": False}
 
     def handler(request: httpx.Request) -> httpx.Response:
