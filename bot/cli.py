@@ -15,7 +15,7 @@ from bot.altegio.sandbox import SANDBOX_COMPANY_ID, SANDBOX_SMS_COMPANY_ID, Sand
 from bot.app import OFFLINE_TOKEN, build_application, build_services, utc_now
 from bot.settings import Settings, SettingsError
 from bot.storage import StorageError
-from bot.telegram_stub import BotApiStub, Change, StubUser, render
+from bot.telegram_stub import BotApiStub, Change, StubMessage, StubUser, render
 
 log = logging.getLogger("bot")
 
@@ -106,19 +106,24 @@ async def _act(user: StubUser, line: str) -> None:
 
 
 def _print_changes(changes: Sequence[Change], user: StubUser) -> None:
+    """Each message the bot sent or edited, once, as it looks now; then its button answers."""
+    shown: dict[int, tuple[bool, StubMessage]] = {}
+    notes: list[str] = []
     for change in changes:
-        if change.kind in ("sent", "edited") and change.message is not None:
-            if change.message.deleted:
-                continue
-            keyboard = (
-                user.reply_keyboard if change.message.message_id == user.last.message_id else None
-            )
-            print(
-                ("(edited) " if change.kind == "edited" else "") + render(change.message, keyboard)
-            )
-            print()
+        message = change.message
+        if change.kind in ("sent", "edited") and message is not None:
+            edited = change.kind == "edited" and message.message_id not in shown
+            shown.pop(message.message_id, None)
+            shown[message.message_id] = (edited, message)
         elif change.kind == "answered" and change.answer is not None and change.answer.text:
-            print(f"  ({change.answer.text})\n")
+            notes.append(change.answer.text)
+    for edited, message in shown.values():
+        if message.deleted:
+            continue
+        keyboard = user.reply_keyboard if message.message_id == user.last.message_id else None
+        print(("(updated) " if edited else "") + render(message, keyboard) + "\n")
+    for note in notes:
+        print(f"  ({note})\n")
 
 
 def _print_sms(company_id: int, phone: str, code: str) -> None:

@@ -17,8 +17,10 @@ class SqlitePersistence(BasePersistence[Data, Data, Data]):
 
     def __init__(self, storage: Storage, update_interval: float = 5.0) -> None:
         super().__init__(
+            # Only user data is used (the booking draft, the chosen language); storing the rest
+            # would write rows on every flush for nothing.
             store_data=PersistenceInput(
-                bot_data=True, chat_data=True, user_data=True, callback_data=False
+                bot_data=False, chat_data=False, user_data=True, callback_data=False
             ),
             update_interval=update_interval,
         )
