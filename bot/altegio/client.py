@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,24 @@ from bot.altegio.models import (
 )
 
 log = logging.getLogger(__name__)
+
+_SECRET_PATH = re.compile(r"(/(?:book_record/\d+|user/records)/\d+/)[^/?\s\"']+")
+
+
+class _HideRecordHashes(logging.Filter):
+    """httpx logs every URL at INFO; record URLs carry a hash that works like a password."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(
+                _SECRET_PATH.sub(r"\1***", str(a)) if isinstance(a, httpx.URL | str) else a
+                for a in (record.args if isinstance(record.args, tuple) else (record.args,))
+            )
+        record.msg = _SECRET_PATH.sub(r"\1***", str(record.msg))
+        return True
+
+
+_HTTPX_FILTER = _HideRecordHashes()
 
 T = TypeVar("T")
 
@@ -112,21 +131,18 @@ class _Cache:
         if hit is not None and hit[0] > now:
             value: T = hit[1]
             return value
-        pending = self._inflight.get(key)
-        if pending is not None:
-            shared: T = await asyncio.shield(pending)
-            return shared
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
+        task = self._inflight.get(key)
+        if task is None:
+            # The load runs in its own task that every caller shields, so one caller giving up
+            # (a cancelled update) does not cancel the read for the others waiting on it.
+            task = asyncio.ensure_future(self._load(key, ttl, load))
+            self._inflight[key] = task
+        result: T = await asyncio.shield(task)
+        return result
+
+    async def _load(self, key: str, ttl: float, load: Callable[[], Awaitable[T]]) -> T:
         try:
             result = await load()
-        except BaseException as exc:
-            future.set_exception(exc)
-            # Nobody else waiting must not leave an "exception never retrieved" warning.
-            future.exception()
-            raise
-        else:
-            future.set_result(result)
             if ttl > 0:
                 self._values[key] = (self._monotonic() + ttl, result)
             return result
@@ -171,6 +187,9 @@ class AltegioClient:
             },
         )
         self._partner_token = partner_token
+        httpx_log = logging.getLogger("httpx")
+        if _HTTPX_FILTER not in httpx_log.filters:
+            httpx_log.addFilter(_HTTPX_FILTER)
         self.limiter = limiter or RateLimiter(monotonic=monotonic, sleep=sleep)
         self._sleep = sleep
         self._jitter = jitter
@@ -232,7 +251,7 @@ class AltegioClient:
             data = await self._request(
                 "GET", f"book_dates/{self.company_id}", params=params, route="book_dates"
             )
-            return BookableDates.from_wire(data, year_hint=date_from.year)
+            return BookableDates.from_wire(data, span=(date_from, date_to))
 
         key = f"avail:dates:{staff_id}:{','.join(map(str, service_ids))}:{date_from}:{date_to}"
         return await self._cache.get(key, self._availability_ttl, load)
@@ -277,7 +296,11 @@ class AltegioClient:
             route="book_record",
         )
         self._cache.drop("avail:")
-        return created_records(data)
+        try:
+            return created_records(data)
+        except errors.UnexpectedResponse as exc:
+            # Altegio said yes but named no record: the booking probably exists.
+            raise errors.OutcomeUnknown("book_record: success without a record") from exc
 
     async def record(self, record_id: int, record_hash: str) -> Record:
         company = await self.company()

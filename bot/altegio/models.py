@@ -137,7 +137,8 @@ def zone(name: str | None) -> ZoneInfo | None:
         return None
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # tzdata answers a region such as "Europe" with IsADirectoryError.
         return None
 
 
@@ -361,14 +362,15 @@ class BookableDates:
     working_dates: tuple[date, ...] = ()
 
     @classmethod
-    def from_wire(cls, data: Json, year_hint: int | None = None) -> BookableDates:
+    def from_wire(cls, data: Json, span: tuple[date, date] | None = None) -> BookableDates:
+        """`span` is the requested range: month maps carry no year, so it supplies one."""
         raw = as_dict(data)
         booking = _dates(raw.get("booking_dates"))
-        if not booking and year_hint is not None:
-            booking = _month_days(raw.get("booking_days"), year_hint)
+        if not booking and span is not None:
+            booking = _month_days(raw.get("booking_days"), span)
         working = _dates(raw.get("working_dates"))
-        if not working and year_hint is not None:
-            working = _month_days(raw.get("working_days"), year_hint)
+        if not working and span is not None:
+            working = _month_days(raw.get("working_days"), span)
         return cls(tuple(sorted(set(booking))), tuple(sorted(set(working))))
 
 
@@ -376,8 +378,9 @@ def _dates(values: Json) -> list[date]:
     return [d for d in (parse_date(v) for v in as_list(values)) if d]
 
 
-def _month_days(values: Json, year: int) -> list[date]:
-    # Month keys carry no year; only used when `*_dates` is missing, with the year of the request.
+def _month_days(values: Json, span: tuple[date, date]) -> list[date]:
+    # Only used when `*_dates` is missing: each month gets the year that puts it in the range.
+    first, last = span
     days: list[date] = []
     for month_key, items in as_dict(values).items():
         month = as_int(month_key)
@@ -387,10 +390,14 @@ def _month_days(values: Json, year: int) -> list[date]:
             day = as_int(item)
             if day is None:
                 continue
-            try:
-                days.append(date(year, month, day))
-            except ValueError:
-                continue
+            for year in range(first.year, last.year + 1):
+                try:
+                    candidate = date(year, month, day)
+                except ValueError:
+                    continue
+                if first <= candidate <= last:
+                    days.append(candidate)
+                    break
     return days
 
 
@@ -420,6 +427,8 @@ class Slot:
             if start is None:
                 continue
             text = value if isinstance(value, str) else start.isoformat()
+            # Shown in the salon's zone whatever offset Altegio wrote; `raw` stays verbatim.
+            start = start.astimezone(tz)
             length = as_int(raw.get("sum_length")) or as_int(raw.get("seance_length"))
             slots.setdefault(start, cls(start, text, length))
         return sorted(slots.values(), key=lambda s: s.start)
