@@ -1,0 +1,592 @@
+"""From a chosen time to a confirmed appointment: contact, comment, summary, SMS code, booking."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from telegram import (
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatAction, ParseMode
+
+from bot.altegio import errors
+from bot.altegio.client import Appointment, NewBooking
+from bot.altegio.models import Company, parse_datetime
+from bot.booking import (
+    Draft,
+    clean_comment,
+    clean_name,
+    display_phone,
+    mask_phone,
+    normalize_phone,
+    phone_region,
+)
+from bot.context import Context
+from bot.keyboards import NO_FLOW, Callback, Keys
+from bot.storage import Contact, StoredBooking
+from conversations.common import get_draft, h, put_draft, show, unavailable
+from conversations.flow import (
+    END,
+    Outcome,
+    Step,
+    cancel,
+    chosen_service,
+    chosen_staff,
+    go,
+    lost,
+    renders,
+    salon_phone,
+    single,
+    staff_name,
+    user_id_of,
+)
+
+log = logging.getLogger(__name__)
+
+
+MAX_CODE_ATTEMPTS = 5
+
+
+# --- contact --------------------------------------------------------------------------------
+
+
+def _profile_name(update: Update) -> str | None:
+    user = update.effective_user
+    return clean_name(user.full_name) if user else None
+
+
+def _phone_keyboard(context: Context) -> ReplyKeyboardMarkup:
+    t = context.t
+    return ReplyKeyboardMarkup(
+        [
+            [KeyboardButton(t.gettext("📱 Share my phone number"), request_contact=True)],
+            [KeyboardButton(t.gettext("« Back")), KeyboardButton(t.gettext("Cancel"))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+        input_field_placeholder=t.gettext("+49 151 23456789"),
+    )
+
+
+@renders(Step.PHONE)
+async def show_phone(update: Update, context: Context, draft: Draft) -> Outcome:
+    t = context.t
+    keys = Keys(draft.flow, t)
+    remembered = context.services.storage.contact(user_id_of(update))
+    if remembered and draft.phone is None and not draft.summary_ready:
+        text = t.gettext(
+            "Book as <b>%(name)s</b>, %(phone)s?",
+            name=h(remembered.name),
+            phone=h(display_phone(remembered.phone)),
+        )
+        rows = [
+            [keys.button(t.gettext("Yes"), "me")],
+            [keys.button(t.gettext("Use other details"), "other")],
+        ]
+        await show(update, context, text, keys.markup(rows), draft=draft)
+        return Step.PHONE
+    chosen = await _choice_text(context, draft)
+    if update.callback_query:
+        # The menu keeps what was chosen; the contact question needs a reply keyboard below it.
+        await show(update, context, chosen, None, draft=draft)
+    text = t.gettext(
+        "Your phone number, please: tap the button below to share it, or type it "
+        "with the country code."
+    )
+    await show(update, context, text, _phone_keyboard(context), draft=draft, new=True)
+    draft.phone = None
+    return Step.PHONE
+
+
+async def _choice_text(context: Context, draft: Draft) -> str:
+    t = context.t
+    service = await chosen_service(context, draft)
+    member = await chosen_staff(context, draft)
+    company = await context.services.altegio.company()
+    start = parse_datetime(draft.slot, company.tz) if draft.slot else None
+    when = ""
+    if start is not None:
+        local = start.astimezone(company.tz)
+        when = t.gettext("%(day)s at %(time)s", day=t.long_date(local.date()), time=t.time(local))
+    return t.gettext(
+        "<b>%(service)s</b> with %(staff)s, %(when)s.",
+        service=h(service.title if service else ""),
+        staff=h(staff_name(context, member)),
+        when=when,
+    )
+
+
+async def on_remembered(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    remembered = context.services.storage.contact(user_id_of(update))
+    if remembered is None:
+        return await go(update, context, draft, Step.PHONE)
+    draft.name, draft.phone = remembered.name, remembered.phone
+    return await go(update, context, draft, Step.COMMENT)
+
+
+async def on_other_details(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    draft.summary_ready = True  # skip the "Book as ...?" question on the way back
+    outcome = await go(update, context, draft, Step.PHONE)
+    draft.summary_ready = False
+    put_draft(context, draft)
+    return outcome
+
+
+async def shared_contact(update: Update, context: Context) -> Outcome:
+    draft = get_draft(context)
+    message = update.message
+    if draft is None or message is None or message.contact is None:
+        return await lost(update, context)
+    t = context.t
+    contact = message.contact
+    if contact.user_id is not None and contact.user_id != user_id_of(update):
+        await message.reply_text(
+            t.gettext(
+                "That is someone else's contact. Please share your own number with the button, "
+                "or type the number the booking should be made for."
+            ),
+            reply_markup=_phone_keyboard(context),
+        )
+        return Step.PHONE
+    phone = normalize_phone("+" + contact.phone_number.lstrip("+"), None)
+    if phone is None:
+        await message.reply_text(
+            t.gettext("That number does not look valid. Please type it with the country code."),
+            reply_markup=_phone_keyboard(context),
+        )
+        return Step.PHONE
+    return await _got_phone(update, context, draft, phone)
+
+
+async def typed_phone(update: Update, context: Context) -> Outcome:
+    draft = get_draft(context)
+    message = update.message
+    if draft is None or message is None or not message.text:
+        return await lost(update, context)
+    t = context.t
+    text = message.text.strip()
+    if text == t.gettext("« Back"):
+        await message.reply_text(
+            t.gettext("OK, back to the times."), reply_markup=ReplyKeyboardRemove()
+        )
+        draft.slot = None
+        return await go(update, context, draft, Step.TIME)
+    if text == t.gettext("Cancel"):
+        return await cancel(update, context)
+    try:
+        company = await context.services.altegio.company()
+        region = phone_region(company.phone)
+    except errors.AltegioError:
+        region = None
+    phone = normalize_phone(text, region)
+    if phone is None:
+        await message.reply_text(
+            t.gettext(
+                "That does not look like a phone number. Please type it with the country code, "
+                "for example +49 151 23456789, or share it with the button below."
+            ),
+            reply_markup=_phone_keyboard(context),
+        )
+        return Step.PHONE
+    return await _got_phone(update, context, draft, phone)
+
+
+async def _got_phone(update: Update, context: Context, draft: Draft, phone: str) -> Outcome:
+    t = context.t
+    draft.phone = phone
+    log.info("client %s gave phone %s", user_id_of(update), mask_phone(phone))
+    chat = update.effective_chat
+    if chat is not None:
+        await context.bot.send_message(
+            chat.id,
+            t.gettext("Thank you! Phone: %(phone)s", phone=h(display_phone(phone))),
+            parse_mode=ParseMode.HTML,
+            reply_markup=ReplyKeyboardRemove(),
+        )
+    return await go(update, context, draft, Step.NAME)
+
+
+@renders(Step.NAME)
+async def show_name(update: Update, context: Context, draft: Draft) -> Outcome:
+    t = context.t
+    keys = Keys(draft.flow, t)
+    name = draft.name or _profile_name(update)
+    rows = []
+    if name:
+        draft.name = name
+        text = t.gettext(
+            "The booking will be under the name <b>%(name)s</b>. Tap the button to keep it, "
+            "or type another name.",
+            name=h(name),
+        )
+        rows.append([keys.button(t.gettext("Keep this name"), "keep")])
+    else:
+        text = t.gettext("What name should the booking be under?")
+    await show(update, context, text, keys.markup(rows), draft=draft)
+    return Step.NAME
+
+
+async def typed_name(update: Update, context: Context) -> Outcome:
+    draft = get_draft(context)
+    if draft is None or update.message is None or not update.message.text:
+        return await lost(update, context)
+    name = clean_name(update.message.text)
+    if name is None:
+        await update.message.reply_text(
+            context.t.gettext("Please type a name of up to 64 letters.")
+        )
+        return Step.NAME
+    draft.name = name
+    return await go(update, context, draft, Step.COMMENT)
+
+
+async def on_keep_name(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    if not draft.name:
+        return await go(update, context, draft, Step.NAME)
+    return await go(update, context, draft, Step.COMMENT)
+
+
+@renders(Step.COMMENT)
+async def show_comment(update: Update, context: Context, draft: Draft) -> Outcome:
+    t = context.t
+    keys = Keys(draft.flow, t)
+    company = await context.services.altegio.company()
+    rows = []
+    if company.comment_required:
+        text = t.gettext("Please add a comment for the salon (the salon asks for one).")
+    else:
+        text = t.gettext("Anything the salon should know? Type a comment, or tap Skip.")
+        rows.append([keys.button(t.gettext("Skip"), "skip")])
+    await show(update, context, text, keys.markup(rows), draft=draft)
+    return Step.COMMENT
+
+
+async def typed_comment(update: Update, context: Context) -> Outcome:
+    draft = get_draft(context)
+    if draft is None or update.message is None or not update.message.text:
+        return await lost(update, context)
+    draft.comment = clean_comment(update.message.text)
+    return await go(update, context, draft, Step.SUMMARY)
+
+
+async def on_skip_comment(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    draft.comment = ""
+    return await go(update, context, draft, Step.SUMMARY)
+
+
+# --- summary and confirmation ---------------------------------------------------------------
+
+
+async def summary_text(context: Context, draft: Draft) -> str:
+    t = context.t
+    company = await context.services.altegio.company()
+    service = await chosen_service(context, draft)
+    member = await chosen_staff(context, draft)
+    start = parse_datetime(draft.slot, company.tz) if draft.slot else None
+    lines = [t.gettext("Please check your booking:"), ""]
+    if service:
+        lines.append(t.gettext("Service: %(service)s", service=h(service.title)))
+    lines.append(t.gettext("Team member: %(staff)s", staff=h(staff_name(context, member))))
+    if start is not None:
+        local = start.astimezone(company.tz)
+        lines.append(
+            t.gettext(
+                "When: %(day)s at %(time)s", day=t.long_date(local.date()), time=t.time(local)
+            )
+        )
+    length = draft.slot_length or (service.duration if service else None)
+    if length:
+        lines.append(t.gettext("Duration: %(duration)s", duration=t.duration(length)))
+    if service:
+        price = t.price_range(service.price_min, service.price_max, company.currency)
+        if price:
+            lines.append(t.gettext("Price: %(price)s", price=price))
+    address = company.full_address
+    if address:
+        lines.append(
+            t.gettext("Address: %(salon)s, %(address)s", salon=h(company.title), address=h(address))
+        )
+    lines.append(t.gettext("Name: %(name)s", name=h(draft.name or "")))
+    lines.append(t.gettext("Phone: %(phone)s", phone=h(display_phone(draft.phone or ""))))
+    if draft.comment:
+        lines.append(t.gettext("Comment: %(comment)s", comment=h(draft.comment)))
+    return "\n".join(lines)
+
+
+@renders(Step.SUMMARY)
+async def show_summary(update: Update, context: Context, draft: Draft) -> Outcome:
+    t = context.t
+    keys = Keys(draft.flow, t)
+    if not (draft.slot and draft.phone and draft.name):
+        return await show_phone(update, context, draft)
+    draft.summary_ready = True
+    rows = [
+        [keys.button(t.gettext("✅ Confirm"), "confirm")],
+        [keys.button(t.gettext("✏️ Change"), "change")],
+    ]
+    await show(update, context, await summary_text(context, draft), keys.markup(rows), draft=draft)
+    return Step.SUMMARY
+
+
+async def on_change(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    t = context.t
+    keys = Keys(draft.flow, t)
+    rows = [
+        [keys.button(t.gettext("Service"), "chg", "svc")],
+        [keys.button(t.gettext("Team member"), "chg", "stf")],
+        [keys.button(t.gettext("Day and time"), "chg", "day")],
+        [keys.button(t.gettext("Name and phone"), "chg", "who")],
+    ]
+    await show(
+        update, context, t.gettext("What would you like to change?"), keys.markup(rows), draft=draft
+    )
+    put_draft(context, draft)
+    return Step.SUMMARY
+
+
+async def on_change_what(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    draft.summary_ready = False
+    draft.code_sent = False
+    if cb.arg == "svc":
+        draft.category_id = draft.service_id = draft.staff_id = None
+        draft.day = draft.slot = draft.month = None
+        return await go(update, context, draft, Step.SERVICE)
+    if cb.arg == "stf":
+        draft.staff_id = draft.day = draft.slot = draft.month = None
+        return await go(update, context, draft, Step.STAFF)
+    if cb.arg == "day":
+        draft.day = draft.slot = None
+        return await go(update, context, draft, Step.DAY)
+    draft.phone = None
+    draft.summary_ready = True  # straight to the phone question, not "Book as ...?"
+    outcome = await go(update, context, draft, Step.PHONE)
+    draft.summary_ready = False
+    put_draft(context, draft)
+    return outcome
+
+
+def _appointment(draft: Draft) -> Appointment:
+    assert draft.service_id is not None and draft.staff_id is not None and draft.slot
+    return Appointment(1, (draft.service_id,), draft.staff_id, draft.slot)
+
+
+async def on_confirm(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    if not (draft.summary_ready and draft.slot and draft.phone and draft.name):
+        return await go(update, context, draft, Step.SUMMARY)
+    altegio = context.services.altegio
+    try:
+        company = await altegio.company()
+        await altegio.check([_appointment(draft)])
+        if company.phone_confirmation:
+            await altegio.send_code(draft.phone, draft.name)
+            draft.code_sent = True
+            draft.code_attempts = 0
+            return await _ask_code(update, context, draft)
+    except errors.Rejected as exc:
+        return await _rejected(update, context, draft, exc)
+    except errors.AltegioError as exc:
+        put_draft(context, draft)
+        await unavailable(update, context, exc, draft.flow)
+        return Step.SUMMARY
+    if update.effective_chat:
+        await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+    return await _book(update, context, draft, None)
+
+
+@renders(Step.CODE)
+async def _ask_code(update: Update, context: Context, draft: Draft, note: str = "") -> Outcome:
+    t = context.t
+    keys = Keys(draft.flow, t)
+    text = (note + "\n" if note else "") + t.gettext(
+        "The salon confirms bookings by text message. We have sent a code to %(phone)s: "
+        "please type it here.",
+        phone=h(display_phone(draft.phone or "")),
+    )
+    rows = [[keys.button(t.gettext("Send the code again"), "resend")]]
+    await show(update, context, text, keys.markup(rows), draft=draft)
+    put_draft(context, draft)
+    return Step.CODE
+
+
+async def on_resend(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    if not (draft.phone and draft.name):
+        return await go(update, context, draft, Step.SUMMARY)
+    try:
+        await context.services.altegio.send_code(draft.phone, draft.name)
+    except errors.AltegioError as exc:
+        await unavailable(update, context, exc, draft.flow)
+        return Step.CODE
+    draft.code_attempts = 0
+    return await _ask_code(update, context, draft, context.t.gettext("A new code is on its way."))
+
+
+async def typed_code(update: Update, context: Context) -> Outcome:
+    draft = get_draft(context)
+    if draft is None or update.message is None or not update.message.text:
+        return await lost(update, context)
+    code = "".join(ch for ch in update.message.text if ch.isdigit())
+    t = context.t
+    if not 3 <= len(code) <= 8:
+        await update.message.reply_text(
+            t.gettext("Please type the digits of the code from the text message.")
+        )
+        return Step.CODE
+    if draft.code_attempts >= MAX_CODE_ATTEMPTS:
+        return await _ask_code(
+            update, context, draft, t.gettext("Too many wrong codes. Please ask for a new one.")
+        )
+    draft.code_attempts += 1
+    return await _book(update, context, draft, code)
+
+
+async def _book(update: Update, context: Context, draft: Draft, code: str | None) -> Outcome:
+    services = context.services
+    t = context.t
+    assert (
+        draft.phone and draft.name and draft.service_id is not None and draft.staff_id is not None
+    )
+    booking = NewBooking(
+        phone=draft.phone,
+        fullname=draft.name,
+        appointments=(_appointment(draft),),
+        comment=draft.comment or "",
+        code=code,
+        api_id=draft.flow,
+    )
+    try:
+        created = await services.altegio.book(booking)
+    except errors.WrongCode:
+        return await _ask_code(
+            update, context, draft, t.gettext("That code is not right. Please try again.")
+        )
+    except errors.Rejected as exc:
+        return await _rejected(update, context, draft, exc)
+    except errors.OutcomeUnknown:
+        company_phone = await salon_phone(context)
+        put_draft(context, None)
+        await show(
+            update,
+            context,
+            t.gettext(
+                "The booking system did not answer in time, so I cannot tell whether your "
+                "booking went through. Please do not book again yet: call the salon to check, "
+                "%(phone)s.",
+                phone=h(company_phone),
+            ),
+            None,
+            new=update.callback_query is None,
+        )
+        return END
+    except errors.AltegioError as exc:
+        put_draft(context, draft)
+        await unavailable(update, context, exc, draft.flow)
+        return Step.SUMMARY
+    company = await services.altegio.company()
+    start = parse_datetime(draft.slot, company.tz) or context.now()
+    chat_id = update.effective_chat.id if update.effective_chat else 0
+    now = context.now()
+    for record in created:
+        services.storage.record_booking(
+            StoredBooking(
+                record_id=record.record_id,
+                company_id=company.id,
+                record_hash=record.record_hash,
+                chat_id=chat_id,
+                user_id=user_id_of(update),
+                service_ids=(draft.service_id,),
+                staff_id=draft.staff_id,
+                start=start,
+                length=draft.slot_length or 0,
+                created_at=now,
+            )
+        )
+    services.storage.remember_contact(user_id_of(update), Contact(draft.name, draft.phone), now)
+    put_draft(context, None)
+    log.info("booked record %s for client %s", created[0].record_id, user_id_of(update))
+    text = await _booked_text(context, draft, company, start)
+    keys = Keys(NO_FLOW, t)
+    markup = single(keys.button(t.gettext("Book another appointment"), "book"))
+    await show(update, context, text, markup, new=update.callback_query is None)
+    return END
+
+
+async def _booked_text(context: Context, draft: Draft, company: Company, start: datetime) -> str:
+    t = context.t
+    service = await chosen_service(context, draft)
+    member = await chosen_staff(context, draft)
+    local = start.astimezone(company.tz)
+    lines = [
+        t.gettext("✅ You are booked!"),
+        "",
+        t.gettext(
+            "<b>%(service)s</b> with %(staff)s on %(day)s at %(time)s.",
+            service=h(service.title if service else ""),
+            staff=h(staff_name(context, member)),
+            day=t.long_date(local.date()),
+            time=t.time(local),
+        ),
+    ]
+    if company.full_address:
+        lines.append(
+            t.gettext(
+                "Address: %(salon)s, %(address)s",
+                salon=h(company.title),
+                address=h(company.full_address),
+            )
+        )
+    lines.append(t.gettext("See you there!"))
+    return "\n".join(lines)
+
+
+async def _rejected(
+    update: Update, context: Context, draft: Draft, exc: errors.Rejected
+) -> Outcome:
+    """Altegio said no: explain in the client's words and take them to the step that fixes it."""
+    t = context.t
+    context.services.altegio.forget_availability()
+    if isinstance(exc, errors.SlotTaken | errors.NoStaffAvailable):
+        context.notify(
+            t.gettext("Sorry, that time has just been taken. Please choose another."),
+            alert=True,
+        )
+        draft.slot = None
+        draft.code_sent = False
+        return await go(update, context, draft, Step.TIME)
+    if isinstance(exc, errors.ServiceUnavailable):
+        draft.service_id = draft.staff_id = draft.day = draft.slot = None
+        return await go(update, context, draft, Step.SERVICE)
+    if isinstance(exc, errors.InvalidPhone):
+        draft.phone = None
+        draft.summary_ready = True
+        outcome = await go(update, context, draft, Step.PHONE)
+        draft.summary_ready = False
+        put_draft(context, draft)
+        return outcome
+    if isinstance(exc, errors.NameRequired):
+        draft.name = None
+        return await go(update, context, draft, Step.NAME)
+    if isinstance(exc, errors.WrongCode):
+        return await _ask_code(
+            update, context, draft, t.gettext("That code is not right. Please try again.")
+        )
+    phone = await salon_phone(context)
+    put_draft(context, None)
+    if isinstance(exc, errors.Blacklisted):
+        text = t.gettext(
+            "Sorry, the salon cannot accept an online booking for this number. "
+            "Please call the salon: %(phone)s",
+            phone=h(phone),
+        )
+    else:
+        log.warning("booking refused: codes=%s", list(exc.codes))
+        text = t.gettext(
+            "Sorry, the salon's booking system refused this booking. Please call the salon: "
+            "%(phone)s",
+            phone=h(phone),
+        )
+    await show(update, context, text, None)
+    return END

@@ -1,0 +1,402 @@
+"""Choosing what, with whom and when: service, team member, day and time."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+from telegram import Update
+
+from bot.altegio import errors
+from bot.altegio.models import Catalogue, Company, Service, Slot
+from bot.booking import (
+    Draft,
+    TypedDay,
+    horizon,
+    nearest_days,
+    parse_day,
+)
+from bot.context import Context
+from bot.keyboards import Callback, Keys, time_arg
+from conversations.common import get_draft, h, put_draft, show, unavailable
+from conversations.flow import (
+    TEMPORARY,
+    Outcome,
+    Step,
+    chosen_service,
+    chosen_staff,
+    go,
+    lost,
+    renders,
+    salon_today,
+    staff_name,
+)
+
+log = logging.getLogger(__name__)
+
+
+# --- service --------------------------------------------------------------------------------
+
+
+def _groups(catalogue: Catalogue) -> list[tuple[int, str, list[Service]]]:
+    """Categories that have services, in the salon's order; stray services form their own."""
+    groups = []
+    seen: set[int] = set()
+    for category in catalogue.categories:
+        services = catalogue.in_category(category.id)
+        if services:
+            groups.append((category.id, category.title, services))
+            seen.update(s.id for s in services)
+    stray = [s for s in catalogue.services if s.id not in seen]
+    if stray:
+        groups.append((0, "", stray))
+    return groups
+
+
+def _service_line(context: Context, service: Service, currency: str) -> str:
+    t = context.t
+    details = []
+    if service.duration:
+        details.append(t.duration(service.duration))
+    price = t.price_range(service.price_min, service.price_max, currency)
+    if price:
+        details.append(price)
+    line = f"• <b>{h(service.title)}</b>"
+    return line + (" — " + ", ".join(details) if details else "")
+
+
+@renders(Step.SERVICE)
+async def show_service(update: Update, context: Context, draft: Draft, page: int = 0) -> Outcome:
+    t = context.t
+    altegio = context.services.altegio
+    company = await altegio.company()
+    catalogue = await altegio.catalogue()
+    groups = _groups(catalogue)
+    keys = Keys(draft.flow, t)
+    if not groups:
+        await show(
+            update,
+            context,
+            t.gettext(
+                "Online booking has no services open right now. Please call the salon: %(phone)s",
+                phone=h(company.phone),
+            ),
+            keys.markup([], back=False),
+            draft=draft,
+        )
+        return Step.SERVICE
+    if draft.category_id is None and len(groups) > 1:
+        items = [(title or t.gettext("Other services"), "cat", ident) for ident, title, _ in groups]
+        text = t.gettext("What would you like to book? Choose a category:")
+        await show(update, context, text, keys.paged(items, page, "catp", back=False), draft=draft)
+        return Step.SERVICE
+    found = next((g[2] for g in groups if g[0] == draft.category_id), None)
+    services = found if found is not None else list(catalogue.services) if len(groups) == 1 else []
+    lines = [_service_line(context, s, company.currency) for s in services]
+    per_page = 8
+    page = min(max(page, 0), max(0, (len(services) - 1) // per_page))
+    shown = lines[page * per_page : (page + 1) * per_page]
+    text = t.gettext("Choose a service:") + "\n\n" + "\n".join(shown)
+    items = [(s.title, "svc", s.id) for s in services]
+    markup = keys.paged(items, page, "svcp", per_page=per_page, back=len(groups) > 1)
+    await show(update, context, text, markup, draft=draft)
+    return Step.SERVICE
+
+
+async def on_category(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    draft.category_id = cb.number
+    return await go(update, context, draft, Step.SERVICE)
+
+
+async def on_category_page(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    draft.category_id = None
+    return await _paged(update, context, draft, cb.number)
+
+
+async def on_service_page(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    return await _paged(update, context, draft, cb.number)
+
+
+async def _paged(update: Update, context: Context, draft: Draft, page: int) -> Outcome:
+    try:
+        outcome = await show_service(update, context, draft, page)
+    except TEMPORARY as exc:
+        await unavailable(update, context, exc, draft.flow)
+        return Step.SERVICE
+    put_draft(context, draft)
+    return outcome
+
+
+async def on_service(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    catalogue = await context.services.altegio.catalogue()
+    service = catalogue.service(cb.number)
+    if service is None:
+        context.notify(
+            context.t.gettext("This service is no longer offered. Please choose another.")
+        )
+        return await go(update, context, draft, Step.SERVICE)
+    draft.service_id = service.id
+    draft.staff_id = draft.day = draft.slot = draft.month = None
+    return await go(update, context, draft, Step.STAFF)
+
+
+# --- team member ----------------------------------------------------------------------------
+
+
+@renders(Step.STAFF)
+async def show_staff(update: Update, context: Context, draft: Draft) -> Outcome:
+    t = context.t
+    keys = Keys(draft.flow, t)
+    service = await chosen_service(context, draft)
+    if service is None:
+        draft.service_id = None
+        return await show_service(update, context, draft)
+    staff = [s for s in await context.services.altegio.staff([service.id]) if s.bookable]
+    if not staff:
+        company = await context.services.altegio.company()
+        text = t.gettext(
+            "Sorry, nobody has free times for <b>%(service)s</b> in the coming weeks. "
+            "Please choose another service, or call the salon: %(phone)s",
+            service=h(service.title),
+            phone=h(company.phone),
+        )
+        await show(update, context, text, keys.markup([]), draft=draft)
+        return Step.STAFF
+    rows = [[keys.button(t.gettext("Any available team member"), "stf", 0)]]
+    for member in staff:
+        label = member.name
+        if member.nearest_date:
+            label = t.gettext(
+                "%(name)s · from %(day)s", name=member.name, day=t.date(member.nearest_date)
+            )
+        rows.append([keys.button(label, "stf", member.id)])
+    lines = [
+        f"• <b>{h(m.name)}</b>" + (f" — {h(m.specialization)}" if m.specialization else "")
+        for m in staff
+    ]
+    text = (
+        t.gettext("<b>%(service)s</b>. Who would you like to see?", service=h(service.title))
+        + "\n\n"
+        + "\n".join(lines)
+    )
+    await show(update, context, text, keys.markup(rows), draft=draft)
+    return Step.STAFF
+
+
+async def on_staff(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    if draft.service_id is None:
+        return await go(update, context, draft, Step.SERVICE)
+    if cb.number != 0:
+        staff = await context.services.altegio.staff([draft.service_id])
+        if not any(s.id == cb.number for s in staff):
+            context.notify(
+                context.t.gettext("This team member is no longer available. Please choose again.")
+            )
+            return await go(update, context, draft, Step.STAFF)
+    draft.staff_id = cb.number
+    draft.day = draft.slot = draft.month = None
+    return await go(update, context, draft, Step.DAY)
+
+
+# --- day ------------------------------------------------------------------------------------
+
+
+async def _bookable_days(context: Context, draft: Draft, company: Company) -> set[date]:
+    first, last = horizon(salon_today(context, company))
+    assert draft.service_id is not None and draft.staff_id is not None
+    dates = await context.services.altegio.dates([draft.service_id], draft.staff_id, first, last)
+    return {d for d in dates.booking_dates if first <= d <= last}
+
+
+@renders(Step.DAY)
+async def show_day(update: Update, context: Context, draft: Draft) -> Outcome:
+    t = context.t
+    keys = Keys(draft.flow, t)
+    if draft.service_id is None or draft.staff_id is None:
+        return await show_staff(update, context, draft)
+    company = await context.services.altegio.company()
+    service = await chosen_service(context, draft)
+    member = await chosen_staff(context, draft)
+    bookable = await _bookable_days(context, draft, company)
+    intro = t.gettext(
+        "<b>%(service)s</b> with %(staff)s.",
+        service=h(service.title if service else ""),
+        staff=h(staff_name(context, member)),
+    )
+    if not bookable:
+        text = (
+            intro
+            + "\n"
+            + t.gettext(
+                "There are no free days in the coming weeks. Please choose another team member "
+                "or service, or call the salon: %(phone)s",
+                phone=h(company.phone),
+            )
+        )
+        await show(update, context, text, keys.markup([]), draft=draft)
+        return Step.DAY
+    first, last = horizon(salon_today(context, company))
+    month = draft.shown_month or min(bookable).replace(day=1)
+    draft.month = month.isoformat()
+    text = (
+        intro + "\n" + t.gettext("Choose a day, or type one (for example “tomorrow” or “25.12”).")
+    )
+    await show(update, context, text, keys.calendar(month, bookable, first, last), draft=draft)
+    return Step.DAY
+
+
+async def on_month(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    draft.month = date(int(cb.arg[:4]), int(cb.arg[4:6]), 1).isoformat()
+    return await go(update, context, draft, Step.DAY)
+
+
+async def on_calendar(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    return await go(update, context, draft, Step.DAY)
+
+
+async def on_day(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    return await choose_day(update, context, draft, TypedDay(cb.day, None))
+
+
+async def typed_day(update: Update, context: Context) -> Outcome:
+    draft = get_draft(context)
+    if draft is None:
+        return await lost(update, context)
+    text = update.message.text if update.message and update.message.text else ""
+    t = context.t
+    try:
+        company = await context.services.altegio.company()
+    except errors.AltegioError as exc:
+        await unavailable(update, context, exc, draft.flow)
+        return Step.DAY
+    typed = parse_day(text, [context.language], salon_today(context, company))
+    if typed is None:
+        await show(
+            update,
+            context,
+            t.gettext(
+                "Sorry, I could not understand that day. Tap a day in the calendar, or type "
+                "one like “tomorrow”, “Friday” or “25.12”."
+            ),
+            Keys(draft.flow, t).markup(
+                [[Keys(draft.flow, t).button(t.gettext("Show the calendar"), "cal")]]
+            ),
+            draft=draft,
+        )
+        put_draft(context, draft)
+        return Step.DAY
+    return await choose_day(update, context, draft, typed)
+
+
+async def choose_day(update: Update, context: Context, draft: Draft, typed: TypedDay) -> Outcome:
+    t = context.t
+    keys = Keys(draft.flow, t)
+    try:
+        company = await context.services.altegio.company()
+        bookable = await _bookable_days(context, draft, company)
+    except TEMPORARY as exc:
+        await unavailable(update, context, exc, draft.flow)
+        return Step.DAY
+    today = salon_today(context, company)
+    day = typed.day
+    if day in bookable:
+        draft.day = day.isoformat()
+        draft.after = typed.after
+        return await go(update, context, draft, Step.TIME)
+    if day < today:
+        reason = t.gettext("%(day)s has already passed.", day=t.date(day))
+    elif day > horizon(today)[1]:
+        reason = t.gettext("%(day)s is too far ahead to book yet.", day=t.date(day))
+    else:
+        reason = t.gettext("There are no free times on %(day)s.", day=t.date(day))
+    near = nearest_days(max(day, today), bookable)
+    if not near:
+        return await go(update, context, draft, Step.DAY)
+    text = reason + "\n" + t.gettext("The nearest days with free times:")
+    await show(update, context, text, keys.days(near), draft=draft)
+    put_draft(context, draft)
+    return Step.DAY
+
+
+# --- time -----------------------------------------------------------------------------------
+
+
+async def _free_times(context: Context, draft: Draft, day: date) -> list[Slot]:
+    altegio = context.services.altegio
+    assert draft.service_id is not None and draft.staff_id is not None
+    slots = await altegio.times(draft.staff_id, day, [draft.service_id])
+    if not slots and draft.staff_id == 0:
+        # Whether `book_times` with staff 0 merges everyone's times is undocumented: when it
+        # answers nothing, ask each team member who is bookable for this service.
+        merged: dict[datetime, Slot] = {}
+        for member in await altegio.staff([draft.service_id]):
+            if member.bookable:
+                for slot in await altegio.times(member.id, day, [draft.service_id]):
+                    merged.setdefault(slot.start, slot)
+        slots = sorted(merged.values(), key=lambda s: s.start)
+    now = context.now()
+    return [s for s in slots if s.start > now]
+
+
+@renders(Step.TIME)
+async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
+    t = context.t
+    keys = Keys(draft.flow, t)
+    day = draft.chosen_day
+    if day is None:
+        return await show_day(update, context, draft)
+    slots = await _free_times(context, draft, day)
+    member = await chosen_staff(context, draft)
+    if not slots:
+        company = await context.services.altegio.company()
+        bookable = await _bookable_days(context, draft, company)
+        bookable.discard(day)
+        near = nearest_days(day, bookable)
+        text = t.gettext("There are no free times on %(day)s any more.", day=t.date(day))
+        draft.day = None
+        if near:
+            text += "\n" + t.gettext("The nearest days with free times:")
+            await show(update, context, text, keys.days(near), draft=draft)
+        else:
+            await show(update, context, text, keys.markup([]), draft=draft)
+        return Step.DAY
+    shown = slots
+    note = ""
+    if draft.after is not None:
+        later = [s for s in slots if s.start.hour * 60 + s.start.minute >= draft.after]
+        if later:
+            shown = later
+        else:
+            note = "\n" + t.gettext("Nothing is free that late; here are all the free times.")
+    draft.summary_ready = False
+    text = (
+        t.gettext(
+            "Free times on %(day)s with %(staff)s:",
+            day=t.long_date(day),
+            staff=h(staff_name(context, member)),
+        )
+        + note
+    )
+    await show(update, context, text, keys.times(shown), draft=draft)
+    return Step.TIME
+
+
+async def on_time(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    day = draft.chosen_day
+    if day is None or not cb.arg.startswith(day.strftime("%Y%m%d")):
+        return await go(update, context, draft, Step.TIME if day else Step.DAY)
+    try:
+        slots = await _free_times(context, draft, day)
+    except TEMPORARY as exc:
+        await unavailable(update, context, exc, draft.flow)
+        return Step.TIME
+    slot = next((s for s in slots if time_arg(s.start) == cb.arg), None)
+    if slot is None:
+        context.notify(
+            context.t.gettext("Sorry, that time has just been taken. Please choose another."),
+            alert=True,
+        )
+        return await go(update, context, draft, Step.TIME)
+    draft.slot = slot.raw
+    draft.slot_length = slot.length
+    return await go(update, context, draft, Step.PHONE)

@@ -1,0 +1,141 @@
+"""What every step of the booking conversation shares: the steps, moving between them, helpers.
+
+Each step module registers how its step is shown with `@renders(Step.X)`; `go` shows a step and
+turns an Altegio outage into a polite "try again" that keeps the client's choices.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import date
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.ext import ConversationHandler
+
+from bot.altegio import errors
+from bot.altegio.models import Company, Service, Staff
+from bot.booking import Draft
+from bot.context import Context
+from bot.keyboards import NO_FLOW, Callback, Keys
+from conversations.common import get_draft, put_draft, show, unavailable
+
+log = logging.getLogger(__name__)
+
+
+class Step(StrEnum):
+    SERVICE = "service"
+    STAFF = "staff"
+    DAY = "day"
+    TIME = "time"
+    PHONE = "phone"
+    NAME = "name"
+    COMMENT = "comment"
+    SUMMARY = "summary"
+    CODE = "code"
+
+
+END = ConversationHandler.END
+Outcome = Step | int | None
+Action = Callable[[Update, Context, Draft, Callback], Awaitable[Outcome]]
+Handler = Callable[[Update, Context], Coroutine[Any, Any, Outcome]]
+Render = Callable[[Update, Context, Draft], Awaitable[Outcome]]
+
+R = TypeVar("R", bound=Render)
+
+RENDER: dict[Step, Render] = {}
+TEMPORARY = (errors.Unavailable, errors.RateLimited, errors.UnexpectedResponse)
+
+
+def renders(step: Step) -> Callable[[R], R]:
+    """Register the function that shows `step`."""
+
+    def register(function: R) -> R:
+        RENDER[step] = function
+        return function
+
+    return register
+
+
+def single(button: InlineKeyboardButton) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button]])
+
+
+async def go(update: Update, context: Context, draft: Draft, step: Step) -> Outcome:
+    """Render `step`; when Altegio fails, say so and let the client retry this very step."""
+    try:
+        outcome = await RENDER[step](update, context, draft)
+    except TEMPORARY as exc:
+        put_draft(context, draft)
+        await unavailable(update, context, exc, draft.flow)
+        return step
+    put_draft(context, draft)
+    return outcome
+
+
+def user_id_of(update: Update) -> int:
+    return update.effective_user.id if update.effective_user else 0
+
+
+def salon_today(context: Context, company: Company) -> date:
+    return context.now().astimezone(company.tz).date()
+
+
+async def chosen_service(context: Context, draft: Draft) -> Service | None:
+    catalogue = await context.services.altegio.catalogue()
+    return catalogue.service(draft.service_id) if draft.service_id else None
+
+
+async def chosen_staff(context: Context, draft: Draft) -> Staff | None:
+    if not draft.staff_id or draft.service_id is None:
+        return None
+    staff = await context.services.altegio.staff([draft.service_id])
+    return next((s for s in staff if s.id == draft.staff_id), None)
+
+
+def staff_name(context: Context, member: Staff | None) -> str:
+    return member.name if member else context.t.gettext("any available team member")
+
+
+async def salon_phone(context: Context) -> str:
+    try:
+        return (await context.services.altegio.company()).phone
+    except errors.AltegioError:
+        return ""
+
+
+async def cancel(update: Update, context: Context) -> Outcome:
+    t = context.t
+    draft = get_draft(context)
+    put_draft(context, None)
+    keys = Keys(NO_FLOW, t)
+    text = t.gettext("Booking cancelled. Nothing was booked.")
+    button = keys.button(t.gettext("Book an appointment"), "book")
+    if update.message and draft and draft.phone is None:
+        # The contact step left a reply keyboard open; a new message is needed to close it.
+        await update.message.reply_text(text, reply_markup=ReplyKeyboardRemove())
+        await show(update, context, t.gettext("Whenever you are ready:"), single(button), new=True)
+        return END
+    await show(update, context, text, single(button))
+    return END
+
+
+async def lost(update: Update, context: Context) -> Outcome:
+    """No draft where one is needed (e.g. data cleared): start over politely."""
+    t = context.t
+    keys = Keys(NO_FLOW, t)
+    await show(
+        update,
+        context,
+        t.gettext("Sorry, I lost track of this booking. Let's start again."),
+        single(keys.button(t.gettext("Book an appointment"), "book")),
+        new=True,
+    )
+    return END
