@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from telegram import Update
 
@@ -201,11 +201,32 @@ async def on_staff(update: Update, context: Context, draft: Draft, cb: Callback)
 # --- day ------------------------------------------------------------------------------------
 
 
-async def _bookable_days(context: Context, draft: Draft, company: Company) -> set[date]:
+async def _bookable_days(
+    context: Context, draft: Draft, company: Company, around: date | None = None
+) -> set[date]:
+    """Bookable days within the horizon; `around` names a month the client is looking at."""
     first, last = horizon(salon_today(context, company))
     assert draft.service_id is not None and draft.staff_id is not None
-    dates = await context.services.altegio.dates([draft.service_id], draft.staff_id, first, last)
-    return {d for d in dates.booking_dates if first <= d <= last}
+    altegio = context.services.altegio
+    dates = await altegio.dates([draft.service_id], draft.staff_id, first, last)
+    days = {d for d in dates.booking_dates if first <= d <= last}
+    if around is not None and first <= around <= last and not _in_month(days, around):
+        # `date_from`/`date_to` are newer than `date`; a server that knows only `date` answers
+        # one month, so a month shown empty is asked for on its own before believing it.
+        start = max(first, around.replace(day=1))
+        end = min(last, _month_end(around))
+        more = await altegio.dates([draft.service_id], draft.staff_id, start, end)
+        days |= {d for d in more.booking_dates if first <= d <= last}
+    return days
+
+
+def _in_month(days: set[date], month: date) -> bool:
+    return any(d.year == month.year and d.month == month.month for d in days)
+
+
+def _month_end(day: date) -> date:
+    following = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return following - timedelta(days=1)
 
 
 @renders(Step.DAY)
@@ -217,7 +238,7 @@ async def show_day(update: Update, context: Context, draft: Draft) -> Outcome:
     company = await context.services.altegio.company()
     service = await chosen_service(context, draft)
     member = await chosen_staff(context, draft)
-    bookable = await _bookable_days(context, draft, company)
+    bookable = await _bookable_days(context, draft, company, draft.shown_month)
     intro = t.gettext(
         "<b>%(service)s</b> with %(staff)s.",
         service=h(service.title if service else ""),
@@ -293,7 +314,7 @@ async def choose_day(update: Update, context: Context, draft: Draft, typed: Type
     keys = Keys(draft.flow, t)
     try:
         company = await context.services.altegio.company()
-        bookable = await _bookable_days(context, draft, company)
+        bookable = await _bookable_days(context, draft, company, typed.day)
     except TEMPORARY as exc:
         await unavailable(update, context, exc, draft.flow)
         return Step.DAY

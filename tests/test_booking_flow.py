@@ -353,3 +353,29 @@ async def test_group_chats_are_told_to_write_privately(bot: Bot) -> None:
     user = bot.user(user_id=200002, chat_id=-100123)
     await user.send("/book")
     assert "private chat" in user.last.text
+
+
+async def test_calendar_works_with_a_server_that_only_knows_date(make_bot: object) -> None:
+    """Older servers ignore `date_from`/`date_to` and answer the month of `date` only."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if "/book_dates/" in request.url.path:
+            params = [
+                (k, v)
+                for k, v in request.url.params.multi_items()
+                if k not in ("date_from", "date_to")
+            ]
+            request = httpx.Request(
+                request.method, request.url.copy_with(params=params), headers=request.headers
+            )
+        return bot.sandbox.handle(request)
+
+    bot: Bot = await make_bot(transport=httpx.MockTransport(handler))  # type: ignore[operator]
+    user = bot.user()
+    await choose_service(user)
+    await user.tap("Any available team member")
+    await user.tap("December 2026 ›")
+    december = [b for b in buttons(user) if b.isdigit()]
+    assert len(december) > 15, user.screen()
+    await user.send("15.12")
+    assert "Tuesday, December 15, 2026" in user.last.text

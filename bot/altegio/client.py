@@ -243,6 +243,8 @@ class AltegioClient:
         params = [
             *services_param(service_ids),
             ("staff_id", str(staff_id)),
+            # `date` too, for servers that predate `date_from`/`date_to` (these override it).
+            ("date", date_from.isoformat()),
             ("date_from", date_from.isoformat()),
             ("date_to", date_to.isoformat()),
         ]
