@@ -38,6 +38,7 @@ class Draft:
     code_attempts: int = 0
     message_id: int | None = None  # the menu message being edited in place
     summary_ready: bool = False
+    new_contact: bool = False  # the client wants to give details other than the remembered ones
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -21,6 +21,7 @@ from bot.booking import Draft
 from bot.context import Context
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
 from conversations.checkout import (
+    ask_new_phone,
     on_change,
     on_change_what,
     on_confirm,
@@ -121,12 +122,7 @@ async def _back(step: Step, update: Update, context: Context, draft: Draft) -> O
     if target is Step.DAY:
         draft.day = None
     if target is Step.PHONE:
-        draft.summary_ready = True
-        draft.phone = None
-        outcome = await go(update, context, draft, Step.PHONE)
-        draft.summary_ready = False
-        put_draft(context, draft)
-        return outcome
+        return await ask_new_phone(update, context, draft)
     draft.code_sent = False
     return await go(update, context, draft, target)
 

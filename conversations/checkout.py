@@ -77,7 +77,7 @@ async def show_phone(update: Update, context: Context, draft: Draft) -> Outcome:
     t = context.t
     keys = Keys(draft.flow, t)
     remembered = context.services.storage.contact(user_id_of(update))
-    if remembered and draft.phone is None and not draft.summary_ready:
+    if remembered and draft.phone is None and not draft.new_contact:
         text = t.gettext(
             "Book as <b>%(name)s</b>, %(phone)s?",
             name=h(remembered.name),
@@ -128,12 +128,15 @@ async def on_remembered(update: Update, context: Context, draft: Draft, cb: Call
     return await go(update, context, draft, Step.COMMENT)
 
 
+async def ask_new_phone(update: Update, context: Context, draft: Draft) -> Outcome:
+    """Straight to the phone question, not "Book as ...?" again."""
+    draft.phone = None
+    draft.new_contact = True
+    return await go(update, context, draft, Step.PHONE)
+
+
 async def on_other_details(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
-    draft.summary_ready = True  # skip the "Book as ...?" question on the way back
-    outcome = await go(update, context, draft, Step.PHONE)
-    draft.summary_ready = False
-    put_draft(context, draft)
-    return outcome
+    return await ask_new_phone(update, context, draft)
 
 
 async def shared_contact(update: Update, context: Context) -> Outcome:
@@ -361,12 +364,7 @@ async def on_change_what(update: Update, context: Context, draft: Draft, cb: Cal
     if cb.arg == "day":
         draft.day = draft.slot = None
         return await go(update, context, draft, Step.DAY)
-    draft.phone = None
-    draft.summary_ready = True  # straight to the phone question, not "Book as ...?"
-    outcome = await go(update, context, draft, Step.PHONE)
-    draft.summary_ready = False
-    put_draft(context, draft)
-    return outcome
+    return await ask_new_phone(update, context, draft)
 
 
 def _appointment(draft: Draft) -> Appointment:
@@ -560,12 +558,7 @@ async def _rejected(
         draft.service_id = draft.staff_id = draft.day = draft.slot = None
         return await go(update, context, draft, Step.SERVICE)
     if isinstance(exc, errors.InvalidPhone):
-        draft.phone = None
-        draft.summary_ready = True
-        outcome = await go(update, context, draft, Step.PHONE)
-        draft.summary_ready = False
-        put_draft(context, draft)
-        return outcome
+        return await ask_new_phone(update, context, draft)
     if isinstance(exc, errors.NameRequired):
         draft.name = None
         return await go(update, context, draft, Step.NAME)

@@ -145,6 +145,10 @@ def _book_button(context: Context) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[keys.button(context.t.gettext("Book an appointment"), "book")]])
 
 
+async def offer_booking(update: Update, context: Context, text: str) -> None:
+    await show(update, context, text, _book_button(context), new=True)
+
+
 async def help_command(update: Update, context: Context) -> None:
     t = context.t
     text = "\n".join(
@@ -156,17 +160,11 @@ async def help_command(update: Update, context: Context) -> None:
             t.gettext("/help — this message"),
         ]
     )
-    await show(update, context, text, _book_button(context), new=True)
+    await offer_booking(update, context, text)
 
 
 async def nothing_to_cancel(update: Update, context: Context) -> None:
-    await show(
-        update,
-        context,
-        context.t.gettext("There is nothing to cancel right now."),
-        _book_button(context),
-        new=True,
-    )
+    await offer_booking(update, context, context.t.gettext("There is nothing to cancel right now."))
 
 
 async def stale_button(update: Update, context: Context) -> None:
@@ -176,24 +174,14 @@ async def stale_button(update: Update, context: Context) -> None:
         return
     await query.answer(context.t.gettext("This button is no longer active."))
     if isinstance(query.message, Message):
-        await show(
-            update,
-            context,
-            context.t.gettext("That menu has expired. Would you like to book an appointment?"),
-            _book_button(context),
-            new=True,
-        )
+        text = context.t.gettext("That menu has expired. Would you like to book an appointment?")
+        await offer_booking(update, context, text)
 
 
 async def outside_conversation(update: Update, context: Context) -> None:
     """Anything typed or sent while no booking is in progress."""
-    await show(
-        update,
-        context,
-        context.t.gettext("I can book you an appointment. Tap the button to start."),
-        _book_button(context),
-        new=True,
-    )
+    text = context.t.gettext("I can book you an appointment. Tap the button to start.")
+    await offer_booking(update, context, text)
 
 
 async def on_error(update: object, context: Context) -> None:
