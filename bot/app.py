@@ -29,7 +29,7 @@ from bot.i18n import Catalogs
 from bot.persistence import SqlitePersistence
 from bot.settings import SHIPPED_LANGUAGES, Settings
 from bot.storage import Storage
-from conversations import booking, common
+from conversations import appointments, booking, common, reminders
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,9 @@ def build_application(
     token: str | None = None,
     request: BaseRequest | None = None,
     persistence_interval: float = 5.0,
+    reminder_interval: float | None = 30.0,
 ) -> BotApplication:
+    """`reminder_interval=None` leaves reminders to whoever calls `send_due` (the tests)."""
     settings = services.settings
     builder = (
         ApplicationBuilder()
@@ -95,6 +97,10 @@ def build_application(
     if not isinstance(application, BotApplication):
         raise TypeError("ApplicationBuilder did not build a BotApplication")
     add_handlers(application)
+    if reminder_interval is not None and application.job_queue is not None:
+        application.job_queue.run_repeating(
+            reminders.tick, interval=reminder_interval, first=1.0, name="reminders"
+        )
     return application
 
 
@@ -104,6 +110,15 @@ def add_handlers(application: BotApplication) -> None:
     application.add_handler(booking.build())
     application.add_handler(CommandHandler("start", booking.start, filters=private))
     application.add_handler(CommandHandler("help", common.help_command, filters=private))
+    application.add_handler(
+        CommandHandler("appointments", appointments.list_appointments, filters=private)
+    )
+    application.add_handler(
+        CommandHandler("settings", appointments.settings_command, filters=private)
+    )
+    application.add_handler(
+        CallbackQueryHandler(appointments.on_button, pattern=appointments.APPOINTMENT_ACTIONS)
+    )
     application.add_handler(CommandHandler("cancel", common.nothing_to_cancel, filters=private))
     application.add_handler(CallbackQueryHandler(common.stale_button))
     application.add_handler(MessageHandler(private, common.outside_conversation))
@@ -130,6 +145,8 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         t = catalogs.translator(code or catalogs.default)
         commands = [
             BotCommand("book", t.gettext("Book an appointment")),
+            BotCommand("appointments", t.gettext("My appointments")),
+            BotCommand("settings", t.gettext("Reminders on or off")),
             BotCommand("cancel", t.gettext("Stop the current booking")),
             BotCommand("help", t.gettext("What this bot can do")),
         ]

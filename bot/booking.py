@@ -39,6 +39,7 @@ class Draft:
     message_id: int | None = None  # the menu message being edited in place
     summary_ready: bool = False
     new_contact: bool = False  # the client wants to give details other than the remembered ones
+    reschedule: int | None = None  # the record being moved, when this draft moves one
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

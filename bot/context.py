@@ -11,6 +11,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.altegio.client import AltegioClient
+from bot.appointments import ReminderPolicy
 from bot.i18n import Catalogs, Translator
 from bot.settings import Settings
 from bot.storage import Storage
@@ -29,6 +30,10 @@ class Services:
     storage: Storage
     catalogs: Catalogs
     clock: Callable[[], datetime]
+
+    @property
+    def reminder_policy(self) -> ReminderPolicy:
+        return ReminderPolicy(self.settings.reminder_offsets, self.settings.quiet_hours)
 
 
 class BotApplication(Application[ExtBot[None], "Context", UserData, ChatData, BotData, Any]):

@@ -46,6 +46,19 @@ ACTIONS: dict[str, str] = {
     "resend": "",
     "noop": "",
     "retry": "",
+    # My appointments and reminders; the argument is an Altegio record id.
+    "apts": "",
+    "apt": _DIGITS,
+    "cnl": _DIGITS,
+    "cnlok": _DIGITS,
+    "resc": _DIGITS,
+    "ics": _DIGITS,
+    "addr": _DIGITS,
+    "come": _DIGITS,
+    "again": _DIGITS,
+    "remoff": "",
+    "remon": "",
+    "mvok": "",
 }
 _FLOW = re.compile(r"^(?:-|[a-z0-9]{4,8})$")
 _ARGS = {action: re.compile(f"^(?:{pattern})$") for action, pattern in ACTIONS.items()}

@@ -6,13 +6,18 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time, timedelta
 from pathlib import Path
 
 from bot.altegio.client import DEFAULT_BASE_URL
 from bot.altegio.sandbox import SANDBOX_COMPANY_ID, SANDBOX_PARTNER_TOKEN
+from bot.reminders import QuietHours, parse_offsets, parse_quiet_hours
 
 SHIPPED_LANGUAGES = ("en", "ru")
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+
+
+DEFAULT_QUIET_HOURS = QuietHours(time(22), time(8))
 
 
 class SettingsError(ValueError):
@@ -30,6 +35,8 @@ class Settings:
     db_path: Path
     default_language: str
     log_level: str = "INFO"
+    reminder_offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2))
+    quiet_hours: QuietHours | None = DEFAULT_QUIET_HOURS
 
     @property
     def sandbox(self) -> bool:
@@ -95,6 +102,14 @@ class Settings:
         level = get("LOG_LEVEL", "INFO").upper()
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+        try:
+            offsets = parse_offsets(get("REMINDER_OFFSETS", "24h,2h"))
+        except ValueError as exc:
+            raise SettingsError(f"REMINDER_OFFSETS: {exc}") from exc
+        try:
+            quiet = parse_quiet_hours(values.get("QUIET_HOURS", "22:00-08:00").strip())
+        except ValueError as exc:
+            raise SettingsError(f"QUIET_HOURS: {exc}") from exc
         return cls(
             telegram_bot_token=token,
             telegram_api_base_url=base_urls["TELEGRAM_API_BASE_URL"],
@@ -105,6 +120,8 @@ class Settings:
             db_path=Path(get("BOT_DB_PATH", "altegio-bot.sqlite3")),
             default_language=language,
             log_level=level,
+            reminder_offsets=offsets,
+            quiet_hours=quiet,
         )
 
 

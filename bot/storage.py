@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,40 @@ def m001_initial(db: Database) -> None:
     db.table("bookings").create_index(["chat_id", "start"])
 
 
+@migrations()
+def m002_appointments_and_reminders(db: Database) -> None:
+    bookings = db.table("bookings")
+    bookings.add_column("phone", str, not_null_default="")
+    bookings.add_column("fullname", str, not_null_default="")
+    # active | cancelled (by the client through the bot) | deleted (by the salon)
+    bookings.add_column("status", str, not_null_default="active")
+    db.table("clients").add_column("user_token", str)
+    db.table("chats").create(
+        {"chat_id": int, "reminders": int, "language": str},
+        pk="chat_id",
+        defaults={"reminders": 1},
+    )
+    db.table("reminders").create(
+        {
+            "id": int,
+            "record_id": int,
+            "chat_id": int,
+            "kind": str,  # before | after
+            "offset_minutes": int,
+            "due_at": int,  # Unix seconds, UTC: the index orders it, ticks read only what is due
+            "status": str,  # pending | claimed | sent | dropped
+            "claimed_at": int,
+        },
+        pk="id",
+        not_null={"record_id", "chat_id", "kind", "due_at", "status"},
+    )
+    db.table("reminders").create_index(["status", "due_at"])
+    db.table("reminders").create_index(["record_id"])
+
+
+_DROP_PENDING = "UPDATE reminders SET status = 'dropped' WHERE record_id = ? AND status = 'pending'"
+
+
 class StorageError(RuntimeError):
     """The database cannot be opened or written."""
 
@@ -72,6 +106,9 @@ class StoredBooking:
     start: datetime
     length: int
     created_at: datetime
+    phone: str = ""
+    fullname: str = ""
+    status: str = "active"
 
     def as_row(self) -> dict[str, Any]:
         row = asdict(self)
@@ -93,7 +130,20 @@ class StoredBooking:
             start=datetime.fromisoformat(row["start"]),
             length=row["length"],
             created_at=datetime.fromisoformat(row["created_at"]),
+            phone=row.get("phone") or "",
+            fullname=row.get("fullname") or "",
+            status=row.get("status") or "active",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    id: int
+    record_id: int
+    chat_id: int
+    kind: str
+    offset_minutes: int
+    due_at: datetime
 
 
 class Storage:
@@ -202,3 +252,122 @@ class Storage:
             return StoredBooking.from_row(self._table("bookings").get(record_id))
         except NotFoundError:
             return None
+
+    def update_booking(self, record_id: int, **changes: Any) -> None:
+        """Change the status or the time of a stored booking (the time as an aware datetime)."""
+        if "start" in changes and isinstance(changes["start"], datetime):
+            changes["start"] = changes["start"].isoformat()
+        self._table("bookings").update(record_id, changes)
+
+    def upcoming_bookings(self, chat_id: int, since: datetime) -> list[StoredBooking]:
+        """Active bookings of a chat that have not ended before `since`, soonest first."""
+        return [
+            b
+            for b in self.bookings_for_chat(chat_id)
+            if b.status == "active" and b.start.timestamp() + b.length >= since.timestamp()
+        ]
+
+    def set_user_token(self, user_id: int, token: str) -> None:
+        self._table("clients").update(user_id, {"user_token": token})
+
+    def user_token(self, user_id: int) -> str | None:
+        try:
+            token = self._table("clients").get(user_id).get("user_token")
+        except NotFoundError:
+            return None
+        return str(token) if token else None
+
+    # --- reminders ---------------------------------------------------------------------------
+
+    def reminders_enabled(self, chat_id: int) -> bool:
+        try:
+            return bool(self._table("chats").get(chat_id)["reminders"])
+        except NotFoundError:
+            return True
+
+    def set_reminders(self, chat_id: int, enabled: bool) -> None:
+        self._table("chats").upsert({"chat_id": chat_id, "reminders": int(enabled)}, pk="chat_id")
+
+    def set_language(self, chat_id: int, language: str) -> None:
+        """The language messages sent outside a conversation (reminders) are written in."""
+        self._table("chats").upsert({"chat_id": chat_id, "language": language}, pk="chat_id")
+
+    def language(self, chat_id: int) -> str | None:
+        try:
+            value = self._table("chats").get(chat_id).get("language")
+        except NotFoundError:
+            return None
+        return str(value) if value else None
+
+    def replace_reminders(
+        self, record_id: int, chat_id: int, planned: list[tuple[str, int, datetime]]
+    ) -> None:
+        """Drop the record's pending reminders and schedule (kind, offset minutes, due) anew."""
+        with self.db.atomic():
+            self.db.execute(_DROP_PENDING, [record_id])
+            self._table("reminders").insert_all(
+                [
+                    {
+                        "record_id": record_id,
+                        "chat_id": chat_id,
+                        "kind": kind,
+                        "offset_minutes": minutes,
+                        "due_at": int(due.timestamp()),
+                        "status": "pending",
+                        "claimed_at": None,
+                    }
+                    for kind, minutes, due in planned
+                ],
+                pk="id",
+            )
+
+    def drop_reminders(self, record_id: int) -> None:
+        self.db.execute(_DROP_PENDING, [record_id])
+
+    def claim_due(self, now: datetime, limit: int = 100) -> list[Reminder]:
+        """Atomically take the reminders that are due: a claimed reminder is nobody else's."""
+        stamp = int(now.timestamp())
+        with self.db.atomic():
+            rows = self.db.execute(
+                "UPDATE reminders SET status = 'claimed', claimed_at = ? WHERE id IN ("
+                " SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ?"
+                " ORDER BY due_at LIMIT ?"
+                ") RETURNING id, record_id, chat_id, kind, offset_minutes, due_at",
+                [stamp, stamp, limit],
+            ).fetchall()
+        return [
+            Reminder(r[0], r[1], r[2], r[3], r[4], datetime.fromtimestamp(r[5], tz=UTC))
+            for r in sorted(rows, key=lambda r: r[5])
+        ]
+
+    def finish_reminder(self, reminder_id: int, status: str) -> None:
+        self._table("reminders").update(reminder_id, {"status": status})
+
+    def release_claim(self, reminder_id: int) -> None:
+        """A reminder that could not be checked or delivered now is tried again next tick."""
+        self._table("reminders").update(reminder_id, {"status": "pending", "claimed_at": None})
+
+    def release_stale_claims(self, now: datetime, older_than: int = 120) -> int:
+        """Claims left by a process that stopped mid-send go back to the queue."""
+        cursor = self.db.execute(
+            "UPDATE reminders SET status = 'pending', claimed_at = NULL"
+            " WHERE status = 'claimed' AND claimed_at <= ?",
+            [int(now.timestamp()) - older_than],
+        )
+        return cursor.rowcount
+
+    def pending_reminders(self, record_id: int) -> list[Reminder]:
+        rows = self._table("reminders").rows_where(
+            "record_id = ? AND status = 'pending'", [record_id], order_by="due_at"
+        )
+        return [
+            Reminder(
+                r["id"],
+                r["record_id"],
+                r["chat_id"],
+                r["kind"],
+                r["offset_minutes"],
+                datetime.fromtimestamp(r["due_at"], tz=UTC),
+            )
+            for r in rows
+        ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -22,6 +22,7 @@ from bot.context import Context
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
 from conversations.checkout import (
     ask_new_phone,
+    book_with_code,
     on_change,
     on_change_what,
     on_confirm,
@@ -30,8 +31,8 @@ from conversations.checkout import (
     on_remembered,
     on_resend,
     on_skip_comment,
+    read_code,
     shared_contact,
-    typed_code,
     typed_comment,
     typed_name,
     typed_phone,
@@ -58,8 +59,8 @@ from conversations.flow import (
     cancel,
     go,
     lost,
-    single,
 )
+from conversations.reschedule import begin_reschedule, book_again, move_with_code, on_move
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +80,14 @@ async def start(update: Update, context: Context) -> Outcome:
     except errors.AltegioError:
         greeting = t.gettext("Hello! I can book you an appointment at the salon.")
     text = greeting + "\n" + t.gettext("Book an appointment in a few taps, any time of day.")
-    markup = Keys(NO_FLOW, t)
-    await show(
-        update,
-        context,
-        text,
-        single(markup.button(t.gettext("Book an appointment"), "book")),
-        new=update.callback_query is None,
+    keys = Keys(NO_FLOW, t)
+    markup = InlineKeyboardMarkup(
+        [
+            [keys.button(t.gettext("Book an appointment"), "book")],
+            [keys.button(t.gettext("My appointments"), "apts")],
+        ]
     )
+    await show(update, context, text, markup, new=update.callback_query is None)
     return END
 
 
@@ -109,6 +110,7 @@ BACK: dict[Step, Step] = {
     Step.COMMENT: Step.NAME,
     Step.SUMMARY: Step.COMMENT,
     Step.CODE: Step.SUMMARY,
+    Step.MOVE: Step.TIME,
 }
 
 
@@ -117,6 +119,11 @@ async def _back(step: Step, update: Update, context: Context, draft: Draft) -> O
         draft.category_id = None
         return await go(update, context, draft, Step.SERVICE)
     target = BACK[step]
+    if draft.reschedule and target in (Step.STAFF, Step.SERVICE):
+        # A move keeps the service and the team member: going further back stops it.
+        return await cancel(update, context)
+    if draft.reschedule and step is Step.CODE:
+        target = Step.MOVE
     if target is Step.TIME:
         draft.slot = None
     if target is Step.DAY:
@@ -138,6 +145,7 @@ ACTIONS: dict[Step, dict[str, Action]] = {
     Step.DAY: {"mon": on_month, "day": on_day, "cal": on_calendar},
     Step.TIME: {"tim": on_time},
     Step.PHONE: {"me": on_remembered, "other": on_other_details},
+    Step.MOVE: {"mvok": on_move},
     Step.NAME: {"keep": on_keep_name},
     Step.COMMENT: {"skip": on_skip_comment},
     Step.SUMMARY: {"confirm": on_confirm, "change": on_change, "chg": on_change_what},
@@ -208,6 +216,19 @@ def _use_buttons(step: Step) -> Handler:
     return remind
 
 
+async def typed_code(update: Update, context: Context) -> Outcome:
+    """The SMS code: it confirms a new booking, or the phone of a client moving one."""
+    draft = get_draft(context)
+    if draft is None:
+        return await lost(update, context)
+    code = await read_code(update, context, draft)
+    if code is None:
+        return Step.CODE
+    if draft.reschedule:
+        return await move_with_code(update, context, draft, code)
+    return await book_with_code(update, context, draft, code)
+
+
 def build() -> ConversationHandler[Context]:
     text = filters.TEXT & ~filters.COMMAND
     states: dict[object, list[BaseHandler[Update, Context, Outcome]]] = {}
@@ -236,6 +257,8 @@ def build() -> ConversationHandler[Context]:
             entry_points=[
                 CommandHandler("book", begin, filters=private),
                 CallbackQueryHandler(begin, pattern=r"^b1:-:book$"),
+                CallbackQueryHandler(begin_reschedule, pattern=r"^b1:-:resc:\d+$"),
+                CallbackQueryHandler(book_again, pattern=r"^b1:-:again:\d+$"),
             ],
             states=states,  # type: ignore[arg-type]
             fallbacks=[

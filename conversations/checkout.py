@@ -16,6 +16,7 @@ from telegram.constants import ChatAction, ParseMode
 from bot.altegio import errors
 from bot.altegio.client import Appointment, NewBooking
 from bot.altegio.models import Company, parse_datetime
+from bot.appointments import record_new
 from bot.booking import (
     Draft,
     clean_comment,
@@ -383,7 +384,7 @@ async def on_confirm(update: Update, context: Context, draft: Draft, cb: Callbac
             await altegio.send_code(draft.phone, draft.name)
             draft.code_sent = True
             draft.code_attempts = 0
-            return await _ask_code(update, context, draft)
+            return await ask_code(update, context, draft)
     except errors.Rejected as exc:
         return await _rejected(update, context, draft, exc)
     except errors.AltegioError as exc:
@@ -396,14 +397,22 @@ async def on_confirm(update: Update, context: Context, draft: Draft, cb: Callbac
 
 
 @renders(Step.CODE)
-async def _ask_code(update: Update, context: Context, draft: Draft, note: str = "") -> Outcome:
+async def ask_code(update: Update, context: Context, draft: Draft, note: str = "") -> Outcome:
     t = context.t
     keys = Keys(draft.flow, t)
-    text = (note + "\n" if note else "") + t.gettext(
-        "The salon confirms bookings by text message. We have sent a code to %(phone)s: "
-        "please type it here.",
-        phone=h(display_phone(draft.phone or "")),
-    )
+    if draft.reschedule:
+        text = t.gettext(
+            "To move your appointment online, please confirm your phone number. We have sent "
+            "a code to %(phone)s: please type it here.",
+            phone=h(display_phone(draft.phone or "")),
+        )
+    else:
+        text = t.gettext(
+            "The salon confirms bookings by text message. We have sent a code to %(phone)s: "
+            "please type it here.",
+            phone=h(display_phone(draft.phone or "")),
+        )
+    text = (note + "\n" if note else "") + text
     rows = [[keys.button(t.gettext("Send the code again"), "resend")]]
     await show(update, context, text, keys.markup(rows), draft=draft)
     put_draft(context, draft)
@@ -419,25 +428,32 @@ async def on_resend(update: Update, context: Context, draft: Draft, cb: Callback
         await unavailable(update, context, exc, draft.flow)
         return Step.CODE
     draft.code_attempts = 0
-    return await _ask_code(update, context, draft, context.t.gettext("A new code is on its way."))
+    return await ask_code(update, context, draft, context.t.gettext("A new code is on its way."))
 
 
-async def typed_code(update: Update, context: Context) -> Outcome:
-    draft = get_draft(context)
-    if draft is None or update.message is None or not update.message.text:
-        return await lost(update, context)
-    code = "".join(ch for ch in update.message.text if ch.isdigit())
+async def read_code(update: Update, context: Context, draft: Draft) -> str | None:
+    """The digits of a typed SMS code, or None once the client has been told what is wrong."""
+    message = update.message
+    if message is None or not message.text:
+        return None
+    code = "".join(ch for ch in message.text if ch.isdigit())
     t = context.t
     if not 3 <= len(code) <= 8:
-        await update.message.reply_text(
+        await message.reply_text(
             t.gettext("Please type the digits of the code from the text message.")
         )
-        return Step.CODE
+        return None
     if draft.code_attempts >= MAX_CODE_ATTEMPTS:
-        return await _ask_code(
+        await ask_code(
             update, context, draft, t.gettext("Too many wrong codes. Please ask for a new one.")
         )
+        return None
     draft.code_attempts += 1
+    put_draft(context, draft)
+    return code
+
+
+async def book_with_code(update: Update, context: Context, draft: Draft, code: str) -> Outcome:
     return await _book(update, context, draft, code)
 
 
@@ -458,7 +474,7 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
     try:
         created = await services.altegio.book(booking)
     except errors.WrongCode:
-        return await _ask_code(
+        return await ask_code(
             update, context, draft, t.gettext("That code is not right. Please try again.")
         )
     except errors.Rejected as exc:
@@ -488,7 +504,8 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
     chat_id = update.effective_chat.id if update.effective_chat else 0
     now = context.now()
     for record in created:
-        services.storage.record_booking(
+        record_new(
+            services.storage,
             StoredBooking(
                 record_id=record.record_id,
                 company_id=company.id,
@@ -500,9 +517,15 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
                 start=start,
                 length=draft.slot_length or 0,
                 created_at=now,
-            )
+                phone=draft.phone,
+                fullname=draft.name,
+            ),
+            company.tz,
+            services.reminder_policy,
+            now,
         )
     services.storage.remember_contact(user_id_of(update), Contact(draft.name, draft.phone), now)
+    services.storage.set_language(chat_id, context.language)
     put_draft(context, None)
     log.info("booked record %s for client %s", created[0].record_id, user_id_of(update))
     text = await _booked_text(context, draft, company, start)
@@ -563,7 +586,7 @@ async def _rejected(
         draft.name = None
         return await go(update, context, draft, Step.NAME)
     if isinstance(exc, errors.WrongCode):
-        return await _ask_code(
+        return await ask_code(
             update, context, draft, t.gettext("That code is not right. Please try again.")
         )
     phone = await salon_phone(context)

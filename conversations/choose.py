@@ -420,4 +420,4 @@ async def on_time(update: Update, context: Context, draft: Draft, cb: Callback) 
         return await go(update, context, draft, Step.TIME)
     draft.slot = slot.raw
     draft.slot_length = slot.length
-    return await go(update, context, draft, Step.PHONE)
+    return await go(update, context, draft, Step.MOVE if draft.reschedule else Step.PHONE)

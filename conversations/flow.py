@@ -40,6 +40,7 @@ class Step(StrEnum):
     COMMENT = "comment"
     SUMMARY = "summary"
     CODE = "code"
+    MOVE = "move"
 
 
 END = ConversationHandler.END
@@ -116,9 +117,12 @@ async def cancel(update: Update, context: Context) -> Outcome:
     draft = get_draft(context)
     put_draft(context, None)
     keys = Keys(NO_FLOW, t)
-    text = t.gettext("Booking cancelled. Nothing was booked.")
+    if draft is not None and draft.reschedule:
+        text = t.gettext("Rescheduling stopped. Your appointment stays as it was.")
+    else:
+        text = t.gettext("Booking cancelled. Nothing was booked.")
     button = keys.button(t.gettext("Book an appointment"), "book")
-    if update.message and draft and draft.phone is None:
+    if update.message and draft and draft.phone is None and not draft.reschedule:
         # The contact step left a reply keyboard open; a new message is needed to close it.
         await update.message.reply_text(text, reply_markup=ReplyKeyboardRemove())
         await show(update, context, t.gettext("Whenever you are ready:"), single(button), new=True)

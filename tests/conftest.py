@@ -82,7 +82,9 @@ class Bot:
             monotonic=self.clock.monotonic,
             jitter=lambda: 0.5,
         )
-        self.app = build_application(self.services, token=OFFLINE_TOKEN, request=self.stub)
+        self.app = build_application(
+            self.services, token=OFFLINE_TOKEN, request=self.stub, reminder_interval=None
+        )
         await self.app.initialize()
         await self.app.start()
         self.users = {}

@@ -39,7 +39,7 @@ async def test_start_greets_with_the_salon_name(bot: Bot) -> None:
     user = bot.user()
     await user.send("/start")
     assert "Studio Aurora" in user.last.text
-    assert buttons(user) == ["Book an appointment"]
+    assert buttons(user) == ["Book an appointment", "My appointments"]
 
 
 async def test_books_a_named_team_member_by_buttons(bot: Bot) -> None:

@@ -316,6 +316,58 @@ class AltegioClient:
             raise errors.NotFound("record")
         return found[0]
 
+    async def cancel_record(
+        self, record_id: int, record_hash: str, user_token: str | None = None
+    ) -> None:
+        """Cancel an appointment (`DELETE user/records/{id}/{hash}`)."""
+        await self._request(
+            "DELETE",
+            f"user/records/{record_id}/{record_hash}",
+            retry=Retry.WRITE,
+            user_token=user_token,
+            route="user/records.delete",
+        )
+        self._cache.drop("avail:")
+
+    async def reschedule(
+        self, record_id: int, new_datetime: str, user_token: str | None = None
+    ) -> Record:
+        """Move an appointment to `new_datetime` (Altegio's own `book_times` value).
+
+        Altegio documents a user token for this call (one source says the partner token is
+        enough); without one it answers 401/403, raised as `AuthError`.
+        """
+        company = await self.company()
+        data = await self._request(
+            "PUT",
+            f"book_record/{self.company_id}/{record_id}",
+            body={"datetime": new_datetime},
+            retry=Retry.WRITE,
+            user_token=user_token,
+            route="book_record.put",
+        )
+        self._cache.drop("avail:")
+        found = records_from_wire(data, company.tz) if data else []
+        if not found:
+            raise errors.UnexpectedResponse("book_record.put: no record in the answer")
+        return found[0]
+
+    async def user_auth(self, phone: str, code: str) -> str:
+        """Exchange a phone and its SMS code for a user token (`POST user/auth`)."""
+        data = await self._request(
+            "POST",
+            "user/auth",
+            body={"phone": phone, "code": code, "company_id": self.company_id},
+            retry=Retry.WRITE,
+            route="user/auth",
+        )
+        token = ""
+        if isinstance(data, dict):
+            token = str(data.get("user_token") or data.get("0") or "")
+        if not token:
+            raise errors.UnexpectedResponse("user/auth: no token in the answer")
+        return token
+
     def forget_availability(self) -> None:
         """Drop cached staff and days, e.g. after a slot turned out to be taken."""
         self._cache.drop("avail:")

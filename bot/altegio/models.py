@@ -198,6 +198,8 @@ class Company:
     allow_delete_delay: int = 0
     comment_required: bool = False
     email_required: bool = False
+    latitude: float | None = None
+    longitude: float | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -236,7 +238,17 @@ class Company:
             allow_delete_delay=as_int(raw.get("allow_delete_record_delay_step"), 0) or 0,
             comment_required=as_bool(raw.get("booking_comment_required")),
             email_required=as_bool(raw.get("booking_email_required")),
+            latitude=_coordinate(raw.get("coordinate_lat"), 90),
+            longitude=_coordinate(raw.get("coordinate_lon"), 180),
         )
+
+
+def _coordinate(value: Json, limit: float) -> float | None:
+    number = as_decimal(value)
+    # 0/0 is how an unset map pin arrives.
+    if number is None or number == 0 or abs(number) > limit:
+        return None
+    return float(number)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,465 @@
+"""My appointments: the list, and per appointment cancel, calendar file, address and reminders.
+
+Every button that names an appointment is checked against the chat that booked it; a forged or
+stale one gets a polite refusal. Each appointment is read fresh from Altegio before it is shown,
+so a change made by the salon is what the client sees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from bot.altegio import errors
+from bot.altegio.models import Company, Record
+from bot.appointments import Change, Fresh, Refusal, cancel_refusal, refresh
+from bot.calendar_file import CalendarEntry, ics
+from bot.context import Context
+from bot.i18n import Translator
+from bot.keyboards import NO_FLOW, Callback, Keys, decode
+from bot.storage import StoredBooking
+from conversations.common import h, show
+
+log = logging.getLogger(__name__)
+
+
+def keys(context: Context) -> Keys:
+    return Keys(NO_FLOW, context.t)
+
+
+def owned(update: Update, context: Context, record_id: int) -> StoredBooking | None:
+    """The stored booking, only when this chat made it."""
+    booking = context.services.storage.booking(record_id)
+    chat = update.effective_chat
+    if booking is None or chat is None or booking.chat_id != chat.id:
+        if booking is not None:
+            log.warning("chat %s asked for record %s of another chat", chat and chat.id, record_id)
+        return None
+    return booking
+
+
+def when(t: Translator, start: datetime, company: Company) -> str:
+    local = start.astimezone(company.tz)
+    return t.gettext("%(day)s at %(time)s", day=t.long_date(local.date()), time=t.time(local))
+
+
+def service_title(record: Record | None) -> str:
+    if record is None:
+        return ""
+    return ", ".join(s.title for s in record.services if s.title)
+
+
+def describe(t: Translator, fresh: Fresh, company: Company) -> str:
+    """The appointment as the client should see it, in their language and the salon's zone."""
+    record = fresh.record
+    lines = []
+    title = service_title(record)
+    if title:
+        lines.append(f"<b>{h(title)}</b>")
+    lines.append(when(t, fresh.booking.start, company))
+    if record is not None and record.staff_name:
+        lines.append(t.gettext("Team member: %(staff)s", staff=h(record.staff_name)))
+    if fresh.booking.length:
+        lines.append(t.gettext("Duration: %(duration)s", duration=t.duration(fresh.booking.length)))
+    if company.full_address:
+        lines.append(
+            t.gettext(
+                "Address: %(salon)s, %(address)s",
+                salon=h(company.title),
+                address=h(company.full_address),
+            )
+        )
+    return "\n".join(lines)
+
+
+def refusal_text(t: Translator, refusal: Refusal, notice: int, phone: str, action: str) -> str:
+    hours = max(1, round(notice / 3600))
+    if refusal is Refusal.PAST:
+        text = t.gettext("This appointment has already begun or is over.")
+    elif refusal is Refusal.NOT_ALLOWED:
+        if action == "cancel":
+            text = t.gettext("The salon does not accept cancellations online.")
+        else:
+            text = t.gettext("The salon does not accept changes online.")
+    elif action == "cancel":
+        text = t.ngettext(
+            "Online cancellation closes %(n)s hour before the visit.",
+            "Online cancellation closes %(n)s hours before the visit.",
+            hours,
+        )
+    else:
+        text = t.ngettext(
+            "Online rescheduling closes %(n)s hour before the visit.",
+            "Online rescheduling closes %(n)s hours before the visit.",
+            hours,
+        )
+    if phone:
+        text += " " + t.gettext("Please call the salon: %(phone)s", phone=h(phone))
+    return text
+
+
+async def _failed(update: Update, context: Context, exc: errors.AltegioError, retry: str) -> None:
+    t = context.t
+    log.warning("Altegio failed while showing appointments: %s", type(exc).__name__)
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t.gettext("Try again"), callback_data=retry)]]
+    )
+    await show(
+        update,
+        context,
+        t.gettext(
+            "Sorry, the salon's booking system is not answering right now. "
+            "Please try again in a moment."
+        ),
+        markup,
+    )
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+async def list_appointments(update: Update, context: Context) -> None:
+    """/appointments and the My appointments button."""
+    if update.callback_query:
+        await update.callback_query.answer()
+    services = context.services
+    t = context.t
+    chat = update.effective_chat
+    if chat is None:
+        return
+    now = context.now()
+    k = keys(context)
+    try:
+        company = await services.altegio.company()
+        fresh = [
+            await refresh(services.altegio, services.storage, b, services.reminder_policy, now)
+            for b in services.storage.upcoming_bookings(chat.id, now)
+        ]
+    except errors.AltegioError as exc:
+        await _failed(update, context, exc, Callback(NO_FLOW, "apts").encode())
+        return
+    active = [f for f in fresh if f.change is not Change.DELETED and f.booking.start > now]
+    cancelled = [f for f in fresh if f.change is Change.DELETED]
+    lines: list[str] = []
+    rows: list[list[InlineKeyboardButton]] = []
+    if active:
+        lines.append(t.gettext("Your upcoming appointments:"))
+        for item in active:
+            local = item.booking.start.astimezone(company.tz)
+            title = service_title(item.record)
+            label = f"{t.date(local.date())} · {t.time(local)}" + (f" · {title}" if title else "")
+            rows.append([k.button(label[:60], "apt", item.booking.record_id)])
+    else:
+        lines.append(t.gettext("You have no upcoming appointments booked here."))
+    for item in active:
+        if item.change is Change.MOVED:
+            lines.append(
+                t.gettext(
+                    "Moved by the salon: %(what)s, now %(when)s.",
+                    what=h(service_title(item.record) or t.gettext("appointment")),
+                    when=when(t, item.booking.start, company),
+                )
+            )
+    for item in cancelled:
+        lines.append(
+            t.gettext(
+                "Cancelled by the salon: %(what)s, %(when)s.",
+                what=h(service_title(item.record) or t.gettext("appointment")),
+                when=when(t, item.booking.start, company),
+            )
+        )
+    rows.append([k.button(t.gettext("Book an appointment"), "book")])
+    await show(update, context, "\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+# --- one appointment ----------------------------------------------------------------------------
+
+
+async def _fresh_owned(
+    update: Update, context: Context, cb: Callback
+) -> tuple[Fresh, Company] | None:
+    """Ownership, then a fresh read; answers the client itself when either fails."""
+    t = context.t
+    query = update.callback_query
+    booking = owned(update, context, cb.number)
+    if booking is None:
+        if query:
+            await query.answer(t.gettext("This appointment is not available."), show_alert=True)
+        return None
+    services = context.services
+    try:
+        company = await services.altegio.company()
+        fresh = await refresh(
+            services.altegio, services.storage, booking, services.reminder_policy, context.now()
+        )
+    except errors.AltegioError as exc:
+        if query:
+            await query.answer()
+        await _failed(update, context, exc, Callback(NO_FLOW, cb.action, cb.arg).encode())
+        return None
+    if fresh.change is Change.DELETED or booking.status != "active":
+        if query:
+            await query.answer()
+        await show(
+            update,
+            context,
+            t.gettext("This appointment was cancelled."),
+            InlineKeyboardMarkup([[keys(context).button(t.gettext("My appointments"), "apts")]]),
+        )
+        return None
+    if query:
+        await query.answer()
+    return fresh, company
+
+
+async def appointment(update: Update, context: Context, cb: Callback) -> None:
+    found = await _fresh_owned(update, context, cb)
+    if found is None:
+        return
+    fresh, company = found
+    t = context.t
+    k = keys(context)
+    record_id = fresh.booking.record_id
+    text = describe(t, fresh, company)
+    if fresh.change is Change.MOVED:
+        text = t.gettext("The salon has moved this appointment.") + "\n\n" + text
+    rows = []
+    if fresh.booking.start > context.now():
+        rows.append(
+            [
+                k.button(t.gettext("Reschedule"), "resc", record_id),
+                k.button(t.gettext("Cancel appointment"), "cnl", record_id),
+            ]
+        )
+    rows.append(
+        [
+            k.button(t.gettext("Add to calendar"), "ics", record_id),
+            k.button(t.gettext("Address"), "addr", record_id),
+        ]
+    )
+    rows.append([k.button(t.gettext("« My appointments"), "apts")])
+    await show(update, context, text, InlineKeyboardMarkup(rows))
+
+
+async def ask_cancel(update: Update, context: Context, cb: Callback) -> None:
+    found = await _fresh_owned(update, context, cb)
+    if found is None:
+        return
+    fresh, company = found
+    t = context.t
+    k = keys(context)
+    refusal = cancel_refusal(company, fresh.booking.start, context.now())
+    back = [k.button(t.gettext("« Back"), "apt", fresh.booking.record_id)]
+    if refusal is not None:
+        text = refusal_text(t, refusal, company.allow_delete_delay, company.phone, "cancel")
+        await show(update, context, text, InlineKeyboardMarkup([back]))
+        return
+    text = t.gettext("Cancel this appointment?") + "\n\n" + describe(t, fresh, company)
+    rows = [
+        [k.button(t.gettext("Yes, cancel it"), "cnlok", fresh.booking.record_id)],
+        [k.button(t.gettext("No, keep it"), "apt", fresh.booking.record_id)],
+    ]
+    await show(update, context, text, InlineKeyboardMarkup(rows))
+
+
+async def do_cancel(update: Update, context: Context, cb: Callback) -> None:
+    found = await _fresh_owned(update, context, cb)
+    if found is None:
+        return
+    fresh, company = found
+    t = context.t
+    k = keys(context)
+    services = context.services
+    booking = fresh.booking
+    refusal = cancel_refusal(company, booking.start, context.now())
+    if refusal is not None:
+        text = refusal_text(t, refusal, company.allow_delete_delay, company.phone, "cancel")
+        await show(
+            update,
+            context,
+            text,
+            InlineKeyboardMarkup([[k.button(t.gettext("« Back"), "apt", booking.record_id)]]),
+        )
+        return
+    try:
+        await services.altegio.cancel_record(booking.record_id, booking.record_hash)
+    except errors.NotFound:
+        pass  # already gone: the client wanted exactly that
+    except errors.OutcomeUnknown:
+        # Whether the cancel happened is told by the record itself.
+        try:
+            again = await refresh(
+                services.altegio, services.storage, booking, services.reminder_policy, context.now()
+            )
+        except errors.AltegioError as exc:
+            await _failed(update, context, exc, Callback(NO_FLOW, "cnlok", cb.arg).encode())
+            return
+        if again.change is not Change.DELETED:
+            await _failed(
+                update,
+                context,
+                errors.Unavailable("cancel"),
+                Callback(NO_FLOW, "cnlok", cb.arg).encode(),
+            )
+            return
+    except errors.Rejected:
+        text = refusal_text(
+            t, Refusal.TOO_LATE, company.allow_delete_delay, company.phone, "cancel"
+        )
+        await show(
+            update,
+            context,
+            text,
+            InlineKeyboardMarkup([[k.button(t.gettext("« Back"), "apt", booking.record_id)]]),
+        )
+        return
+    except errors.AltegioError as exc:
+        await _failed(update, context, exc, Callback(NO_FLOW, "cnlok", cb.arg).encode())
+        return
+    services.storage.update_booking(booking.record_id, status="cancelled")
+    services.storage.drop_reminders(booking.record_id)
+    log.info("client cancelled record %s", booking.record_id)
+    text = t.gettext("Your appointment is cancelled:") + "\n\n" + describe(t, fresh, company)
+    rows = [
+        [k.button(t.gettext("Book an appointment"), "book")],
+        [k.button(t.gettext("My appointments"), "apts")],
+    ]
+    await show(update, context, text, InlineKeyboardMarkup(rows))
+
+
+async def calendar_file(update: Update, context: Context, cb: Callback) -> None:
+    found = await _fresh_owned(update, context, cb)
+    if found is None or update.effective_chat is None:
+        return
+    fresh, company = found
+    t = context.t
+    title = service_title(fresh.record) or t.gettext("Appointment")
+    entry = CalendarEntry(
+        uid=f"{fresh.booking.record_id}@{company.id}.altegio",
+        title=f"{title} — {company.title}",
+        start=fresh.booking.start.astimezone(company.tz),
+        length=fresh.booking.length,
+        location=", ".join(p for p in (company.title, company.full_address) if p),
+        description=t.gettext("Team member: %(staff)s", staff=fresh.record.staff_name)
+        if fresh.record and fresh.record.staff_name
+        else "",
+    )
+    local = entry.start
+    await context.bot.send_document(
+        update.effective_chat.id,
+        document=ics(entry, context.now()),
+        filename=f"appointment-{local:%Y-%m-%d-%H%M}.ics",
+        caption=t.gettext("Open the file to add the appointment to your calendar."),
+    )
+
+
+async def address(update: Update, context: Context, cb: Callback) -> None:
+    found = await _fresh_owned(update, context, cb)
+    if found is None or update.effective_chat is None:
+        return
+    _fresh, company = found
+    chat_id = update.effective_chat.id
+    if company.latitude is not None and company.longitude is not None:
+        await context.bot.send_venue(
+            chat_id,
+            latitude=company.latitude,
+            longitude=company.longitude,
+            title=company.title,
+            address=company.full_address or company.title,
+        )
+        return
+    t = context.t
+    lines = [f"<b>{h(company.title)}</b>"]
+    if company.full_address:
+        lines.append(h(company.full_address))
+    if company.phone:
+        lines.append(t.gettext("Phone: %(phone)s", phone=h(company.phone)))
+    await context.bot.send_message(chat_id, "\n".join(lines), parse_mode=ParseMode.HTML)
+
+
+async def coming(update: Update, context: Context, cb: Callback) -> None:
+    """The reminder's I'll come: thank them and take the buttons away."""
+    query = update.callback_query
+    t = context.t
+    if owned(update, context, cb.number) is None:
+        if query:
+            await query.answer(t.gettext("This appointment is not available."), show_alert=True)
+        return
+    if query:
+        await query.answer(t.gettext("Thank you! See you soon."))
+        if query.message is not None:
+            # The reminder may be too old to edit; the thank-you above is what matters.
+            with contextlib.suppress(TelegramError):
+                await query.edit_message_reply_markup(
+                    InlineKeyboardMarkup(
+                        [[keys(context).button(t.gettext("My appointments"), "apts")]]
+                    )
+                )
+
+
+async def reminders_setting(update: Update, context: Context, enabled: bool | None) -> None:
+    """/settings, and the buttons that turn reminders off and on."""
+    t = context.t
+    chat = update.effective_chat
+    if chat is None:
+        return
+    storage = context.services.storage
+    if enabled is not None:
+        storage.set_reminders(chat.id, enabled)
+    query = update.callback_query
+    on = storage.reminders_enabled(chat.id)
+    if query:
+        await query.answer(
+            t.gettext("Reminders are on.") if on else t.gettext("Reminders are off.")
+        )
+    k = keys(context)
+    text = (
+        t.gettext("Reminders before your appointments are on.")
+        if on
+        else t.gettext("Reminders before your appointments are off.")
+    )
+    button = (
+        k.button(t.gettext("Turn reminders off"), "remoff")
+        if on
+        else k.button(t.gettext("Turn reminders on"), "remon")
+    )
+    await show(update, context, text, InlineKeyboardMarkup([[button]]), new=query is None)
+
+
+async def settings_command(update: Update, context: Context) -> None:
+    await reminders_setting(update, context, None)
+
+
+async def on_button(update: Update, context: Context) -> None:
+    """Buttons of My appointments and of reminders (flow `-`)."""
+    query = update.callback_query
+    if query is None:
+        return
+    cb = decode(query.data)
+    if cb is None:
+        await query.answer(context.t.gettext("This button is no longer active."))
+        return
+    if cb.action == "apts":
+        await list_appointments(update, context)
+    elif cb.action == "apt":
+        await appointment(update, context, cb)
+    elif cb.action == "cnl":
+        await ask_cancel(update, context, cb)
+    elif cb.action == "cnlok":
+        await do_cancel(update, context, cb)
+    elif cb.action == "ics":
+        await calendar_file(update, context, cb)
+    elif cb.action == "addr":
+        await address(update, context, cb)
+    elif cb.action == "come":
+        await coming(update, context, cb)
+    elif cb.action in ("remoff", "remon"):
+        await reminders_setting(update, context, cb.action == "remon")
+
+
+APPOINTMENT_ACTIONS = r"^b1:-:(apts|apt|cnl|cnlok|ics|addr|come|remoff|remon)(:\d+)?$"

@@ -1,0 +1,134 @@
+"""Sending the reminders that are due: re-read each appointment first, then remind, tell the
+client about a change the salon made, or thank them after the visit.
+
+Each reminder is claimed in SQLite before it is sent, so it goes out once even across restarts;
+the tick reads only what is due, through an index, however many reminders are stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from telegram import InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, TelegramError
+
+from bot.altegio import errors
+from bot.appointments import Change, refresh
+from bot.context import BotApplication, Context
+from bot.keyboards import NO_FLOW, Keys
+from bot.storage import Reminder
+from conversations.appointments import describe, service_title, when
+from conversations.common import h
+
+log = logging.getLogger(__name__)
+
+SENT = "sent"
+DROPPED = "dropped"
+
+
+async def tick(context: Context) -> None:
+    """The JobQueue's entry point."""
+    application = context.application
+    if isinstance(application, BotApplication):
+        await send_due(application)
+
+
+async def send_due(application: BotApplication, limit: int = 100) -> int:
+    """Send what is due now; returns how many messages went out."""
+    services = application.services
+    storage = services.storage
+    now = services.clock()
+    storage.release_stale_claims(now)
+    due = storage.claim_due(now, limit)
+    if not due:
+        return 0
+    # After downtime several reminders of one appointment can be due at once: one is enough.
+    latest: dict[int, Reminder] = {}
+    for reminder in due:
+        if reminder.kind == "before":
+            latest[reminder.record_id] = reminder
+    sent = 0
+    for reminder in due:
+        if reminder.kind == "before" and latest[reminder.record_id] is not reminder:
+            storage.finish_reminder(reminder.id, DROPPED)
+            continue
+        try:
+            status = await _deliver(application, reminder, now)
+        except errors.AltegioError as exc:
+            # Without a fresh read nothing is sent; the reminder goes back and is tried next tick.
+            log.warning("reminder %s waits: Altegio %s", reminder.id, type(exc).__name__)
+            storage.release_claim(reminder.id)
+            continue
+        except Forbidden:
+            log.info("chat %s blocked the bot; reminder %s dropped", reminder.chat_id, reminder.id)
+            status = DROPPED
+        except TelegramError as exc:
+            log.warning("reminder %s not delivered: %s", reminder.id, exc)
+            storage.release_claim(reminder.id)
+            continue
+        storage.finish_reminder(reminder.id, status)
+        sent += status == SENT
+    return sent
+
+
+async def _deliver(application: BotApplication, reminder: Reminder, now: datetime) -> str:
+    services = application.services
+    storage = services.storage
+    booking = storage.booking(reminder.record_id)
+    if booking is None or booking.status != "active":
+        return DROPPED
+    if not storage.reminders_enabled(reminder.chat_id):
+        return DROPPED
+    fresh = await refresh(services.altegio, storage, booking, services.reminder_policy, now)
+    company = await services.altegio.company()
+    language = storage.language(reminder.chat_id) or services.catalogs.default
+    t = services.catalogs.translator(language)
+    keys = Keys(NO_FLOW, t)
+    record_id = booking.record_id
+    status = SENT
+    if fresh.change is Change.DELETED:
+        text = t.gettext(
+            "Your appointment was cancelled by the salon: %(what)s, %(when)s.",
+            what=h(service_title(fresh.record) or t.gettext("appointment")),
+            when=when(t, booking.start, company),
+        )
+        if company.phone:
+            call = t.gettext("You can also call the salon: %(phone)s", phone=h(company.phone))
+            text += "\n" + call
+        rows = [[keys.button(t.gettext("Book again"), "again", record_id)]]
+        status = DROPPED
+    elif fresh.change is Change.MOVED:
+        text = t.gettext(
+            "The salon has moved your appointment. The new time is %(when)s.",
+            when=when(t, fresh.booking.start, company),
+        )
+        text += "\n\n" + describe(t, fresh, company)
+        rows = [[keys.button(t.gettext("My appointments"), "apts")]]
+        status = DROPPED  # its reminders were planned again for the new time
+    elif reminder.kind == "after":
+        if fresh.record is not None and fresh.record.attendance == -1:
+            return DROPPED  # a no-show gets no thank-you
+        text = t.gettext(
+            "Thank you for visiting <b>%(salon)s</b>! We hope you enjoyed it.",
+            salon=h(company.title),
+        )
+        rows = [[keys.button(t.gettext("Book again"), "again", record_id)]]
+    elif fresh.booking.start <= now:
+        return DROPPED  # came due while the bot was down, and the visit has begun
+    else:
+        text = t.gettext("⏰ Reminder of your appointment:") + "\n\n"
+        text += describe(t, fresh, company)
+        rows = [
+            [keys.button(t.gettext("👍 I'll come"), "come", record_id)],
+            [
+                keys.button(t.gettext("Reschedule"), "resc", record_id),
+                keys.button(t.gettext("Cancel appointment"), "cnl", record_id),
+            ],
+            [keys.button(t.gettext("Turn reminders off"), "remoff")],
+        ]
+    await application.bot.send_message(
+        reminder.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows)
+    )
+    return status

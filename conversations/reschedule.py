@@ -1,0 +1,327 @@
+"""Moving an appointment to another day and time, and booking the same visit again.
+
+The new time is chosen with the booking conversation's own day and time steps. The move uses
+Altegio's reschedule call; where Altegio wants a user token for it, the bot gets one through the
+SMS code, or, when the salon does not confirm phones, books the new time first and cancels the
+old one only once the new one is confirmed, so the client never ends with none or two.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime
+
+from telegram import InlineKeyboardMarkup, Update
+
+from bot.altegio import errors
+from bot.altegio.client import Appointment, NewBooking
+from bot.altegio.models import Company, parse_datetime
+from bot.appointments import Refusal, change_refusal, record_new, schedule
+from bot.booking import Draft
+from bot.context import Context
+from bot.keyboards import NO_FLOW, Callback, Keys, decode
+from bot.storage import Contact, StoredBooking
+from conversations.appointments import owned, refusal_text, when
+from conversations.checkout import ask_code
+from conversations.common import h, put_draft, show, unavailable
+from conversations.flow import (
+    END,
+    Outcome,
+    Step,
+    chosen_service,
+    chosen_staff,
+    go,
+    lost,
+    renders,
+    single,
+    staff_name,
+    user_id_of,
+)
+
+log = logging.getLogger(__name__)
+
+
+async def _owned_from_query(update: Update, context: Context) -> StoredBooking | None:
+    query = update.callback_query
+    cb = decode(query.data) if query else None
+    if query is None or cb is None:
+        return None
+    booking = owned(update, context, cb.number)
+    if booking is None or booking.status != "active":
+        await query.answer(context.t.gettext("This appointment is not available."), show_alert=True)
+        return None
+    await query.answer()
+    return booking
+
+
+async def begin_reschedule(update: Update, context: Context) -> Outcome:
+    """The Reschedule button of an appointment or a reminder."""
+    booking = await _owned_from_query(update, context)
+    if booking is None:
+        return END
+    t = context.t
+    try:
+        company = await context.services.altegio.company()
+    except errors.AltegioError as exc:
+        await unavailable(update, context, exc)
+        return END
+    refusal = change_refusal(company, booking.start, context.now())
+    if refusal is not None:
+        keys = Keys(NO_FLOW, t)
+        text = refusal_text(t, refusal, company.allow_change_delay, company.phone, "change")
+        await show(
+            update,
+            context,
+            text,
+            single(keys.button(t.gettext("« Back"), "apt", booking.record_id)),
+        )
+        return END
+    draft = Draft(
+        service_id=booking.service_ids[0] if booking.service_ids else None,
+        staff_id=booking.staff_id,
+        reschedule=booking.record_id,
+        phone=booking.phone,
+        name=booking.fullname,
+    )
+    return await go(update, context, draft, Step.DAY)
+
+
+async def book_again(update: Update, context: Context) -> Outcome:
+    """Book again: the same service with the same team member, from the day step."""
+    booking = await _owned_from_query(update, context)
+    if booking is None:
+        return END
+    draft = Draft(service_id=booking.service_ids[0] if booking.service_ids else None)
+    if booking.staff_id:
+        draft.staff_id = booking.staff_id
+        return await go(update, context, draft, Step.DAY)
+    return await go(update, context, draft, Step.STAFF)
+
+
+@renders(Step.MOVE)
+async def show_move(update: Update, context: Context, draft: Draft) -> Outcome:
+    t = context.t
+    keys = Keys(draft.flow, t)
+    booking = owned(update, context, draft.reschedule or 0)
+    if booking is None or draft.slot is None:
+        return await lost(update, context)
+    company = await context.services.altegio.company()
+    service = await chosen_service(context, draft)
+    member = await chosen_staff(context, draft)
+    new_start = parse_datetime(draft.slot, company.tz)
+    lines = [
+        t.gettext("Move your appointment?"),
+        "",
+        t.gettext(
+            "<b>%(service)s</b> with %(staff)s",
+            service=h(service.title if service else ""),
+            staff=h(staff_name(context, member)),
+        ),
+        t.gettext("From: %(when)s", when=when(t, booking.start, company)),
+    ]
+    if new_start is not None:
+        lines.append(t.gettext("To: %(when)s", when=when(t, new_start, company)))
+    rows = [[keys.button(t.gettext("✅ Move it"), "mvok")]]
+    await show(update, context, "\n".join(lines), keys.markup(rows), draft=draft)
+    return Step.MOVE
+
+
+async def on_move(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    return await _move(update, context, draft, code=None)
+
+
+async def move_with_code(update: Update, context: Context, draft: Draft, code: str) -> Outcome:
+    """The client typed the SMS code: trade it for a user token, then move."""
+    booking = owned(update, context, draft.reschedule or 0)
+    if booking is None:
+        return await lost(update, context)
+    services = context.services
+    try:
+        token = await services.altegio.user_auth(booking.phone, code)
+    except errors.WrongCode:
+        return await ask_code(
+            update, context, draft, context.t.gettext("That code is not right. Please try again.")
+        )
+    except errors.AltegioError as exc:
+        put_draft(context, draft)
+        await unavailable(update, context, exc, draft.flow)
+        return Step.CODE
+    services.storage.remember_contact(
+        user_id_of(update), Contact(booking.fullname, booking.phone), context.now()
+    )
+    services.storage.set_user_token(user_id_of(update), token)
+    return await _move(update, context, draft, code=code)
+
+
+async def _move(update: Update, context: Context, draft: Draft, code: str | None) -> Outcome:
+    services = context.services
+    booking = owned(update, context, draft.reschedule or 0)
+    if booking is None or draft.slot is None:
+        return await lost(update, context)
+    try:
+        company = await services.altegio.company()
+    except errors.AltegioError as exc:
+        await unavailable(update, context, exc, draft.flow)
+        return Step.MOVE
+    refusal = change_refusal(company, booking.start, context.now())
+    if refusal is not None:
+        return await _refused(update, context, refusal, company)
+    token = services.storage.user_token(user_id_of(update))
+    try:
+        await services.altegio.reschedule(booking.record_id, draft.slot, token)
+    except errors.AuthError:
+        if code is None and company.phone_confirmation:
+            try:
+                await services.altegio.send_code(booking.phone, booking.fullname)
+            except errors.AltegioError as exc:
+                await unavailable(update, context, exc, draft.flow)
+                return Step.MOVE
+            draft.phone, draft.name = booking.phone, booking.fullname
+            draft.code_sent = True
+            draft.code_attempts = 0
+            return await ask_code(update, context, draft)
+        return await _swap(update, context, draft, booking, company=company, code=code)
+    except (errors.SlotTaken, errors.NoStaffAvailable):
+        return await _taken(update, context, draft)
+    except errors.Rejected:
+        return await _refused(update, context, Refusal.TOO_LATE, company)
+    except errors.OutcomeUnknown:
+        return await _unknown(update, context, draft, booking, company)
+    except errors.AltegioError as exc:
+        put_draft(context, draft)
+        await unavailable(update, context, exc, draft.flow)
+        return Step.MOVE
+    new_start = parse_datetime(draft.slot, company.tz) or booking.start
+    services.storage.update_booking(booking.record_id, start=new_start)
+    moved = replace(booking, start=new_start)
+    schedule(services.storage, moved, company.tz, services.reminder_policy, context.now())
+    log.info("moved record %s", booking.record_id)
+    return await _done(update, context, draft, company, new_start)
+
+
+async def _swap(
+    update: Update,
+    context: Context,
+    draft: Draft,
+    old: StoredBooking,
+    *,
+    company: Company,
+    code: str | None,
+) -> Outcome:
+    """Book the new time, then cancel the old one; undo the new one if the old cannot go."""
+    t = context.t
+    services = context.services
+    assert draft.slot is not None
+    request = NewBooking(
+        phone=old.phone,
+        fullname=old.fullname,
+        appointments=(Appointment(1, old.service_ids, old.staff_id, draft.slot),),
+        code=code,
+        api_id=draft.flow,
+    )
+    try:
+        created = (await services.altegio.book(request))[0]
+    except (errors.SlotTaken, errors.NoStaffAvailable):
+        return await _taken(update, context, draft)
+    except errors.OutcomeUnknown:
+        return await _unknown(update, context, draft, old, company)
+    except errors.AltegioError as exc:
+        put_draft(context, draft)
+        await unavailable(update, context, exc, draft.flow)
+        return Step.MOVE
+    new_start = parse_datetime(draft.slot, company.tz) or old.start
+    new = replace(
+        old,
+        record_id=created.record_id,
+        record_hash=created.record_hash,
+        start=new_start,
+        created_at=context.now(),
+    )
+    record_new(services.storage, new, company.tz, services.reminder_policy, context.now())
+    try:
+        await services.altegio.cancel_record(old.record_id, old.record_hash)
+    except errors.NotFound:
+        pass
+    except errors.AltegioError:
+        log.warning("moving record %s: the old one could not be cancelled; undoing", old.record_id)
+        try:
+            await services.altegio.cancel_record(created.record_id, created.record_hash)
+        except errors.AltegioError:
+            log.error("records %s and %s both stand", old.record_id, created.record_id)
+            put_draft(context, None)
+            text = t.gettext(
+                "Your new time is booked, but the old appointment could not be cancelled. "
+                "Please cancel one of them in My appointments, or call the salon: %(phone)s",
+                phone=h(company.phone),
+            )
+            keys = Keys(NO_FLOW, t)
+            await show(
+                update, context, text, single(keys.button(t.gettext("My appointments"), "apts"))
+            )
+            return END
+        services.storage.update_booking(created.record_id, status="cancelled")
+        services.storage.drop_reminders(created.record_id)
+        put_draft(context, None)
+        text = t.gettext(
+            "Sorry, the appointment could not be moved right now. It stays as it was: %(when)s.",
+            when=when(t, old.start, company),
+        )
+        await show(update, context, text, None)
+        return END
+    services.storage.update_booking(old.record_id, status="cancelled")
+    services.storage.drop_reminders(old.record_id)
+    log.info("moved record %s to new record %s", old.record_id, created.record_id)
+    return await _done(update, context, draft, company, new_start)
+
+
+async def _done(
+    update: Update, context: Context, draft: Draft, company: Company, new_start: datetime
+) -> Outcome:
+    t = context.t
+    put_draft(context, None)
+    keys = Keys(NO_FLOW, t)
+    text = t.gettext("✅ Done! Your appointment is moved.")
+    text += "\n" + t.gettext("New time: %(when)s", when=when(t, new_start, company))
+    await show(
+        update,
+        context,
+        text,
+        InlineKeyboardMarkup([[keys.button(t.gettext("My appointments"), "apts")]]),
+        new=update.callback_query is None,
+    )
+    return END
+
+
+async def _taken(update: Update, context: Context, draft: Draft) -> Outcome:
+    context.notify(
+        context.t.gettext("Sorry, that time has just been taken. Please choose another."),
+        alert=True,
+    )
+    context.services.altegio.forget_availability()
+    draft.slot = None
+    return await go(update, context, draft, Step.TIME)
+
+
+async def _refused(update: Update, context: Context, refusal: Refusal, company: Company) -> Outcome:
+    t = context.t
+    put_draft(context, None)
+    text = refusal_text(t, refusal, company.allow_change_delay, company.phone, "change")
+    keys = Keys(NO_FLOW, t)
+    await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts")))
+    return END
+
+
+async def _unknown(
+    update: Update, context: Context, draft: Draft, booking: StoredBooking, company: Company
+) -> Outcome:
+    t = context.t
+    put_draft(context, None)
+    text = t.gettext(
+        "The booking system did not answer in time, so I cannot tell whether your appointment "
+        "was moved. Please check My appointments in a minute, or call the salon: %(phone)s",
+        phone=h(company.phone),
+    )
+    keys = Keys(NO_FLOW, t)
+    await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts")))
+    return END
