@@ -76,7 +76,7 @@ def build_application(
     token: str | None = None,
     request: BaseRequest | None = None,
     persistence_interval: float = 5.0,
-    reminder_interval: float | None = 30.0,
+    reminder_interval: float | None = 10.0,
 ) -> BotApplication:
     """`reminder_interval=None` leaves reminders to whoever calls `send_due` (the tests)."""
     settings = services.settings

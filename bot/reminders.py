@@ -149,6 +149,9 @@ def plan_reminders(
       before). Sending early rather than late keeps a reminder ahead of the visit. Should a DST
       change or a free part of the day shorter than 30 minutes leave that inside quiet hours, the
       last free minute before the due time is taken instead.
+    * When that earlier time has already passed (a visit booked late in the evening for the next
+      morning), the reminder goes out as the quiet hours end, if that is still before the visit,
+      or else at its own time: a visit during the salon's night means the client is up for it.
     * What is not strictly after `now` and strictly before `start` is dropped: a reminder whose
       time had passed when the appointment was booked is never sent.
     * Reminders falling on the same instant merge into one, keeping the smallest offset.
@@ -160,11 +163,17 @@ def plan_reminders(
         if offset <= timedelta(0):
             raise ValueError(f"reminder offsets must be longer than zero, not {offset}")
         due = _before(start, offset, tz)
-        if due is not None and quiet is not None:
-            due = _out_before(due, tz, quiet)
-        if due is None or not now < due < start:
+        if due is None:
             continue
-        merged[due] = min(offset, merged.get(due, offset))
+        planned: datetime | None = due
+        if quiet is not None:
+            planned = _out_before(due, tz, quiet)
+            if (planned is None or planned <= now) and now < due < start:
+                woken = _out_after(due, tz, quiet)
+                planned = woken if now < woken < start else due
+        if planned is None or not now < planned < start:
+            continue
+        merged[planned] = min(offset, merged.get(planned, offset))
     return [Planned(offset, due) for due, offset in sorted(merged.items())]
 
 
@@ -185,6 +194,11 @@ def plan_after_visit(
     due = end.astimezone(UTC) + delay
     if quiet is None:
         return due
+    return _out_after(due, tz, quiet)
+
+
+def _out_after(due: datetime, tz: ZoneInfo, quiet: QuietHours) -> datetime:
+    """`due` itself if outside quiet hours, else the moment those quiet hours end."""
     local = due.astimezone(tz).replace(tzinfo=None)
     if not quiet.contains(local.time()):
         return due

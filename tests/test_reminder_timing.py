@@ -369,9 +369,18 @@ def test_reminders_already_past_at_booking_are_dropped() -> None:
     assert plan(start, now=berlin(2026, 6, 10, 14, 0)) == []
 
 
-def test_reminder_moved_out_of_quiet_hours_into_the_past_is_dropped() -> None:
-    # Booked at 23:00 for 08:30: 06:30 would move to 21:30, which has already passed.
-    assert plan(berlin(2026, 6, 10, 8, 30), quiet=NIGHT, now=berlin(2026, 6, 9, 23, 0)) == []
+def test_reminder_moved_out_of_quiet_hours_into_the_past_waits_for_the_morning() -> None:
+    # Booked at 23:00 for 08:30: 21:30 has already passed, so the 2h one goes out at 08:00.
+    assert plan(berlin(2026, 6, 10, 8, 30), quiet=NIGHT, now=berlin(2026, 6, 9, 23, 0)) == [
+        (2 * H, berlin(2026, 6, 10, 8, 0).astimezone(UTC))
+    ]
+
+
+def test_a_visit_in_the_night_is_reminded_at_its_own_time() -> None:
+    # Booked at 23:00 for 23:30 the same night: the client is up, the 3 minutes stand.
+    assert plan(
+        berlin(2026, 6, 9, 23, 30), (3 * M,), quiet=NIGHT, now=berlin(2026, 6, 9, 23, 0)
+    ) == [(3 * M, berlin(2026, 6, 9, 23, 27).astimezone(UTC))]
 
 
 def test_quiet_hours_right_before_the_appointment() -> None:
@@ -482,8 +491,9 @@ def test_planned_reminders_are_between_now_and_start_and_outside_quiet_hours(
         assert reminder.due.tzinfo is UTC
         assert now < reminder.due < start
         assert reminder.offset in offsets
-        if quiet is not None:
-            assert not quiet.contains(reminder.due.astimezone(tz).time())
+        if quiet is not None and quiet.contains(reminder.due.astimezone(tz).time()):
+            # Only a visit inside the night itself is reminded inside it.
+            assert plan_after_visit(reminder.due, tz, quiet, timedelta(0)) >= start
 
 
 @EXAMPLES
