@@ -54,6 +54,12 @@ def service_title(record: Record | None) -> str:
     return ", ".join(s.title for s in record.services if s.title)
 
 
+def what(t: Translator, record: Record | None) -> str:
+    """The services of an appointment, or the word itself when Altegio names none."""
+    fallback = t.gettext("appointment")
+    return service_title(record) or fallback
+
+
 def describe(t: Translator, fresh: Fresh, company: Company) -> str:
     """The appointment as the client should see it, in their language and the salon's zone."""
     record = fresh.record
@@ -161,7 +167,7 @@ async def list_appointments(update: Update, context: Context) -> None:
             lines.append(
                 t.gettext(
                     "Moved by the salon: %(what)s, now %(when)s.",
-                    what=h(service_title(item.record) or t.gettext("appointment")),
+                    what=h(what(t, item.record)),
                     when=when(t, item.booking.start, company),
                 )
             )
@@ -169,7 +175,7 @@ async def list_appointments(update: Update, context: Context) -> None:
         lines.append(
             t.gettext(
                 "Cancelled by the salon: %(what)s, %(when)s.",
-                what=h(service_title(item.record) or t.gettext("appointment")),
+                what=h(what(t, item.record)),
                 when=when(t, item.booking.start, company),
             )
         )

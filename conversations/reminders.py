@@ -19,7 +19,7 @@ from bot.appointments import Change, refresh
 from bot.context import BotApplication, Context
 from bot.keyboards import NO_FLOW, Keys
 from bot.storage import Reminder
-from conversations.appointments import describe, service_title, when
+from conversations.appointments import describe, what, when
 from conversations.common import h
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ async def _deliver(application: BotApplication, reminder: Reminder, now: datetim
     if fresh.change is Change.DELETED:
         text = t.gettext(
             "Your appointment was cancelled by the salon: %(what)s, %(when)s.",
-            what=h(service_title(fresh.record) or t.gettext("appointment")),
+            what=h(what(t, fresh.record)),
             when=when(t, booking.start, company),
         )
         if company.phone:
