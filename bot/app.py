@@ -11,6 +11,7 @@ import httpx
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -29,7 +30,8 @@ from bot.i18n import Catalogs
 from bot.persistence import SqlitePersistence
 from bot.settings import SHIPPED_LANGUAGES, Settings
 from bot.storage import Storage
-from conversations import appointments, booking, common, reminders
+from bot.updates import FloodGuard, PerChatUpdateProcessor
+from conversations import appointments, booking, common, privacy, reminders
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ def build_services(
         storage=storage or Storage.open(settings.db_path),
         catalogs=Catalogs(SHIPPED_LANGUAGES, settings.default_language),
         clock=clock,
+        flood=FloodGuard(lambda: clock().timestamp()),
     )
 
 
@@ -77,8 +80,10 @@ def build_application(
     request: BaseRequest | None = None,
     persistence_interval: float = 5.0,
     reminder_interval: float | None = 10.0,
+    telegram_rate_limit: bool = True,
 ) -> BotApplication:
-    """`reminder_interval=None` leaves reminders to whoever calls `send_due` (the tests)."""
+    """`reminder_interval=None` leaves reminders to whoever calls `send_due` (the tests);
+    `telegram_rate_limit=False` drops PTB's limiter, which waits in real time."""
     settings = services.settings
     builder = (
         ApplicationBuilder()
@@ -88,11 +93,18 @@ def build_application(
         .base_file_url(settings.telegram_api_base_file_url)
         .context_types(ContextTypes(context=Context))
         .persistence(SqlitePersistence(services.storage, update_interval=persistence_interval))
+        .concurrent_updates(PerChatUpdateProcessor(256))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    if telegram_rate_limit:
+        # Telegram's own send limits (30 messages a second, 20 a minute per group), retried
+        # once after a flood wait.
+        # (The builder's generic type was fixed by the calls above; the limiter changes only
+        # ExtBot's rate-limit argument type, which nothing here uses.)
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=1))  # type: ignore[arg-type]
     application = builder.build()
     if not isinstance(application, BotApplication):
         raise TypeError("ApplicationBuilder did not build a BotApplication")
@@ -106,7 +118,11 @@ def build_application(
 
 def add_handlers(application: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
-    application.add_handler(TypeHandler(Update, common.private_only), group=-1)
+    application.add_handler(TypeHandler(Update, common.hold_floods), group=-3)
+    application.add_handler(TypeHandler(Update, common.private_only), group=-2)
+    application.add_handler(
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE, common.edited_message), group=-1
+    )
     application.add_handler(booking.build())
     application.add_handler(CommandHandler("start", booking.start, filters=private))
     application.add_handler(CommandHandler("help", common.help_command, filters=private))
@@ -119,6 +135,8 @@ def add_handlers(application: BotApplication) -> None:
     application.add_handler(
         CallbackQueryHandler(appointments.on_button, pattern=appointments.APPOINTMENT_ACTIONS)
     )
+    application.add_handler(CommandHandler("forget", privacy.ask_forget, filters=private))
+    application.add_handler(CallbackQueryHandler(privacy.on_button, pattern=privacy.FORGET_ACTIONS))
     application.add_handler(CommandHandler("cancel", common.nothing_to_cancel, filters=private))
     application.add_handler(CallbackQueryHandler(common.stale_button))
     application.add_handler(MessageHandler(private, common.outside_conversation))
@@ -147,6 +165,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
             BotCommand("book", t.gettext("Book an appointment")),
             BotCommand("appointments", t.gettext("My appointments")),
             BotCommand("settings", t.gettext("Reminders on or off")),
+            BotCommand("forget", t.gettext("Delete my data")),
             BotCommand("cancel", t.gettext("Stop the current booking")),
             BotCommand("help", t.gettext("What this bot can do")),
         ]

@@ -40,6 +40,7 @@ class Draft:
     summary_ready: bool = False
     new_contact: bool = False  # the client wants to give details other than the remembered ones
     reschedule: int | None = None  # the record being moved, when this draft moves one
+    taken: bool = False  # the chosen time was just taken: offer anyone's times if need be
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

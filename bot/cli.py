@@ -13,18 +13,12 @@ from telegram import Update
 
 from bot.altegio.sandbox import SANDBOX_COMPANY_ID, SANDBOX_SMS_COMPANY_ID, Sandbox, make_server
 from bot.app import OFFLINE_TOKEN, build_application, build_services, utc_now
+from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError
 from bot.storage import StorageError
 from bot.telegram_stub import BotApiStub, Change, StubMessage, StubUser, render
 
 log = logging.getLogger("bot")
-
-
-def setup_logging(level: str) -> None:
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
-    # httpx logs every URL at INFO: Telegram's carry the bot token, Altegio's a record hash.
-    for noisy in ("httpx", "httpcore", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def sandbox_notice(settings: Settings) -> str:
@@ -158,7 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings.load()
-        setup_logging(settings.log_level if args.command != "chat" else "WARNING")
+        secrets = [settings.telegram_bot_token or "", settings.altegio_partner_token or ""]
+        setup_logging(settings.log_level if args.command != "chat" else "WARNING", secrets)
         if args.command == "run":
             return run(settings)
         if args.command == "chat":

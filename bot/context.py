@@ -15,6 +15,7 @@ from bot.appointments import ReminderPolicy
 from bot.i18n import Catalogs, Translator
 from bot.settings import Settings
 from bot.storage import Storage
+from bot.updates import FloodGuard
 
 UserData = dict[str, Any]
 ChatData = dict[str, Any]
@@ -30,13 +31,14 @@ class Services:
     storage: Storage
     catalogs: Catalogs
     clock: Callable[[], datetime]
+    flood: FloodGuard
 
     @property
     def reminder_policy(self) -> ReminderPolicy:
         return ReminderPolicy(self.settings.reminder_offsets, self.settings.quiet_hours)
 
 
-class BotApplication(Application[ExtBot[None], "Context", UserData, ChatData, BotData, Any]):
+class BotApplication(Application[ExtBot[Any], "Context", UserData, ChatData, BotData, Any]):
     """PTB's `Application` carrying the services, so the context can hand them out typed."""
 
     def __init__(self, *, services: Services, **kwargs: Any) -> None:
@@ -44,7 +46,7 @@ class BotApplication(Application[ExtBot[None], "Context", UserData, ChatData, Bo
         self.services = services
 
 
-class Context(CallbackContext[ExtBot[None], UserData, ChatData, BotData]):
+class Context(CallbackContext[ExtBot[Any], UserData, ChatData, BotData]):
     def __init__(
         self,
         application: Application[Any, Any, Any, Any, Any, Any],
@@ -54,6 +56,9 @@ class Context(CallbackContext[ExtBot[None], UserData, ChatData, BotData]):
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.language_code: str | None = None
         self.toast: tuple[str, bool] | None = None
+        # Set when a button opens something new (a booking, the list from a confirmation):
+        # the message it sits on stays as it is, and the menu comes as a new message.
+        self.fresh_menu = False
 
     def notify(self, text: str, *, alert: bool = False) -> None:
         """A short note for the client, shown as the answer to the button they tapped."""

@@ -47,7 +47,7 @@ ACTIONS: dict[str, str] = {
     "noop": "",
     "retry": "",
     # My appointments and reminders; the argument is an Altegio record id.
-    "apts": "",
+    "apts": "1?",  # 1: open as a new message, leaving a confirmation above it untouched
     "apt": _DIGITS,
     "cnl": _DIGITS,
     "cnlok": _DIGITS,
@@ -59,6 +59,8 @@ ACTIONS: dict[str, str] = {
     "remoff": "",
     "remon": "",
     "mvok": "",
+    "fgtok": "",
+    "fgtno": "",
 }
 _FLOW = re.compile(r"^(?:-|[a-z0-9]{4,8})$")
 _ARGS = {action: re.compile(f"^(?:{pattern})$") for action, pattern in ACTIONS.items()}

@@ -37,6 +37,7 @@ class Settings:
     log_level: str = "INFO"
     reminder_offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2))
     quiet_hours: QuietHours | None = DEFAULT_QUIET_HOURS
+    admin_chat_id: int | None = None
 
     @property
     def sandbox(self) -> bool:
@@ -110,6 +111,15 @@ class Settings:
             quiet = parse_quiet_hours(values.get("QUIET_HOURS", "22:00-08:00").strip())
         except ValueError as exc:
             raise SettingsError(f"QUIET_HOURS: {exc}") from exc
+        admin_text = get("ADMIN_CHAT_ID")
+        admin: int | None = None
+        if admin_text:
+            try:
+                admin = int(admin_text)
+            except ValueError:
+                raise SettingsError(
+                    f"ADMIN_CHAT_ID must be a chat id such as 123456789, not {admin_text!r}"
+                ) from None
         return cls(
             telegram_bot_token=token,
             telegram_api_base_url=base_urls["TELEGRAM_API_BASE_URL"],
@@ -122,6 +132,7 @@ class Settings:
             log_level=level,
             reminder_offsets=offsets,
             quiet_hours=quiet,
+            admin_chat_id=admin,
         )
 
 

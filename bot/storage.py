@@ -371,3 +371,21 @@ class Storage:
             )
             for r in rows
         ]
+
+    # --- forgetting a client -------------------------------------------------------------------
+
+    def forget(self, user_id: int, chat_id: int) -> None:
+        """Delete everything kept about a client, in one transaction."""
+        with self.db.atomic():
+            self.db.execute("DELETE FROM reminders WHERE chat_id = ?", [chat_id])
+            self.db.execute(
+                "DELETE FROM bookings WHERE chat_id = ? OR user_id = ?", [chat_id, user_id]
+            )
+            self.db.execute("DELETE FROM clients WHERE user_id = ?", [user_id])
+            self.db.execute("DELETE FROM chats WHERE chat_id = ?", [chat_id])
+            self.db.execute("DELETE FROM user_data WHERE user_id = ?", [user_id])
+            self.db.execute("DELETE FROM chat_data WHERE chat_id = ?", [chat_id])
+            for row in list(self._table("conversations").rows):
+                key = json.loads(row["key"])
+                if chat_id in key or user_id in key:
+                    self._table("conversations").delete((row["name"], row["key"]))

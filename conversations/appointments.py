@@ -333,7 +333,7 @@ async def do_cancel(update: Update, context: Context, cb: Callback) -> None:
     text = t.gettext("Your appointment is cancelled:") + "\n\n" + describe(t, fresh, company)
     rows = [
         [k.button(t.gettext("Book an appointment"), "book")],
-        [k.button(t.gettext("My appointments"), "apts")],
+        [k.button(t.gettext("My appointments"), "apts", 1)],
     ]
     await show(update, context, text, InlineKeyboardMarkup(rows))
 
@@ -403,7 +403,7 @@ async def coming(update: Update, context: Context, cb: Callback) -> None:
             with contextlib.suppress(TelegramError):
                 await query.edit_message_reply_markup(
                     InlineKeyboardMarkup(
-                        [[keys(context).button(t.gettext("My appointments"), "apts")]]
+                        [[keys(context).button(t.gettext("My appointments"), "apts", 1)]]
                     )
                 )
 
@@ -451,6 +451,7 @@ async def on_button(update: Update, context: Context) -> None:
         await query.answer(context.t.gettext("This button is no longer active."))
         return
     if cb.action == "apts":
+        context.fresh_menu = cb.arg == "1"
         await list_appointments(update, context)
     elif cb.action == "apt":
         await appointment(update, context, cb)

@@ -19,6 +19,7 @@ from telegram.warnings import PTBUserWarning
 from bot.altegio import errors
 from bot.booking import Draft
 from bot.context import Context
+from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
 from conversations.checkout import (
     ask_new_phone,
@@ -60,6 +61,7 @@ from conversations.flow import (
     go,
     lost,
 )
+from conversations.privacy import ask_forget
 from conversations.reschedule import begin_reschedule, book_again, move_with_code, on_move
 
 log = logging.getLogger(__name__)
@@ -95,7 +97,11 @@ async def begin(update: Update, context: Context) -> Outcome:
     """/book or the Book button: a fresh draft, then the services."""
     if update.callback_query:
         await update.callback_query.answer()
-    return await go(update, context, Draft(), Step.SERVICE)
+    context.fresh_menu = True  # what the button sits on (a confirmation, a reminder) stays
+    draft = Draft()
+    outcome = await go(update, context, draft, Step.SERVICE)
+    context.fresh_menu = False
+    return outcome
 
 
 # --- routing --------------------------------------------------------------------------------
@@ -202,14 +208,33 @@ async def _dispatch(
     return await handler(update, context, draft, cb)
 
 
+def _hint(step: Step, t: Translator) -> str:
+    """What the client can do at `step`, for anything sent that the step cannot use."""
+    if step is Step.DAY:
+        return t.gettext("Please tap a day in the calendar, or type one such as “tomorrow”.")
+    if step is Step.PHONE:
+        return t.gettext("Please share your phone number with the button, or type it.")
+    if step is Step.NAME:
+        return t.gettext("Please type the name for the booking, or tap the button to keep it.")
+    if step is Step.COMMENT:
+        return t.gettext("Please type your comment as text, or tap Skip.")
+    if step is Step.CODE:
+        return t.gettext("Please type the code from the text message.")
+    return t.gettext("Please use the buttons below.")
+
+
 def _use_buttons(step: Step) -> Handler:
+    """Stickers, photos, voice, files, locations, or text where a button is expected."""
+
     async def remind(update: Update, context: Context) -> Outcome:
         draft = get_draft(context)
         if draft is None:
             return await lost(update, context)
-        t = context.t
         if update.message:
-            await update.message.reply_text(t.gettext("Please use the buttons below."))
+            await update.message.reply_text(_hint(step, context.t))
+        if step is Step.PHONE and draft.phone is None and not draft.reschedule:
+            # The reply keyboard with the share button is still open below: nothing to redraw.
+            return step
         draft.message_id = None
         return await go(update, context, draft, step)
 
@@ -230,7 +255,9 @@ async def typed_code(update: Update, context: Context) -> Outcome:
 
 
 def build() -> ConversationHandler[Context]:
-    text = filters.TEXT & ~filters.COMMAND
+    # Edits of earlier messages are answered elsewhere, never taken as a new answer.
+    new = filters.UpdateType.MESSAGE
+    text = new & filters.TEXT & ~filters.COMMAND
     states: dict[object, list[BaseHandler[Update, Context, Outcome]]] = {}
     for step in Step:
         handlers: list[BaseHandler[Update, Context, Outcome]] = [
@@ -239,7 +266,7 @@ def build() -> ConversationHandler[Context]:
         if step is Step.DAY:
             handlers.append(MessageHandler(text, typed_day))
         elif step is Step.PHONE:
-            handlers.append(MessageHandler(filters.CONTACT, shared_contact))
+            handlers.append(MessageHandler(new & filters.CONTACT, shared_contact))
             handlers.append(MessageHandler(text, typed_phone))
         elif step is Step.NAME:
             handlers.append(MessageHandler(text, typed_name))
@@ -247,7 +274,7 @@ def build() -> ConversationHandler[Context]:
             handlers.append(MessageHandler(text, typed_comment))
         elif step is Step.CODE:
             handlers.append(MessageHandler(text, typed_code))
-        handlers.append(MessageHandler(~filters.COMMAND, _use_buttons(step)))
+        handlers.append(MessageHandler(new & ~filters.COMMAND, _use_buttons(step)))
         states[step] = handlers
     private = filters.ChatType.PRIVATE
     with warnings.catch_warnings():
@@ -265,6 +292,7 @@ def build() -> ConversationHandler[Context]:
                 CommandHandler("cancel", cancel),
                 CommandHandler("start", start),
                 CommandHandler("book", begin),
+                CommandHandler("forget", ask_forget),
             ],
             name=CONVERSATION,
             persistent=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ParseMode
+from telegram.error import TelegramError
 
 from bot.altegio import errors
 from bot.altegio.client import Appointment, NewBooking
@@ -480,21 +482,7 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
     except errors.Rejected as exc:
         return await _rejected(update, context, draft, exc)
     except errors.OutcomeUnknown:
-        company_phone = await salon_phone(context)
-        put_draft(context, None)
-        await show(
-            update,
-            context,
-            t.gettext(
-                "The booking system did not answer in time, so I cannot tell whether your "
-                "booking went through. Please do not book again yet: call the salon to check, "
-                "%(phone)s.",
-                phone=h(company_phone),
-            ),
-            None,
-            new=update.callback_query is None,
-        )
-        return END
+        return await _find_out(update, context, draft)
     except errors.AltegioError as exc:
         put_draft(context, draft)
         await unavailable(update, context, exc, draft.flow)
@@ -533,6 +521,75 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
     markup = single(keys.button(t.gettext("Book another appointment"), "book"))
     await show(update, context, text, markup, new=update.callback_query is None)
     return END
+
+
+SETTLE_SECONDS = 3.0
+
+
+async def _find_out(update: Update, context: Context, draft: Draft) -> Outcome:
+    """book_record's answer was lost: learn from the free times what happened, then say so.
+
+    Altegio gives a partner no way to look a booking up by phone, but a booking with a named
+    team member holds its time: still free means it certainly did not happen, and the client
+    may simply confirm again. A time now taken, or "any team member", stays uncertain, and the
+    client is told exactly that, never asked to book a second time.
+    """
+    services = context.services
+    t = context.t
+    await services.altegio.settle(SETTLE_SECONDS)
+    services.altegio.forget_availability()
+    free: bool | None = None
+    day = draft.chosen_day
+    if draft.staff_id and day is not None:
+        try:
+            slots = await services.altegio.times(draft.staff_id, day, [draft.service_id or 0])
+            free = any(s.raw == draft.slot for s in slots)
+        except errors.AltegioError:
+            free = None
+    if free:
+        log.info("booking answer lost; the time is still free, so nothing was booked")
+        keys = Keys(draft.flow, t)
+        text = t.gettext(
+            "The salon's booking system did not answer, and the booking did not go through. "
+            "Your choices are kept: tap Confirm to try again."
+        )
+        rows = [[keys.button(t.gettext("✅ Confirm"), "confirm")]]
+        await show(update, context, text, keys.markup(rows), draft=draft, new=True)
+        put_draft(context, draft)
+        return Step.SUMMARY
+    phone = await salon_phone(context)
+    put_draft(context, None)
+    log.warning("booking answer lost; whether it was made is unknown (chat %s)", _chat(update))
+    await _tell_salon(context, update, draft)
+    text = t.gettext(
+        "The salon's booking system did not answer in time, so I cannot confirm your booking: "
+        "it may or may not have been made. Please do not book again; the salon has been told "
+        "and can confirm it. You can call the salon: %(phone)s",
+        phone=h(phone),
+    )
+    keys = Keys(NO_FLOW, t)
+    await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1)))
+    return END
+
+
+def _chat(update: Update) -> int:
+    return update.effective_chat.id if update.effective_chat else 0
+
+
+async def _tell_salon(context: Context, update: Update, draft: Draft) -> None:
+    """Ask the salon (ADMIN_CHAT_ID) to check a booking whose outcome is unknown."""
+    admin = context.services.settings.admin_chat_id
+    if admin is None:
+        return
+    service = await chosen_service(context, draft)
+    text = (
+        "⚠️ A booking through the bot may or may not have been made (Altegio did not answer): "
+        f"{service.title if service else ''}, {draft.slot}, team member {draft.staff_id or 'any'}, "
+        f"client {draft.name or ''} (Telegram chat {_chat(update)}). Please check and confirm "
+        "with the client."
+    )
+    with contextlib.suppress(TelegramError):
+        await context.bot.send_message(admin, text)
 
 
 async def _booked_text(context: Context, draft: Draft, company: Company, start: datetime) -> str:
@@ -576,6 +633,7 @@ async def _rejected(
         )
         draft.slot = None
         draft.code_sent = False
+        draft.taken = True
         return await go(update, context, draft, Step.TIME)
     if isinstance(exc, errors.ServiceUnavailable):
         draft.service_id = draft.staff_id = draft.day = draft.slot = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from telegram import Update
@@ -367,13 +368,30 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
     if day is None:
         return await show_day(update, context, draft)
     slots = await _free_times(context, draft, day)
+    note = ""
+    if draft.taken:
+        draft.taken = False
+        note = "\n" + t.gettext("Sorry, the time you chose has just been taken.")
+        if not slots and draft.staff_id and not draft.reschedule:
+            # The same team member first; when they have nothing left that day, anyone.
+            member = await chosen_staff(context, draft)
+            anyone = replace(draft, staff_id=0)
+            slots = await _free_times(context, anyone, day)
+            if slots:
+                draft.staff_id = 0
+                note += " " + t.gettext(
+                    "%(staff)s has no other free time that day; these are with any available "
+                    "team member.",
+                    staff=h(staff_name(context, member)),
+                )
     member = await chosen_staff(context, draft)
     if not slots:
         company = await context.services.altegio.company()
         bookable = await _bookable_days(context, draft, company)
         bookable.discard(day)
         near = nearest_days(day, bookable)
-        text = t.gettext("There are no free times on %(day)s any more.", day=t.date(day))
+        text = note.lstrip("\n") + (" " if note else "")
+        text += t.gettext("There are no free times on %(day)s any more.", day=t.date(day))
         draft.day = None
         if near:
             text += "\n" + t.gettext("The nearest days with free times:")
@@ -382,7 +400,6 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
             await show(update, context, text, keys.markup([]), draft=draft)
         return Step.DAY
     shown = slots
-    note = ""
     if draft.after is not None:
         later = [s for s in slots if s.start.hour * 60 + s.start.minute >= draft.after]
         if later:

@@ -61,6 +61,7 @@ async def show(
 ) -> Message | None:
     """Edit the menu the client tapped, or send a new message when they typed or it is gone."""
     query = update.callback_query
+    new = new or context.fresh_menu
     if query is not None and not new and isinstance(markup, InlineKeyboardMarkup | None):
         message = query.message
         if isinstance(message, Message):
@@ -99,10 +100,16 @@ async def unavailable(
         phone = company.phone
     except errors.AltegioError:
         pass
-    text = t.gettext(
-        "Sorry, the salon's booking system is not answering right now. "
-        "Your choices so far are kept: please try again in a moment."
-    )
+    if isinstance(exc, errors.CircuitOpen):
+        text = t.gettext(
+            "Online booking is temporarily unavailable: the salon's booking system is having "
+            "trouble. Your choices so far are kept; please try again in a few minutes."
+        )
+    else:
+        text = t.gettext(
+            "Sorry, the salon's booking system is not answering right now. "
+            "Your choices so far are kept: please try again in a moment."
+        )
     if phone:
         text += "\n" + t.gettext("You can also call the salon: %(phone)s", phone=h(phone))
     markup = InlineKeyboardMarkup(
@@ -185,8 +192,20 @@ async def outside_conversation(update: Update, context: Context) -> None:
 
 
 async def on_error(update: object, context: Context) -> None:
-    """The one place unexpected errors land: log them, apologise, offer a way back."""
-    log.error("unhandled error while handling an update", exc_info=context.error)
+    """The one place unexpected errors land: log them, tell the salon, apologise, offer a way
+    back."""
+    error = context.error
+    log.error("unhandled error while handling an update", exc_info=error)
+    admin = context.services.settings.admin_chat_id
+    if admin is not None and error is not None:
+        where = ""
+        if isinstance(update, Update) and update.effective_chat is not None:
+            where = f" (chat {update.effective_chat.id})"
+        with contextlib.suppress(TelegramError):
+            # The type and place only: the message could carry a client's data.
+            await context.bot.send_message(
+                admin, f"⚠️ The booking bot hit an error{where}: {type(error).__name__}"
+            )
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     if update.callback_query is not None:
@@ -201,3 +220,38 @@ async def on_error(update: object, context: Context) -> None:
             ),
             reply_markup=_book_button(context),
         )
+
+
+async def hold_floods(update: Update, context: Context) -> None:
+    """A client sending far more than a person types is slowed down, alone."""
+    user = update.effective_user
+    if user is None:
+        return
+    allowed, warn = context.services.flood.allow(user.id)
+    if allowed:
+        return
+    if warn and update.effective_chat is not None and update.effective_chat.type == "private":
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(
+                update.effective_chat.id,
+                context.t.gettext(
+                    "You are sending messages very quickly. Please wait a moment, then go on."
+                ),
+            )
+    if update.callback_query is not None:
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer()
+    raise ApplicationHandlerStop
+
+
+async def edited_message(update: Update, context: Context) -> None:
+    """Edits of earlier messages are not read again: say so rather than act on them."""
+    message = update.edited_message
+    if message is None:
+        return
+    await message.reply_text(
+        context.t.gettext(
+            "I do not read changes to earlier messages. Please send it again as a new message."
+        )
+    )
+    raise ApplicationHandlerStop

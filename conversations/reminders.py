@@ -105,7 +105,7 @@ async def _deliver(application: BotApplication, reminder: Reminder, now: datetim
             when=when(t, fresh.booking.start, company),
         )
         text += "\n\n" + describe(t, fresh, company)
-        rows = [[keys.button(t.gettext("My appointments"), "apts")]]
+        rows = [[keys.button(t.gettext("My appointments"), "apts", 1)]]
         status = DROPPED  # its reminders were planned again for the new time
     elif reminder.kind == "after":
         if fresh.record is not None and fresh.record.attendance == -1:

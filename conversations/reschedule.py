@@ -52,6 +52,7 @@ async def _owned_from_query(update: Update, context: Context) -> StoredBooking |
         await query.answer(context.t.gettext("This appointment is not available."), show_alert=True)
         return None
     await query.answer()
+    context.fresh_menu = True  # the reminder or appointment card stays as it is
     return booking
 
 
@@ -257,7 +258,7 @@ async def _swap(
             )
             keys = Keys(NO_FLOW, t)
             await show(
-                update, context, text, single(keys.button(t.gettext("My appointments"), "apts"))
+                update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1))
             )
             return END
         services.storage.update_booking(created.record_id, status="cancelled")
@@ -287,7 +288,7 @@ async def _done(
         update,
         context,
         text,
-        InlineKeyboardMarkup([[keys.button(t.gettext("My appointments"), "apts")]]),
+        InlineKeyboardMarkup([[keys.button(t.gettext("My appointments"), "apts", 1)]]),
         new=update.callback_query is None,
     )
     return END
@@ -308,7 +309,7 @@ async def _refused(update: Update, context: Context, refusal: Refusal, company: 
     put_draft(context, None)
     text = refusal_text(t, refusal, company.allow_change_delay, company.phone, "change")
     keys = Keys(NO_FLOW, t)
-    await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts")))
+    await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1)))
     return END
 
 
@@ -323,5 +324,5 @@ async def _unknown(
         phone=h(company.phone),
     )
     keys = Keys(NO_FLOW, t)
-    await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts")))
+    await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1)))
     return END

@@ -83,7 +83,11 @@ class Bot:
             jitter=lambda: 0.5,
         )
         self.app = build_application(
-            self.services, token=OFFLINE_TOKEN, request=self.stub, reminder_interval=None
+            self.services,
+            token=OFFLINE_TOKEN,
+            request=self.stub,
+            reminder_interval=None,
+            telegram_rate_limit=False,
         )
         await self.app.initialize()
         await self.app.start()

@@ -125,7 +125,16 @@ class _Cache:
         self._values: dict[str, tuple[float, Any]] = {}
         self._inflight: dict[str, asyncio.Future[Any]] = {}
 
-    async def get(self, key: str, ttl: float, load: Callable[[], Awaitable[T]]) -> T:
+    async def get(
+        self,
+        key: str,
+        ttl: float,
+        load: Callable[[], Awaitable[T]],
+        *,
+        stale_if_error: bool = False,
+    ) -> T:
+        """`stale_if_error`: when the load fails, an expired value is better than nothing (the
+        salon's name and phone during an outage)."""
         now = self._monotonic()
         hit = self._values.get(key)
         if hit is not None and hit[0] > now:
@@ -137,7 +146,13 @@ class _Cache:
             # (a cancelled update) does not cancel the read for the others waiting on it.
             task = asyncio.ensure_future(self._load(key, ttl, load))
             self._inflight[key] = task
-        result: T = await asyncio.shield(task)
+        try:
+            result: T = await asyncio.shield(task)
+        except errors.AltegioError:
+            if stale_if_error and hit is not None:
+                stale: T = hit[1]
+                return stale
+            raise
         return result
 
     async def _load(self, key: str, ttl: float, load: Callable[[], Awaitable[T]]) -> T:
@@ -152,6 +167,44 @@ class _Cache:
     def drop(self, prefix: str = "") -> None:
         for key in [k for k in self._values if k.startswith(prefix)]:
             del self._values[key]
+
+
+class Breaker:
+    """Stops calling Altegio while it keeps failing, and lets one call through now and then.
+
+    After `threshold` calls in a row end in an outage (after their own retries), every call
+    fails at once for `cooldown` seconds; then calls go through again, and the first failure
+    opens it anew while the first success closes it.
+    """
+
+    def __init__(
+        self, monotonic: Callable[[], float], threshold: int = 5, cooldown: float = 30.0
+    ) -> None:
+        self._monotonic = monotonic
+        self._threshold = threshold
+        self._cooldown = cooldown
+        self._failures = 0
+        self._open_until = 0.0
+
+    @property
+    def is_open(self) -> bool:
+        return self._monotonic() < self._open_until
+
+    def check(self) -> None:
+        if self.is_open:
+            raise errors.CircuitOpen("Altegio keeps failing; not calling it for a while")
+
+    def success(self) -> None:
+        self._failures = 0
+        self._open_until = 0.0
+
+    def failure(self) -> None:
+        self._failures += 1
+        if self._failures >= self._threshold:
+            if not self.is_open:
+                log.warning("Altegio keeps failing: pausing calls for %.0f s", self._cooldown)
+            self._open_until = self._monotonic() + self._cooldown
+            self._failures = self._threshold - 1  # after the pause, one failure reopens it
 
 
 class AltegioClient:
@@ -196,6 +249,7 @@ class AltegioClient:
         self._max_attempts = max(1, max_attempts)
         self._retry_after_cap = retry_after_cap
         self._cache = _Cache(monotonic)
+        self.breaker = Breaker(monotonic)
         self._catalogue_ttl = catalogue_ttl
         self._availability_ttl = availability_ttl
         self.requests_sent = 0
@@ -210,7 +264,7 @@ class AltegioClient:
             data = await self._request("GET", f"company/{self.company_id}", route="company")
             return Company.from_wire(data)
 
-        return await self._cache.get("company", self._catalogue_ttl, load)
+        return await self._cache.get("company", self._catalogue_ttl, load, stale_if_error=True)
 
     async def catalogue(self, staff_id: int | None = None) -> Catalogue:
         params: list[tuple[str, str]] = []
@@ -223,7 +277,9 @@ class AltegioClient:
             )
             return Catalogue.from_wire(data)
 
-        return await self._cache.get(f"services:{staff_id or 0}", self._catalogue_ttl, load)
+        return await self._cache.get(
+            f"services:{staff_id or 0}", self._catalogue_ttl, load, stale_if_error=True
+        )
 
     async def staff(self, service_ids: Sequence[int]) -> list[Staff]:
         params = services_param(service_ids)
@@ -368,6 +424,10 @@ class AltegioClient:
             raise errors.UnexpectedResponse("user/auth: no token in the answer")
         return token
 
+    async def settle(self, seconds: float) -> None:
+        """Wait (on the injected clock) for a write whose answer was lost to take effect."""
+        await self._sleep(seconds)
+
     def forget_availability(self) -> None:
         """Drop cached staff and days, e.g. after a slot turned out to be taken."""
         self._cache.drop("avail:")
@@ -375,6 +435,38 @@ class AltegioClient:
     # --- the wire --------------------------------------------------------------------------
 
     async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        route: str,
+        params: Sequence[tuple[str, str]] = (),
+        body: Json = None,
+        retry: Retry = Retry.READ,
+        user_token: str | None = None,
+    ) -> Json:
+        """One call through the circuit breaker; see `_send`."""
+        self.breaker.check()
+        try:
+            data = await self._send(
+                method,
+                path,
+                route=route,
+                params=params,
+                body=body,
+                retry=retry,
+                user_token=user_token,
+            )
+        except (errors.Unavailable, errors.RateLimited):
+            self.breaker.failure()
+            raise
+        except errors.AltegioError:
+            self.breaker.success()  # Altegio answered, even if it said no
+            raise
+        self.breaker.success()
+        return data
+
+    async def _send(
         self,
         method: str,
         path: str,

@@ -2,7 +2,8 @@
 
 AltegioError
 ├── Unavailable          could not reach Altegio, timed out, or 5xx after retries
-│   └── OutcomeUnknown   a write was sent but its answer never came: it may or may not have happened
+│   ├── OutcomeUnknown   a write was sent but its answer never came: it may or may not have happened
+│   └── CircuitOpen      Altegio kept failing, so the client is not calling it for a while
 ├── RateLimited          429 after retries
 ├── AuthError            401 / 403 (bad partner token, no rights)
 ├── NotFound             404: unknown location, record or hash
@@ -30,6 +31,10 @@ class Unavailable(AltegioError):
 
 class OutcomeUnknown(Unavailable):
     """A write was sent, but whether Altegio carried it out is not known."""
+
+
+class CircuitOpen(Unavailable):
+    """Altegio failed too often in a row; calls fail at once until a short pause is over."""
 
 
 class RateLimited(AltegioError):

@@ -1,0 +1,358 @@
+"""The fault suite: Altegio failing in every documented way, races, repeats and odd input,
+injected through the transport seams; asserted as the client and the salon would see them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.keyboards import Callback
+from bot.telegram_stub import StubChat, StubUser
+from tests.conftest import Bot, FakeClock
+
+PHONE = "+4915123456789"
+
+Fault = Callable[[httpx.Request], httpx.Response | None]
+
+
+class Faulty:
+    """The sandbox behind a switchboard of faults, chosen per endpoint."""
+
+    def __init__(self) -> None:
+        self.bot: Bot | None = None
+        self.faults: dict[str, Fault] = {}
+        self.seen: list[str] = []
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        assert self.bot is not None
+        route = request.url.path.split("/v1/")[-1].split("/")[0]
+        self.seen.append(f"{request.method} {route}")
+        fault = self.faults.get(route)
+        if fault is not None:
+            answer = fault(request)
+            if answer is not None:
+                return answer
+        return self.bot.sandbox.handle(request)
+
+
+@pytest.fixture
+async def faulty(make_bot: Callable[..., Any]) -> Faulty:
+    wire = Faulty()
+    wire.bot = await make_bot(transport=httpx.MockTransport(wire.handler))
+    return wire
+
+
+def bot_of(wire: Faulty) -> Bot:
+    assert wire.bot is not None
+    return wire.bot
+
+
+def buttons(user: StubUser) -> list[str]:
+    return [label for row in user.last.buttons for label in row]
+
+
+def records(wire: Faulty) -> list[dict[str, Any]]:
+    return [r for r in bot_of(wire).sandbox.records(1001) if r["phone"] == PHONE]
+
+
+async def to_summary(user: StubUser, staff: str = "Anna Weber") -> None:
+    await user.send("/book")
+    await user.tap("Hair")
+    await user.tap("Women's haircut")
+    await user.tap(next(b for b in buttons(user) if b.startswith(staff)))
+    await user.send("Friday")
+    await user.tap_number(1)
+    await user.send("+49 151 23456789")
+    await user.tap("Keep this name")
+    await user.tap("Skip")
+    assert "Please check your booking" in user.last.text
+
+
+def timeout(request: httpx.Request) -> httpx.Response:
+    raise httpx.ReadTimeout("no answer", request=request)
+
+
+def refused(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("refused", request=request)
+
+
+def status(code: int, headers: dict[str, str] | None = None) -> Fault:
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = {"success": False, "data": None, "meta": {"message": "Server error"}}
+        return httpx.Response(code, json=body, headers=headers)
+
+    return answer
+
+
+def garbage(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, content=b"<html>Bad gateway</html>")
+
+
+def after_sending(fault: Fault, wire: Faulty) -> Fault:
+    """The request reaches Altegio and is carried out, but its answer is lost."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        bot_of(wire).sandbox.handle(request)
+        return fault(request) or httpx.Response(500)
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    "fault", [timeout, refused, status(500), status(503), status(429), garbage], ids=str
+)
+async def test_reads_failing_keep_choices_and_offer_retry(faulty: Faulty, fault: Fault) -> None:
+    user = bot_of(faulty).user()
+    await user.send("/book")
+    await user.tap("Hair")
+    await user.tap("Women's haircut")
+    faulty.faults["book_dates"] = fault
+    await user.tap("Any available team member")
+    assert "not answering" in user.last.text
+    assert "Try again" in buttons(user)
+    del faulty.faults["book_dates"]
+    await user.tap("Try again")
+    assert "Choose a day" in user.last.text  # the same step, with the choices kept
+    assert "Women's haircut" in user.last.text
+
+
+async def test_transient_failures_are_retried_unseen(faulty: Faulty) -> None:
+    user = bot_of(faulty).user()
+    calls = {"n": 0}
+
+    def flaky(request: httpx.Request) -> httpx.Response | None:
+        calls["n"] += 1
+        return status(503)(request) if calls["n"] < 3 else None
+
+    faulty.faults["book_services"] = flaky
+    await user.send("/book")
+    assert "Choose a category" in user.last.text
+    assert calls["n"] == 3
+
+
+async def test_retry_after_is_honoured_on_the_injected_clock(
+    faulty: Faulty, clock: FakeClock
+) -> None:
+    user = bot_of(faulty).user()
+    calls = {"n": 0}
+
+    def limited(request: httpx.Request) -> httpx.Response | None:
+        calls["n"] += 1
+        return status(429, {"Retry-After": "4"})(request) if calls["n"] == 1 else None
+
+    faulty.faults["book_services"] = limited
+    await user.send("/book")
+    assert "Choose a category" in user.last.text
+    assert 4.0 in clock.slept
+
+
+async def test_book_record_timeout_after_sending_never_books_twice(faulty: Faulty) -> None:
+    user = bot_of(faulty).user()
+    await to_summary(user)
+    faulty.faults["book_record"] = after_sending(timeout, faulty)
+    await user.tap("✅ Confirm")
+    assert len(records(faulty)) == 1  # made once, never repeated blindly
+    assert faulty.seen.count("POST book_record") == 1
+    assert "cannot confirm your booking" in user.last.text
+    assert "Please do not book again" in user.last.text
+
+
+async def test_book_record_timeout_before_it_happened_lets_the_client_confirm_again(
+    faulty: Faulty,
+) -> None:
+    user = bot_of(faulty).user()
+    await to_summary(user)
+    faulty.faults["book_record"] = timeout  # lost on the way: nothing was booked
+    await user.tap("✅ Confirm")
+    assert records(faulty) == []
+    assert "did not go through" in user.last.text
+    del faulty.faults["book_record"]
+    await user.tap("✅ Confirm")
+    assert "You are booked" in user.last.text
+    assert len(records(faulty)) == 1
+
+
+async def test_book_record_5xx_is_an_unknown_outcome(faulty: Faulty) -> None:
+    user = bot_of(faulty).user()
+    await to_summary(user)
+    faulty.faults["book_record"] = after_sending(status(502), faulty)
+    await user.tap("✅ Confirm")
+    assert len(records(faulty)) == 1
+    assert faulty.seen.count("POST book_record") == 1
+    assert "You are booked" not in user.last.text
+
+
+async def test_circuit_breaker_stops_hammering_and_recovers(
+    faulty: Faulty, clock: FakeClock
+) -> None:
+    user = bot_of(faulty).user()
+    await user.send("/book")
+    await user.tap("Hair")
+    faulty.faults["book_staff"] = status(503)
+    faulty.faults["company"] = status(503)
+    await user.tap("Women's haircut")
+    for _ in range(4):
+        await user.tap("Try again")
+    assert "not answering" in user.last.text
+    sent = len(faulty.seen)
+    await user.tap("Try again")
+    assert "temporarily unavailable" in user.last.text
+    assert "+493012345670" in user.last.text  # the salon's phone, from what was known
+    assert len(faulty.seen) == sent  # the open circuit sends nothing
+    faulty.faults.clear()
+    clock.advance(seconds=31)
+    await user.tap("Try again")
+    assert "Who would you like to see?" in user.last.text  # recovered by itself
+
+
+async def test_anyone_offered_when_the_chosen_member_has_nothing_left(faulty: Faulty) -> None:
+    user = bot_of(faulty).user()
+    await to_summary(user)
+
+    def everything_taken_for_anna(request: httpx.Request) -> httpx.Response | None:
+        if "/2001/" in request.url.path:
+            return httpx.Response(200, json={"success": True, "data": [], "meta": []})
+        return None
+
+    faulty.faults["book_record"] = lambda r: httpx.Response(
+        422,
+        json={
+            "success": False,
+            "data": None,
+            "meta": {"message": "taken", "errors": [{"code": 433, "message": "taken", "id": 1}]},
+        },
+    )
+    faulty.faults["book_times"] = everything_taken_for_anna
+    await user.tap("✅ Confirm")
+    assert "just been taken" in user.last.text
+    assert "any available team member" in user.last.text
+    assert buttons(user)[0][0].isdigit()
+
+
+async def test_two_devices_tapping_confirm_book_once(bot: Bot) -> None:
+    phone = bot.user()
+    await to_summary(phone)
+    summary = phone.last.message
+    confirm = next(b["callback_data"] for row in summary.inline_keyboard for b in row)
+    await phone.tap("✅ Confirm")
+    # The same client's second device taps Confirm on the same summary afterwards.
+    await phone.tap_data(confirm, message_id=summary.message_id)
+    assert phone.answers[-1] == "This button is no longer active."
+    assert sum(r["phone"] == PHONE for r in bot.sandbox.records(1001)) == 1
+
+
+@pytest.mark.parametrize(
+    "action",
+    ["sticker", "photo", "location", "long", "control", "edit", "button_data"],
+)
+async def test_odd_input_at_every_text_step_gets_an_answer(bot: Bot, action: str) -> None:
+    user = bot.user()
+    await user.send("/book")
+    await user.tap("Hair")
+    await user.tap("Women's haircut")
+    await user.tap("Any available team member")  # the day step expects text or a tap
+    before = len(user.bot_messages)
+    if action == "sticker":
+        await user.send_sticker()
+    elif action == "photo":
+        await user.send_photo()
+    elif action == "location":
+        await user.send_location(52.5, 13.4)
+    elif action == "long":
+        await user.send("x" * 4000)
+    elif action == "control":
+        await user.send("\x00\x07\x1b[31m")
+    elif action == "edit":
+        await user.send("tomorrow")
+        await user.edit_last("Friday")
+    elif action == "button_data":
+        await user.tap_data(Callback("ffffff", "svc", "1").encode())
+    assert len(user.bot_messages) > before or user.answers, action
+    await user.send("Friday")
+    assert "Free times on" in user.last.text
+
+
+async def test_unexpected_errors_apologise_log_and_tell_the_salon(
+    make_bot: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("a bug")
+
+    bot: Bot = await make_bot(transport=httpx.MockTransport(broken))
+    assert bot.services is not None
+    object.__setattr__(bot.services.settings, "admin_chat_id", 777)
+    admin = StubUser(bot.stub, bot.app, user_id=777, first_name="Salon")  # type: ignore[arg-type]
+    await admin.send("/help")
+    user = bot.user()
+    with caplog.at_level(logging.ERROR):
+        await user.send("/book")
+    assert "something went wrong" in user.last.text
+    assert "Book an appointment" in buttons(user)
+    assert any("RuntimeError" in t for t in admin.bot_texts)
+    assert any(r.exc_info for r in caplog.records)
+
+
+async def test_secrets_never_reach_the_log(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    from bot.logs import RedactingFormatter
+
+    formatter = RedactingFormatter("%(name)s %(message)s", ["sandbox-partner-token"])
+    with caplog.at_level(logging.DEBUG):
+        user = bot.user()
+        await to_summary(user)
+        await user.tap("✅ Confirm")
+        await user.send("/appointments")
+        await user.tap_number(1)
+    text = "\n".join(formatter.format(r) for r in caplog.records)
+    record = bot.sandbox.records(1001)[-1]
+    assert record["hash"] not in text
+    assert PHONE not in text and "+49 1512 3456789" not in text
+    assert "sandbox-partner-token" not in text
+
+
+async def test_group_chats_and_channels_are_not_served(bot: Bot) -> None:
+    bot.stub.chats[-100500] = StubChat(-100500, {"id": -100500, "type": "supergroup", "title": "x"})
+    member = bot.user(user_id=200003, chat_id=-100500)
+    await member.send("/book")
+    assert "private chat" in member.last.text
+    await member.send("hello everyone")
+    assert len(member.bot_messages) == 1
+
+
+async def test_a_flooding_client_is_slowed_alone(bot: Bot) -> None:
+    flooder = bot.user()
+    for _ in range(40):
+        await flooder.send("spam")
+    assert sum("very quickly" in t for t in flooder.bot_texts) == 1
+    assert len(flooder.bot_messages) < 40
+    other = bot.user(user_id=100009, first_name="Ola")
+    await other.send("/start")
+    assert "Studio Aurora" in other.last.text
+
+
+async def test_forget_deletes_the_clients_data_after_confirming(bot: Bot) -> None:
+    user = bot.user()
+    await to_summary(user)
+    await user.tap("✅ Confirm")
+    assert bot.services is not None
+    storage = bot.services.storage
+    assert storage.contact(user.user_id) is not None
+    await user.send("/forget")
+    assert "Appointments you have already made stay with the salon" in user.last.text
+    await user.tap("No, keep it")
+    assert storage.contact(user.user_id) is not None
+    await user.send("/forget")
+    await user.tap("Yes, delete my data")
+    assert "everything the bot kept about you is deleted" in user.last.text
+    assert storage.contact(user.user_id) is None
+    assert storage.bookings_for_chat(user.chat_id) == []
+    assert (
+        len([r for r in bot.sandbox.records(1001) if r["phone"] == PHONE and not r["deleted"]]) == 1
+    )
+    await bot.restart()
+    user = bot.user()
+    await user.send("/appointments")
+    assert "no upcoming appointments" in user.last.text
