@@ -41,6 +41,7 @@ class Draft:
     new_contact: bool = False  # the client wants to give details other than the remembered ones
     reschedule: int | None = None  # the record being moved, when this draft moves one
     taken: bool = False  # the chosen time was just taken: offer anyone's times if need be
+    lost_answer: bool = False  # a booking attempt's answer was lost; it seemed not to happen
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -523,7 +523,8 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
     return END
 
 
-SETTLE_SECONDS = 3.0
+# When to look again after a lost answer: Altegio may still be working on a slow request.
+SETTLE_SECONDS = (3.0, 7.0, 10.0)
 
 
 async def _find_out(update: Update, context: Context, draft: Draft) -> Outcome:
@@ -536,17 +537,25 @@ async def _find_out(update: Update, context: Context, draft: Draft) -> Outcome:
     """
     services = context.services
     t = context.t
-    await services.altegio.settle(SETTLE_SECONDS)
-    services.altegio.forget_availability()
     free: bool | None = None
     day = draft.chosen_day
     if draft.staff_id and day is not None:
-        try:
-            slots = await services.altegio.times(draft.staff_id, day, [draft.service_id or 0])
+        for pause in SETTLE_SECONDS:
+            if update.effective_chat:
+                with contextlib.suppress(TelegramError):
+                    await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+            await services.altegio.settle(pause)
+            services.altegio.forget_availability()
+            try:
+                slots = await services.altegio.times(draft.staff_id, day, [draft.service_id or 0])
+            except errors.AltegioError:
+                free = None
+                break
             free = any(s.raw == draft.slot for s in slots)
-        except errors.AltegioError:
-            free = None
+            if not free:
+                break
     if free:
+        draft.lost_answer = True
         log.info("booking answer lost; the time is still free, so nothing was booked")
         keys = Keys(draft.flow, t)
         text = t.gettext(
@@ -557,6 +566,11 @@ async def _find_out(update: Update, context: Context, draft: Draft) -> Outcome:
         await show(update, context, text, keys.markup(rows), draft=draft, new=True)
         put_draft(context, draft)
         return Step.SUMMARY
+    return await _uncertain(update, context, draft)
+
+
+async def _uncertain(update: Update, context: Context, draft: Draft) -> Outcome:
+    t = context.t
     phone = await salon_phone(context)
     put_draft(context, None)
     log.warning("booking answer lost; whether it was made is unknown (chat %s)", _chat(update))
@@ -626,6 +640,9 @@ async def _rejected(
     """Altegio said no: explain in the client's words and take them to the step that fixes it."""
     t = context.t
     context.services.altegio.forget_availability()
+    if isinstance(exc, errors.SlotTaken) and draft.lost_answer:
+        # The time went after an attempt whose answer was lost: most likely to that attempt.
+        return await _uncertain(update, context, draft)
     if isinstance(exc, errors.SlotTaken | errors.NoStaffAvailable):
         context.notify(
             t.gettext("Sorry, that time has just been taken. Please choose another."),

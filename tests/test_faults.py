@@ -356,3 +356,60 @@ async def test_forget_deletes_the_clients_data_after_confirming(bot: Bot) -> Non
     user = bot.user()
     await user.send("/appointments")
     assert "no upcoming appointments" in user.last.text
+
+
+async def test_a_slow_altegio_finishing_after_the_timeout_is_not_booked_twice(
+    faulty: Faulty,
+) -> None:
+    """Altegio carries the booking out only after the bot gave up waiting for the answer."""
+    user = bot_of(faulty).user()
+    await to_summary(user)
+    pending: list[httpx.Request] = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        pending.append(
+            httpx.Request(
+                request.method, request.url, headers=request.headers, content=request.content
+            )
+        )
+        raise httpx.ReadTimeout("still working", request=request)
+
+    looks = {"n": 0}
+
+    def finishing_later(request: httpx.Request) -> httpx.Response | None:
+        looks["n"] += 1
+        if looks["n"] == 2 and pending:
+            bot_of(faulty).sandbox.handle(pending.pop())
+        return None
+
+    faulty.faults["book_record"] = slow
+    faulty.faults["book_times"] = finishing_later
+    await user.tap("✅ Confirm")
+    assert len(records(faulty)) == 1
+    assert faulty.seen.count("POST book_record") == 1
+    assert "cannot confirm your booking" in user.last.text
+
+
+async def test_a_retry_after_a_lost_answer_that_meets_its_own_booking_says_so(
+    faulty: Faulty,
+) -> None:
+    user = bot_of(faulty).user()
+    await to_summary(user)
+    pending: list[httpx.Request] = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        pending.append(
+            httpx.Request(
+                request.method, request.url, headers=request.headers, content=request.content
+            )
+        )
+        raise httpx.ReadTimeout("still working", request=request)
+
+    faulty.faults["book_record"] = slow
+    await user.tap("✅ Confirm")
+    assert "did not go through" in user.last.text
+    bot_of(faulty).sandbox.handle(pending.pop())  # Altegio finishes the first attempt at last
+    del faulty.faults["book_record"]
+    await user.tap("✅ Confirm")
+    assert len(records(faulty)) == 1
+    assert "cannot confirm your booking" in user.last.text
