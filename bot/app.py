@@ -26,12 +26,12 @@ from telegram.request import BaseRequest
 from bot.altegio.client import AltegioClient
 from bot.altegio.sandbox import Sandbox
 from bot.context import BotApplication, Context, Services
-from bot.i18n import Catalogs
+from bot.i18n import SHIPPED_LANGUAGES, Catalogs
 from bot.persistence import SqlitePersistence
-from bot.settings import SHIPPED_LANGUAGES, Settings
+from bot.settings import Settings
 from bot.storage import Storage
 from bot.updates import FloodGuard, PerChatUpdateProcessor
-from conversations import appointments, booking, common, privacy, reminders
+from conversations import appointments, booking, common, language, privacy, reminders
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,9 @@ def build_services(
         settings=settings,
         altegio=altegio,
         storage=storage or Storage.open(settings.db_path),
-        catalogs=Catalogs(SHIPPED_LANGUAGES, settings.default_language),
+        catalogs=Catalogs(
+            SHIPPED_LANGUAGES, settings.default_language, overrides=settings.messages_dir
+        ),
         clock=clock,
         flood=FloodGuard(lambda: clock().timestamp()),
     )
@@ -136,6 +138,10 @@ def add_handlers(application: BotApplication) -> None:
         CallbackQueryHandler(appointments.on_button, pattern=appointments.APPOINTMENT_ACTIONS)
     )
     application.add_handler(CommandHandler("forget", privacy.ask_forget, filters=private))
+    application.add_handler(CommandHandler("language", language.ask_language, filters=private))
+    application.add_handler(
+        CallbackQueryHandler(language.on_button, pattern=language.LANGUAGE_ACTIONS)
+    )
     application.add_handler(CallbackQueryHandler(privacy.on_button, pattern=privacy.FORGET_ACTIONS))
     application.add_handler(CommandHandler("cancel", common.nothing_to_cancel, filters=private))
     application.add_handler(CallbackQueryHandler(common.stale_button))
@@ -165,12 +171,15 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
             BotCommand("book", t.gettext("Book an appointment")),
             BotCommand("appointments", t.gettext("My appointments")),
             BotCommand("settings", t.gettext("Reminders on or off")),
+            BotCommand("language", t.gettext("Change the language")),
             BotCommand("forget", t.gettext("Delete my data")),
             BotCommand("cancel", t.gettext("Stop the current booking")),
             BotCommand("help", t.gettext("What this bot can do")),
         ]
         try:
-            await application.bot.set_my_commands(commands, language_code=code)
+            # Telegram takes two-letter codes: pt_BR is registered for every Portuguese client.
+            telegram_code = code.split("_")[0] if code else None
+            await application.bot.set_my_commands(commands, language_code=telegram_code)
         except TelegramError as exc:
             log.warning("could not register the bot's commands: %s", exc)
             return

@@ -142,11 +142,23 @@ _NUMERIC = re.compile(r"^\s*(\d{1,2})\s*[./-]\s*(\d{1,2})\s*(?:[./-]\s*(\d{2}|\d
 _BARE_DAY = re.compile(r"^\s*(\d{1,2})\s*\.?\s*$")
 _ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
 _AFTER = re.compile(
-    r"\b(?:after|from|past|после|с|ab|nach|después de las|desde las|po)\s+(\d{1,2})(?:[:.](\d{2}))?"
+    r"(?<!\w)(?:after|from|past|после|с|після|з|ab|nach|después de las|después de|desde las"
+    r"|depois das|depois de|a partir das|po|od|pēc|nuo|pärast|peale)\s+(\d{1,2})(?:[:.](\d{2}))?"
     r"\s*(am|pm)?",
     re.IGNORECASE,
 )
-_FILLER = re.compile(r"\b(?:next|this|coming|on|следующ\w*|ближайш\w*|в|во|на)\b", re.IGNORECASE)
+_FILLER = re.compile(
+    r"(?<!\w)(?:next|this|coming|on|следующ\w*|ближайш\w*|в|во|на|у|наступн\w*|найближч\w*"
+    r"|am|nächste\w*|kommende\w*|el|la|próxim\w*|este|esta|na|no|w|we|następn\w*"
+    r"|nākam\w*|kitą|kitas|järgmisel|järgmine)(?!\w)",
+    re.IGNORECASE,
+)
+# "The day after tomorrow" in the shipped languages, which the date parser does not all know.
+_IN_TWO_DAYS = re.compile(
+    r"^\s*(?:(?:the\s+)?day\s+after\s+tomorrow|послезавтра|післязавтра|übermorgen"
+    r"|pasado\s+mañana|depois\s+de\s+amanhã|pojutrze|parīt|poryt|ülehomme)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +178,8 @@ def parse_day(text: str, languages: Sequence[str], today: date) -> TypedDay | No
         return None
     after = _after(text)
     core = _AFTER.sub(" ", text).strip() or text
+    if _IN_TWO_DAYS.search(core):
+        return TypedDay(today + timedelta(days=2), after)
     found = _numeric_day(core, today)
     if found is None:
         found = _dateparser_day(core, languages, today)

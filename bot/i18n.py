@@ -21,11 +21,44 @@ log = logging.getLogger(__name__)
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 
+# Babel identifiers of the shipped catalogs; English is the source language.
+SHIPPED_LANGUAGES = ("en", "ru", "uk", "de", "es", "pt_BR", "pl", "lv", "lt", "et")
+
+
+class CatalogError(ValueError):
+    """A translation file cannot be used; the message names the file and the message."""
+
+
+def normalize_language(
+    code: str | None, languages: tuple[str, ...] = SHIPPED_LANGUAGES
+) -> str | None:
+    """The shipped language for a code such as `pt-br`, `pt`, `de-AT` or `uk_UA`; else None."""
+    if not code:
+        return None
+    wanted = code.strip().replace("-", "_").lower()
+    by_lower = {language.lower(): language for language in languages}
+    if wanted in by_lower:
+        return by_lower[wanted]
+    base = wanted.split("_")[0]
+    if base in by_lower:
+        return by_lower[base]
+    # Brazilian Portuguese serves every Portuguese speaker rather than none.
+    return next((lang for lang in languages if lang.lower().split("_")[0] == base), None)
+
 
 def load_catalog(path: Path) -> gettext.GNUTranslations:
-    """Compile a `.po` file in memory, so no build step has to produce `.mo` files."""
-    with path.open("rb") as handle:
-        catalog = read_po(handle)
+    """Compile a `.po` file in memory, so no build step has to produce `.mo` files.
+
+    A message whose placeholders do not match its source would fail when shown, so such a file
+    is refused at start, naming the message.
+    """
+    try:
+        with path.open("rb") as handle:
+            catalog = read_po(handle)
+    except (OSError, ValueError) as exc:
+        raise CatalogError(f"{path}: cannot be read: {exc}") from exc
+    for message, problems in catalog.check():
+        raise CatalogError(f"{path}: {message.id!r}: {problems[0]}")
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
@@ -33,28 +66,36 @@ def load_catalog(path: Path) -> gettext.GNUTranslations:
 
 
 class Catalogs:
-    """Every shipped language's translations, loaded once at start."""
+    """Every shipped language's translations, loaded once at start.
 
-    def __init__(self, languages: tuple[str, ...], default: str, root: Path = LOCALES_DIR) -> None:
+    A salon's own wording (`overrides`: `<dir>/<lang>/LC_MESSAGES/messages.po` or
+    `<dir>/<lang>.po`) is consulted first, and the shipped catalog for whatever it leaves out.
+    """
+
+    def __init__(
+        self,
+        languages: tuple[str, ...],
+        default: str,
+        root: Path = LOCALES_DIR,
+        overrides: Path | None = None,
+    ) -> None:
         self.languages = languages
         self.default = default
         self._translations: dict[str, gettext.NullTranslations] = {}
         for language in languages:
             po = root / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-            if po.is_file():
-                self._translations[language] = load_catalog(po)
-            else:
-                # English is the source language: its messages are the msgids themselves.
-                self._translations[language] = gettext.NullTranslations()
+            # English is the source language: its messages are the msgids themselves.
+            shipped = load_catalog(po) if po.is_file() else gettext.NullTranslations()
+            own = _override(overrides, language)
+            if own is not None:
+                own.add_fallback(shipped)
+                shipped = own
+            self._translations[language] = shipped
         self._translators: dict[str, Translator] = {}
 
     def pick(self, language_code: str | None) -> str:
-        """The shipped language closest to a Telegram `language_code` such as `ru` or `en-GB`."""
-        if language_code:
-            base = language_code.replace("_", "-").split("-")[0].lower()
-            if base in self._translations:
-                return base
-        return self.default
+        """The shipped language closest to a Telegram `language_code` such as `ru` or `pt-br`."""
+        return normalize_language(language_code, self.languages) or self.default
 
     def translator(self, language: str) -> Translator:
         language = language if language in self._translations else self.default
@@ -63,6 +104,23 @@ class Catalogs:
             found = Translator(language, self._translations[language])
             self._translators[language] = found
         return found
+
+
+def _override(folder: Path | None, language: str) -> gettext.GNUTranslations | None:
+    if folder is None:
+        return None
+    for po in (folder / language / "LC_MESSAGES" / f"{DOMAIN}.po", folder / f"{language}.po"):
+        if po.is_file():
+            log.info("using the salon's own wording from %s", po)
+            return load_catalog(po)
+    return None
+
+
+def language_name(language: str) -> str:
+    """A language's name in itself, as a menu of languages shows it: "Deutsch", "Português"."""
+    locale = Locale.parse(language)
+    name = locale.get_display_name(locale) or language
+    return name[:1].upper() + name[1:]
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,7 @@ ACTIONS: dict[str, str] = {
     "remoff": "",
     "remon": "",
     "mvok": "",
+    "lang": r"[a-z]{2}(?:_[A-Z]{2})?",
     "fgtok": "",
     "fgtno": "",
 }

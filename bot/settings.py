@@ -11,9 +11,9 @@ from pathlib import Path
 
 from bot.altegio.client import DEFAULT_BASE_URL
 from bot.altegio.sandbox import SANDBOX_COMPANY_ID, SANDBOX_PARTNER_TOKEN
+from bot.i18n import SHIPPED_LANGUAGES, normalize_language
 from bot.reminders import QuietHours, parse_offsets, parse_quiet_hours
 
-SHIPPED_LANGUAGES = ("en", "ru")
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
 
@@ -38,6 +38,7 @@ class Settings:
     reminder_offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2))
     quiet_hours: QuietHours | None = DEFAULT_QUIET_HOURS
     admin_chat_id: int | None = None
+    messages_dir: Path | None = None
 
     @property
     def sandbox(self) -> bool:
@@ -84,12 +85,16 @@ class Settings:
                     f"ALTEGIO_COMPANY_ID must be a positive whole number, not {company_text!r}"
                 )
             company_id = int(company_text)
-        language = get("BOT_DEFAULT_LANGUAGE", "en").lower()
-        if language not in SHIPPED_LANGUAGES:
+        raw_language = get("BOT_DEFAULT_LANGUAGE", "en")
+        language = normalize_language(raw_language)
+        if language is None:
             raise SettingsError(
                 f"BOT_DEFAULT_LANGUAGE must be one of {', '.join(SHIPPED_LANGUAGES)}, "
-                f"not {language!r}"
+                f"not {raw_language!r}"
             )
+        messages_dir = get("BOT_MESSAGES_DIR")
+        if messages_dir and not Path(messages_dir).is_dir():
+            raise SettingsError(f"BOT_MESSAGES_DIR is not a directory: {messages_dir!r}")
         base_urls = {}
         for name, default in (
             ("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot"),
@@ -133,6 +138,7 @@ class Settings:
             reminder_offsets=offsets,
             quiet_hours=quiet,
             admin_chat_id=admin,
+            messages_dir=Path(messages_dir) if messages_dir else None,
         )
 
 

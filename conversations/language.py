@@ -1,0 +1,49 @@
+"""/language: the client picks the language the bot speaks to them; the choice is remembered."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+
+from bot.context import Context
+from bot.i18n import language_name, normalize_language
+from bot.keyboards import NO_FLOW, Keys
+from conversations.common import show
+
+
+async def ask_language(update: Update, context: Context) -> None:
+    t = context.t
+    keys = Keys(NO_FLOW, t)
+    catalogs = context.services.catalogs
+    buttons = [
+        keys.button(("✓ " if code == context.language else "") + language_name(code), "lang", code)
+        for code in catalogs.languages
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    await show(
+        update, context, t.gettext("Choose your language:"), InlineKeyboardMarkup(rows), new=True
+    )
+
+
+async def on_button(update: Update, context: Context) -> None:
+    query = update.callback_query
+    if query is None or query.data is None or context.user_data is None:
+        return
+    code = normalize_language(query.data.rsplit(":", 1)[-1], context.services.catalogs.languages)
+    if code is None:
+        await query.answer(context.t.gettext("This button is no longer active."))
+        return
+    context.user_data["language"] = code
+    if update.effective_chat is not None:
+        context.services.storage.set_language(update.effective_chat.id, code)
+    t = context.t  # now in the chosen language
+    await query.answer()
+    keys = Keys(NO_FLOW, t)
+    await show(
+        update,
+        context,
+        t.gettext("Done: I will speak %(language)s with you.", language=language_name(code)),
+        InlineKeyboardMarkup([[keys.button(t.gettext("Book an appointment"), "book")]]),
+    )
+
+
+LANGUAGE_ACTIONS = r"^b1:-:lang:[A-Za-z_]{2,5}$"
