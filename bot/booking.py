@@ -42,6 +42,9 @@ class Draft:
     reschedule: int | None = None  # the record being moved, when this draft moves one
     taken: bool = False  # the chosen time was just taken: offer anyone's times if need be
     lost_answer: bool = False  # a booking attempt's answer was lost; it seemed not to happen
+    # The times last offered, as Altegio wrote them with their length, keyed by button (so a
+    # tap needs no second read: the summary's book_check is what checks the time is still free).
+    offered: dict[str, tuple[str, int | None]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -244,7 +247,9 @@ _PARSERS: dict[tuple[tuple[str, ...], date], DateDataParser] = {}
 
 
 def _dateparser_day(text: str, languages: Sequence[str], today: date) -> date | None:
-    key = (tuple(dict.fromkeys([*languages, "en"])), today)
+    # The parser knows languages, not regions: pt_BR is "pt".
+    codes = [language.split("_")[0].lower() for language in languages]
+    key = (tuple(dict.fromkeys([*codes, "en"])), today)
     parser = _PARSERS.get(key)
     if parser is None:
         if len(_PARSERS) > 64:

@@ -415,6 +415,7 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
         )
         + note
     )
+    draft.offered = {time_arg(s.start): (s.raw, s.length) for s in shown}
     await show(update, context, text, keys.times(shown), draft=draft)
     return Step.TIME
 
@@ -423,18 +424,10 @@ async def on_time(update: Update, context: Context, draft: Draft, cb: Callback) 
     day = draft.chosen_day
     if day is None or not cb.arg.startswith(day.strftime("%Y%m%d")):
         return await go(update, context, draft, Step.TIME if day else Step.DAY)
-    try:
-        slots = await _free_times(context, draft, day)
-    except TEMPORARY as exc:
-        await unavailable(update, context, exc, draft.flow)
-        return Step.TIME
-    slot = next((s for s in slots if time_arg(s.start) == cb.arg), None)
-    if slot is None:
-        context.notify(
-            context.t.gettext("Sorry, that time has just been taken. Please choose another."),
-            alert=True,
-        )
+    offered = draft.offered.get(cb.arg)
+    if offered is None:
+        # Not among the times shown last (an old button): show the times as they are now.
         return await go(update, context, draft, Step.TIME)
-    draft.slot = slot.raw
-    draft.slot_length = slot.length
+    draft.slot, draft.slot_length = offered
+    draft.offered = {}
     return await go(update, context, draft, Step.MOVE if draft.reschedule else Step.PHONE)

@@ -68,9 +68,10 @@ class Bot:
     app: BotApplication | None = None
     services: Services | None = None
     users: dict[int, StubUser] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
 
     async def start(self) -> BotApplication:
-        env = {"ALTEGIO_COMPANY_ID": str(self.company_id)}
+        env = {"ALTEGIO_COMPANY_ID": str(self.company_id), **self.env}
         settings = Settings.load(env=env, env_file=Path("/nonexistent"))
         self.services = build_services(
             settings,

@@ -353,7 +353,9 @@ class AltegioClient:
             retry=Retry.WRITE,
             route="book_record",
         )
-        self._cache.drop("avail:")
+        # Cached days and team members stay: they may go stale for a minute, but free times are
+        # always read fresh and book_check guards every booking, so the rate limit is not spent
+        # reloading them after each booking.
         try:
             return created_records(data)
         except errors.UnexpectedResponse as exc:
