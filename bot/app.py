@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 from telegram import BotCommand, Update
+from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -95,7 +96,7 @@ def build_application(
         .base_file_url(settings.telegram_api_base_file_url)
         .context_types(ContextTypes(context=Context))
         .persistence(SqlitePersistence(services.storage, update_interval=persistence_interval))
-        .concurrent_updates(PerChatUpdateProcessor(256))
+        .concurrent_updates(PerChatUpdateProcessor(256, on_slow=_typing))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -150,6 +151,12 @@ def add_handlers(application: BotApplication) -> None:
     # so a crash or restart mid-booking loses nothing.
     application.add_handler(TypeHandler(Update, _flush), group=100)
     application.add_error_handler(common.on_error)
+
+
+async def _typing(update: Update) -> None:
+    chat = update.effective_chat
+    if chat is not None and chat.type == "private":
+        await update.get_bot().send_chat_action(chat.id, ChatAction.TYPING)
 
 
 async def _flush(update: Update, context: Context) -> None:

@@ -10,14 +10,31 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+Notice = Callable[[Update], Awaitable[None]]
+
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Updates of one chat run in order, so two taps on Confirm or two devices of one client
-    never race each other; different chats run concurrently, up to the processor's limit."""
+    never race each other; different chats run concurrently, up to the processor's limit.
 
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
+    An update still being handled after `slow_after` seconds (waiting its turn for Altegio's
+    rate limit, or for a slow Altegio) gets `on_slow` called, and again every few seconds, so
+    the client sees the bot is working (a typing indicator).
+    """
+
+    def __init__(
+        self,
+        max_concurrent_updates: int = 256,
+        *,
+        on_slow: Notice | None = None,
+        slow_after: float = 0.6,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._on_slow = on_slow
+        self._slow_after = slow_after
+        self._sleep = sleep
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)
@@ -26,15 +43,29 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             return
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
+        notice = None
+        if self._on_slow is not None and isinstance(update, Update):
+            notice = asyncio.create_task(self._signal(update, self._on_slow))
         try:
             async with lock:
                 await coroutine
         finally:
+            if notice is not None:
+                notice.cancel()
             lock, users = self._locks[key]
             if users <= 1:
                 del self._locks[key]  # idle chats cost nothing
             else:
                 self._locks[key] = (lock, users - 1)
+
+    async def _signal(self, update: Update, on_slow: Notice) -> None:
+        await self._sleep(self._slow_after)
+        while True:
+            try:
+                await on_slow(update)
+            except Exception:
+                return
+            await self._sleep(4.5)  # Telegram shows "typing" for about five seconds
 
     async def initialize(self) -> None:
         return None
