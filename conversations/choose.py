@@ -430,4 +430,9 @@ async def on_time(update: Update, context: Context, draft: Draft, cb: Callback) 
         return await go(update, context, draft, Step.TIME)
     draft.slot, draft.slot_length = offered
     draft.offered = {}
-    return await go(update, context, draft, Step.MOVE if draft.reschedule else Step.PHONE)
+    if draft.reschedule:
+        return await go(update, context, draft, Step.MOVE)
+    if draft.phone and draft.name:
+        # A new time after a taken one, or "Change: day and time": the contact details stand.
+        return await go(update, context, draft, Step.SUMMARY)
+    return await go(update, context, draft, Step.PHONE)

@@ -1,0 +1,433 @@
+"""`python -m bench`: N clients booking at once through the real Application, against the sandbox
+location served over HTTP with a latency per request and Altegio's limits enforced; then the bot's
+own cost per update against a bare python-telegram-bot, memory per conversation, and reminders at
+scale. Prints a table and writes JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from telegram import Update
+from telegram.ext import ApplicationBuilder, MessageHandler, filters
+
+from bot.altegio.limiter import RateLimiter
+from bot.altegio.sandbox import SANDBOX_PARTNER_TOKEN, Sandbox
+from bot.app import OFFLINE_TOKEN, build_application, build_services
+from bot.context import BotApplication
+from bot.settings import Settings
+from bot.storage import Storage
+from bot.telegram_stub import BotApiStub, StubUser
+from conversations.reminders import send_due
+
+SERVICE_CATEGORY = "Hair"
+SERVICE = "Women's haircut"
+
+
+class BenchUser(StubUser):
+    """A client whose updates go through the application's update processor, as polled ones do,
+    and who times each action from sending to the bot's answer."""
+
+    latencies: list[float]
+    steps: Counter[str]
+
+    async def _process(self, update: dict[str, Any]) -> None:
+        app = self.app
+        parsed = Update.de_json(update, app.bot)
+        started = time.perf_counter()
+        await app.update_processor.process_update(parsed, app.process_update(parsed))
+        self.latencies.append(time.perf_counter() - started)
+
+
+def labels(user: StubUser) -> list[str]:
+    return [label for row in user.last.buttons for label in row]
+
+
+async def journey(user: BenchUser, rng: random.Random) -> bool:
+    """Book a women's haircut with anyone, on a random day and time; retry when it is taken."""
+    await user.send("/book")
+    await user.tap(SERVICE_CATEGORY)
+    await user.tap(SERVICE)
+    await user.tap("Any available team member")
+    days = [label for label in labels(user) if label.isdigit()]
+    if not days:
+        return False
+    await user.tap(rng.choice(days[:12]))
+    contact_given = False
+    for _ in range(10):
+        text = user.last.text
+        if "You are booked" in text:
+            return True
+        choices = [
+            label for label in labels(user) if ":" in label or label[:1].isdigit() and " " in label
+        ]
+        if "Free times" in text and choices:
+            await user.tap(rng.choice(choices))
+        elif "nearest days" in text or "no free times" in text.lower():
+            options = [label for label in labels(user) if "," in label]
+            if not options:
+                return False
+            await user.tap(rng.choice(options))
+            continue
+        if not contact_given and user.reply_keyboard:
+            await user.tap("📱 Share my phone number")
+            await user.tap("Keep this name")
+            await user.tap("Skip")
+            contact_given = True
+        if "✅ Confirm" in labels(user):
+            await user.tap("✅ Confirm")
+        elif "Try again" in labels(user):
+            await user.tap("Try again")
+    return "You are booked" in user.last.text
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen[str], int]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.server", "--latency", str(latency)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    port = int(process.stdout.readline())
+    return process, port
+
+
+def peaks(arrivals: list[float], window: float) -> int:
+    best, start = 0, 0
+    for end, moment in enumerate(arrivals):
+        while moment - arrivals[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def bookings(clients: int, latency: float, folder: Path, seed: int) -> dict[str, Any]:
+    server, port = start_server(latency)
+    try:
+        env = {
+            "ALTEGIO_BASE_URL": f"http://127.0.0.1:{port}/api",
+            "ALTEGIO_PARTNER_TOKEN": SANDBOX_PARTNER_TOKEN,
+            "ALTEGIO_COMPANY_ID": "1001",
+            "BOT_DB_PATH": str(folder / f"bookings-{clients}.sqlite3"),
+        }
+        settings = Settings.load(env=env, env_file=folder / "none")
+        services = build_services(settings)
+        stub = BotApiStub()
+        app = build_application(
+            services,
+            token=OFFLINE_TOKEN,
+            request=stub,
+            reminder_interval=None,
+            telegram_rate_limit=False,
+        )
+        await app.initialize()
+        await app.start()
+        users = []
+        for index in range(clients):
+            user = BenchUser(
+                stub,
+                app,
+                user_id=500_000 + index,
+                first_name=f"Client{index}",
+                phone_number=f"+49151{index:08d}",
+            )
+            user.latencies = []
+            users.append(user)
+        rng = random.Random(seed)
+        seeds = [rng.random() for _ in users]
+        # One client first, unmeasured: imports, locale data and caches warm up once per process.
+        warm = BenchUser(
+            stub, app, user_id=499_999, first_name="Warm", phone_number="+4915199999999"
+        )
+        warm.latencies = []
+        await journey(warm, random.Random(seed))
+        skip = len(httpx.get(f"http://127.0.0.1:{port}/__bench/log").json())
+        cpu_before = time.process_time()
+        wall_before = time.perf_counter()
+        done = await asyncio.gather(
+            *(journey(u, random.Random(s)) for u, s in zip(users, seeds, strict=True))
+        )
+        wall = time.perf_counter() - wall_before
+        cpu = time.process_time() - cpu_before
+        await app.stop()
+        await app.shutdown()
+        services.storage.close()
+        log = httpx.get(f"http://127.0.0.1:{port}/__bench/log").json()[skip:]
+    finally:
+        server.terminate()
+        server.wait()
+    arrivals = sorted(entry[0] for entry in log)
+    completed = sum(done)
+    updates = sum(len(u.latencies) for u in users)
+    latencies = [value for u in users for value in u.latencies]
+    by_route = Counter(entry[1] for entry in log)
+    return {
+        "clients": clients,
+        "latency_ms": latency * 1000,
+        "bookings_completed": completed,
+        "seconds": round(wall, 2),
+        "bookings_per_minute": round(completed / wall * 60, 1) if wall else 0.0,
+        "altegio_requests": len(log),
+        "requests_per_booking": round(len(log) / completed, 2) if completed else None,
+        "requests_by_endpoint": dict(by_route.most_common()),
+        "peak_requests_1s": peaks(arrivals, 1.0),
+        "peak_requests_60s": peaks(arrivals, 60.0),
+        "http_429": sum(1 for entry in log if entry[2] == 429),
+        "updates": updates,
+        "reply_ms_p50": round(percentile(latencies, 0.5) * 1000, 1),
+        "reply_ms_p95": round(percentile(latencies, 0.95) * 1000, 1),
+        "reply_ms_p99": round(percentile(latencies, 0.99) * 1000, 1),
+        "cpu_ms_per_update": round(cpu / updates * 1000, 3) if updates else None,
+    }
+
+
+async def baseline(updates: int) -> float:
+    """CPU per update of a bare python-telegram-bot application echoing through the same stub."""
+    stub = BotApiStub()
+    app = ApplicationBuilder().token(OFFLINE_TOKEN).request(stub).get_updates_request(stub).build()
+
+    async def echo(update: Update, _context: Any) -> None:
+        assert update.message is not None and update.message.text is not None
+        await update.message.reply_text(update.message.text)
+
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    await app.initialize()
+    await app.start()
+    user = StubUser(stub, app, user_id=1)
+    cpu_before = time.process_time()
+    for index in range(updates):
+        await user.send(f"hello {index}")
+    cpu = time.process_time() - cpu_before
+    await app.stop()
+    await app.shutdown()
+    return cpu / updates * 1000
+
+
+async def memory_per_conversation(count: int, folder: Path) -> float:
+    """Bytes the bot holds per conversation in progress (the Bot API stand-in's own transcript
+    is Telegram's side and is left out)."""
+    sandbox = Sandbox()
+    env = {"BOT_DB_PATH": str(folder / "memory.sqlite3")}
+    settings = Settings.load(env=env, env_file=folder / "none")
+    # In-process and unpaced: this measures memory, not the rate limit.
+    unpaced = RateLimiter(((10**9, 1.0),))
+    services = build_services(settings, sandbox=sandbox, limiter=unpaced)
+    stub = BotApiStub()
+    app = build_application(
+        services,
+        token=OFFLINE_TOKEN,
+        request=stub,
+        reminder_interval=None,
+        telegram_rate_limit=False,
+    )
+    await app.initialize()
+    await app.start()
+    warm = StubUser(stub, app, user_id=1)
+    await warm.send("/book")
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for index in range(count):
+        user = StubUser(stub, app, user_id=10_000 + index)
+        await user.send("/book")
+        await user.tap(SERVICE_CATEGORY)
+        await user.tap(SERVICE)
+        await user.tap("Any available team member")
+    for chat in stub.chats.values():
+        chat.messages.clear()
+    stub.changes.clear()
+    stub.callback_answers.clear()
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    await app.stop()
+    await app.shutdown()
+    return (after - before) / count
+
+
+async def reminders_at_scale(stored: int, due: int, folder: Path) -> dict[str, float]:
+    now = datetime.now(UTC)
+    path = folder / "reminders.sqlite3"
+    storage = Storage.open(path)
+    rows = [
+        {
+            "record_id": 1 + index % 50_000,
+            "chat_id": 1 + index % 50_000,
+            "kind": "before",
+            "offset_minutes": 120,
+            "due_at": int((now + timedelta(days=1 + index % 60)).timestamp()),
+            "status": "pending",
+            "claimed_at": None,
+        }
+        for index in range(stored)
+    ]
+    storage.db.table("reminders").insert_all(rows, batch_size=5000)
+    storage.close()
+
+    sandbox = Sandbox()
+    settings = Settings.load(env={"BOT_DB_PATH": str(path)}, env_file=folder / "none")
+    started = time.perf_counter()
+    services = build_services(settings, sandbox=sandbox)
+    app = build_application(
+        services,
+        token=OFFLINE_TOKEN,
+        request=BotApiStub(),
+        reminder_interval=None,
+        telegram_rate_limit=False,
+    )
+    await app.initialize()
+    await app.start()
+    startup = time.perf_counter() - started
+
+    ticks = []
+    for _ in range(20):
+        tick_start = time.perf_counter()
+        await send_due(app)
+        ticks.append(time.perf_counter() - tick_start)
+    idle_tick = statistics.median(ticks)
+
+    # 1,000 reminders due now, for bookings the bot no longer holds as active (a worst case for
+    # the bot's own work per reminder: claim, look up, decide, finish), measured bot-side.
+    stamp = int(now.timestamp()) - 1
+    services.storage.db.execute(
+        "UPDATE reminders SET due_at = ? WHERE id IN (SELECT id FROM reminders LIMIT ?)",
+        [stamp, due],
+    )
+    busy_start = time.perf_counter()
+    handled = 0
+    while handled < due:
+        claimed = await _tick_all(app, limit=100)
+        if not claimed:
+            break
+        handled += claimed
+    busy = time.perf_counter() - busy_start
+    await app.stop()
+    await app.shutdown()
+    services.storage.close()
+    return {
+        "reminders_stored": stored,
+        "startup_s": round(startup, 3),
+        "tick_none_due_ms": round(idle_tick * 1000, 3),
+        "tick_1000_due_ms": round(busy * 1000, 1),
+    }
+
+
+async def _tick_all(app: BotApplication, limit: int) -> int:
+    storage = app.services.storage
+    before = storage.db.execute(
+        "SELECT count(*) FROM reminders WHERE status = 'pending'"
+    ).fetchone()
+    await send_due(app, limit=limit)
+    after = storage.db.execute("SELECT count(*) FROM reminders WHERE status = 'pending'").fetchone()
+    return int(before[0] - after[0])
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = []
+    for run in results["bookings"]:
+        lines.append(
+            f"{run['clients']:>5} clients: {run['bookings_completed']} booked in "
+            f"{run['seconds']} s = {run['bookings_per_minute']}/min; Altegio requests "
+            f"{run['altegio_requests']} ({run['requests_per_booking']}/booking), peak "
+            f"{run['peak_requests_1s']}/s {run['peak_requests_60s']}/min, 429s {run['http_429']}; "
+            f"reply p50/p95/p99 {run['reply_ms_p50']}/{run['reply_ms_p95']}/"
+            f"{run['reply_ms_p99']} ms; CPU {run['cpu_ms_per_update']} ms/update"
+        )
+        lines.append(f"        by endpoint: {run['requests_by_endpoint']}")
+    cost = results["cost"]
+    lines.append(
+        f"CPU per update: bot {cost['bot_cpu_ms_per_update']} ms, bare PTB "
+        f"{cost['baseline_cpu_ms_per_update']} ms, ratio {cost['ratio']}"
+    )
+    lines.append(
+        f"Memory: {results['memory']['bytes_per_conversation']:.0f} bytes per conversation in "
+        f"progress; peak RSS {results['memory']['peak_rss_mb']} MB"
+    )
+    rem = results["reminders"]
+    lines.append(
+        f"Reminders: {rem['reminders_stored']} stored; start-up {rem['startup_s']} s; tick with "
+        f"none due {rem['tick_none_due_ms']} ms; with 1000 due {rem['tick_1000_due_ms']} ms"
+    )
+    return "\n".join(lines)
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        runs = [
+            await bookings(clients, args.latency, folder, args.seed) for clients in args.clients
+        ]
+        main_run = next((r for r in runs if r["clients"] == 100), runs[-1])
+        bare = await baseline(max(200, main_run["updates"]))
+        per_conversation = await memory_per_conversation(args.conversations, folder)
+        reminders = await reminders_at_scale(args.reminders, 1000, folder)
+    return {
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": _cpus(),
+        },
+        "command": "python -m bench " + " ".join(sys.argv[1:]),
+        "bookings": runs,
+        "cost": {
+            "bot_cpu_ms_per_update": main_run["cpu_ms_per_update"],
+            "baseline_cpu_ms_per_update": round(bare, 3),
+            "ratio": round(main_run["cpu_ms_per_update"] / bare, 2) if bare else None,
+        },
+        "memory": {
+            "bytes_per_conversation": round(per_conversation),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        },
+        "reminders": reminders,
+    }
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--clients", type=int, nargs="+", default=[10, 100], help="client counts (e.g. 10 100 1000)"
+    )
+    parser.add_argument("--latency", type=float, default=0.1, help="Altegio latency, seconds")
+    parser.add_argument("--conversations", type=int, default=300)
+    parser.add_argument("--reminders", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
+    args = parser.parse_args()
+    results = asyncio.run(main_async(args))
+    args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    print(table(results))
+    print(f"\nJSON: {args.json}")
+
+
+if __name__ == "__main__":
+    main()
