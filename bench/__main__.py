@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import platform
 import random
 import resource
@@ -60,22 +61,28 @@ def labels(user: StubUser) -> list[str]:
 
 
 async def journey(user: BenchUser, rng: random.Random) -> bool:
-    """Book a women's haircut with anyone, on a random day and time; retry when it is taken."""
+    """Book what a salon's clients book: a service of any category with anyone, on one of the
+    coming days at a free time; choose again when the time is taken meanwhile."""
     await user.send("/book")
-    await user.tap(SERVICE_CATEGORY)
-    await user.tap(SERVICE)
+    categories = [label for label in labels(user) if label not in ("Cancel", "« Back")]
+    await user.tap(rng.choice(categories))
+    services = [label for label in labels(user) if label not in ("Cancel", "« Back")]
+    services = [label for label in services if "/" not in label and label not in "‹›"]
+    await user.tap(rng.choice(services))
     await user.tap("Any available team member")
     days = [label for label in labels(user) if label.isdigit()]
     if not days:
         return False
-    await user.tap(rng.choice(days[:12]))
+    await user.tap(rng.choice(days))
     contact_given = False
     for _ in range(10):
         text = user.last.text
         if "You are booked" in text:
             return True
         choices = [
-            label for label in labels(user) if ":" in label or label[:1].isdigit() and " " in label
+            label
+            for label in labels(user)
+            if ":" in label or (label[:1].isdigit() and " " in label)
         ]
         if "Free times" in text and choices:
             await user.tap(rng.choice(choices))
@@ -106,6 +113,13 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], int]:
     assert process.stdout is not None
     port = int(process.stdout.readline())
     return process, port
+
+
+async def _server_log(port: int) -> list[list[Any]]:
+    async with httpx.AsyncClient() as client:
+        answer = await client.get(f"http://127.0.0.1:{port}/__bench/log")
+    entries: list[list[Any]] = answer.json()
+    return entries
 
 
 def peaks(arrivals: list[float], window: float) -> int:
@@ -164,7 +178,7 @@ async def bookings(clients: int, latency: float, folder: Path, seed: int) -> dic
         )
         warm.latencies = []
         await journey(warm, random.Random(seed))
-        skip = len(httpx.get(f"http://127.0.0.1:{port}/__bench/log").json())
+        skip = len(await _server_log(port))
         cpu_before = time.process_time()
         wall_before = time.perf_counter()
         done = await asyncio.gather(
@@ -175,7 +189,7 @@ async def bookings(clients: int, latency: float, folder: Path, seed: int) -> dic
         await app.stop()
         await app.shutdown()
         services.storage.close()
-        log = httpx.get(f"http://127.0.0.1:{port}/__bench/log").json()[skip:]
+        log = (await _server_log(port))[skip:]
     finally:
         server.terminate()
         server.wait()
@@ -407,8 +421,6 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _cpus() -> int:
-    import os
-
     return os.cpu_count() or 0
 
 

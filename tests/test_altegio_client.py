@@ -1663,7 +1663,7 @@ async def test_staff_and_dates_stay_cached_across_bookings_until_forgotten_or_ex
     await read()
     assert len(wire.seen(f"book_staff/{COMPANY_ID}")) == 2
 
-    ticks.now += 61
+    ticks.now += 181
     await read()
     assert len(wire.seen(f"book_dates/{COMPANY_ID}")) == 3
 

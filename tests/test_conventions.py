@@ -47,17 +47,17 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_lint() -> None:
-    result = run("ruff", "check", "bot", "conversations", "tests")
+    result = run("ruff", "check", "bot", "conversations", "tests", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format() -> None:
-    result = run("ruff", "format", "--check", "bot", "conversations", "tests")
+    result = run("ruff", "format", "--check", "bot", "conversations", "tests", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_mypy_strict() -> None:
-    result = run("mypy", "--strict", "bot", "conversations")
+    result = run("mypy", "--strict", "bot", "conversations", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

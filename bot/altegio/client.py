@@ -225,7 +225,7 @@ class AltegioClient:
         max_attempts: int = 3,
         retry_after_cap: float = 10.0,
         catalogue_ttl: float = 300.0,
-        availability_ttl: float = 60.0,
+        availability_ttl: float = 180.0,
     ) -> None:
         self.company_id = company_id
         self._http = httpx.AsyncClient(
