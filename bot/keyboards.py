@@ -178,6 +178,8 @@ class Keys:
         grid = calendar.Calendar(firstweekday=t.first_weekday)
         rows: list[list[InlineKeyboardButton]] = [header, weekdays]
         for week in grid.monthdatescalendar(month.year, month.month):
+            if week[-1] < first:
+                continue  # a week already over offers nothing
             row = []
             for day in week:
                 if day.month != month.month:
