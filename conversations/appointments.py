@@ -252,6 +252,15 @@ async def appointment(update: Update, context: Context, cb: Callback) -> None:
     await show(update, context, text, InlineKeyboardMarkup(rows))
 
 
+async def _refuse_cancel(
+    update: Update, context: Context, fresh: Fresh, company: Company, refusal: Refusal
+) -> None:
+    t = context.t
+    text = refusal_text(t, refusal, company.allow_delete_delay, company.phone, "cancel")
+    back = keys(context).button(t.gettext("« Back"), "apt", fresh.booking.record_id)
+    await show(update, context, text, InlineKeyboardMarkup([[back]]))
+
+
 async def ask_cancel(update: Update, context: Context, cb: Callback) -> None:
     found = await _fresh_owned(update, context, cb)
     if found is None:
@@ -260,10 +269,8 @@ async def ask_cancel(update: Update, context: Context, cb: Callback) -> None:
     t = context.t
     k = keys(context)
     refusal = cancel_refusal(company, fresh.booking.start, context.now())
-    back = [k.button(t.gettext("« Back"), "apt", fresh.booking.record_id)]
     if refusal is not None:
-        text = refusal_text(t, refusal, company.allow_delete_delay, company.phone, "cancel")
-        await show(update, context, text, InlineKeyboardMarkup([back]))
+        await _refuse_cancel(update, context, fresh, company, refusal)
         return
     text = t.gettext("Cancel this appointment?") + "\n\n" + describe(t, fresh, company)
     rows = [
@@ -279,18 +286,12 @@ async def do_cancel(update: Update, context: Context, cb: Callback) -> None:
         return
     fresh, company = found
     t = context.t
-    k = keys(context)
     services = context.services
     booking = fresh.booking
+    again = Callback(NO_FLOW, "cnlok", cb.arg).encode()
     refusal = cancel_refusal(company, booking.start, context.now())
     if refusal is not None:
-        text = refusal_text(t, refusal, company.allow_delete_delay, company.phone, "cancel")
-        await show(
-            update,
-            context,
-            text,
-            InlineKeyboardMarkup([[k.button(t.gettext("« Back"), "apt", booking.record_id)]]),
-        )
+        await _refuse_cancel(update, context, fresh, company, refusal)
         return
     try:
         await services.altegio.cancel_record(booking.record_id, booking.record_hash)
@@ -299,38 +300,27 @@ async def do_cancel(update: Update, context: Context, cb: Callback) -> None:
     except errors.OutcomeUnknown:
         # Whether the cancel happened is told by the record itself.
         try:
-            again = await refresh(
+            now = await refresh(
                 services.altegio, services.storage, booking, services.reminder_policy, context.now()
             )
         except errors.AltegioError as exc:
-            await _failed(update, context, exc, Callback(NO_FLOW, "cnlok", cb.arg).encode())
+            await _failed(update, context, exc, again)
             return
-        if again.change is not Change.DELETED:
-            await _failed(
-                update,
-                context,
-                errors.Unavailable("cancel"),
-                Callback(NO_FLOW, "cnlok", cb.arg).encode(),
-            )
+        if now.change is not Change.DELETED:
+            await _failed(update, context, errors.Unavailable("cancel"), again)
             return
     except errors.Rejected:
-        text = refusal_text(
-            t, Refusal.TOO_LATE, company.allow_delete_delay, company.phone, "cancel"
-        )
-        await show(
-            update,
-            context,
-            text,
-            InlineKeyboardMarkup([[k.button(t.gettext("« Back"), "apt", booking.record_id)]]),
-        )
+        # The salon's rule, enforced by Altegio after all (its clock or rules differ from ours).
+        await _refuse_cancel(update, context, fresh, company, Refusal.TOO_LATE)
         return
     except errors.AltegioError as exc:
-        await _failed(update, context, exc, Callback(NO_FLOW, "cnlok", cb.arg).encode())
+        await _failed(update, context, exc, again)
         return
     services.storage.update_booking(booking.record_id, status="cancelled")
     services.storage.drop_reminders(booking.record_id)
     log.info("client cancelled record %s", booking.record_id)
     text = t.gettext("Your appointment is cancelled:") + "\n\n" + describe(t, fresh, company)
+    k = keys(context)
     rows = [
         [k.button(t.gettext("Book an appointment"), "book")],
         [k.button(t.gettext("My appointments"), "apts", 1)],
