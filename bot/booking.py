@@ -45,6 +45,7 @@ class Draft:
     # The times last offered, as Altegio wrote them with their length, keyed by button (so a
     # tap needs no second read: the summary's book_check is what checks the time is still free).
     offered: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    time_text: str = ""  # the heading of the times shown, for their other pages
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

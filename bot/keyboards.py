@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.altegio.models import Slot
 from bot.i18n import Translator
 
 VERSION = "b1"
@@ -34,6 +33,7 @@ ACTIONS: dict[str, str] = {
     "day": r"\d{8}",
     "cal": "",
     "tim": r"\d{12}",
+    "timp": r"\d{1,2}",
     "back": "",
     "cancel": "",
     "confirm": "",
@@ -204,9 +204,23 @@ class Keys:
         rows.append([self.button(self.t.gettext("Show the calendar"), "cal")])
         return self.markup(rows)
 
-    def times(self, slots: Sequence[Slot], per_row: int = 4) -> InlineKeyboardMarkup:
-        buttons = [self.button(self.t.time(s.start), "tim", time_arg(s.start)) for s in slots]
+    def times(
+        self, starts: Sequence[datetime], page: int = 0, per_page: int = 16, per_row: int = 4
+    ) -> InlineKeyboardMarkup:
+        """Free times, `per_page` at a time: a long day stays a keyboard that fits a phone."""
+        pages = max(1, -(-len(starts) // per_page))
+        page = min(max(page, 0), pages - 1)
+        chunk = starts[page * per_page : (page + 1) * per_page]
+        buttons = [self.button(self.t.time(start), "tim", time_arg(start)) for start in chunk]
         rows = [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+        if pages > 1:
+            turn = []
+            if page > 0:
+                turn.append(self.button("‹", "timp", page - 1))
+            turn.append(self.button(f"{page + 1}/{pages}", "noop"))
+            if page < pages - 1:
+                turn.append(self.button("›", "timp", page + 1))
+            rows.append(turn)
         return self.markup(rows)
 
 

@@ -48,6 +48,7 @@ from conversations.choose import (
     on_service_page,
     on_staff,
     on_time,
+    on_time_page,
     typed_day,
 )
 from conversations.common import get_draft, h, put_draft, show
@@ -149,7 +150,7 @@ ACTIONS: dict[Step, dict[str, Action]] = {
     },
     Step.STAFF: {"stf": on_staff},
     Step.DAY: {"mon": on_month, "day": on_day, "cal": on_calendar},
-    Step.TIME: {"tim": on_time},
+    Step.TIME: {"tim": on_time, "timp": on_time_page},
     Step.PHONE: {"me": on_remembered, "other": on_other_details},
     Step.MOVE: {"mvok": on_move},
     Step.NAME: {"keep": on_keep_name},

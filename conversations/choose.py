@@ -416,7 +416,22 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
         + note
     )
     draft.offered = {time_arg(s.start): (s.raw, s.length) for s in shown}
-    await show(update, context, text, keys.times(shown), draft=draft)
+    draft.time_text = text
+    await show(update, context, text, keys.times([s.start for s in shown]), draft=draft)
+    return Step.TIME
+
+
+async def on_time_page(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    """Another page of the times already read: no second call to Altegio."""
+    if not draft.offered or not draft.time_text:
+        return await go(update, context, draft, Step.TIME)
+    company = await context.services.altegio.company()
+    starts = sorted(
+        datetime.strptime(key, "%Y%m%d%H%M").replace(tzinfo=company.tz) for key in draft.offered
+    )
+    keys = Keys(draft.flow, context.t)
+    await show(update, context, draft.time_text, keys.times(starts, cb.number), draft=draft)
+    put_draft(context, draft)
     return Step.TIME
 
 

@@ -379,3 +379,24 @@ async def test_calendar_works_with_a_server_that_only_knows_date(make_bot: objec
     assert len(december) > 15, user.screen()
     await user.send("15.12")
     assert "Tuesday, December 15, 2026" in user.last.text
+
+
+async def test_a_long_day_of_times_comes_in_pages(bot: Bot) -> None:
+    user = bot.user()
+    await choose_service(user)
+    anna = next(b for b in buttons(user) if b.startswith("Anna Weber"))
+    await user.tap(anna)
+    await user.send("Friday")
+    first_page = [b for b in buttons(user) if ":" in b]
+    assert len(first_page) == 16
+    requests_before = bot.services.altegio.requests_sent if bot.services else 0
+    await user.tap("›")
+    second_page = [b for b in buttons(user) if ":" in b]
+    assert second_page and not set(second_page) & set(first_page)
+    assert bot.services is not None
+    assert bot.services.altegio.requests_sent == requests_before  # paged from what was read
+    await user.tap("‹")
+    assert [b for b in buttons(user) if ":" in b] == first_page
+    await user.tap("›")
+    await user.tap_number(1)
+    assert user.reply_keyboard is not None  # on to the phone number
