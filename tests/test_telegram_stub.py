@@ -34,7 +34,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram_stub import NOT_MODIFIED, QUERY_TOO_OLD, BotApiStub, StubUser, parse_formatted
+from bot.telegram_format import parse_formatted
+from bot.telegram_stub import NOT_MODIFIED, QUERY_TOO_OLD, BotApiStub, StubUser
 
 App = Application[Any, Any, Any, Any, Any, Any]
 Context = ContextTypes.DEFAULT_TYPE
