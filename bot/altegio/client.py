@@ -520,6 +520,9 @@ class AltegioClient:
                 if status >= 500 and retry is Retry.WRITE:
                     raise errors.OutcomeUnknown(f"{route}: HTTP {status}")
                 retry_after = _retry_after(response)
+                if status == 429:
+                    # Everyone waits, not only this call: the limit is the whole process's.
+                    self.limiter.pause(min(retry_after or 1.0, self._retry_after_cap))
                 if last or (retry_after is not None and retry_after > self._retry_after_cap):
                     if status == 429:
                         raise errors.RateLimited(f"{route}: HTTP 429", retry_after)
