@@ -31,7 +31,7 @@ from telegram.ext import ApplicationBuilder, MessageHandler, filters
 from bot.altegio.limiter import RateLimiter
 from bot.altegio.sandbox import SANDBOX_PARTNER_TOKEN, Sandbox
 from bot.app import OFFLINE_TOKEN, build_application, build_services
-from bot.context import BotApplication
+from bot.context import BotApplication, Services
 from bot.settings import Settings
 from bot.storage import Storage
 from bot.telegram_stub import BotApiStub, StubUser
@@ -39,6 +39,18 @@ from conversations.reminders import send_due
 
 SERVICE_CATEGORY = "Hair"
 SERVICE = "Women's haircut"
+
+
+def _application(services: Services, stub: BotApiStub) -> BotApplication:
+    """The bot as it runs, on the in-process Bot API stand-in: no reminder job (the benchmark
+    ticks itself) and no Telegram send limiter (the stand-in is not Telegram)."""
+    return build_application(
+        services,
+        token=OFFLINE_TOKEN,
+        request=stub,
+        reminder_interval=None,
+        telegram_rate_limit=False,
+    )
 
 
 class TimedStub(BotApiStub):
@@ -181,13 +193,7 @@ async def bookings(
         settings = Settings.load(env=env, env_file=folder / "none")
         services = build_services(settings)
         stub = TimedStub()
-        app = build_application(
-            services,
-            token=OFFLINE_TOKEN,
-            request=stub,
-            reminder_interval=None,
-            telegram_rate_limit=False,
-        )
+        app = _application(services, stub)
         await app.initialize()
         await app.start()
         users = []
@@ -291,13 +297,7 @@ async def memory_per_conversation(count: int, folder: Path) -> float:
     unpaced = RateLimiter(((10**9, 1.0),))
     services = build_services(settings, sandbox=sandbox, limiter=unpaced)
     stub = BotApiStub()
-    app = build_application(
-        services,
-        token=OFFLINE_TOKEN,
-        request=stub,
-        reminder_interval=None,
-        telegram_rate_limit=False,
-    )
+    app = _application(services, stub)
     await app.initialize()
     await app.start()
     warm = StubUser(stub, app, user_id=1)
@@ -346,13 +346,7 @@ async def reminders_at_scale(stored: int, due: int, folder: Path) -> dict[str, f
     settings = Settings.load(env={"BOT_DB_PATH": str(path)}, env_file=folder / "none")
     started = time.perf_counter()
     services = build_services(settings, sandbox=sandbox)
-    app = build_application(
-        services,
-        token=OFFLINE_TOKEN,
-        request=BotApiStub(),
-        reminder_interval=None,
-        telegram_rate_limit=False,
-    )
+    app = _application(services, BotApiStub())
     await app.initialize()
     await app.start()
     startup = time.perf_counter() - started

@@ -3,7 +3,6 @@ in step with Altegio, and their reminder schedule. Plain code: no Telegram here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -125,7 +124,3 @@ def record_new(
     """Remember a booking Altegio just confirmed and plan its reminders."""
     storage.record_booking(booking)
     schedule(storage, booking, tz, policy, now)
-
-
-def upcoming(bookings: Sequence[StoredBooking], now: datetime) -> list[StoredBooking]:
-    return [b for b in bookings if b.status == "active" and b.start > now]

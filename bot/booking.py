@@ -279,9 +279,5 @@ def nearest_days(target: date, bookable: Iterable[date], count: int = 4) -> list
     return sorted(ranked[:count])
 
 
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
 def horizon(today: date) -> tuple[date, date]:
     return today, today + timedelta(days=HORIZON_DAYS)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -178,11 +176,6 @@ class Storage:
 
     def close(self) -> None:
         self.db.close()
-
-    @contextmanager
-    def atomic(self) -> Iterator[None]:
-        with self.db.atomic():
-            yield
 
     def _table(self, name: str) -> Table:
         return self.db.table(name)
@@ -370,22 +363,6 @@ class Storage:
             [int(now.timestamp()) - older_than],
         )
         return cursor.rowcount
-
-    def pending_reminders(self, record_id: int) -> list[Reminder]:
-        rows = self._table("reminders").rows_where(
-            "record_id = ? AND status = 'pending'", [record_id], order_by="due_at"
-        )
-        return [
-            Reminder(
-                r["id"],
-                r["record_id"],
-                r["chat_id"],
-                r["kind"],
-                r["offset_minutes"],
-                datetime.fromtimestamp(r["due_at"], tz=UTC),
-            )
-            for r in rows
-        ]
 
     # --- forgetting a client -------------------------------------------------------------------
 
