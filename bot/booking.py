@@ -43,7 +43,7 @@ class Draft:
     taken: bool = False  # the chosen time was just taken: offer anyone's times if need be
     lost_answer: bool = False  # a booking attempt's answer was lost; it seemed not to happen
     # The times last offered, as Altegio wrote them with their length, keyed by button (so a
-    # tap needs no second read: the summary's book_check is what checks the time is still free).
+    # tap needs no second read: the booking itself is what checks the time is still free).
     offered: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     time_text: str = ""  # the heading of the times shown, for their other pages
 

@@ -381,8 +381,11 @@ async def on_confirm(update: Update, context: Context, draft: Draft, cb: Callbac
     altegio = context.services.altegio
     try:
         company = await altegio.company()
-        await altegio.check([_appointment(draft)])
         if company.phone_confirmation:
+            # A text message costs the salon money: make sure the time is still free first. A
+            # location without codes needs no such dry run: book_record itself refuses a taken
+            # time in the same words, and the rate limit is spent on bookings instead.
+            await altegio.check([_appointment(draft)])
             await altegio.send_code(draft.phone, draft.name)
             draft.code_sent = True
             draft.code_attempts = 0

@@ -413,3 +413,65 @@ async def test_a_retry_after_a_lost_answer_that_meets_its_own_booking_says_so(
     await user.tap("✅ Confirm")
     assert len(records(faulty)) == 1
     assert "cannot confirm your booking" in user.last.text
+
+
+async def test_a_booking_costs_free_times_and_book_record_once_the_catalogue_is_read(
+    faulty: Faulty,
+) -> None:
+    """The rate limit is spent on bookings: with the catalogue, team and days already read, a
+    booking costs today's free times and the booking itself, with no dry run in between."""
+    first = bot_of(faulty).user()
+    await to_summary(first)
+    await first.tap("✅ Confirm")
+    assert "You are booked" in first.last.text
+    faulty.seen.clear()
+    second = bot_of(faulty).user(100002, first_name="Ben")
+    await to_summary(second)
+    await second.tap("✅ Confirm")
+    assert "You are booked" in second.last.text
+    assert faulty.seen == ["GET book_times", "POST book_record"]
+
+
+async def test_a_time_taken_meanwhile_is_refused_by_the_booking_itself(faulty: Faulty) -> None:
+    user = bot_of(faulty).user()
+    await to_summary(user)
+    faulty.faults["book_record"] = lambda request: httpx.Response(
+        422,
+        json={
+            "success": False,
+            "data": None,
+            "meta": {"message": "Taken", "errors": [{"code": 433, "id": 1}]},
+        },
+    )
+    faulty.seen.clear()
+    await user.tap("✅ Confirm")
+    assert "just been taken" in user.answers[-1]
+    assert "POST book_check" not in faulty.seen
+    assert not records(faulty)
+
+
+async def test_no_text_message_is_spent_on_a_time_taken_meanwhile(
+    make_bot: Callable[..., Any],
+) -> None:
+    """On a location that confirms by SMS, the time is checked before a code is sent."""
+    from bot.altegio.sandbox import SANDBOX_SMS_COMPANY_ID
+
+    wire = Faulty()
+    wire.bot = await make_bot(
+        company_id=SANDBOX_SMS_COMPANY_ID, transport=httpx.MockTransport(wire.handler)
+    )
+    user = wire.bot.user()
+    await to_summary(user, staff="Any available")
+    wire.faults["book_check"] = lambda request: httpx.Response(
+        422,
+        json={
+            "success": False,
+            "data": None,
+            "meta": {"message": "Taken", "errors": [{"code": 433, "id": 1}]},
+        },
+    )
+    wire.seen.clear()
+    await user.tap("✅ Confirm")
+    assert "just been taken" in user.answers[-1]
+    assert "POST book_code" not in wire.seen
+    assert wire.bot.sandbox.last_sms_code(SANDBOX_SMS_COMPANY_ID, PHONE) is None

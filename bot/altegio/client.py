@@ -354,7 +354,7 @@ class AltegioClient:
             route="book_record",
         )
         # Cached days and team members stay: they may go stale for a minute, but free times are
-        # always read fresh and book_check guards every booking, so the rate limit is not spent
+        # always read fresh and book_record refuses a taken time, so the rate limit is not spent
         # reloading them after each booking.
         try:
             return created_records(data)

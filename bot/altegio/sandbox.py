@@ -1257,6 +1257,8 @@ def make_server(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 8099) -> 
 
     class Relay(BaseHTTPRequestHandler):
         server_version = "AltegioSandbox/1.0"
+        # Keep-alive, as Altegio's own servers: a client reuses its connections.
+        protocol_version = "HTTP/1.1"
 
         def relay(self) -> None:
             try:
