@@ -1259,6 +1259,9 @@ def make_server(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 8099) -> 
         server_version = "AltegioSandbox/1.0"
         # Keep-alive, as Altegio's own servers: a client reuses its connections.
         protocol_version = "HTTP/1.1"
+        # Headers and body leave in two writes: without this, Nagle's algorithm and the client's
+        # delayed acknowledgement hold every answer back for some 40 ms.
+        disable_nagle_algorithm = True
 
         def relay(self) -> None:
             try:
