@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -48,15 +48,17 @@ class Draft:
     time_text: str = ""  # the heading of the times shown, for their other pages
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # Written after every update: a flat copy, with the one container copied as JSON has it.
+        data = {name: getattr(self, name) for name in _DRAFT_FIELDS}
+        data["offered"] = {key: list(value) for key, value in self.offered.items()}
+        return data
 
     @classmethod
     def from_json(cls, data: object) -> Draft | None:
         if not isinstance(data, dict):
             return None
-        known = {f.name for f in fields(cls)}
         try:
-            return cls(**{k: v for k, v in data.items() if k in known})
+            return cls(**{k: v for k, v in data.items() if k in _DRAFT_KNOWN})
         except TypeError:
             return None
 
@@ -67,6 +69,10 @@ class Draft:
     @property
     def shown_month(self) -> date | None:
         return date.fromisoformat(self.month) if self.month else None
+
+
+_DRAFT_FIELDS = tuple(f.name for f in fields(Draft))
+_DRAFT_KNOWN = frozenset(_DRAFT_FIELDS)
 
 
 # --- phone numbers --------------------------------------------------------------------------

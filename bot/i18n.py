@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gettext
 import io
 import logging
@@ -23,6 +24,48 @@ DOMAIN = "messages"
 
 # Babel identifiers of the shipped catalogs; English is the source language.
 SHIPPED_LANGUAGES = ("en", "ru", "uk", "de", "es", "pt_BR", "pl", "lv", "lt", "et")
+
+
+# Babel parses its locale data and patterns on every call. The values a menu shows (days, times
+# of day, prices) repeat across clients, so each is formatted once per language.
+_CACHE = 4096
+
+
+@functools.cache
+def _locale(language: str) -> Locale:
+    return Locale.parse(language)
+
+
+@functools.lru_cache(_CACHE)
+def _date(language: str, day: dt.date) -> str:
+    return format_skeleton("MMMEd", day, locale=_locale(language))
+
+
+@functools.lru_cache(_CACHE)
+def _long_date(language: str, day: dt.date) -> str:
+    return format_date(day, "full", locale=_locale(language))
+
+
+@functools.lru_cache(_CACHE)
+def _month(language: str, day: dt.date) -> str:
+    return format_skeleton("yMMMM", day, locale=_locale(language)).capitalize()
+
+
+@functools.lru_cache(_CACHE)
+def _time(language: str, clock: dt.time) -> str:
+    return format_time(clock, "short", locale=_locale(language))
+
+
+@functools.lru_cache(_CACHE)
+def _price(language: str, amount: Decimal, currency: str) -> str:
+    locale = _locale(language)
+    if not currency:
+        return format_decimal(amount, locale=locale)
+    pattern = locale.currency_formats["standard"].pattern
+    if amount == amount.to_integral_value():
+        # Salons price in whole units; "€40" reads better than "€40.00".
+        pattern = pattern.replace(".00", "")
+    return format_currency(amount, currency, format=pattern, locale=locale, currency_digits=False)
 
 
 class CatalogError(ValueError):
@@ -132,7 +175,7 @@ class Translator:
 
     @property
     def locale(self) -> Locale:
-        return Locale.parse(self.language)
+        return _locale(self.language)
 
     def gettext(self, message: str, **values: object) -> str:
         text = self.translations.gettext(message)
@@ -146,16 +189,18 @@ class Translator:
 
     def date(self, day: dt.date) -> str:
         """A day as people say it: "Fri, Nov 27"; the year only when it is not this one's."""
-        return format_skeleton("MMMEd", day, locale=self.language)
+        return _date(self.language, day)
 
     def long_date(self, day: dt.date) -> str:
-        return format_date(day, "full", locale=self.language)
+        return _long_date(self.language, day)
 
     def month(self, day: dt.date) -> str:
-        return format_skeleton("yMMMM", day, locale=self.language).capitalize()
+        return _month(self.language, day)
 
     def time(self, moment: dt.datetime | dt.time) -> str:
-        return format_time(moment, "short", locale=self.language)
+        """A time of day as the clock shows it (a datetime's own, in its own timezone)."""
+        clock = moment.time() if isinstance(moment, dt.datetime) else moment
+        return _time(self.language, clock.replace(tzinfo=None))
 
     def weekday_initials(self) -> list[str]:
         """Short weekday names, starting on the locale's first day of the week."""
@@ -168,15 +213,7 @@ class Translator:
         return int(self.locale.first_week_day)
 
     def price(self, amount: Decimal, currency: str) -> str:
-        if not currency:
-            return format_decimal(amount, locale=self.language)
-        pattern = self.locale.currency_formats["standard"].pattern
-        if amount == amount.to_integral_value():
-            # Salons price in whole units; "€40" reads better than "€40.00".
-            pattern = pattern.replace(".00", "")
-        return format_currency(
-            amount, currency, format=pattern, locale=self.language, currency_digits=False
-        )
+        return _price(self.language, amount, currency)
 
     def price_range(self, low: Decimal | None, high: Decimal | None, currency: str) -> str:
         if low is None and high is None:

@@ -135,6 +135,8 @@ def test_callback_round_trip_and_limits() -> None:
         Callback("a1b2c3", "svc", "10001"),
         Callback("-", "book"),
         Callback("a1b2c3", "tim", "202611271000"),
+        Callback("a1b2c3", "tim", "202802292359"),
+        Callback("a1b2c3", "mon", "202612"),
         Callback("a1b2c3", "chg", "who"),
     ]:
         data = callback.encode()
@@ -151,6 +153,11 @@ def test_callback_round_trip_and_limits() -> None:
         "b1:a1b2c3:svc",  # missing argument
         "b1:a1b2c3:svc:abc",
         "b1:a1b2c3:day:20261332",  # no such day
+        "b1:a1b2c3:day:20270229",  # no 29 February in 2027
+        "b1:a1b2c3:mon:202613",  # no such month
+        "b1:a1b2c3:tim:202611272400",  # no such hour
+        "b1:a1b2c3:tim:202611271060",  # no such minute
+        "b1:a1b2c3:tim:202611311000",  # no such day
         "b1:A1B2C3:svc:1",
         "b1:a1b2c3:rm -rf:1",
         "b1:a1b2c3:svc:1:extra",
