@@ -20,13 +20,22 @@ import tempfile
 import time
 import tracemalloc
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from telegram import Update
-from telegram.ext import ApplicationBuilder, MessageHandler, filters
+from telegram import (
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    TelegramObject,
+    Update,
+)
+from telegram.ext import ApplicationBuilder, CallbackContext, MessageHandler, TypeHandler, filters
+from telegram.request import BaseRequest, RequestData
 
 from bot.altegio.limiter import RateLimiter
 from bot.altegio.sandbox import SANDBOX_PARTNER_TOKEN, Sandbox
@@ -55,16 +64,76 @@ def _application(services: Services, stub: BotApiStub) -> BotApplication:
 
 class TimedStub(BotApiStub):
     """The Bot API stand-in, keeping count of its own CPU: that work is Telegram's, not the
-    bot's, so it is left out of the CPU per update (for the bare baseline as well)."""
+    bot's, so it is left out of the CPU per update (for the bare baselines as well). With
+    `calls` set, it also keeps every call and Telegram's answer to it."""
 
     spent = 0.0
+    calls: list[Call] | None = None
 
-    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> tuple[int, bytes]:
         started = time.process_time()
         try:
-            return await super().do_request(*args, **kwargs)
+            answer = await super().do_request(url, method, request_data, *args, **kwargs)
+            if self.calls is not None:
+                parameters = dict(request_data.parameters) if request_data else {}
+                self.calls.append(Call(url.rsplit("/", 1)[-1], parameters, *answer))
+            return answer
         finally:
             self.spent += time.process_time() - started
+
+
+@dataclass
+class Call:
+    """One Bot API call as the bot made it, and Telegram's answer."""
+
+    method: str
+    parameters: dict[str, Any]
+    status: int
+    body: bytes
+
+
+class Replay(BaseRequest):
+    """Telegram's recorded answers, handed back in order, whatever is asked (their cost is
+    Telegram's and left out, as with the stand-in)."""
+
+    def __init__(self, answers: list[tuple[int, bytes]]) -> None:
+        self.answers = answers
+        self.spent = 0.0
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 5.0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(  # noqa: PLR0917 - the signature is BaseRequest's
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: object = None,
+        write_timeout: object = None,
+        connect_timeout: object = None,
+        pool_timeout: object = None,
+    ) -> tuple[int, bytes]:
+        started = time.process_time()
+        if url.endswith("/getMe"):
+            answer = (200, json.dumps({"ok": True, "result": BotApiStub().bot_user}).encode())
+        else:
+            answer = self.answers.pop(0)
+        self.spent += time.process_time() - started
+        return answer
 
 
 class BenchUser(StubUser):
@@ -287,6 +356,132 @@ async def baseline(updates: int) -> float:
     return cpu / updates * 1000
 
 
+@dataclass
+class Traffic:
+    """Each update a client sent and the Bot API calls the bot made while handling it."""
+
+    updates: list[tuple[dict[str, Any], list[Call]]] = field(default_factory=list)
+    bot_cpu: float = 0.0
+
+
+class TimedSandbox(Sandbox):
+    """The in-process sandbox, keeping count of its own CPU (Altegio's work, not the bot's)."""
+
+    spent = 0.0
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        started = time.process_time()
+        try:
+            return super().handle(request)
+        finally:
+            self.spent += time.process_time() - started
+
+
+class RecordingUser(BenchUser):
+    """A client whose every update is kept with the calls it caused (one client at a time)."""
+
+    traffic: Traffic
+    stub: TimedStub
+
+    async def _process(self, update: dict[str, Any]) -> None:
+        calls: list[Call] = []
+        self.stub.calls = calls
+        await super()._process(update)
+        self.stub.calls = None
+        self.traffic.updates.append((update, calls))
+
+
+async def capture_traffic(clients: int, folder: Path, seed: int) -> Traffic:
+    """Clients booking one after another on the in-process sandbox (unpaced: this is about
+    CPU), with the bot's CPU per update measured and its Telegram traffic kept for `replay`."""
+    sandbox = TimedSandbox()
+    env = {"BOT_DB_PATH": str(folder / "traffic.sqlite3")}
+    settings = Settings.load(env=env, env_file=folder / "none")
+    services = build_services(settings, sandbox=sandbox, limiter=RateLimiter(((10**9, 1.0),)))
+    stub = TimedStub()
+    app = _application(services, stub)
+    await app.initialize()
+    await app.start()
+    warm = BenchUser(stub, app, user_id=1, first_name="Warm", phone_number="+4915100000001")
+    warm.latencies, warm.timed = [], []
+    await journey(warm, random.Random(seed))
+    traffic = Traffic()
+    rng = random.Random(seed)
+    cpu_before, telegram_before, altegio_before = time.process_time(), stub.spent, sandbox.spent
+    for index in range(clients):
+        user = RecordingUser(stub, app, user_id=600_000 + index, phone_number=f"+49152{index:08d}")
+        user.traffic, user.stub, user.latencies, user.timed = traffic, stub, [], []
+        await journey(user, random.Random(rng.random()))
+    cpu = time.process_time() - cpu_before
+    cpu -= (stub.spent - telegram_before) + (sandbox.spent - altegio_before)
+    traffic.bot_cpu = cpu
+    await app.stop()
+    await app.shutdown()
+    services.storage.close()
+    return traffic
+
+
+def _arguments(call: Call, bot: Any) -> dict[str, Any]:
+    """A recorded call's parameters as PTB's own method takes them (objects rebuilt)."""
+    kinds: dict[str, type[TelegramObject]] = {
+        "inline_keyboard": InlineKeyboardMarkup,
+        "keyboard": ReplyKeyboardMarkup,
+        "remove_keyboard": ReplyKeyboardRemove,
+    }
+    arguments = {}
+    for name, value in call.parameters.items():
+        if name == "reply_markup":
+            kind = next(kind for key, kind in kinds.items() if key in value)
+            arguments[name] = kind.de_json(value, bot)
+        elif name == "link_preview_options":
+            arguments[name] = LinkPreviewOptions.de_json(value, bot)
+        else:
+            arguments[name] = value
+    return arguments
+
+
+def _snake(method: str) -> str:
+    return "".join("_" + ch.lower() if ch.isupper() else ch for ch in method)
+
+
+async def replay(traffic: Traffic) -> float:
+    """CPU per update of a bare python-telegram-bot application that receives the same updates
+    and makes the same Bot API calls through PTB's own methods, with no logic of its own:
+    the floor PTB sets for this traffic."""
+    answers = [(c.status, c.body) for _, calls in traffic.updates for c in calls]
+    expected = len(answers)
+    request = Replay(answers)
+    app = ApplicationBuilder().token(OFFLINE_TOKEN).request(request).get_updates_request(request)
+    bare = app.build()
+    await bare.initialize()
+    # The calls' arguments are made beforehand: a bot builds its own, that is not PTB's cost.
+    plans = [
+        (update, [(_snake(c.method), _arguments(c, bare.bot)) for c in calls])
+        for update, calls in traffic.updates
+    ]
+    queue: list[list[tuple[str, dict[str, Any]]]] = []
+
+    made = [0]
+
+    async def same_calls(_update: Update, context: CallbackContext[Any, Any, Any, Any]) -> None:
+        for method, arguments in queue.pop(0):
+            await getattr(context.bot, method)(**arguments)
+            made[0] += 1
+
+    bare.add_handler(TypeHandler(Update, same_calls))
+    await bare.start()
+    cpu_before, telegram_before = time.process_time(), request.spent
+    for update, calls in plans:
+        queue.append(calls)
+        await bare.process_update(Update.de_json(update, bare.bot))
+    cpu = time.process_time() - cpu_before - (request.spent - telegram_before)
+    await bare.stop()
+    await bare.shutdown()
+    if made[0] != expected or answers:
+        raise RuntimeError(f"the replay made {made[0]} of {expected} calls")
+    return cpu / len(plans) * 1000
+
+
 async def memory_per_conversation(count: int, folder: Path) -> float:
     """Bytes the bot holds per conversation in progress (the Bot API stand-in's own transcript
     is Telegram's side and is left out)."""
@@ -412,8 +607,15 @@ def table(results: dict[str, Any]) -> str:
         lines.append(f"        by endpoint: {run['requests_by_endpoint']}")
     cost = results["cost"]
     lines.append(
-        f"CPU per update: bot {cost['bot_cpu_ms_per_update']} ms, bare PTB "
+        f"CPU per update: bot {cost['bot_cpu_ms_per_update']} ms, bare PTB echo "
         f"{cost['baseline_cpu_ms_per_update']} ms, ratio {cost['ratio']}"
+    )
+    same = cost["same_traffic"]
+    lines.append(
+        f"CPU per update, one client at a time ({same['updates']} updates): bot "
+        f"{same['bot_cpu_ms_per_update']} ms; bare PTB making the same calls "
+        f"{same['bare_ptb_same_calls_ms_per_update']} ms (ratio {same['ratio_to_same_calls']}); "
+        f"ratio to the echo {same['ratio_to_echo']}"
     )
     lines.append(
         f"Memory: {results['memory']['bytes_per_conversation']:.0f} bytes per conversation in "
@@ -439,8 +641,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         )
         main_run = next((r for r in runs if r["clients"] == 100), runs[0])
         bare = await baseline(max(200, main_run["updates"]))
+        traffic = await capture_traffic(args.traffic_clients, folder, args.seed)
+        same = await replay(traffic)
         per_conversation = await memory_per_conversation(args.conversations, folder)
         reminders = await reminders_at_scale(args.reminders, 1000, folder)
+    bot_alone = traffic.bot_cpu / len(traffic.updates) * 1000
     return {
         "machine": {
             "python": platform.python_version(),
@@ -454,6 +659,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "bot_cpu_ms_per_update": main_run["cpu_ms_per_update"],
             "baseline_cpu_ms_per_update": round(bare, 3),
             "ratio": round(main_run["cpu_ms_per_update"] / bare, 2) if bare else None,
+            # One client at a time on the in-process sandbox (its CPU left out), and a bare
+            # PTB application receiving the same updates and making the same calls.
+            "same_traffic": {
+                "updates": len(traffic.updates),
+                "bot_cpu_ms_per_update": round(bot_alone, 3),
+                "bare_ptb_same_calls_ms_per_update": round(same, 3),
+                "ratio_to_same_calls": round(bot_alone / same, 2) if same else None,
+                "ratio_to_echo": round(bot_alone / bare, 2) if bare else None,
+            },
         },
         "memory": {
             "bytes_per_conversation": round(per_conversation),
@@ -477,6 +691,9 @@ def main() -> None:
     parser.add_argument("--spread-clients", type=int, default=20)
     parser.add_argument("--spread", type=float, default=60.0, help="seconds their arrivals span")
     parser.add_argument("--reminders", type=int, default=100_000)
+    parser.add_argument(
+        "--traffic-clients", type=int, default=50, help="clients for the same-traffic baseline"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
     args = parser.parse_args()

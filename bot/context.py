@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.altegio.client import AltegioClient
 from bot.appointments import ReminderPolicy
 from bot.i18n import Catalogs, Translator
+from bot.persistence import SqlitePersistence
 from bot.settings import Settings
 from bot.storage import Storage
 from bot.updates import FloodGuard
@@ -44,6 +45,14 @@ class BotApplication(Application[ExtBot[Any], "Context", UserData, ChatData, Bot
     def __init__(self, *, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
+
+    async def update_persistence(self) -> None:
+        """Runs after every update (and on PTB's own schedule and at stop): the SQLite
+        persistence writes what changed at once, in one transaction."""
+        if isinstance(self.persistence, SqlitePersistence):
+            self.persistence.write_pending(self)
+        else:
+            await super().update_persistence()
 
 
 class Context(CallbackContext[ExtBot[Any], UserData, ChatData, BotData]):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -186,20 +187,11 @@ class Storage:
         rows = self._table("conversations").rows_where("name = ?", [name])
         return {tuple(json.loads(r["key"])): json.loads(r["state"]) for r in rows}
 
-    # The two writes made on every update are plain statements: sqlite-utils' upsert looks the
-    # table up first, which costs more than the write itself.
+    # The writes made on every update are plain statements: sqlite-utils' upsert looks the table
+    # up first, which costs more than the write itself.
     def save_conversation(self, name: str, key: tuple[int | str, ...], state: object) -> None:
-        encoded = json.dumps(list(key))
         with self.db.conn:
-            if state is None:
-                self.db.conn.execute(
-                    "DELETE FROM conversations WHERE name = ? AND key = ?", (name, encoded)
-                )
-            else:
-                self.db.conn.execute(
-                    "INSERT OR REPLACE INTO conversations (name, key, state) VALUES (?, ?, ?)",
-                    (name, encoded, json.dumps(state)),
-                )
+            self._put_conversation(name, key, state)
 
     def all_data(self, table: str, key: str) -> dict[int, dict[str, Any]]:
         return {r[key]: json.loads(r["data"]) for r in self._table(table).rows}
@@ -211,6 +203,37 @@ class Storage:
             self.db.conn.execute(
                 f"INSERT OR REPLACE INTO {table} ({key}, data) VALUES (?, ?)",
                 (ident, json.dumps(data)),
+            )
+
+    def save_state(
+        self,
+        user_data: Iterable[tuple[int, dict[str, Any]]],
+        dropped_users: Iterable[int],
+        conversations: Iterable[tuple[str, tuple[int | str, ...], object]],
+    ) -> None:
+        """Users' data and conversation states, as one transaction (one commit per update)."""
+        conn = self.db.conn
+        with conn:
+            for ident, data in user_data:
+                conn.execute(
+                    "INSERT OR REPLACE INTO user_data (user_id, data) VALUES (?, ?)",
+                    (ident, json.dumps(data)),
+                )
+            for ident in dropped_users:
+                conn.execute("DELETE FROM user_data WHERE user_id = ?", (ident,))
+            for name, key, state in conversations:
+                self._put_conversation(name, key, state)
+
+    def _put_conversation(self, name: str, key: tuple[int | str, ...], state: object) -> None:
+        encoded = json.dumps(list(key))
+        if state is None:
+            self.db.conn.execute(
+                "DELETE FROM conversations WHERE name = ? AND key = ?", (name, encoded)
+            )
+        else:
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO conversations (name, key, state) VALUES (?, ?, ?)",
+                (name, encoded, json.dumps(state)),
             )
 
     def drop_data(self, table: str, key: str, ident: int) -> None:

@@ -349,6 +349,8 @@ async def test_forget_deletes_the_clients_data_after_confirming(bot: Bot) -> Non
     assert "everything the bot kept about you is deleted" in user.last.text
     assert storage.contact(user.user_id) is None
     assert storage.bookings_for_chat(user.chat_id) == []
+    assert user.user_id not in storage.all_data("user_data", "user_id")
+    assert not any(user.user_id in key for key in storage.conversations("booking"))
     assert (
         len([r for r in bot.sandbox.records(1001) if r["phone"] == PHONE and not r["deleted"]]) == 1
     )
