@@ -252,27 +252,33 @@ class Storage:
 
     # --- clients and bookings ----------------------------------------------------------------
 
+    # The writes of a booking are plain statements too (sqlite-utils reads the schema first).
+
     def contact(self, user_id: int) -> Contact | None:
-        try:
-            row = self._table("clients").get(user_id)
-        except NotFoundError:
-            return None
-        return Contact(row["name"], row["phone"])
+        row = self.db.conn.execute(
+            "SELECT name, phone FROM clients WHERE user_id = ?", (user_id,)
+        ).fetchone()
+        return Contact(row[0], row[1]) if row else None
 
     def remember_contact(self, user_id: int, contact: Contact, now: datetime) -> None:
-        self._table("clients").upsert(
-            {
-                "user_id": user_id,
-                "name": contact.name,
-                "phone": contact.phone,
-                "updated_at": now.isoformat(),
-            },
-            pk="user_id",
-        )
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT INTO clients (user_id, name, phone, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, "
+                "phone = excluded.phone, updated_at = excluded.updated_at",
+                (user_id, contact.name, contact.phone, now.isoformat()),
+            )
 
     def record_booking(self, booking: StoredBooking) -> None:
         """Remember a confirmed booking; recording the same record id twice is a no-op."""
-        self._table("bookings").insert(booking.as_row(), pk="record_id", ignore=True)
+        row = booking.as_row()
+        columns = ", ".join(row)
+        places = ", ".join("?" for _ in row)
+        with self.db.conn:
+            self.db.conn.execute(
+                f"INSERT OR IGNORE INTO bookings ({columns}) VALUES ({places})",
+                tuple(row.values()),
+            )
 
     def bookings_for_chat(self, chat_id: int) -> list[StoredBooking]:
         rows = self._table("bookings").rows_where("chat_id = ?", [chat_id], order_by="start")
@@ -321,7 +327,12 @@ class Storage:
 
     def set_language(self, chat_id: int, language: str) -> None:
         """The language messages sent outside a conversation (reminders) are written in."""
-        self._table("chats").upsert({"chat_id": chat_id, "language": language}, pk="chat_id")
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT INTO chats (chat_id, language) VALUES (?, ?) "
+                "ON CONFLICT (chat_id) DO UPDATE SET language = excluded.language",
+                (chat_id, language),
+            )
 
     def language(self, chat_id: int) -> str | None:
         try:
@@ -336,20 +347,13 @@ class Storage:
         """Drop the record's pending reminders and schedule (kind, offset minutes, due) anew."""
         with self.db.atomic():
             self.db.execute(_DROP_PENDING, [record_id])
-            self._table("reminders").insert_all(
+            self.db.conn.executemany(
+                "INSERT INTO reminders (record_id, chat_id, kind, offset_minutes, due_at, status)"
+                " VALUES (?, ?, ?, ?, ?, 'pending')",
                 [
-                    {
-                        "record_id": record_id,
-                        "chat_id": chat_id,
-                        "kind": kind,
-                        "offset_minutes": minutes,
-                        "due_at": int(due.timestamp()),
-                        "status": "pending",
-                        "claimed_at": None,
-                    }
+                    (record_id, chat_id, kind, minutes, int(due.timestamp()))
                     for kind, minutes, due in planned
                 ],
-                pk="id",
             )
 
     def drop_reminders(self, record_id: int) -> None:
