@@ -1696,15 +1696,15 @@ async def test_limiter_paces_a_burst_in_order_on_a_fake_clock(ticks: FakeTime) -
     served: list[tuple[int, float]] = []
 
     async def caller(n: int) -> None:
-        await limiter.acquire()
-        served.append((n, ticks.now - 1000.0))
+        async with limiter.slot():
+            served.append((n, ticks.now - 1000.0))
 
     await asyncio.gather(*(caller(n) for n in range(12)))
 
     assert [n for n, _ in served] == list(range(12))
     times = [t for _, t in served]
-    # The windows carry a margin (1.25 s, 61 s) over Altegio's own 1 s and 60 s.
-    assert times == pytest.approx([0.0] * 5 + [1.25] * 5 + [2.5] * 2)
+    # The windows carry a small margin (1.1 s, 60.5 s) over Altegio's own 1 s and 60 s.
+    assert times == pytest.approx([0.0] * 5 + [1.1] * 5 + [2.2] * 2)
     _assert_within_limits(times, 5, 1.0)
     _assert_within_limits(times, 200, 60.0)
     assert limiter.waiting == 0
@@ -1715,23 +1715,49 @@ async def test_limiter_keeps_the_minute_limit(ticks: FakeTime) -> None:
     times: list[float] = []
 
     for _ in range(230):
-        await limiter.acquire()
-        times.append(ticks.now - 1000.0)
+        async with limiter.slot():
+            times.append(ticks.now - 1000.0)
 
     _assert_within_limits(times, 5, 1.0)
     _assert_within_limits(times, 200, 60.0)
     # The 201st waits for the first to leave the minute (and the margin).
-    assert times[200] == pytest.approx(61.0)
+    assert times[200] == pytest.approx(60.5)
 
 
 async def test_limiter_lets_spaced_requests_through_without_waiting(ticks: FakeTime) -> None:
     limiter = RateLimiter(monotonic=ticks.monotonic, sleep=ticks.sleep)
 
     for _ in range(20):
-        await limiter.acquire()
+        async with limiter.slot():
+            pass
         ticks.now += 0.25
 
     assert ticks.slept == []
+
+
+async def test_a_request_in_flight_holds_its_place_until_answered(ticks: FakeTime) -> None:
+    """Altegio counts a request when it arrives, which may be any time before its answer: the
+    window of a slow request starts when it is answered, so six never arrive within a second."""
+    limiter = RateLimiter(monotonic=ticks.monotonic, sleep=ticks.sleep)
+    answer = asyncio.Event()
+    started: list[float] = []
+
+    async def slow() -> None:
+        async with limiter.slot():
+            started.append(ticks.now - 1000.0)
+            await answer.wait()
+
+    slow_ones = [asyncio.create_task(slow()) for _ in range(5)]
+    await asyncio.sleep(0)
+    sixth = asyncio.create_task(slow())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert started == [0.0] * 5  # the sixth waits for an answer, however long it takes
+
+    ticks.now += 3.0  # the five are answered three seconds later
+    answer.set()
+    await asyncio.gather(*slow_ones, sixth)
+    assert started[5] == pytest.approx(3.0 + 1.1)
 
 
 async def test_client_requests_are_paced(
@@ -1745,7 +1771,7 @@ async def test_client_requests_are_paced(
 
     assert len(sent_at) == 12
     _assert_within_limits(sent_at, 5, 1.0)
-    assert sent_at[-1] == pytest.approx(2.5)
+    assert sent_at[-1] == pytest.approx(2.2)
 
 
 # --- secrets -------------------------------------------------------------------------------
@@ -1820,5 +1846,6 @@ def test_slot_raw_round_trips_through_the_model() -> None:
 async def test_a_429_pauses_every_caller(ticks: FakeTime) -> None:
     limiter = RateLimiter(monotonic=ticks.monotonic, sleep=ticks.sleep)
     limiter.pause(2.0)
-    await limiter.acquire()
+    async with limiter.slot():
+        pass
     assert ticks.slept == [pytest.approx(2.0)]

@@ -491,13 +491,13 @@ class AltegioClient:
         while True:
             attempt += 1
             last = attempt >= self._max_attempts
-            await self.limiter.acquire()
-            self.requests_sent += 1
-            started = time.perf_counter()
             try:
-                response = await self._http.request(
-                    method, path, params=list(params), content=content, headers=headers
-                )
+                async with self.limiter.slot():
+                    self.requests_sent += 1
+                    started = time.perf_counter()
+                    response = await self._http.request(
+                        method, path, params=list(params), content=content, headers=headers
+                    )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing left this process: safe to try again even for a write.
                 log.warning("altegio %s: cannot connect (%s)", route, type(exc).__name__)
