@@ -171,9 +171,12 @@ async def journey(user: BenchUser, rng: random.Random) -> bool:
     services = [label for label in services if "/" not in label and label not in "‹›"]
     await user.tap(rng.choice(services))
     await user.tap("Any available team member")
-    following = [label for label in labels(user) if label.endswith(" ›")]
-    if following and rng.random() < 0.6:
-        await user.tap(following[0])  # most look a little further ahead than this week
+    # Most look a little further ahead than this month, some up to the calendar's horizon.
+    for _ in range(rng.choice((0, 1, 1, 2))):
+        following = [label for label in labels(user) if label.endswith(" ›")]
+        if not following:
+            break
+        await user.tap(following[0])
     days = [label for label in labels(user) if label.isdigit()]
     if not days:
         return False

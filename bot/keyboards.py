@@ -8,6 +8,7 @@ as stale; `decode` is the one place where data from Telegram is parsed and valid
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -74,13 +75,7 @@ class Callback:
     arg: str = ""
 
     def encode(self) -> str:
-        parts = [VERSION, self.flow, self.action]
-        if self.arg:
-            parts.append(self.arg)
-        data = ":".join(parts)
-        if len(data.encode()) > MAX_BYTES or decode(data) != self:
-            raise ValueError(f"callback data cannot be encoded: {data!r}")
-        return data
+        return _encode(self)
 
     @property
     def number(self) -> int:
@@ -89,6 +84,18 @@ class Callback:
     @property
     def day(self) -> date:
         return date(int(self.arg[:4]), int(self.arg[4:6]), int(self.arg[6:8]))
+
+
+@functools.lru_cache(4096)
+def _encode(callback: Callback) -> str:
+    """Checked by decoding it back; a menu repeats the same few (a calendar's blank days)."""
+    parts = [VERSION, callback.flow, callback.action]
+    if callback.arg:
+        parts.append(callback.arg)
+    data = ":".join(parts)
+    if len(data.encode()) > MAX_BYTES or decode(data) != callback:
+        raise ValueError(f"callback data cannot be encoded: {data!r}")
+    return data
 
 
 def decode(data: str | None) -> Callback | None:
