@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.altegio.client import AltegioClient
 from bot.appointments import ReminderPolicy
+from bot.booking import Holds
 from bot.i18n import Catalogs, Translator
 from bot.persistence import SqlitePersistence
 from bot.settings import Settings
@@ -33,6 +34,7 @@ class Services:
     catalogs: Catalogs
     clock: Callable[[], datetime]
     flood: FloodGuard
+    holds: Holds = field(default_factory=Holds)
 
     @property
     def reminder_policy(self) -> ReminderPolicy:

@@ -357,7 +357,8 @@ async def _free_times(context: Context, draft: Draft, day: date) -> list[Slot]:
                     merged.setdefault(slot.start, slot)
         slots = sorted(merged.values(), key=lambda s: s.start)
     now = context.now()
-    return [s for s in slots if s.start > now]
+    held = context.services.holds.held_for_others(draft.flow, draft.staff_id, now)
+    return [s for s in slots if s.start > now and s.raw not in held]
 
 
 @renders(Step.TIME)

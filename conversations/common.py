@@ -44,9 +44,15 @@ def get_draft(context: Context) -> Draft | None:
 def put_draft(context: Context, draft: Draft | None) -> None:
     if context.user_data is None:
         return
+    holds = context.services.holds
+    previous = context.user_data.get(DRAFT)
+    if isinstance(previous, dict) and (draft is None or previous.get("flow") != draft.flow):
+        holds.release(str(previous.get("flow")))
     if draft is None:
         context.user_data.pop(DRAFT, None)
     else:
+        # The chosen time is held from the bot's other clients while this client books it.
+        holds.keep(draft.flow, draft.staff_id, draft.slot, context.now())
         context.user_data[DRAFT] = draft.as_json()
 
 

@@ -400,3 +400,40 @@ async def test_a_long_day_of_times_comes_in_pages(bot: Bot) -> None:
     await user.tap("›")
     await user.tap_number(1)
     assert user.reply_keyboard is not None  # on to the phone number
+
+
+async def test_a_time_another_client_is_booking_is_not_offered_meanwhile(
+    bot: Bot, clock: FakeClock
+) -> None:
+    """Two clients booking at once: the time the first chose is not offered to the second
+    while the first books it, and comes back if the first gives up or goes quiet."""
+    first, second = bot.user(), bot.user(100002, first_name="Ben")
+    for user in (first, second):
+        await choose_service(user)
+        await user.tap("Any available team member")
+        await user.send("tomorrow after 3")
+    assert buttons(first)[0] == "3:00 PM" and buttons(second)[0] == "3:00 PM"
+
+    await first.tap("3:00\u202fPM")
+    await second.tap("« Back")
+    await second.send("tomorrow after 3")
+    assert "3:00 PM" not in buttons(second)
+    assert buttons(second)[0] == "3:15 PM"
+
+    await first.send("/cancel")
+    await second.tap("« Back")
+    await second.send("tomorrow after 3")
+    assert buttons(second)[0] == "3:00 PM"
+
+    # A client who chose and then went quiet holds the time for five minutes only.
+    await second.tap("3:00\u202fPM")
+    await first.send("/book")
+    await first.tap("Hair")
+    await first.tap("Women's haircut")
+    await first.tap("Any available team member")
+    await first.send("tomorrow after 3")
+    assert "3:00 PM" not in buttons(first)
+    clock.advance(minutes=6)
+    await first.tap("« Back")
+    await first.send("tomorrow after 3")
+    assert buttons(first)[0] == "3:00 PM"
