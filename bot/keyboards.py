@@ -86,9 +86,10 @@ class Callback:
         return date(int(self.arg[:4]), int(self.arg[4:6]), int(self.arg[6:8]))
 
 
-@functools.lru_cache(4096)
+@functools.lru_cache(256)
 def _encode(callback: Callback) -> str:
-    """Checked by decoding it back; a menu repeats the same few (a calendar's blank days)."""
+    """Checked by decoding it back; a menu repeats the same few (a calendar's blank days), so
+    the last few hundred are kept (each client's flow makes its own)."""
     parts = [VERSION, callback.flow, callback.action]
     if callback.arg:
         parts.append(callback.arg)
