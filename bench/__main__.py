@@ -270,7 +270,7 @@ async def bookings(
             "ALTEGIO_BASE_URL": f"http://127.0.0.1:{port}/api",
             "ALTEGIO_PARTNER_TOKEN": SANDBOX_PARTNER_TOKEN,
             "ALTEGIO_COMPANY_ID": "1001",
-            "BOT_DB_PATH": str(folder / f"bookings-{clients}.sqlite3"),
+            "BOT_DB_PATH": str(folder / f"bookings-{clients}-{spread:g}.sqlite3"),
         }
         settings = Settings.load(env=env, env_file=folder / "none")
         services = build_services(settings)
