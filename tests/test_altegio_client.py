@@ -21,7 +21,7 @@ import pytest
 
 from bot.altegio import errors
 from bot.altegio.client import AltegioClient, Appointment, NewBooking
-from bot.altegio.limiter import RateLimiter
+from bot.altegio.limiter import NORMAL, URGENT, RateLimiter
 from bot.altegio.models import Slot
 
 COMPANY_ID = 1001
@@ -1733,6 +1733,43 @@ async def test_limiter_lets_spaced_requests_through_without_waiting(ticks: FakeT
         ticks.now += 0.25
 
     assert ticks.slept == []
+
+
+async def test_a_booking_goes_before_the_reads_queued_ahead_of_it(ticks: FakeTime) -> None:
+    """When the limit binds, a write (a booking being made) is let through before the reads of
+    clients still choosing, even those who asked earlier."""
+    limiter = RateLimiter(monotonic=ticks.monotonic, sleep=ticks.sleep)
+    served: list[str] = []
+
+    async def caller(name: str, priority: int) -> None:
+        async with limiter.slot(priority):
+            served.append(name)
+
+    reads = [asyncio.create_task(caller(f"read {n}", NORMAL)) for n in range(8)]
+    await asyncio.sleep(0)
+    booking = asyncio.create_task(caller("booking", URGENT))
+    await asyncio.gather(*reads, booking)
+
+    assert served[:5] == [f"read {n}" for n in range(5)]  # room for five at once
+    assert served[5] == "booking"
+    assert served[6:] == ["read 5", "read 6", "read 7"]
+    assert limiter.waiting == 0
+
+
+async def test_a_caller_who_gives_up_waiting_frees_the_queue(ticks: FakeTime) -> None:
+    limiter = RateLimiter(monotonic=ticks.monotonic, sleep=ticks.sleep)
+    for _ in range(5):
+        async with limiter.slot():
+            pass
+    impatient = asyncio.create_task(limiter.slot().__aenter__())
+    await asyncio.sleep(0)
+    impatient.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await impatient
+    async with limiter.slot():
+        pass
+    assert ticks.now - 1000.0 == pytest.approx(1.1)
+    assert limiter.waiting == 0
 
 
 async def test_a_request_in_flight_holds_its_place_until_answered(ticks: FakeTime) -> None:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import httpx
 
 from bot.altegio import errors
-from bot.altegio.limiter import RateLimiter, Sleep
+from bot.altegio.limiter import NORMAL, URGENT, RateLimiter, Sleep
 from bot.altegio.models import (
     BookableDates,
     Catalogue,
@@ -492,7 +492,7 @@ class AltegioClient:
             attempt += 1
             last = attempt >= self._max_attempts
             try:
-                async with self.limiter.slot():
+                async with self.limiter.slot(NORMAL if method == "GET" else URGENT):
                     self.requests_sent += 1
                     started = time.perf_counter()
                     response = await self._http.request(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import math
 import time
 from collections import deque
@@ -18,6 +20,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 # minute's limit sets.
 ALTEGIO_LIMITS: tuple[tuple[int, float], ...] = ((5, 1.1), (200, 60.5))
 
+# Who goes first when callers queue: a booking being made (a write) before the reads of clients
+# still choosing, so that a booking started is finished while its free times are fresh, instead
+# of behind everyone who arrived after it.
+URGENT, NORMAL = 0, 1
+
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -29,10 +36,10 @@ class _Entry:
 
 
 class RateLimiter:
-    """Sliding windows over the last requests; callers wait their turn in arrival order.
+    """Sliding windows over the last requests; callers wait their turn.
 
-    The asyncio lock is FIFO, and the caller at its head waits while holding it, so a burst of
-    clients is served fairly in the order they asked instead of racing for free places.
+    Waiting callers are served by priority, then in the order they asked, one at a time by a
+    single granter, so a burst of clients is served fairly instead of racing for free places.
     """
 
     def __init__(
@@ -47,19 +54,24 @@ class RateLimiter:
         self._sleep = sleep
         self._history: deque[_Entry] = deque()
         self._span = max((window for _, window in limits), default=0.0)
-        self._lock = asyncio.Lock()
+        self._queue: list[tuple[int, int, asyncio.Future[_Entry]]] = []
+        self._order = itertools.count()
+        self._granter: asyncio.Task[None] | None = None
         self._answered = asyncio.Event()
         self._paused_until = 0.0
-        self.waiting = 0
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for _, _, future in self._queue if not future.done())
 
     def pause(self, seconds: float) -> None:
         """Altegio answered 429: nobody goes for `seconds`, whoever asks."""
         self._paused_until = max(self._paused_until, self._monotonic() + seconds)
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self, priority: int = NORMAL) -> AsyncIterator[None]:
         """Wait for a place in the windows and hold it while the request is under way."""
-        entry = await self._acquire()
+        entry = await self._acquire(priority)
         try:
             yield
         finally:
@@ -71,7 +83,7 @@ class RateLimiter:
         in flight (their windows start only when they are answered)."""
         while self._history and self._history[0].end + self._span <= now:
             self._history.popleft()
-        delay = 0.0
+        delay = max(0.0, self._paused_until - now)
         for count, window in self._limits:
             if len(self._history) < count:
                 continue
@@ -86,23 +98,43 @@ class RateLimiter:
             delay = max(delay, leaving - now)
         return delay
 
-    async def _acquire(self) -> _Entry:
-        self.waiting += 1
+    def _take(self) -> _Entry:
+        entry = _Entry()
+        self._history.append(entry)
+        return entry
+
+    async def _acquire(self, priority: int) -> _Entry:
+        if not self._queue and self._granter is None and self._delay(self._monotonic()) == 0:
+            return self._take()  # nobody waiting and room in the windows: no queue at all
+        future: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._queue, (priority, next(self._order), future))
+        if self._granter is None:
+            self._granter = asyncio.create_task(self._grant())
         try:
-            async with self._lock:
-                while True:
-                    now = self._monotonic()
-                    delay = self._delay(now)
-                    if delay is None:
-                        self._answered.clear()
-                        await self._answered.wait()
-                        continue
-                    delay = max(delay, self._paused_until - now)
-                    # A clock of coarse resolution could leave a sliver of a delay forever.
-                    if delay <= 1e-6:
-                        entry = _Entry()
-                        self._history.append(entry)
-                        return entry
+            return await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                # Let through just as the caller gave up: the place is free again.
+                future.result().end = self._monotonic()
+                self._answered.set()
+            raise
+
+    async def _grant(self) -> None:
+        """Let the waiting callers through, first in line first, as the windows allow."""
+        try:
+            while self._queue:
+                if self._queue[0][2].done():  # the caller gave up waiting
+                    heapq.heappop(self._queue)
+                    continue
+                delay = self._delay(self._monotonic())
+                if delay is None:
+                    self._answered.clear()
+                    await self._answered.wait()
+                elif delay > 1e-6:  # a clock of coarse resolution could leave a sliver
                     await self._sleep(delay)
+                else:
+                    _, _, future = heapq.heappop(self._queue)
+                    if not future.done():
+                        future.set_result(self._take())
         finally:
-            self.waiting -= 1
+            self._granter = None
