@@ -76,6 +76,13 @@ def build_services(
     )
 
 
+# Updates handled at once, across chats. At a busy moment most of them only wait their turn for
+# Altegio's rate limit (cheap: a task each); a low cap would hold a client ready to confirm
+# behind hundreds still waiting for their free times, while the limiter would let the booking
+# through first.
+MAX_CONCURRENT_UPDATES = 4096
+
+
 def build_application(
     services: Services,
     *,
@@ -96,7 +103,7 @@ def build_application(
         .base_file_url(settings.telegram_api_base_file_url)
         .context_types(ContextTypes(context=Context))
         .persistence(SqlitePersistence(services.storage, update_interval=persistence_interval))
-        .concurrent_updates(PerChatUpdateProcessor(256, on_slow=_typing))
+        .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES, on_slow=_typing))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
