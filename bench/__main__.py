@@ -140,10 +140,12 @@ class BenchUser(StubUser):
     """A client whose updates go through the application's update processor, as polled ones do,
     and who times each action from sending to the bot's answer."""
 
-    latencies: list[float]
-    # (reply time, Altegio requests the bot made meanwhile): with arrivals spread out so that
-    # actions rarely overlap, the reply time beyond its Altegio calls is the bot's own delay.
-    timed: list[tuple[float, int]]
+    def __init__(self, api: BotApiStub, app: BotApplication, **details: Any) -> None:
+        super().__init__(api, app, **details)
+        self.latencies: list[float] = []
+        # (reply time, Altegio requests the bot made meanwhile): with arrivals spread out so
+        # that actions rarely overlap, the reply time beyond its Altegio calls is the bot's own.
+        self.timed: list[tuple[float, int]] = []
 
     async def _process(self, update: dict[str, Any]) -> None:
         app = self.app
@@ -287,8 +289,6 @@ async def bookings(
                 first_name=f"Client{index}",
                 phone_number=f"+49151{index:08d}",
             )
-            user.latencies = []
-            user.timed = []
             users.append(user)
         rng = random.Random(seed)
         seeds = [rng.random() for _ in users]
@@ -296,8 +296,6 @@ async def bookings(
         warm = BenchUser(
             stub, app, user_id=499_999, first_name="Warm", phone_number="+4915199999999"
         )
-        warm.latencies = []
-        warm.timed = []
         await journey(warm, random.Random(seed))
         skip = len(await _server_log(port))
         idle = await idle_cpu(IDLE_SECONDS)
@@ -312,9 +310,7 @@ async def bookings(
         )
         wall = time.perf_counter() - wall_before
         cpu = time.process_time() - cpu_before - (stub.spent - telegram_before)
-        await app.stop()
-        await app.shutdown()
-        services.storage.close()
+        await _stop(app)
         log = (await _server_log(port))[skip:]
     finally:
         server.terminate()
@@ -410,33 +406,42 @@ class RecordingUser(BenchUser):
         self.traffic.updates.append((update, calls))
 
 
+async def _in_process_bot(db_path: Path, sandbox: Sandbox, stub: BotApiStub) -> BotApplication:
+    """The bot started on the in-process sandbox, unpaced: for measuring CPU and memory, not
+    the rate limit."""
+    settings = Settings.load(env={"BOT_DB_PATH": str(db_path)}, env_file=db_path.parent / "none")
+    services = build_services(settings, sandbox=sandbox, limiter=RateLimiter(((10**9, 1.0),)))
+    app = _application(services, stub)
+    await app.initialize()
+    await app.start()
+    return app
+
+
+async def _stop(app: BotApplication) -> None:
+    await app.stop()
+    await app.shutdown()
+    app.services.storage.close()
+
+
 async def capture_traffic(clients: int, folder: Path, seed: int) -> Traffic:
     """Clients booking one after another on the in-process sandbox (unpaced: this is about
     CPU), with the bot's CPU per update measured and its Telegram traffic kept for `replay`."""
     sandbox = TimedSandbox()
-    env = {"BOT_DB_PATH": str(folder / "traffic.sqlite3")}
-    settings = Settings.load(env=env, env_file=folder / "none")
-    services = build_services(settings, sandbox=sandbox, limiter=RateLimiter(((10**9, 1.0),)))
     stub = TimedStub()
-    app = _application(services, stub)
-    await app.initialize()
-    await app.start()
+    app = await _in_process_bot(folder / "traffic.sqlite3", sandbox, stub)
     warm = BenchUser(stub, app, user_id=1, first_name="Warm", phone_number="+4915100000001")
-    warm.latencies, warm.timed = [], []
     await journey(warm, random.Random(seed))
     traffic = Traffic()
     rng = random.Random(seed)
     cpu_before, telegram_before, altegio_before = time.process_time(), stub.spent, sandbox.spent
     for index in range(clients):
         user = RecordingUser(stub, app, user_id=600_000 + index, phone_number=f"+49152{index:08d}")
-        user.traffic, user.stub, user.latencies, user.timed = traffic, stub, [], []
+        user.traffic, user.stub = traffic, stub
         await journey(user, random.Random(rng.random()))
     cpu = time.process_time() - cpu_before
     cpu -= (stub.spent - telegram_before) + (sandbox.spent - altegio_before)
     traffic.bot_cpu = cpu
-    await app.stop()
-    await app.shutdown()
-    services.storage.close()
+    await _stop(app)
     return traffic
 
 
@@ -504,16 +509,8 @@ async def replay(traffic: Traffic) -> float:
 async def memory_per_conversation(count: int, folder: Path) -> float:
     """Bytes the bot holds per conversation in progress (the Bot API stand-in's own transcript
     is Telegram's side and is left out)."""
-    sandbox = Sandbox()
-    env = {"BOT_DB_PATH": str(folder / "memory.sqlite3")}
-    settings = Settings.load(env=env, env_file=folder / "none")
-    # In-process and unpaced: this measures memory, not the rate limit.
-    unpaced = RateLimiter(((10**9, 1.0),))
-    services = build_services(settings, sandbox=sandbox, limiter=unpaced)
     stub = BotApiStub()
-    app = _application(services, stub)
-    await app.initialize()
-    await app.start()
+    app = await _in_process_bot(folder / "memory.sqlite3", Sandbox(), stub)
     warm = StubUser(stub, app, user_id=1)
     await warm.send("/book")
     gc.collect()
@@ -532,8 +529,7 @@ async def memory_per_conversation(count: int, folder: Path) -> float:
     gc.collect()
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    await app.stop()
-    await app.shutdown()
+    await _stop(app)
     return (after - before) / count
 
 
@@ -587,9 +583,7 @@ async def reminders_at_scale(stored: int, due: int, folder: Path) -> dict[str, f
             break
         handled += claimed
     busy = time.perf_counter() - busy_start
-    await app.stop()
-    await app.shutdown()
-    services.storage.close()
+    await _stop(app)
     return {
         "reminders_stored": stored,
         "startup_s": round(startup, 3),

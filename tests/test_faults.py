@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.altegio.sandbox import SANDBOX_SMS_COMPANY_ID
 from bot.keyboards import Callback
 from bot.telegram_stub import StubChat, StubUser
 from tests.conftest import Bot, FakeClock
@@ -86,6 +87,12 @@ def status(code: int, headers: dict[str, str] | None = None) -> Fault:
         return httpx.Response(code, json=body, headers=headers)
 
     return answer
+
+
+def taken(request: httpx.Request) -> httpx.Response:
+    """Altegio's refusal of a time someone else has taken (422, code 433)."""
+    meta = {"message": "taken", "errors": [{"code": 433, "message": "taken", "id": 1}]}
+    return httpx.Response(422, json={"success": False, "data": None, "meta": meta})
 
 
 def garbage(request: httpx.Request) -> httpx.Response:
@@ -218,14 +225,7 @@ async def test_anyone_offered_when_the_chosen_member_has_nothing_left(faulty: Fa
             return httpx.Response(200, json={"success": True, "data": [], "meta": []})
         return None
 
-    faulty.faults["book_record"] = lambda r: httpx.Response(
-        422,
-        json={
-            "success": False,
-            "data": None,
-            "meta": {"message": "taken", "errors": [{"code": 433, "message": "taken", "id": 1}]},
-        },
-    )
+    faulty.faults["book_record"] = taken
     faulty.faults["book_times"] = everything_taken_for_anna
     await user.tap("✅ Confirm")
     assert "just been taken" in user.last.text
@@ -437,14 +437,7 @@ async def test_a_booking_costs_free_times_and_book_record_once_the_catalogue_is_
 async def test_a_time_taken_meanwhile_is_refused_by_the_booking_itself(faulty: Faulty) -> None:
     user = bot_of(faulty).user()
     await to_summary(user)
-    faulty.faults["book_record"] = lambda request: httpx.Response(
-        422,
-        json={
-            "success": False,
-            "data": None,
-            "meta": {"message": "Taken", "errors": [{"code": 433, "id": 1}]},
-        },
-    )
+    faulty.faults["book_record"] = taken
     faulty.seen.clear()
     await user.tap("✅ Confirm")
     assert "just been taken" in user.answers[-1]
@@ -456,22 +449,13 @@ async def test_no_text_message_is_spent_on_a_time_taken_meanwhile(
     make_bot: Callable[..., Any],
 ) -> None:
     """On a location that confirms by SMS, the time is checked before a code is sent."""
-    from bot.altegio.sandbox import SANDBOX_SMS_COMPANY_ID
-
     wire = Faulty()
     wire.bot = await make_bot(
         company_id=SANDBOX_SMS_COMPANY_ID, transport=httpx.MockTransport(wire.handler)
     )
     user = wire.bot.user()
     await to_summary(user, staff="Any available")
-    wire.faults["book_check"] = lambda request: httpx.Response(
-        422,
-        json={
-            "success": False,
-            "data": None,
-            "meta": {"message": "Taken", "errors": [{"code": 433, "id": 1}]},
-        },
-    )
+    wire.faults["book_check"] = taken
     wire.seen.clear()
     await user.tap("✅ Confirm")
     assert "just been taken" in user.answers[-1]
