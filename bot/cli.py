@@ -13,6 +13,7 @@ from telegram import Update
 
 from bot.altegio.sandbox import SANDBOX_COMPANY_ID, SANDBOX_SMS_COMPANY_ID, Sandbox, make_server
 from bot.app import OFFLINE_TOKEN, build_application, build_services, utc_now
+from bot.i18n import CatalogError
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError
 from bot.storage import StorageError
@@ -159,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "chat":
             return asyncio.run(chat(settings, args.language))
         return serve_sandbox(args.host, args.port)
-    except (SettingsError, StorageError) as exc:
+    except (SettingsError, StorageError, CatalogError) as exc:
         print(f"altegio-bot: {exc}", file=sys.stderr)
         return 2
 

@@ -9,6 +9,8 @@ import io
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from babel import Locale
@@ -19,11 +21,13 @@ from babel.numbers import format_currency, format_decimal
 
 log = logging.getLogger(__name__)
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+# The catalogs ship inside the package, so an installed wheel finds them wherever it lives.
+LOCALES: Traversable = files("bot") / "locales"
 DOMAIN = "messages"
 
 # Babel identifiers of the shipped catalogs; English is the source language.
 SHIPPED_LANGUAGES = ("en", "ru", "uk", "de", "es", "pt_BR", "pl", "lv", "lt", "et")
+SOURCE_LANGUAGE = "en"
 
 
 # Babel parses its locale data and patterns on every call. The values a menu shows (days, times
@@ -89,7 +93,7 @@ def normalize_language(
     return next((lang for lang in languages if lang.lower().split("_")[0] == base), None)
 
 
-def load_catalog(path: Path) -> gettext.GNUTranslations:
+def load_catalog(path: Path | Traversable) -> gettext.GNUTranslations:
     """Compile a `.po` file in memory, so no build step has to produce `.mo` files.
 
     A message whose placeholders do not match its source would fail when shown, so such a file
@@ -98,7 +102,7 @@ def load_catalog(path: Path) -> gettext.GNUTranslations:
     try:
         with path.open("rb") as handle:
             catalog = read_po(handle)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise CatalogError(f"{path}: cannot be read: {exc}") from exc
     for message, problems in catalog.check():
         raise CatalogError(f"{path}: {message.id!r}: {problems[0]}")
@@ -119,16 +123,25 @@ class Catalogs:
         self,
         languages: tuple[str, ...],
         default: str,
-        root: Path = LOCALES_DIR,
+        root: Path | Traversable = LOCALES,
         overrides: Path | None = None,
     ) -> None:
         self.languages = languages
         self.default = default
         self._translations: dict[str, gettext.NullTranslations] = {}
         for language in languages:
-            po = root / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-            # English is the source language: its messages are the msgids themselves.
-            shipped = load_catalog(po) if po.is_file() else gettext.NullTranslations()
+            shipped: gettext.NullTranslations
+            if language == SOURCE_LANGUAGE:
+                # The source language's messages are the msgids themselves.
+                shipped = gettext.NullTranslations()
+            else:
+                po = root / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+                if not po.is_file():
+                    # Answering in English without a word would look like it works.
+                    raise CatalogError(
+                        f"the {language} catalog is missing ({po}): the package is incomplete"
+                    )
+                shipped = load_catalog(po)
             own = _override(overrides, language)
             if own is not None:
                 own.add_fallback(shipped)

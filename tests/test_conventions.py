@@ -75,7 +75,7 @@ def _catalog(path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_template_is_up_to_date() -> None:
-    template = _catalog(ROOT / "locales" / "messages.pot")
+    template = _catalog(ROOT / "bot" / "locales" / "messages.pot")
     in_template = {m.id[0] if isinstance(m.id, tuple) else m.id for m in template if m.id}
     in_code = _source_messages()
     assert in_code - in_template == set(), "run pybabel extract (see README)"
@@ -84,8 +84,8 @@ def test_template_is_up_to_date() -> None:
 
 @pytest.mark.parametrize("language", [lang for lang in SHIPPED_LANGUAGES if lang != "en"])
 def test_catalog_is_complete_and_consistent(language: str) -> None:
-    template = _catalog(ROOT / "locales" / "messages.pot")
-    catalog = _catalog(ROOT / "locales" / language / "LC_MESSAGES" / "messages.po")
+    template = _catalog(ROOT / "bot" / "locales" / "messages.pot")
+    catalog = _catalog(ROOT / "bot" / "locales" / language / "LC_MESSAGES" / "messages.po")
     ids = {m.id for m in catalog if m.id}
     missing = [m.id for m in template if m.id and m.id not in ids]
     assert missing == [], f"{language}: not in the catalog, run pybabel update"
