@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -915,6 +916,803 @@ def test_served_over_http(clock: Clock) -> None:
         with httpx.Client(base_url=base, timeout=5) as anonymous:
             clock.advance(seconds=1)
             assert anonymous.get(f"/v1/company/{SANDBOX_COMPANY_ID}").status_code == 401
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# -- location settings changed while running ---------------------------------------------------
+
+# Every key the full `GET company` has always sent: new settings must not leak into it.
+FULL_COMPANY_KEYS = {
+    "id", "title", "timezone_name", "country_id", "country", "city_id", "city", "address", "zip",
+    "phone", "site", "coordinate_lat", "coordinate_lon", "short_descr", "currency_short_title",
+    "phone_confirmation", "allow_change_record", "allow_change_record_delay_step",
+    "allow_delete_record", "allow_delete_record_delay_step", "public_title", "business_type_id",
+    "phones", "description", "active_staff_count", "booking_comment_required",
+    "booking_email_required", "booking_comment_input_name", "booking_notify_text",
+    "reminds_sms_disabled", "main_group_id", "bookforms", "payment_policy",
+}  # fmt: skip
+
+DOCUMENTED_COMPANY_KEYS = {
+    "id", "title", "country_id", "country", "city_id", "city", "timezone_name", "address", "zip",
+    "coordinate_lat", "coordinate_lon", "short_descr", "social", "site", "business_type_id",
+    "description", "phone_confirmation", "active_staff_count", "group_priority",
+    "push_notification_phone_confirm", "main_group_id", "main_group", "bookforms",
+    "payment_policy",
+}  # fmt: skip
+
+
+def company(api: httpx.Client, cid: int = SANDBOX_COMPANY_ID, **params: Any) -> dict[str, Any]:
+    response = api.get(f"/v1/company/{cid}", params=params)
+    assert response.status_code == 200
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def test_full_company_shows_the_booking_settings_and_nothing_internal(
+    sandbox: Sandbox, api: httpx.Client
+) -> None:
+    assert set(company(api)) == FULL_COMPANY_KEYS
+    assert set(company(api, forBooking=1)) == FULL_COMPANY_KEYS | {"next_slot"}
+    sandbox.configure(
+        SANDBOX_COMPANY_ID,
+        booking_email_required=True,
+        booking_comment_required=True,
+        booking_comment_input_name="Wishes",
+        privacy_policy="<p>Private</p>",
+        default_notify_by_sms=12,
+        default_notify_by_email=6,
+        timezone_form="name",
+        error_form="message",
+        error_language="ru",
+    )
+    data = company(api)
+    assert set(data) == FULL_COMPANY_KEYS
+    assert data["booking_email_required"] is True
+    assert data["booking_comment_required"] is True
+    assert data["booking_comment_input_name"] == "Wishes"
+    assert "Private" not in json.dumps(data)
+    assert company(api, SANDBOX_SMS_COMPANY_ID)["booking_email_required"] is False
+
+
+def test_configure_refuses_what_a_location_cannot_be(sandbox: Sandbox, api: httpx.Client) -> None:
+    before = company(api)
+    with pytest.raises(TypeError):
+        sandbox.configure(SANDBOX_COMPANY_ID, no_such_field=1)
+    with pytest.raises(TypeError):
+        sandbox.configure(SANDBOX_COMPANY_ID, booking_email_required="yes")
+    with pytest.raises(TypeError):
+        sandbox.configure(SANDBOX_COMPANY_ID, default_notify_by_sms=True)
+    with pytest.raises(ValueError, match="error_form"):
+        sandbox.configure(SANDBOX_COMPANY_ID, error_form="shouting")
+    with pytest.raises(ValueError, match="timezone"):
+        sandbox.configure(SANDBOX_COMPANY_ID, timezone_name="Mars/Olympus_Mons")
+    with pytest.raises(ValueError, match="id"):
+        sandbox.configure(SANDBOX_COMPANY_ID, id=1003)
+    with pytest.raises(KeyError):
+        sandbox.configure(999, title="Nowhere")
+    # A refused change changes nothing, not even its valid parts.
+    with pytest.raises(ValueError):
+        sandbox.configure(SANDBOX_COMPANY_ID, title="Renamed", company_shape="tiny")
+    assert company(api) == before
+
+
+def test_documented_company_shape_is_exactly_get_location(
+    sandbox: Sandbox, api: httpx.Client
+) -> None:
+    sandbox.configure(SANDBOX_COMPANY_ID, company_shape="documented")
+    data = company(api)
+    assert set(data) == DOCUMENTED_COMPANY_KEYS
+    assert data["timezone_name"] == "Europe/Berlin"
+    assert data["main_group"] == []
+    assert data["social"] == dict.fromkeys(
+        ("facebook", "instagram", "telegram", "whatsapp", "viber"), ""
+    )
+    assert data["bookforms"][0]["url"] == "https://n10010.alteg.io/"
+    assert data["payment_policy"] == {"type": "none"}
+
+    everything = company(api, forBooking=1, show_groups=1, bookform_id=10010, my=1)
+    assert set(everything) == DOCUMENTED_COMPANY_KEYS | {
+        "next_slot",
+        "groups",
+        "online_sales_form_url",
+        "access",
+    }
+    assert everything["next_slot"] == "2026-06-16T09:30:00+02:00"
+    assert everything["access"] == {}
+
+    # Records keep their company block whatever the location answers itself.
+    created = book(api, appointment(ANNA, "2026-06-16T11:00:00+02:00", HAIRCUT)).json()["data"][0]
+    record = api.get(
+        f"/v1/book_record/{SANDBOX_COMPANY_ID}/{created['record_id']}/{created['record_hash']}"
+    ).json()
+    assert record["company"]["phone"] == "+493012345670"
+    assert record["company"]["currency_short_title"] == "EUR"
+    assert record["company"]["allow_change_record"] is True
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "offset"),
+    [
+        ("Europe/Berlin", datetime(2026, 6, 16, 7, 0, tzinfo=UTC), 2),
+        ("America/New_York", datetime(2026, 6, 16, 7, 0, tzinfo=UTC), -4),
+        ("America/New_York", datetime(2026, 12, 1, 7, 0, tzinfo=UTC), -5),
+        ("Asia/Kolkata", datetime(2026, 6, 16, 7, 0, tzinfo=UTC), 5.5),
+    ],
+)
+def test_timezone_forms(zone: str, now: datetime, offset: float) -> None:
+    sandbox = Sandbox(Clock(now))
+    with _client(sandbox) as api:
+        sandbox.configure(SANDBOX_COMPANY_ID, timezone_name=zone, timezone_form="offset")
+        as_text = company(api)
+        assert "timezone_name" not in as_text
+        assert as_text["timezone"] == str(offset)
+        sandbox.configure(SANDBOX_COMPANY_ID, timezone_form="offset_int")
+        as_number = company(api)
+        assert as_number["timezone"] == offset
+        assert not isinstance(as_number["timezone"], str)
+        sandbox.configure(SANDBOX_COMPANY_ID, company_shape="documented")
+        assert company(api)["timezone"] == offset
+        sandbox.configure(SANDBOX_COMPANY_ID, timezone_form="name")
+        assert company(api)["timezone_name"] == zone
+
+
+def test_a_location_moved_to_new_york_keeps_wall_clock_hours(
+    sandbox: Sandbox, api: httpx.Client
+) -> None:
+    seeded = next(
+        r
+        for r in sandbox.records(SANDBOX_COMPANY_ID)
+        if r["staff_id"] == ANNA and r["start"].hour == 10
+    )
+    sandbox.configure(SANDBOX_COMPANY_ID, timezone_name="America/New_York")
+    assert company(api)["timezone_name"] == "America/New_York"
+
+    # It is 03:00 in New York; Anna works 10:00-19:00 there now. The Berlin-morning visits
+    # (04:00 and 08:00 New York time) keep their instants and no longer block her shift.
+    slots = api.get(
+        f"/v1/book_times/{SANDBOX_COMPANY_ID}/{ANNA}/2026-06-16", params=_services(HAIRCUT)
+    ).json()["data"]
+    assert slots[0]["datetime"] == "2026-06-16T10:00:00-04:00"
+    assert [s["time"] for s in slots] == quarter_hours("10:00", "18:00")
+    assert company(api, forBooking=1)["next_slot"] == "2026-06-16T09:00:00-04:00"  # Jonas
+
+    created = book(api, appointment(ANNA, slots[0]["datetime"], HAIRCUT)).json()["data"][0]
+    record = api.get(
+        f"/v1/book_record/{SANDBOX_COMPANY_ID}/{created['record_id']}/{created['record_hash']}"
+    ).json()
+    assert record["datetime"] == "2026-06-16T10:00:00-0400"
+    assert record["date"] == "2026-06-16 10:00:00"
+    assert record["company"]["timezone"] == "-4"
+    assert sandbox.records()[-1]["start"] == datetime(2026, 6, 16, 14, 0, tzinfo=UTC)
+
+    moved = next(r for r in sandbox.records() if r["record_id"] == seeded["record_id"])
+    assert moved["start"] == datetime(2026, 6, 16, 4, 0, tzinfo=ZoneInfo("America/New_York"))
+    # The other location stays in Berlin.
+    other = api.get(
+        f"/v1/book_times/{SANDBOX_SMS_COMPANY_ID}/2101/2026-06-16", params=_services(11001)
+    ).json()["data"]
+    assert other[0]["datetime"].endswith("+02:00")
+
+
+# -- refusals in the older message form and in Russian -----------------------------------------
+
+
+def test_a_taken_time_in_the_message_form(sandbox: Sandbox, api: httpx.Client) -> None:
+    taken = {"appointments": [appointment(ANNA, "2026-06-16T10:00:00+02:00", HAIRCUT, ref=7)]}
+    sandbox.configure(SANDBOX_COMPANY_ID, error_form="message")
+    response = api.post(f"/v1/book_check/{SANDBOX_COMPANY_ID}", json=taken)
+    assert response.status_code == 422
+    assert response.json() == {
+        "success": False,
+        "data": None,
+        "meta": {
+            "message": "Team Member Anna Weber(2001) cannot be booked on 16 June 2026 at 10:00. "
+            "The selected time is already taken or is not working."
+        },
+    }
+    sandbox.configure(SANDBOX_COMPANY_ID, error_language="ru")
+    response = api.post(f"/v1/book_check/{SANDBOX_COMPANY_ID}", json=taken)
+    assert response.json()["meta"] == {
+        "message": "К сотруднику Anna Weber(2001) нельзя записаться на 16 июня 2026 в 10:00. "
+        "Выбранное время уже занято или является нерабочим."
+    }
+
+
+def _refusal(api: httpx.Client, case: str) -> httpx.Response:
+    """Provoke one business refusal; every case is refused for one reason only."""
+    free = appointment(ANNA, "2026-06-16T11:00:00+02:00", HAIRCUT)
+    check = f"/v1/book_check/{SANDBOX_COMPANY_ID}"
+    match case:
+        case "431":
+            return book(api, free, phone="12")
+        case "432":
+            clara = appointment(2101, "2026-06-16T14:00:00+02:00", 11001)
+            return book(api, clara, company=SANDBOX_SMS_COMPANY_ID)
+        case "433":
+            return book(api, appointment(ANNA, "2026-06-16T10:00:00+02:00", HAIRCUT))
+        case "435":
+            return book(api, free, fullname="")
+        case "436":
+            only = appointment(0, "2026-06-16T10:00:00+02:00", COLOUR)
+            return api.post(check, json={"appointments": [only]})
+        case "437":
+            both = [free, appointment(MIA, "2026-06-16T11:30:00+02:00", GEL, ref=2)]
+            return api.post(check, json={"appointments": both})
+        case "438":
+            return book(api, appointment(ANNA, "2026-06-16T11:00:00+02:00", 99999))
+        case "422":
+            return api.post(check, json={"appointments": []})
+        case "inner 422":
+            return api.post(check, json={"appointments": [appointment(ANNA, free["datetime"])]})
+    raise AssertionError(case)
+
+
+REFUSALS = {
+    "431": ("Invalid phone number format", "Неверный формат номера телефона"),
+    "432": ("Wrong confirmation code", "Неверный код подтверждения"),
+    "433": (
+        "Team Member Anna Weber(2001) cannot be booked on 16 June 2026 at 10:00. "
+        "The selected time is already taken or is not working.",
+        "К сотруднику Anna Weber(2001) нельзя записаться на 16 июня 2026 в 10:00. "
+        "Выбранное время уже занято или является нерабочим.",
+    ),
+    "435": ("Please enter your name", "Не указано имя"),
+    "436": (
+        "No team member is available on 16 June 2026 at 10:00.",
+        "Нет свободных сотрудников на 16 июня 2026 в 10:00.",
+    ),
+    "437": (
+        "The appointment overlaps appointment 1 in the same booking.",
+        "Запись пересекается с записью 1 в этом же бронировании.",
+    ),
+    "438": (
+        "There is no appointment for the specified service/promotion",
+        "Нет записи на указанную услугу",
+    ),
+    "422": ("No services or promotions set", "Не указаны услуги или акции"),
+    "inner 422": ("No services or promotions set", "Не указаны услуги или акции"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_every_refusal_in_the_message_form_carries_no_code(
+    sandbox: Sandbox, api: httpx.Client, case: str, language: str
+) -> None:
+    for cid in (SANDBOX_COMPANY_ID, SANDBOX_SMS_COMPANY_ID):
+        sandbox.configure(cid, error_form="message", error_language=language)
+    response = _refusal(api, case)
+    assert response.status_code == 422
+    english, russian = REFUSALS[case]
+    assert response.json() == {
+        "success": False,
+        "data": None,
+        "meta": {"message": english if language == "en" else russian},
+    }
+    assert '"code"' not in response.text
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_the_codes_form_keeps_its_codes_in_russian(
+    sandbox: Sandbox, api: httpx.Client, case: str
+) -> None:
+    english = _refusal(api, case).json()
+    for cid in (SANDBOX_COMPANY_ID, SANDBOX_SMS_COMPANY_ID):
+        sandbox.configure(cid, error_language="ru")
+    russian = _refusal(api, case).json()
+    assert russian["meta"]["message"] == "Произошла ошибка"
+    assert english["meta"]["message"] == "An error has occurred"
+    assert [e["code"] for e in russian["meta"]["errors"]] == [
+        e["code"] for e in english["meta"]["errors"]
+    ]
+    assert [e.get("id") for e in russian["meta"]["errors"]] == [
+        e.get("id") for e in english["meta"]["errors"]
+    ]
+    assert russian["meta"]["errors"][0]["message"] == REFUSALS[case][1]
+
+
+def test_blacklist_stays_a_403_in_the_message_form(sandbox: Sandbox, api: httpx.Client) -> None:
+    free = appointment(ANNA, "2026-06-16T11:00:00+02:00", HAIRCUT)
+    sandbox.configure(SANDBOX_COMPANY_ID, error_form="message")
+    response = book(api, free, phone="+4915200000666")
+    assert response.status_code == 403
+    assert response.json() == {
+        "success": False,
+        "data": None,
+        "meta": {"message": "You cannot book online. Please contact the salon."},
+    }
+    sandbox.configure(SANDBOX_COMPANY_ID, error_form="codes", error_language="ru")
+    coded = book(api, free, phone="+4915200000666")
+    assert coded.status_code == 403
+    assert error_codes(coded) == [(434, None)]
+    assert "онлайн" in coded.json()["meta"]["message"]
+
+
+def test_user_auth_and_reschedule_refuse_in_the_message_form(
+    sandbox: Sandbox, api: httpx.Client
+) -> None:
+    sandbox.configure(SANDBOX_COMPANY_ID, error_form="message", error_language="ru")
+    wrong = api.post(
+        "/v1/user/auth",
+        json={"phone": CLIENT_PHONE, "code": "0000", "company_id": SANDBOX_COMPANY_ID},
+    )
+    assert wrong.status_code == 422
+    assert wrong.json()["meta"] == {"message": "Неверный код подтверждения"}
+    # Without a location the default one speaks.
+    assert api.post("/v1/user/auth", json={"phone": CLIENT_PHONE}).json()["meta"] == {
+        "message": "Неверный код подтверждения"
+    }
+
+    created = book(api, appointment(ANNA, "2026-06-18T10:00:00+02:00", HAIRCUT)).json()["data"][0]
+    token = sandbox.add_user_token(CLIENT_PHONE)
+    taken = api.put(
+        f"/v1/book_record/{SANDBOX_COMPANY_ID}/{created['record_id']}",
+        json={"datetime": "2026-06-17T11:00:00+02:00"},
+        headers={"Authorization": f"{PARTNER}, User {token}"},
+    )
+    assert taken.status_code == 422
+    assert taken.json()["meta"] == {
+        "message": "К сотруднику Anna Weber(2001) нельзя записаться на 17 июня 2026 в 11:00. "
+        "Выбранное время уже занято или является нерабочим."
+    }
+
+
+# -- required email and comment, reminder presets ----------------------------------------------
+
+
+@pytest.mark.parametrize("error_form", ["codes", "message"])
+def test_a_required_email_is_asked_for_without_a_code(
+    sandbox: Sandbox, api: httpx.Client, error_form: str
+) -> None:
+    free = appointment(ANNA, "2026-06-16T11:00:00+02:00", HAIRCUT)
+    sandbox.configure(SANDBOX_COMPANY_ID, booking_email_required=True, error_form=error_form)
+    for email in (None, "", "  ", "eva", "eva@", "eva@example"):
+        fields = {} if email is None else {"email": email}
+        response = book(api, free, **fields)
+        assert response.status_code == 422
+        assert response.json() == {
+            "success": False,
+            "data": None,
+            "meta": {"message": "Please enter your email"},
+        }
+    sandbox.configure(SANDBOX_COMPANY_ID, error_language="ru")
+    assert book(api, free).json()["meta"] == {"message": "Укажите email"}
+    assert book(api, free, email="eva@example.com").status_code == 201
+
+
+@pytest.mark.parametrize("error_form", ["codes", "message"])
+def test_a_required_comment_is_asked_for_without_a_code(
+    sandbox: Sandbox, api: httpx.Client, error_form: str
+) -> None:
+    free = appointment(ANNA, "2026-06-16T11:00:00+02:00", HAIRCUT)
+    sandbox.configure(SANDBOX_COMPANY_ID, booking_comment_required=True, error_form=error_form)
+    for comment in (None, "", " \n"):
+        fields = {} if comment is None else {"comment": comment}
+        response = book(api, free, **fields)
+        assert response.status_code == 422
+        assert response.json()["meta"] == {"message": "Please enter a comment"}
+    sandbox.configure(SANDBOX_COMPANY_ID, error_language="ru")
+    assert book(api, free).json()["meta"] == {"message": "Укажите комментарий"}
+    assert book(api, free, comment="Fringe only").status_code == 201
+
+
+def test_email_and_comment_are_checked_after_the_name_and_before_the_code(
+    sandbox: Sandbox, api: httpx.Client
+) -> None:
+    clara = appointment(2101, "2026-06-16T14:00:00+02:00", 11001)
+    sandbox.configure(
+        SANDBOX_SMS_COMPANY_ID, booking_email_required=True, booking_comment_required=True
+    )
+    nameless = book(api, clara, company=SANDBOX_SMS_COMPANY_ID, fullname="")
+    assert error_codes(nameless) == [(435, None)]
+    # No SMS code either, yet the email is what is asked for first, then the comment.
+    no_email = book(api, clara, company=SANDBOX_SMS_COMPANY_ID)
+    assert no_email.json()["meta"] == {"message": "Please enter your email"}
+    no_comment = book(api, clara, company=SANDBOX_SMS_COMPANY_ID, email="eva@example.com")
+    assert no_comment.json()["meta"] == {"message": "Please enter a comment"}
+    no_code = book(
+        api, clara, company=SANDBOX_SMS_COMPANY_ID, email="eva@example.com", comment="Hi"
+    )
+    assert error_codes(no_code) == [(432, None)]
+
+
+def test_bookings_without_reminders_get_the_location_presets(
+    sandbox: Sandbox, api: httpx.Client
+) -> None:
+    def reminders(response: httpx.Response) -> tuple[int, int]:
+        created = response.json()["data"][0]
+        record = api.get(
+            f"/v1/book_record/{SANDBOX_COMPANY_ID}/{created['record_id']}/{created['record_hash']}"
+        ).json()
+        return record["notify_by_sms"], record["notify_by_email"]
+
+    assert reminders(book(api, appointment(ANNA, "2026-06-16T11:00:00+02:00", HAIRCUT))) == (24, 0)
+    sandbox.configure(SANDBOX_COMPANY_ID, default_notify_by_sms=12, default_notify_by_email=3)
+    preset = book(api, appointment(ANNA, "2026-06-16T12:00:00+02:00", HAIRCUT))
+    assert reminders(preset) == (12, 3)
+    chosen = book(
+        api,
+        appointment(ANNA, "2026-06-16T16:00:00+02:00", HAIRCUT),
+        notify_by_sms=0,
+        notify_by_email=1,
+    )
+    assert reminders(chosen) == (0, 1)
+    only_email = book(
+        api, appointment(ANNA, "2026-06-16T17:00:00+02:00", HAIRCUT), notify_by_email=0
+    )
+    assert reminders(only_email) == (12, 0)
+
+
+# -- privacy policy ----------------------------------------------------------------------------
+
+
+def test_privacy_policy(clock: Clock) -> None:
+    sandbox = Sandbox(clock, enforce_rate_limit=True)
+    path = f"/v1/privacy_policy/{SANDBOX_COMPANY_ID}"
+    with _client(sandbox) as api:
+        none = api.get(path)
+        assert none.status_code == 200
+        assert none.json() == {"success": True, "data": None, "meta": []}
+        policy = "<p>We keep your <b>phone</b> for bookings only.</p>"
+        sandbox.configure(SANDBOX_COMPANY_ID, privacy_policy=policy)
+        assert api.get(path).json() == {"success": True, "data": {"text": policy}, "meta": []}
+        assert api.get(f"/v1/privacy_policy/{SANDBOX_SMS_COMPANY_ID}").json()["data"] is None
+        assert api.get("/v1/privacy_policy/999").status_code == 404
+        assert [api.get(path).status_code for _ in range(2)] == [200, 429]  # five a second
+    clock.advance(seconds=1)
+    with _client(sandbox, None) as anonymous:
+        assert anonymous.get(path).status_code == 401
+
+
+# -- a service withdrawn, a team member removed ------------------------------------------------
+
+
+def test_a_withdrawn_service_cannot_be_booked_but_old_records_keep_it(
+    sandbox: Sandbox, api: httpx.Client
+) -> None:
+    colour_visit = next(r for r in sandbox.records() if r["service_ids"] == [COLOUR])
+    sandbox.withdraw_service(COLOUR)
+    sandbox.withdraw_service(COLOUR)  # twice is the same as once
+
+    listed = api.get(f"/v1/book_services/{SANDBOX_COMPANY_ID}").json()["data"]["services"]
+    assert COLOUR not in {s["id"] for s in listed}
+    assert len(listed) == 12
+    anna = api.get(f"/v1/book_services/{SANDBOX_COMPANY_ID}", params={"staff_id": ANNA})
+    assert COLOUR not in {s["id"] for s in anna.json()["data"]["services"]}
+    staff = api.get(f"/v1/book_staff/{SANDBOX_COMPANY_ID}", params=_services(COLOUR))
+    assert staff.json() == {"success": True, "data": [], "meta": {"count": 0}}
+    assert free_times(api, ANNA, "2026-06-17", COLOUR) == []
+    assert free_times(api, 0, "2026-06-17", COLOUR) == []
+    assert free_times(api, ANNA, "2026-06-17", HAIRCUT) != []
+    dates = api.get(f"/v1/book_dates/{SANDBOX_COMPANY_ID}", params=_services(COLOUR))
+    assert dates.json()["data"]["booking_dates"] == []
+
+    colour = appointment(ANNA, "2026-06-17T11:00:00+02:00", COLOUR, ref=3)
+    check = api.post(f"/v1/book_check/{SANDBOX_COMPANY_ID}", json={"appointments": [colour]})
+    assert error_codes(check) == [(438, 3)]
+    assert error_codes(book(api, colour)) == [(438, 3)]
+    sandbox.configure(SANDBOX_COMPANY_ID, error_form="message")
+    assert book(api, colour).json()["meta"] == {
+        "message": "There is no appointment for the specified service/promotion"
+    }
+
+    token = sandbox.add_user_token(colour_visit["phone"])
+    mine = api.get(
+        f"/v1/user/records/{colour_visit['record_id']}/",
+        headers={"Authorization": f"{PARTNER}, User {token}"},
+    ).json()["data"]
+    assert [s["title"] for s in mine[0]["services"]] == ["Full colour"]
+    with pytest.raises(KeyError):
+        sandbox.withdraw_service(424242)
+
+
+def test_a_removed_team_member_leaves_the_lists_but_not_their_records(
+    sandbox: Sandbox, api: httpx.Client
+) -> None:
+    jonas_visit = next(r for r in sandbox.records() if r["staff_id"] == JONAS)
+    sandbox.remove_staff(JONAS)
+
+    staff = api.get(f"/v1/book_staff/{SANDBOX_COMPANY_ID}", params=_services(HAIRCUT)).json()
+    assert [m["id"] for m in staff["data"]] == [str(ANNA)]
+    all_staff = api.get(f"/v1/book_staff/{SANDBOX_COMPANY_ID}").json()["data"]
+    assert str(JONAS) not in {m["id"] for m in all_staff}
+    assert company(api)["active_staff_count"] == 4
+    # Only Jonas was free at 09:30, so the union now starts with Anna at 11:00.
+    assert free_times(api, 0, "2026-06-16", HAIRCUT)[0] == "11:00"
+    assert company(api, forBooking=1)["next_slot"] == "2026-06-16T09:30:00+02:00"  # Mia
+
+    gone = {"success": False, "data": None, "meta": []}
+    for path, params in (
+        (f"/v1/book_times/{SANDBOX_COMPANY_ID}/{JONAS}/2026-06-16", _services(HAIRCUT)),
+        (f"/v1/book_staff_seances/{SANDBOX_COMPANY_ID}/{JONAS}", _services(HAIRCUT)),
+        (f"/v1/book_dates/{SANDBOX_COMPANY_ID}", [("staff_id", JONAS)]),
+    ):
+        response = api.get(path, params=params)
+        assert response.status_code == 404, path
+        assert response.json() == gone
+
+    named = appointment(JONAS, "2026-06-16T12:30:00+02:00", HAIRCUT, ref=4)
+    check = api.post(f"/v1/book_check/{SANDBOX_COMPANY_ID}", json={"appointments": [named]})
+    assert error_codes(check) == [(433, 4)]
+    assert error_codes(book(api, named)) == [(433, 4)]
+    anyone = book(api, appointment(0, "2026-06-16T09:30:00+02:00", HAIRCUT, ref=5))
+    assert error_codes(anyone) == [(436, 5)]
+
+    token = sandbox.add_user_token(jonas_visit["phone"])
+    as_client = {"Authorization": f"{PARTNER}, User {token}"}
+    mine = api.get(f"/v1/user/records/{jonas_visit['record_id']}/", headers=as_client)
+    assert mine.json()["data"][0]["staff"]["name"] == "Jonas Richter"
+    moved = api.put(
+        f"/v1/book_record/{SANDBOX_COMPANY_ID}/{jonas_visit['record_id']}",
+        json={"datetime": "2026-06-19T12:30:00+02:00"},
+        headers=as_client,
+    )
+    assert error_codes(moved) == [(433, None)]
+    assert api.delete(f"/v1/user/records/{jonas_visit['record_id']}/", headers=as_client).is_success
+    with pytest.raises(KeyError):
+        sandbox.remove_staff(9999)
+
+
+# -- faults on demand --------------------------------------------------------------------------
+
+
+def test_a_fault_answers_the_next_matching_request_once(
+    sandbox: Sandbox, api: httpx.Client
+) -> None:
+    path = f"/v1/company/{SANDBOX_COMPANY_ID}"
+    sandbox.fault("GET", "company")
+    failed = api.get(path)
+    assert failed.status_code == 500
+    assert failed.headers["content-type"] == "application/json"
+    assert failed.json() == {"success": False, "data": None, "meta": {"message": "Server error"}}
+    assert api.get(path).status_code == 200
+    # Another method or route is not touched.
+    sandbox.fault("POST", "company")
+    assert api.get(path).status_code == 200
+
+
+def test_fault_bodies_types_and_headers(sandbox: Sandbox, api: httpx.Client) -> None:
+    path = f"/v1/book_services/{SANDBOX_COMPANY_ID}"
+    page = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+    retry = "Wed, 25 Nov 2026 09:00:10 GMT"
+    sandbox.fault("GET", "book_services", status=502, body=page)
+    sandbox.fault("GET", "book_services", status=200, body=b'{"success": true, "data": {"serv')
+    sandbox.fault("GET", "book_services", status=200, body=b"")
+    sandbox.fault("GET", "book_services", status=429, headers={"Retry-After": retry})
+    sandbox.fault(
+        "GET", "book_services", status=200, body=[1, 2], content_type="text/plain; charset=utf-8"
+    )
+    sandbox.fault("GET", "book_services", status=404)
+    sandbox.fault("GET", "book_services", status=201, body={"success": True})
+
+    html = api.get(path)
+    assert (html.status_code, html.text) == (502, page)
+    assert html.headers["content-type"].startswith("text/html")
+    truncated = api.get(path)
+    assert truncated.status_code == 200
+    assert truncated.content == b'{"success": true, "data": {"serv'
+    with pytest.raises(ValueError):
+        truncated.json()
+    empty = api.get(path)
+    assert (empty.status_code, empty.content) == (200, b"")
+    limited = api.get(path)
+    assert limited.status_code == 429
+    assert limited.headers["Retry-After"] == retry
+    assert limited.json()["meta"] == {"message": "Too Many Requests"}
+    plain = api.get(path)
+    assert plain.headers["content-type"] == "text/plain; charset=utf-8"
+    assert plain.json() == [1, 2]
+    assert api.get(path).json() == {"success": False, "data": None, "meta": []}
+    assert api.get(path).json() == {"success": True}
+    assert api.get(path).json()["data"]["services"]
+
+
+def test_carry_out_makes_the_write_and_loses_its_answer(
+    sandbox: Sandbox, api: httpx.Client
+) -> None:
+    before = len(sandbox.records())
+    sandbox.fault(
+        "POST", "book_record", status=504, body="<h1>Gateway Timeout</h1>", carry_out=True
+    )
+    lost = book(api, appointment(ANNA, "2026-06-16T11:00:00+02:00", HAIRCUT))
+    assert lost.status_code == 504
+    assert len(sandbox.records()) == before + 1
+    assert "11:00" not in free_times(api, ANNA, "2026-06-16", HAIRCUT)
+
+    # Without carry_out nothing happens behind the failure.
+    sandbox.fault("POST", "book_record", status=502)
+    assert book(api, appointment(ANNA, "2026-06-16T12:00:00+02:00", HAIRCUT)).status_code == 502
+    assert len(sandbox.records()) == before + 1
+
+    # A carried-out move happens, whatever its lost answer says.
+    created = book(api, appointment(ANNA, "2026-06-18T10:00:00+02:00", HAIRCUT)).json()["data"][0]
+    token = sandbox.add_user_token(CLIENT_PHONE)
+    sandbox.fault("PUT", "book_record", status=200, body=b'{"success":tr', carry_out=True)
+    moved = api.put(
+        f"/v1/book_record/{SANDBOX_COMPANY_ID}/{created['record_id']}",
+        json={"datetime": "2026-06-18T15:00:00+02:00"},
+        headers={"Authorization": f"{PARTNER}, User {token}"},
+    )
+    assert moved.content == b'{"success":tr'
+    record = next(r for r in sandbox.records() if r["record_id"] == created["record_id"])
+    assert record["start"] == datetime(2026, 6, 18, 15, 0, tzinfo=BERLIN)
+
+
+def test_a_carried_out_sms_is_sent_though_its_answer_is_lost(clock: Clock) -> None:
+    sent: list[str] = []
+    sandbox = Sandbox(clock, on_sms=lambda _company, _phone, code: sent.append(code))
+    sandbox.fault("POST", "book_code", status=500, carry_out=True)
+    with _client(sandbox) as api:
+        response = api.post(f"/v1/book_code/{SANDBOX_COMPANY_ID}", json={"phone": CLIENT_PHONE})
+    assert response.status_code == 500
+    assert sent == [sandbox.last_sms_code(SANDBOX_COMPANY_ID, CLIENT_PHONE)]
+
+
+def test_faults_count_down_narrow_by_path_and_clear(sandbox: Sandbox, api: httpx.Client) -> None:
+    created = book(api, appointment(ANNA, "2026-06-17T15:00:00+02:00", HAIRCUT)).json()["data"][0]
+    records = f"/v1/user/records/{created['record_id']}/{created['record_hash']}"
+    sandbox.fault("GET", "user", status=503, times=2, path_contains="/records/")
+    assert api.post("/v1/user/auth", json={"phone": CLIENT_PHONE}).status_code == 422
+    assert [api.get(records).status_code for _ in range(3)] == [503, 503, 201]
+
+    sandbox.fault("GET", "book_times", status=500, times=None)
+    day = f"/v1/book_times/{SANDBOX_COMPANY_ID}/{ANNA}/2026-06-16"
+    assert {api.get(day).status_code for _ in range(7)} == {500}
+    sandbox.clear_faults()
+    assert api.get(day).status_code == 200
+
+
+def test_faults_come_after_the_rate_limit_and_before_the_token(clock: Clock) -> None:
+    sandbox = Sandbox(clock, enforce_rate_limit=True)
+    with _client(sandbox) as api:
+        for _ in range(5):
+            assert api.get(f"/v1/book_services/{SANDBOX_COMPANY_ID}").status_code == 200
+        sandbox.fault("GET", "company", status=500)
+        # The limiter answers first and the fault is not used up by a refused request.
+        assert api.get(f"/v1/company/{SANDBOX_COMPANY_ID}").status_code == 429
+        clock.advance(seconds=1)
+        with _client(sandbox, None) as anonymous:
+            assert anonymous.get(f"/v1/company/{SANDBOX_COMPANY_ID}").status_code == 500
+            assert anonymous.get(f"/v1/company/{SANDBOX_COMPANY_ID}").status_code == 401
+
+
+def test_faults_never_touch_the_test_hooks(sandbox: Sandbox, api: httpx.Client) -> None:
+    sandbox.fault("GET", "__sandbox", times=None)
+    sandbox.fault("GET", "records", times=None)
+    assert api.get("/v1/__sandbox/records").status_code == 200
+    assert api.get("/__sandbox/records").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"status": 99}, ValueError),
+        ({"status": True}, ValueError),
+        ({"times": 0}, ValueError),
+        ({"body": object()}, TypeError),
+        ({"headers": {"Retry-After": 10}}, TypeError),
+    ],
+)
+def test_fault_refuses_nonsense(
+    sandbox: Sandbox, changes: dict[str, Any], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        sandbox.fault("GET", "company", **changes)
+    with pytest.raises(ValueError):
+        sandbox.fault("GET", "book_times/1001")
+
+
+# -- switches over HTTP ------------------------------------------------------------------------
+
+
+def test_hooks_switch_the_sandbox(sandbox: Sandbox, api: httpx.Client) -> None:
+    configured = api.post(
+        f"/__sandbox/locations/{SANDBOX_COMPANY_ID}",
+        json={"company_shape": "documented", "timezone_form": "offset_int"},
+    )
+    assert configured.status_code == 200
+    assert company(api)["timezone"] == 2
+    assert "phone" not in company(api)
+
+    assert api.post(f"/__sandbox/services/{COLOUR}/withdraw").status_code == 200
+    colour = appointment(ANNA, "2026-06-17T11:00:00+02:00", COLOUR)
+    assert error_codes(book(api, colour)) == [(438, 1)]
+    assert api.post(f"/__sandbox/staff/{JONAS}/remove").status_code == 200
+    assert api.get(f"/v1/book_staff_seances/{SANDBOX_COMPANY_ID}/{JONAS}").status_code == 404
+
+    fault = {"method": "get", "route": "company", "status": 503, "body": "<p>down</p>"}
+    assert api.post("/__sandbox/faults", json={**fault, "times": None}).status_code == 200
+    down = api.get(f"/v1/company/{SANDBOX_COMPANY_ID}")
+    assert (down.status_code, down.text) == (503, "<p>down</p>")
+    assert api.get(f"/v1/company/{SANDBOX_COMPANY_ID}").status_code == 503
+    assert api.delete("/__sandbox/faults").json() == {"cleared": 1}
+    assert api.get(f"/v1/company/{SANDBOX_COMPANY_ID}").status_code == 200
+
+    as_json = {"method": "POST", "route": "book_record", "status": 200, "body": {"data": []}}
+    api.post("/__sandbox/faults", json={**as_json, "carry_out": True})
+    lost = book(api, appointment(ANNA, "2026-06-16T11:00:00+02:00", HAIRCUT))
+    assert lost.json() == {"data": []}
+    assert sandbox.records()[-1]["start"] == datetime(2026, 6, 16, 11, 0, tzinfo=BERLIN)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (f"/__sandbox/locations/{SANDBOX_COMPANY_ID}", {"no_such_field": 1}),
+        (f"/__sandbox/locations/{SANDBOX_COMPANY_ID}", {"error_form": "loud"}),
+        (f"/__sandbox/locations/{SANDBOX_COMPANY_ID}", {"phone_confirmation": "yes"}),
+        (f"/__sandbox/locations/{SANDBOX_COMPANY_ID}", ["error_form"]),
+        (f"/__sandbox/locations/{SANDBOX_COMPANY_ID}", b"{not json"),
+        ("/__sandbox/locations/999", {"title": "Nowhere"}),
+        ("/__sandbox/locations/abc", {"title": "Nowhere"}),
+        ("/__sandbox/services/424242/withdraw", None),
+        ("/__sandbox/staff/abc/remove", None),
+        ("/__sandbox/faults", {"route": "company"}),
+        ("/__sandbox/faults", {"method": "GET", "route": "company", "status": "500"}),
+        ("/__sandbox/faults", {"method": "GET", "route": "company", "times": 0}),
+        ("/__sandbox/faults", {"method": "GET", "route": "company", "colour": "red"}),
+    ],
+)
+def test_hooks_refuse_bad_input_with_a_400(
+    sandbox: Sandbox, api: httpx.Client, path: str, body: Any
+) -> None:
+    before = company(api)
+    if isinstance(body, bytes):
+        response = api.post(path, content=body)
+    else:
+        response = api.post(path, json=body)
+    assert response.status_code == 400
+    assert set(response.json()) == {"error"}
+    assert response.json()["error"]
+    assert company(api) == before
+    assert api.get(f"/v1/book_services/{SANDBOX_COMPANY_ID}").status_code == 200
+
+
+def test_switches_over_http(clock: Clock) -> None:
+    sandbox = Sandbox(clock)
+    server = make_server(sandbox, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        base = f"http://{host!s}:{port}/api"
+        with httpx.Client(base_url=base, headers={"Authorization": PARTNER}, timeout=5) as api:
+            retry = "Wed, 25 Nov 2026 09:00:10 GMT"
+            fault = {
+                "method": "GET",
+                "route": "book_times",
+                "status": 503,
+                "body": "<html>maintenance</html>",
+                "headers": {"Retry-After": retry},
+            }
+            assert api.post("/__sandbox/faults", json=fault).status_code == 200
+            day = f"/v1/book_times/{SANDBOX_COMPANY_ID}/{ANNA}/2026-06-16"
+            down = api.get(day)
+            assert down.status_code == 503
+            assert down.headers["Retry-After"] == retry
+            assert down.headers["content-type"].startswith("text/html")
+            assert down.text == "<html>maintenance</html>"
+            assert api.get(day).status_code == 200
+
+            empty = {"method": "POST", "route": "book_record", "body": "", "carry_out": True}
+            assert api.post("/__sandbox/faults", json={**empty, "status": 502}).status_code == 200
+            lost = book(api, appointment(ANNA, "2026-06-16T11:00:00+02:00", HAIRCUT))
+            assert (lost.status_code, lost.content) == (502, b"")
+            assert sandbox.records()[-1]["start"] == datetime(2026, 6, 16, 11, 0, tzinfo=BERLIN)
+
+            switched = api.post(
+                f"/__sandbox/locations/{SANDBOX_COMPANY_ID}",
+                json={"error_form": "message", "privacy_policy": "<p>Ours</p>"},
+            )
+            assert switched.status_code == 200
+            taken = book(api, appointment(ANNA, "2026-06-16T11:00:00+02:00", HAIRCUT))
+            assert set(taken.json()["meta"]) == {"message"}
+            policy = api.get(f"/v1/privacy_policy/{SANDBOX_COMPANY_ID}").json()
+            assert policy["data"] == {"text": "<p>Ours</p>"}
+            assert api.post("/__sandbox/locations/1001", content=b"[").status_code == 400
     finally:
         server.shutdown()
         server.server_close()

@@ -30,12 +30,57 @@ naming a member who does not perform the service is a 438; an SMS code stays val
 minutes however often it is used; with a user token, `user/records` lists every record of that
 phone at both locations, cancelled ones included.
 
-Test-only views, which need no token and are not rate-limited:
-`GET /__sandbox/sms?company_id=&phone=` and `GET /__sandbox/records[?company_id=]`.
+On demand it also gives answers the real service can give but the default sandbox does not:
+
+* `Sandbox.configure(company_id, **changes)` changes a location's settings while running. Besides
+  the salon's own facts (a new `timezone_name` moves the whole location: schedules are wall-clock
+  times in its zone, records keep their instants) these include `booking_email_required` and
+  `booking_comment_required` (enforced by `book_record`), `privacy_policy`, the reminder presets
+  `default_notify_by_sms`/`default_notify_by_email` (hours; a booking that omits
+  `notify_by_sms`/`notify_by_email`, or sends null, gets them; the demo salons text a reminder
+  24 hours ahead), and
+  how the sandbox speaks, which is never itself on the wire:
+  `company_shape` "full" (default: also phone, currency, the `allow_*` rules and the
+  `booking_*` settings) or "documented" (exactly Altegio's "Get location" fields, none of those;
+  `main_group` is `[]`,
+  `groups` is `[]` with `show_groups=1`, `online_sales_form_url` only with `bookform_id`,
+  `access` `{}` only with `my=1`); `timezone_form` "name" (default), "offset" (`timezone` as the
+  current offset in hours as a string: "-5", "2", "5.5") or "offset_int" (the same as a number),
+  for `GET company` only; `error_form` "codes" (default) or "message" (the older 422 form: a
+  sentence in `meta.message`, no `errors`, no code; with several failing appointments only the
+  first is told; the 434 blacklist stays a 403, with `meta.message` only); `error_language`
+  "en" (default) or "ru" for the refusal sentences (dates spelled "27 November 2026" /
+  "27 ноября 2026"). In English the "codes" form keeps its earlier wording.
+* `GET privacy_policy/{id}`: `{"text": ...}` when the location has a policy, `data: null` when not
+  (the body is undocumented; this is the sandbox's pick).
+* `Sandbox.withdraw_service(id)`: nobody performs the service any more; naming it in `book_check`
+  or `book_record` is a 438. `Sandbox.remove_staff(id)`: the member leaves the lists and the
+  staff-0 unions; naming them in `book_check`/`book_record`, or rescheduling their record, is a
+  433. Existing records keep showing both; a record of a withdrawn service can still be moved.
+* `Sandbox.fault(method, route, ...)`: canned answers (any status, raw or JSON body, headers) for
+  the next matching requests, optionally after handling the request for real (`carry_out`), so an
+  answer can be lost after its write happened. `clear_faults()` removes them.
+
+More picks where the reference is silent: a required email that is missing or malformed, or a
+required comment that is empty, is a 422 with `meta.message` only (no code is documented), in
+both error forms, checked after the name and before the SMS code; a removed team member's
+`book_times`, `book_staff_seances` and `book_dates?staff_id=` are a 404 with `meta: []`;
+`user/auth` refusals speak in the form of the location named by `company_id`, else of the
+default location. The rate limiter comes first, then a fault (before the token is checked),
+then the endpoint: a 429 wins over a fault, a fault over a 401, and a limited request does not
+use a fault up.
+
+Test-only views and switches, which need no token, are not rate-limited and never faulted:
+`GET /__sandbox/sms?company_id=&phone=`, `GET /__sandbox/records[?company_id=]`,
+`POST|DELETE /__sandbox/faults` (JSON with the arguments of `Sandbox.fault`; `body` a string or
+JSON), `POST /__sandbox/locations/{id}` (JSON of `configure` changes),
+`POST /__sandbox/services/{id}/withdraw` and `POST /__sandbox/staff/{id}/remove`. Bad input is a
+400 `{"error": ...}`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -45,9 +90,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, NoReturn
-from zoneinfo import ZoneInfo
+from types import EllipsisType
+from typing import Any, Final, NoReturn, get_args, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
@@ -57,6 +104,7 @@ from bot.altegio.sandbox_seed import (
     SANDBOX_COMPANY_ID,
     SANDBOX_SMS_COMPANY_ID,
     SEED_APPOINTMENTS,
+    Location,
     Salon,
     Service,
     StaffMember,
@@ -88,6 +136,7 @@ MAX_DATES_DAYS = 366
 
 _AUTH_RE = re.compile(r"^Bearer (?P<p>[^,\s]+)(,\s*User (?P<u>\S+))?$")
 _PHONE_RE = re.compile(r"^\+?\d{10,15}$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _AVATAR = "https://app.alteg.io/images/no-master.png"
 _AVATAR_BIG = "https://app.alteg.io/images/no-master-big.png"
 
@@ -109,7 +158,41 @@ _CHANGED_RECORD_KEYS = (
     "id", "date", "datetime", "create_date", "comment", "deleted", "length", "notify_by_sms",
     "notify_by_email", "master_requested", "online", "api_id",
 )
+# The location's own facts that the full `GET company` shows as they are. Listed rather than
+# taken from `asdict`, so that a field saying how the sandbox behaves never reaches the wire.
+_COMPANY_KEYS = (
+    "id", "title", "timezone_name", "country_id", "country", "city_id", "city", "address", "zip",
+    "phone", "site", "coordinate_lat", "coordinate_lon", "short_descr", "currency_short_title",
+    "phone_confirmation", "allow_change_record", "allow_change_record_delay_step",
+    "allow_delete_record", "allow_delete_record_delay_step",
+)
+_DOCUMENTED_COMPANY_KEYS = (
+    "id", "title", "country_id", "country", "city_id", "city", "timezone_name", "address", "zip",
+    "coordinate_lat", "coordinate_lon", "short_descr",
+)
+_MONTHS = {
+    "en": (
+        "January", "February", "March", "April", "May", "June", "July", "August", "September",
+        "October", "November", "December",
+    ),
+    "ru": (
+        "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября",
+        "октября", "ноября", "декабря",
+    ),
+}
 # fmt: on
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "company_shape": ("full", "documented"),
+    "timezone_form": ("name", "offset", "offset_int"),
+    "error_form": ("codes", "message"),
+    "error_language": ("en", "ru"),
+}
+_LOCATION_TYPES: dict[str, Any] = get_type_hints(Location)
+
+_NO_REF: Final = object()
+"""Marks a refusal about the whole request: its error entry carries no appointment `id`."""
+_NO_SERVICES = "No services or promotions set"
 
 
 class _Abort(Exception):
@@ -136,8 +219,87 @@ def _not_found() -> NoReturn:
     _fail(404)
 
 
-def _reject(*errors: Json) -> NoReturn:
-    _fail(422, "An error has occurred", errors)
+@dataclass(frozen=True)
+class _Problem:
+    """A business refusal (431-438, or the inner 422), worded only when the answer goes out:
+    the location's error form and language decide the words."""
+
+    code: int
+    legacy: str
+    """The English of the `codes` form, word for word as the sandbox has always sent it."""
+    ref: Any = _NO_REF
+    staff_id: int | None = None
+    staff_name: str = ""
+    start: datetime | None = None
+    """The appointment's time as wall time at the location."""
+    other_ref: Any = None
+
+
+def _words(loc: Location, english: str, russian: str) -> str:
+    return russian if loc.error_language == "ru" else english
+
+
+def _sentence(problem: _Problem, language: str) -> str:
+    """The refusal as Altegio words it in `language`, with dates spelled out as it does."""
+    ru = language == "ru"
+    staff = f"{problem.staff_name}({problem.staff_id or 0})"
+    day = hour = ""
+    if problem.start is not None:
+        start = problem.start
+        day = f"{start.day} {_MONTHS[language][start.month - 1]} {start.year}"
+        hour = start.strftime("%H:%M")
+    match problem.code:
+        case 431:
+            return "Неверный формат номера телефона" if ru else "Invalid phone number format"
+        case 432:
+            return "Неверный код подтверждения" if ru else "Wrong confirmation code"
+        case 433 if ru:
+            when = f"на {day} в {hour}" if day else "на выбранное время"
+            return (
+                f"К сотруднику {staff} нельзя записаться {when}. "
+                "Выбранное время уже занято или является нерабочим."
+            )
+        case 433:
+            when = f"on {day} at {hour}" if day else "at the selected time"
+            return (
+                f"Team Member {staff} cannot be booked {when}. "
+                "The selected time is already taken or is not working."
+            )
+        case 435:
+            return "Не указано имя" if ru else "Please enter your name"
+        case 436 if ru:
+            return f"Нет свободных сотрудников на {day} в {hour}."
+        case 436:
+            return f"No team member is available on {day} at {hour}."
+        case 437 if ru:
+            return f"Запись пересекается с записью {problem.other_ref} в этом же бронировании."
+        case 437:
+            return f"The appointment overlaps appointment {problem.other_ref} in the same booking."
+        case 438:
+            return (
+                "Нет записи на указанную услугу"
+                if ru
+                else "There is no appointment for the specified service/promotion"
+            )
+    return "Не указаны услуги или акции" if ru else _NO_SERVICES
+
+
+def _refuse(loc: Location, *problems: _Problem) -> NoReturn:
+    """A 422 in the location's error form and language."""
+    if loc.error_form == "message":
+        # The older form has room for one sentence: the first refusal is the one told.
+        _fail(422, _sentence(problems[0], loc.error_language))
+    errors = []
+    for problem in problems:
+        if loc.error_language == "en":
+            text = problem.legacy
+        else:
+            text = _sentence(problem, loc.error_language)
+        error: Json = {"code": problem.code, "message": text}
+        if problem.ref is not _NO_REF:
+            error["id"] = problem.ref
+        errors.append(error)
+    _fail(422, _words(loc, "An error has occurred", "Произошла ошибка"), errors)
 
 
 def _ok(data: Any, meta: Any = None) -> Json:
@@ -276,6 +438,104 @@ class _RateLimiter:
         return True
 
 
+@dataclass
+class _Fault:
+    """A canned answer that replaces the real one for matching requests."""
+
+    method: str
+    route: str
+    status: int
+    content: bytes
+    headers: dict[str, str]
+    carry_out: bool
+    times: int | None
+    path_contains: str
+
+    def matches(self, method: str, route: str | None, path: str) -> bool:
+        return method == self.method and route == self.route and self.path_contains in path
+
+    def response(self) -> httpx.Response:
+        return httpx.Response(self.status, headers=self.headers, content=self.content)
+
+
+def _default_fault_body(status: int) -> Any:
+    """What Altegio's own envelope would say for `status`; a 204 has no body at all."""
+    if status == 204:
+        return b""
+    if status < 300:
+        return {"success": True, "data": None, "meta": []}
+    if status == 404:
+        return {"success": False, "data": None, "meta": []}
+    messages = {
+        401: "Authentication needed.",
+        403: "Access denied.",
+        422: "An error has occurred",
+        429: "Too Many Requests",
+    }
+    if status >= 500:
+        message = "Server error"
+    else:
+        try:
+            message = messages.get(status) or HTTPStatus(status).phrase
+        except ValueError:
+            message = "Error"
+    return {"success": False, "data": None, "meta": {"message": message}}
+
+
+def _make_fault(
+    method: str,
+    route: str,
+    *,
+    status: int,
+    body: Any,
+    content_type: str | None,
+    headers: dict[str, str] | None,
+    carry_out: bool,
+    times: int | None,
+    path_contains: str,
+) -> _Fault:
+    if not isinstance(method, str) or not method.strip():
+        raise ValueError("method must be an HTTP method such as 'POST'")
+    if not isinstance(route, str) or not route.strip("/") or "/" in route.strip("/"):
+        raise ValueError("route must be the first path segment after /v1/, e.g. 'book_record'")
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise ValueError("status must be an HTTP status code")
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+        raise ValueError("times must be a positive number, or None for every request")
+    if not isinstance(carry_out, bool):
+        raise TypeError("carry_out must be a bool")
+    if not isinstance(path_contains, str):
+        raise TypeError("path_contains must be a string")
+    if content_type is not None and not isinstance(content_type, str):
+        raise TypeError("content_type must be a string")
+    extra = dict(headers or {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
+        raise TypeError("headers must map strings to strings")
+    if body is ...:
+        body = _default_fault_body(status)
+    if isinstance(body, dict | list):
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        kind = "application/json"
+    elif isinstance(body, str):
+        content, kind = body.encode(), "text/html; charset=utf-8"
+    elif isinstance(body, bytes) or body is None:
+        content, kind = body or b"", "text/html"
+    else:
+        raise TypeError("body must be bytes, str, a dict or a list")
+    if all(key.lower() != "content-type" for key in extra):
+        extra = {"Content-Type": content_type or kind, **extra}
+    return _Fault(
+        method=method.strip().upper(),
+        route=route.strip("/"),
+        status=status,
+        content=content,
+        headers=extra,
+        carry_out=carry_out,
+        times=times,
+        path_contains=path_contains,
+    )
+
+
 class Sandbox:
     """The demo salon's state and its Altegio endpoints."""
 
@@ -296,6 +556,9 @@ class Sandbox:
         self._codes: dict[tuple[int, str], _SmsCode] = {}
         self._users: dict[str, _User] = {}
         self._blacklist = {_digits(phone) for phone in BLACKLISTED_PHONES}
+        self._withdrawn: set[int] = set()
+        self._removed: set[int] = set()
+        self._faults: list[_Fault] = []
         self._next_record_id = 4_100_001
         self._next_user_id = 21_733_001
         self._seed()
@@ -352,6 +615,98 @@ class Sandbox:
         with self._lock:
             self._blacklist.add(_digits(phone))
 
+    def configure(self, company_id: int, **changes: Any) -> None:
+        """Change the location's settings while running, as its owner would in Altegio.
+
+        Unknown fields are a TypeError, values of the wrong type a TypeError, unknown choices
+        (and a changed `id` or an unknown `timezone_name`) a ValueError; nothing changes then.
+        """
+        with self._lock:
+            self._configure(company_id, changes)
+
+    def withdraw_service(self, service_id: int) -> None:
+        """As if the salon took the service off online booking; its records keep it."""
+        with self._lock:
+            self._withdraw_service(service_id)
+
+    def remove_staff(self, staff_id: int) -> None:
+        """As if the team member left the salon; their records keep them."""
+        with self._lock:
+            self._remove_staff(staff_id)
+
+    def fault(
+        self,
+        method: str,
+        route: str,
+        *,
+        status: int = 500,
+        body: bytes | str | dict[str, Any] | list[Any] | EllipsisType | None = ...,
+        content_type: str | None = None,
+        headers: dict[str, str] | None = None,
+        carry_out: bool = False,
+        times: int | None = 1,
+        path_contains: str = "",
+    ) -> None:
+        """Answer the next `times` matching requests (None: all, until cleared) with a canned
+        answer.
+
+        `route` is the first path segment after `/v1/`. `body` is sent as is when bytes or str
+        (None is an empty body) and as JSON when a dict or list; left out, it is the envelope
+        Altegio would send for `status`. With `carry_out` the request is first handled for real,
+        its changes kept, and only its answer replaced: a write that happened but whose answer
+        was lost.
+        """
+        fault = _make_fault(
+            method,
+            route,
+            status=status,
+            body=body,
+            content_type=content_type,
+            headers=headers,
+            carry_out=carry_out,
+            times=times,
+            path_contains=path_contains,
+        )
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def _configure(self, company_id: int, changes: dict[str, Any]) -> None:
+        salon = self._salons.get(company_id)
+        if salon is None:
+            raise KeyError(f"no location {company_id}")
+        checked: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name not in _LOCATION_TYPES:
+                raise TypeError(f"a location has no field {name!r}")
+            checked[name] = _checked_value(name, value)
+        if checked.get("id", company_id) != company_id:
+            raise ValueError("a location's id cannot change")
+        zone = self._zones[company_id]
+        if "timezone_name" in checked:
+            try:
+                zone = ZoneInfo(checked["timezone_name"])
+            except (ZoneInfoNotFoundError, ValueError) as error:
+                raise ValueError(f"unknown timezone {checked['timezone_name']!r}") from error
+        location = dataclasses.replace(salon.location, **checked)
+        self._salons[company_id] = dataclasses.replace(salon, location=location)
+        # Schedules are wall-clock times, so the whole location moves with its zone; records
+        # keep their instants.
+        self._zones[company_id] = zone
+
+    def _withdraw_service(self, service_id: int) -> None:
+        if all(s.id != service_id for salon in self._salons.values() for s in salon.services):
+            raise KeyError(f"no service {service_id}")
+        self._withdrawn.add(service_id)
+
+    def _remove_staff(self, staff_id: int) -> None:
+        if all(m.id != staff_id for salon in self._salons.values() for m in salon.staff):
+            raise KeyError(f"no team member {staff_id}")
+        self._removed.add(staff_id)
+
     # -- transport ---------------------------------------------------------------------------
 
     def transport(self) -> httpx.MockTransport:
@@ -360,15 +715,52 @@ class Sandbox:
     def handle(self, request: httpx.Request) -> httpx.Response:
         sent: list[tuple[int, str, str]] = []
         with self._lock:
-            try:
-                status, body = self._dispatch(request, sent)
-            except _Abort as abort:
-                status, body = abort.status, abort.body
+            response = self._respond(request, sent)
         # The callback runs outside the lock so it may call back into the sandbox.
         if self._on_sms is not None:
             for company_id, phone, code in sent:
                 self._on_sms(company_id, phone, code)
+        return response
+
+    def _respond(self, request: httpx.Request, sent: list[tuple[int, str, str]]) -> httpx.Response:
+        """Hooks first; then the rate limiter, as it stands in front of everything; then a
+        fault, which breaks the server before it looks at the token; then the endpoint."""
+        path = request.url.path
+        hook = path.find("/__sandbox/")
+        try:
+            if hook != -1:
+                status, body = self._hook(
+                    request.method, path[hook + len("/__sandbox/") :], request
+                )
+                return httpx.Response(status, json=body)
+            if self._limiter is not None:
+                client = str(request.extensions.get(CLIENT_IP_EXTENSION, "local"))
+                if not self._limiter.allow(client, self._now()):
+                    _fail(429, "Too Many Requests")
+        except _Abort as abort:
+            return httpx.Response(abort.status, json=abort.body)
+        fault = self._take_fault(request.method.upper(), path)
+        if fault is not None and not fault.carry_out:
+            return fault.response()
+        try:
+            status, body = self._dispatch(request, sent)
+        except _Abort as abort:
+            status, body = abort.status, abort.body
+        if fault is not None:
+            return fault.response()
         return httpx.Response(status, json=body)
+
+    def _take_fault(self, method: str, path: str) -> _Fault | None:
+        version = path.rfind("/v1/")
+        route = path[version + len("/v1/") :].strip("/").split("/")[0] if version != -1 else None
+        for fault in self._faults:
+            if fault.matches(method, route, path):
+                if fault.times is not None:
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self._faults.remove(fault)
+                return fault
+        return None
 
     def _now(self) -> datetime:
         now = self._clock()
@@ -381,13 +773,6 @@ class Sandbox:
         self, request: httpx.Request, sent: list[tuple[int, str, str]]
     ) -> tuple[int, Any]:
         path = request.url.path
-        hook = path.find("/__sandbox/")
-        if hook != -1:
-            return self._hook(request.method, path[hook + len("/__sandbox/") :], request)
-        if self._limiter is not None:
-            client = str(request.extensions.get(CLIENT_IP_EXTENSION, "local"))
-            if not self._limiter.allow(client, self._now()):
-                _fail(429, "Too Many Requests")
         user_token = self._authenticate(request)
         version = path.rfind("/v1/")
         if version == -1:
@@ -398,6 +783,9 @@ class Sandbox:
         match method, segments:
             case "GET", ["company", cid]:
                 return 200, self._get_company(self._salon(cid), params)
+            case "GET", ["privacy_policy", cid]:
+                policy = self._salon(cid).location.privacy_policy
+                return 200, _ok({"text": policy} if policy else None)
             case "GET", ["book_services", cid]:
                 return 200, self._book_services(self._salon(cid), params)
             case "GET", ["book_staff", cid]:
@@ -446,15 +834,26 @@ class Sandbox:
 
     # -- availability ------------------------------------------------------------------------
 
+    def _performs(self, member: StaffMember) -> frozenset[int]:
+        """What the member may be booked for now: withdrawn services are nobody's."""
+        return member.service_ids - self._withdrawn
+
+    def _present(self, salon: Salon) -> list[StaffMember]:
+        return [m for m in salon.staff if m.id not in self._removed]
+
     def _eligible(self, salon: Salon, service_ids: Sequence[int]) -> list[StaffMember]:
-        """Team members who perform every one of the chosen services."""
-        return [m for m in salon.staff if all(s in m.service_ids for s in service_ids)]
+        """Team members who perform every one of the chosen services (and something at all)."""
+        return [
+            m
+            for m in self._present(salon)
+            if (performs := self._performs(m)) and all(s in performs for s in service_ids)
+        ]
 
     def _length(self, salon: Salon, member: StaffMember, service_ids: Sequence[int]) -> int:
         services = {s.id: s for s in salon.services}
         if not service_ids:
             # Nothing chosen yet: the member's shortest service decides whether they are free.
-            return min(services[s].length_for(member.id) for s in member.service_ids)
+            return min(services[s].length_for(member.id) for s in self._performs(member))
         return sum(services[s].length_for(member.id) for s in service_ids)
 
     def _shifts(
@@ -549,37 +948,92 @@ class Sandbox:
     def _get_company(self, salon: Salon, params: httpx.QueryParams) -> Json:
         loc = salon.location
         bookform = loc.id * 10
+        bookforms = [
+            {
+                "id": bookform,
+                "title": "Online booking",
+                "is_default": 1,
+                "url": f"https://n{bookform}.alteg.io/",
+            }
+        ]
+        if loc.company_shape == "documented":
+            data = self._documented_company(salon, params, bookforms)
+        else:
+            data = {
+                **_pick(asdict(loc), _COMPANY_KEYS),
+                "public_title": loc.title,
+                "business_type_id": 1,
+                "phones": [loc.phone],
+                "description": "",
+                "active_staff_count": len(self._present(salon)),
+                "booking_comment_required": loc.booking_comment_required,
+                "booking_email_required": loc.booking_email_required,
+                "booking_comment_input_name": loc.booking_comment_input_name,
+                "booking_notify_text": "",
+                "reminds_sms_disabled": False,
+                "main_group_id": 0,
+                "bookforms": bookforms,
+                "payment_policy": {"type": "none"},
+            }
+            if params.get("forBooking") == "1":
+                data["next_slot"] = self._next_slot(salon)
+        if loc.timezone_form != "name":
+            hours = self._offset(salon)
+            # Where the name stood, so the field order stays the platform's.
+            data = {
+                ("timezone" if key == "timezone_name" else key): (
+                    (hours if loc.timezone_form == "offset_int" else str(hours))
+                    if key == "timezone_name"
+                    else value
+                )
+                for key, value in data.items()
+            }
+        return _ok(data)
+
+    def _documented_company(
+        self, salon: Salon, params: httpx.QueryParams, bookforms: list[Json]
+    ) -> Json:
+        """Exactly the fields of Altegio's "Get location", in its order."""
+        loc = salon.location
         data: Json = {
-            **asdict(loc),
-            "public_title": loc.title,
+            **_pick(asdict(loc), _DOCUMENTED_COMPANY_KEYS),
+            "social": dict.fromkeys(("facebook", "instagram", "telegram", "whatsapp", "viber"), ""),
+            "site": loc.site,
             "business_type_id": 1,
-            "phones": [loc.phone],
             "description": "",
-            "active_staff_count": len(salon.staff),
-            "booking_comment_required": False,
-            "booking_email_required": False,
-            "booking_comment_input_name": "Comment",
-            "booking_notify_text": "",
-            "reminds_sms_disabled": False,
-            "main_group_id": 0,
-            "bookforms": [
-                {
-                    "id": bookform,
-                    "title": "Online booking",
-                    "is_default": 1,
-                    "url": f"https://n{bookform}.alteg.io/",
-                }
-            ],
-            "payment_policy": {"type": "none"},
+            "phone_confirmation": loc.phone_confirmation,
+            "active_staff_count": len(self._present(salon)),
         }
         if params.get("forBooking") == "1":
             data["next_slot"] = self._next_slot(salon)
-        return _ok(data)
+        data |= {
+            "group_priority": 0,
+            "push_notification_phone_confirm": 0,
+            "main_group_id": 0,
+            # "An object or an empty array": the location belongs to no chain.
+            "main_group": [],
+        }
+        if params.get("show_groups") == "1":
+            data["groups"] = []
+        data["bookforms"] = bookforms
+        if params.get("bookform_id"):
+            data["online_sales_form_url"] = f"https://o{loc.id}.alteg.io"
+        data["payment_policy"] = {"type": "none"}
+        if params.get("my") == "1":
+            data["access"] = {}
+        return data
+
+    def _offset(self, salon: Salon) -> int | float:
+        """The location's current UTC offset in hours: 2, -5, 5.5."""
+        offset = self._now().astimezone(self._tz(salon)).utcoffset() or timedelta()
+        hours = offset.total_seconds() / 3600
+        return int(hours) if hours.is_integer() else hours
 
     def _next_slot(self, salon: Salon) -> str | None:
         today = self._today(salon)
+        members = self._eligible(salon, [])
         for offset in range(HORIZON_DAYS):
-            slots = self._day_slots(salon, salon.staff, [], today + timedelta(days=offset))
+            slots = self._day_slots(salon, members, [], today + timedelta(days=offset))
             if slots:
                 return _iso(slots[0][0], self._tz(salon))
         return None
@@ -588,16 +1042,16 @@ class Sandbox:
         staff_id = _query_int(params, "staff_id")
         chosen = _query_ids(params, "service_ids")
         instant = _query_instant(params, "datetime", self._tz(salon))
-        pool = [m for m in salon.staff if staff_id in (0, m.id)]
+        pool = [m for m in self._present(salon) if staff_id in (0, m.id)]
         services = []
         for service in salon.services:
-            performers = [m for m in pool if service.id in m.service_ids]
+            performers = [m for m in pool if service.id in self._performs(m)]
             if instant is not None:
                 combo = chosen if service.id in chosen else [*chosen, service.id]
                 performers = [
                     m
                     for m in performers
-                    if all(s in m.service_ids for s in combo)
+                    if all(s in self._performs(m) for s in combo)
                     and self._free_at(salon, m, combo, instant)
                 ]
             if not performers:
@@ -670,12 +1124,13 @@ class Sandbox:
     def _members(
         self, salon: Salon, staff_segment: str, chosen: Sequence[int]
     ) -> list[StaffMember]:
-        """Staff 0 means everyone who performs the chosen services; an unknown id is a 404."""
+        """Staff 0 means everyone who performs the chosen services; an unknown or removed id
+        is a 404."""
         staff_id = _path_int(staff_segment)
         eligible = self._eligible(salon, chosen)
         if staff_id == 0:
             return eligible
-        if all(m.id != staff_id for m in salon.staff):
+        if all(m.id != staff_id for m in self._present(salon)):
             _not_found()
         return [m for m in eligible if m.id == staff_id]
 
@@ -712,6 +1167,8 @@ class Sandbox:
     def _book_dates(self, salon: Salon, params: httpx.QueryParams) -> Json:
         chosen = _query_ids(params, "service_ids")
         staff_id = _query_int(params, "staff_id")
+        if staff_id in self._removed and any(m.id == staff_id for m in salon.staff):
+            _not_found()
         members = [m for m in self._eligible(salon, chosen) if staff_id in (0, m.id)]
         first, last = self._date_range(salon, params)
         working: list[date] = []
@@ -763,7 +1220,7 @@ class Sandbox:
     def _book_code(self, salon: Salon, body: Json, sent: list[tuple[int, str, str]]) -> Json:
         phone = body.get("phone")
         if not isinstance(phone, str) or not _PHONE_RE.match(phone.strip()):
-            _reject({"code": 431, "message": "Invalid phone number format"})
+            _refuse(salon.location, _Problem(431, "Invalid phone number format"))
         name = body.get("fullname") or body.get("fulname") or ""
         code = str(1000 + secrets.randbelow(9000))
         self._codes[(salon.location.id, _digits(phone))] = _SmsCode(
@@ -785,13 +1242,14 @@ class Sandbox:
 
     def _plan(self, salon: Salon, body: Json) -> list[_Planned]:
         """Resolve and validate the appointments of a check or booking; never writes."""
+        loc = salon.location
         appointments = body.get("appointments")
         if not isinstance(appointments, list) or not appointments:
-            _reject({"code": 422, "message": "No services or promotions set"})
+            _refuse(loc, _Problem(422, _NO_SERVICES))
         tz = self._tz(salon)
-        known = {s.id for s in salon.services}
+        known = {s.id for s in salon.services if s.id not in self._withdrawn}
         planned: list[_Planned] = []
-        errors: list[Json] = []
+        errors: list[_Problem] = []
         for appointment in appointments:
             item = appointment if isinstance(appointment, dict) else {}
             ref = item.get("id")
@@ -800,16 +1258,22 @@ class Sandbox:
                 [_as_int(s) for s in raw_services] if isinstance(raw_services, list) else []
             )
             start = _parse_instant(item.get("datetime"), tz)
+            local = start.astimezone(tz) if start else None
             staff_id = _as_int(item.get("staff_id", 0))
-            when = start.astimezone(tz).strftime("%Y-%m-%d at %H:%M") if start else "that time"
-            taken = {
-                "code": 433,
-                "message": f"Team Member ({staff_id}) cannot be booked on {when}. "
+            when = local.strftime("%Y-%m-%d at %H:%M") if local else "that time"
+            # A removed member is still on file (their old records show them), so named too.
+            named = next((m.name for m in salon.staff if m.id == staff_id), "")
+            taken = _Problem(
+                433,
+                f"Team Member ({staff_id}) cannot be booked on {when}. "
                 "The selected time is already taken or is not working.",
-                "id": ref,
-            }
+                ref,
+                staff_id,
+                named,
+                local,
+            )
             if not service_ids:
-                errors.append({"code": 422, "message": "No services or promotions set", "id": ref})
+                errors.append(_Problem(422, _NO_SERVICES, ref))
                 continue
             ids = [s for s in service_ids if s is not None and s in known]
             if len(ids) != len(service_ids):
@@ -827,14 +1291,14 @@ class Sandbox:
                         break
                 if chosen is None:
                     message = f"No team member is available on {when}."
-                    errors.append({"code": 436, "message": message, "id": ref})
+                    errors.append(_Problem(436, message, ref, start=local))
                     continue
             else:
-                member_or_none = next((m for m in salon.staff if m.id == staff_id), None)
+                member_or_none = next((m for m in self._present(salon) if m.id == staff_id), None)
                 if member_or_none is None:
                     errors.append(taken)
                     continue
-                if not all(s in member_or_none.service_ids for s in ids):
+                if not all(s in self._performs(member_or_none) for s in ids):
                     errors.append(_no_service(ref))
                     continue
                 length = self._length(salon, member_or_none, ids)
@@ -854,11 +1318,11 @@ class Sandbox:
             )
             if clash is not None:
                 message = f"The appointment overlaps appointment {clash.ref} in the same booking."
-                errors.append({"code": 437, "message": message, "id": ref})
+                errors.append(_Problem(437, message, ref, other_ref=clash.ref))
                 continue
             planned.append(chosen)
         if errors:
-            _reject(*errors)
+            _refuse(loc, *errors)
         return planned
 
     def _book_check(self, salon: Salon, body: Json) -> Json:
@@ -869,16 +1333,27 @@ class Sandbox:
         loc = salon.location
         phone = body.get("phone")
         if not isinstance(phone, str) or not _PHONE_RE.match(phone.strip()):
-            _reject({"code": 431, "message": "Invalid phone number format"})
+            _refuse(loc, _Problem(431, "Invalid phone number format"))
         phone = phone.strip()
         if _digits(phone) in self._blacklist:
-            message = "You cannot book online. Please contact the salon."
+            message = _words(
+                loc,
+                "You cannot book online. Please contact the salon.",
+                "Вы не можете записаться онлайн. Пожалуйста, свяжитесь с салоном.",
+            )
+            if loc.error_form == "message":
+                _fail(403, message)
             _fail(403, message, [{"code": 434, "message": message}])
         fullname = body.get("fullname")
         if not isinstance(fullname, str) or not fullname.strip():
-            _reject({"code": 435, "message": "Please enter your name"})
+            _refuse(loc, _Problem(435, "Please enter your name"))
+        # These two refusals carry no documented code, so none is made up: the message only.
+        if loc.booking_email_required and not _EMAIL_RE.match(_text(body.get("email")).strip()):
+            _fail(422, _words(loc, "Please enter your email", "Укажите email"))
+        if loc.booking_comment_required and not _text(body.get("comment")).strip():
+            _fail(422, _words(loc, "Please enter a comment", "Укажите комментарий"))
         if loc.phone_confirmation and not self._code_matches(phone, body.get("code"), [loc.id]):
-            _reject({"code": 432, "message": "Wrong confirmation code"})
+            _refuse(loc, _Problem(432, "Wrong confirmation code"))
         planned = self._plan(salon, body)
         now = self._now()
         api_id = body.get("api_id")
@@ -898,8 +1373,8 @@ class Sandbox:
                 master_requested=item.master_requested,
                 hash=secrets.token_hex(16),
                 api_id="" if api_id is None else str(api_id),
-                notify_by_sms=_as_int(body.get("notify_by_sms")) or 0,
-                notify_by_email=_as_int(body.get("notify_by_email")) or 0,
+                notify_by_sms=_hours(body.get("notify_by_sms"), loc.default_notify_by_sms),
+                notify_by_email=_hours(body.get("notify_by_email"), loc.default_notify_by_email),
                 create_date=now,
                 last_change_date=now,
             )
@@ -951,18 +1426,41 @@ class Sandbox:
             _fail(403, "Access denied.")
         now = self._now()
         if not loc.allow_change_record:
-            _fail(422, "Online rescheduling is not available at this location.")
+            _fail(
+                422,
+                _words(
+                    loc,
+                    "Online rescheduling is not available at this location.",
+                    "Онлайн-перенос записи в этом филиале недоступен.",
+                ),
+            )
         if now + timedelta(seconds=loc.allow_change_record_delay_step) > record.start:
             hours = loc.allow_change_record_delay_step // 3600
-            _fail(422, f"Cannot reschedule online less than {hours} h before the visit.")
-        start = _parse_instant(body.get("datetime"), self._tz(salon))
-        member = next(m for m in salon.staff if m.id == record.staff_id)
-        if start is None or not self._fits(member, salon, start, record.length, record.record_id):
+            _fail(
+                422,
+                _words(
+                    loc,
+                    f"Cannot reschedule online less than {hours} h before the visit.",
+                    f"Перенести запись онлайн можно не позднее чем за {hours} ч до визита.",
+                ),
+            )
+        tz = self._tz(salon)
+        start = _parse_instant(body.get("datetime"), tz)
+        member = self._member_of(record)
+        # A member who has left takes no more visits, not even moved ones.
+        if (
+            start is None
+            or member.id in self._removed
+            or not self._fits(member, salon, start, record.length, record.record_id)
+        ):
             message = (
                 f"Team Member ({record.staff_id}) cannot be booked at that time. "
                 "The selected time is already taken or is not working."
             )
-            _reject({"code": 433, "message": message})
+            local = start.astimezone(tz) if start else None
+            _refuse(
+                loc, _Problem(433, message, staff_id=member.id, staff_name=member.name, start=local)
+            )
         record.start = start
         if isinstance(body.get("comment"), str):
             record.comment = body["comment"]
@@ -974,7 +1472,9 @@ class Sandbox:
         company = _as_int(body.get("company_id"))
         companies = [company] if company in self._salons else list(self._salons)
         if not isinstance(phone, str) or not self._code_matches(phone, body.get("code"), companies):
-            _reject({"code": 432, "message": "Wrong confirmation code"})
+            # Without a location in the body, the default location's error form speaks.
+            speaker = self._salons.get(company or 0) or self._salons[SANDBOX_COMPANY_ID]
+            _refuse(speaker.location, _Problem(432, "Wrong confirmation code"))
         user = self._user_for(phone)
         name = next(
             (s.fullname for (_, p), s in self._codes.items() if p == user.phone and s.fullname),
@@ -1034,11 +1534,25 @@ class Sandbox:
             _not_found()
         loc = self._salons[record.company_id].location
         if not loc.allow_delete_record:
-            _fail(422, "Online cancellation is not available at this location.")
+            _fail(
+                422,
+                _words(
+                    loc,
+                    "Online cancellation is not available at this location.",
+                    "Онлайн-отмена записи в этом филиале недоступна.",
+                ),
+            )
         now = self._now()
         if now + timedelta(seconds=loc.allow_delete_record_delay_step) > record.start:
             hours = loc.allow_delete_record_delay_step // 3600
-            _fail(422, f"Cannot cancel online less than {hours} h before the visit.")
+            _fail(
+                422,
+                _words(
+                    loc,
+                    f"Cannot cancel online less than {hours} h before the visit.",
+                    f"Отменить запись онлайн можно не позднее чем за {hours} ч до визита.",
+                ),
+            )
         record.deleted = True
         record.last_change_date = now
         return _ok(None)
@@ -1170,8 +1684,22 @@ class Sandbox:
             self._records[record.record_id] = record
 
     def _hook(self, method: str, name: str, request: httpx.Request) -> tuple[int, Any]:
-        """Test-only views under `/__sandbox/`; not part of Altegio's API."""
+        """Test-only views and switches under `/__sandbox/`; not part of Altegio's API."""
         params = request.url.params
+        method = method.upper()
+        match method, name.strip("/").split("/"):
+            case "POST", ["faults"]:
+                return self._hook_change(request, self._hook_fault)
+            case "DELETE", ["faults"]:
+                cleared = len(self._faults)
+                self._faults.clear()
+                return 200, {"cleared": cleared}
+            case "POST", ["locations", cid]:
+                return self._hook_change(request, lambda body: self._hook_configure(cid, body))
+            case "POST", ["services", sid, "withdraw"]:
+                return self._hook_change(request, lambda _: self._withdraw_service(_hook_id(sid)))
+            case "POST", ["staff", sid, "remove"]:
+                return self._hook_change(request, lambda _: self._remove_staff(_hook_id(sid)))
         if method == "GET" and name.strip("/") == "sms":
             sms_company = _as_int(params.get("company_id")) or SANDBOX_COMPANY_ID
             sent = self._codes.get((sms_company, _digits(params.get("phone", ""))))
@@ -1184,17 +1712,92 @@ class Sandbox:
             ]
         _not_found()
 
+    def _hook_change(
+        self, request: httpx.Request, change: Callable[[Any], object]
+    ) -> tuple[int, Any]:
+        """Run a hook's change on its JSON body; bad input of any kind is a 400."""
+        raw = request.read()
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            return 400, {"error": "the body is not JSON"}
+        try:
+            change(body)
+        except (KeyError, TypeError, ValueError) as error:
+            message = error.args[0] if error.args else type(error).__name__
+            return 400, {"error": str(message)}
+        return 200, {"ok": True}
+
+    def _hook_configure(self, cid: str, body: Any) -> None:
+        if not isinstance(body, dict):
+            raise TypeError("the body must be a JSON object of location fields")
+        self._configure(_hook_id(cid), body)
+
+    def _hook_fault(self, body: Any) -> None:
+        if not isinstance(body, dict):
+            raise TypeError("the body must be a JSON object")
+        known = {
+            "method", "route", "status", "body", "content_type", "headers", "carry_out",
+            "times", "path_contains",
+        }  # fmt: skip
+        if unknown := set(body) - known:
+            raise TypeError(f"unknown fault fields: {', '.join(sorted(unknown))}")
+        if "method" not in body or "route" not in body:
+            raise TypeError("a fault needs a method and a route")
+        fault = _make_fault(
+            body["method"],
+            body["route"],
+            status=body.get("status", 500),
+            body=body.get("body", ...),
+            content_type=body.get("content_type"),
+            headers=body.get("headers"),
+            carry_out=body.get("carry_out", False),
+            times=body.get("times", 1),
+            path_contains=body.get("path_contains", ""),
+        )
+        self._faults.append(fault)
+
+
+def _hook_id(segment: str) -> int:
+    value = _as_int(segment)
+    if value is None:
+        raise ValueError(f"{segment!r} is not an id")
+    return value
+
+
+def _checked_value(name: str, value: object) -> object:
+    """`value` if it suits the location field `name` (as JSON would carry it)."""
+    kinds = get_args(_LOCATION_TYPES[name]) or (_LOCATION_TYPES[name],)
+    for kind in kinds:
+        if kind is type(None) and value is None:
+            return value
+        if kind is bool and isinstance(value, bool):
+            return value
+        if kind is str and isinstance(value, str):
+            if name in _CHOICES and value not in _CHOICES[name]:
+                raise ValueError(f"{name} must be one of {', '.join(_CHOICES[name])}")
+            return value
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            if value < 0:
+                raise ValueError(f"{name} cannot be negative")
+            return value
+        if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    raise TypeError(f"{name} cannot be {value!r}")
+
 
 def _pick(mapping: Json, keys: Iterable[str]) -> Json:
     return {key: mapping[key] for key in keys}
 
 
-def _no_service(ref: Any) -> Json:
-    return {
-        "code": 438,
-        "message": "There is no appointment for the specified service/promotion",
-        "id": ref,
-    }
+def _no_service(ref: Any) -> _Problem:
+    return _Problem(438, "There is no appointment for the specified service/promotion", ref)
+
+
+def _hours(given: object, preset: int) -> int:
+    """A reminder setting of a booking: the location's preset when the booking names none (0 is
+    a choice: no reminder)."""
+    return preset if given is None else _as_int(given) or 0
 
 
 def _text(value: object) -> str:
@@ -1284,6 +1887,10 @@ def make_server(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 8099) -> 
                 )
             self.send_response(response.status_code)
             self.send_header("Content-Type", response.headers.get("Content-Type", "text/plain"))
+            for name, value in response.headers.multi_items():
+                # Framing is this server's business; a fault's own headers (Retry-After) pass.
+                if name.lower() not in {"content-type", "content-length", "transfer-encoding"}:
+                    self.send_header(name, value)
             self.send_header("Content-Length", str(len(response.content)))
             self.end_headers()
             self.wfile.write(response.content)

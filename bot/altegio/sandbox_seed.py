@@ -38,6 +38,26 @@ class Location:
     allow_change_record_delay_step: int = 2 * 3600
     allow_delete_record: bool = True
     allow_delete_record_delay_step: int = 2 * 3600
+    booking_email_required: bool = False
+    booking_comment_required: bool = False
+    booking_comment_input_name: str = "Comment"
+    privacy_policy: str | None = None
+    """The location's own privacy policy (may hold simple HTML); None when it has none."""
+    default_notify_by_sms: int = 24
+    """The reminder the salon set up in Altegio, in hours before the visit (0 = off); a booking
+    that names none gets this one."""
+    default_notify_by_email: int = 0
+    # How the sandbox speaks, not what the salon is: these never reach the wire as fields.
+    company_shape: str = "full"
+    """`GET company`: "full" (every field the sandbox knows) or "documented" (exactly "Get
+    location")."""
+    timezone_form: str = "name"
+    """`GET company`: "name" (`timezone_name`), "offset" (`timezone` as a string of hours) or
+    "offset_int" (the same as a number)."""
+    error_form: str = "codes"
+    """422 refusals: "codes" (`meta.errors[]`) or "message" (the older `meta.message` only)."""
+    error_language: str = "en"
+    """The language of refusal messages: "en" or "ru"."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +160,8 @@ AURORA = Salon(
         short_descr="Hair, nails, brows and massage in Kreuzberg",
         currency_short_title="EUR",
         phone_confirmation=False,
+        # The demo salons preset no reminder, so a booking that names none gets none.
+        default_notify_by_sms=24,
     ),
     categories=(
         Category(501, "Hair", 60),
@@ -271,6 +293,7 @@ AURORA_MITTE = Salon(
         short_descr="Hair and nails near Hackescher Markt",
         currency_short_title="EUR",
         phone_confirmation=True,
+        default_notify_by_sms=24,
     ),
     categories=(
         Category(601, "Hair", 60),
