@@ -25,6 +25,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.altegio.client import AltegioClient
+from bot.altegio.models import Facts
 from bot.altegio.sandbox import Sandbox
 from bot.context import BotApplication, Context, Services
 from bot.i18n import SHIPPED_LANGUAGES, Catalogs
@@ -57,17 +58,27 @@ def build_services(
     transport = altegio_transport
     if transport is None and settings.sandbox:
         transport = (sandbox or Sandbox(clock)).transport()
+    storage = storage or Storage.open(settings.db_path)
+    company_id = settings.altegio_company_id
+
+    def keep_facts(facts: Facts) -> None:
+        storage.save_location_facts(company_id, facts.as_json())
+
+    client_options.setdefault("clock", clock)
     altegio = AltegioClient(
         partner_token=settings.partner_token,
-        company_id=settings.altegio_company_id,
+        company_id=company_id,
         base_url=settings.altegio_base_url,
         transport=transport,
+        # What records told about the location (phone, rules, currency) survives a restart.
+        facts=Facts.from_wire(storage.location_facts(company_id)),
+        on_facts=keep_facts,
         **client_options,  # type: ignore[arg-type]
     )
     return Services(
         settings=settings,
         altegio=altegio,
-        storage=storage or Storage.open(settings.db_path),
+        storage=storage,
         catalogs=Catalogs(
             SHIPPED_LANGUAGES, settings.default_language, overrides=settings.messages_dir
         ),

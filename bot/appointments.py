@@ -3,6 +3,7 @@ in step with Altegio, and their reminder schedule. Plain code: no Telegram here.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -10,33 +11,39 @@ from zoneinfo import ZoneInfo
 
 from bot.altegio import errors
 from bot.altegio.client import AltegioClient
-from bot.altegio.models import Company, Record
+from bot.altegio.models import Company, Record, Rules
 from bot.reminders import QuietHours, plan_after_visit, plan_reminders
 from bot.storage import Storage, StoredBooking
+
+log = logging.getLogger(__name__)
 
 
 class Refusal(StrEnum):
     NOT_ALLOWED = "not_allowed"  # the salon does not allow it online at all
     TOO_LATE = "too_late"  # closer to the visit than the salon's minimum notice
     PAST = "past"  # the visit has begun or is over
+    BY_ALTEGIO = "by_altegio"  # Altegio refused, for a reason of the salon's we do not know
 
 
-def cancel_refusal(company: Company, start: datetime, now: datetime) -> Refusal | None:
-    """Why a client may not cancel online now, or None when they may."""
-    return _refusal(company.allow_delete_record, company.allow_delete_delay, start, now)
+def cancel_refusal(rules: Rules, start: datetime, now: datetime) -> Refusal | None:
+    """Why a client may not cancel online now, or None when they may (or the rule is unknown,
+    and Altegio will say)."""
+    return _refusal(rules.allow_delete, rules.delete_notice, start, now)
 
 
-def change_refusal(company: Company, start: datetime, now: datetime) -> Refusal | None:
-    """Why a client may not reschedule online now, or None when they may."""
-    return _refusal(company.allow_change_record, company.allow_change_delay, start, now)
+def change_refusal(rules: Rules, start: datetime, now: datetime) -> Refusal | None:
+    """Why a client may not reschedule online now, or None when they may (or nobody knows)."""
+    return _refusal(rules.allow_change, rules.change_notice, start, now)
 
 
-def _refusal(allowed: bool, notice: int, start: datetime, now: datetime) -> Refusal | None:
+def _refusal(
+    allowed: bool | None, notice: int | None, start: datetime, now: datetime
+) -> Refusal | None:
     if start <= now:
         return Refusal.PAST
-    if not allowed:
+    if allowed is False:
         return Refusal.NOT_ALLOWED
-    if now + timedelta(seconds=notice) > start:
+    if notice is not None and now + timedelta(seconds=notice) > start:
         return Refusal.TOO_LATE
     return None
 
@@ -45,6 +52,7 @@ class Change(StrEnum):
     SAME = "same"
     MOVED = "moved"
     DELETED = "deleted"
+    UNCHECKED = "unchecked"  # Altegio could not be asked or did not answer about it
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,21 @@ class Fresh:
     booking: StoredBooking
     record: Record | None
     change: Change
+    outage: bool = False  # unchecked because Altegio was not answering at all
+
+    @property
+    def title(self) -> str:
+        return (self.record.title if self.record else "") or self.booking.title
+
+    @property
+    def staff_name(self) -> str:
+        return (self.record.staff_name if self.record else "") or self.booking.staff_name
+
+    def rules(self, company: Company) -> Rules:
+        """The salon's rules for this appointment: its own record's word first (freshest), then
+        the location's."""
+        own = self.record.facts.rules if self.record is not None else Rules()
+        return own.over(company.rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +102,39 @@ def schedule(
     storage.replace_reminders(booking.record_id, booking.chat_id, planned)
 
 
+async def read_record(
+    altegio: AltegioClient, booking: StoredBooking, user_token: str | None
+) -> tuple[Record | None, bool]:
+    """The appointment as Altegio has it, and whether Altegio proved it gone.
+
+    The record is read through its hash. Should that fail in any way but an outage (the
+    reference warns a hash may work only right after booking), it is looked for in the
+    client's own list (`user/records`: with their user token every appointment they have, or
+    else what the hash opens). Only Altegio's own not-found confirmed by that list, which
+    needs a user token, proves the appointment gone; anything else is simply not known now.
+    """
+    first: errors.AltegioError | None = None
+    if booking.record_hash:
+        try:
+            return await altegio.record(booking.record_id, booking.record_hash), False
+        except (errors.Unavailable, errors.RateLimited):
+            raise
+        except errors.AltegioError as exc:
+            first = exc
+            log.info("record %s: read failed (%s)", booking.record_id, type(exc).__name__)
+    try:
+        listed = await altegio.user_records(booking.record_id, booking.record_hash, user_token)
+    except errors.AltegioError:
+        if first is not None:
+            raise first from None
+        raise
+    found = next((r for r in listed if r.id == booking.record_id), None)
+    if found is not None:
+        return found, False
+    not_found = first is None or (isinstance(first, errors.NotFound) and first.from_altegio)
+    return None, user_token is not None and not_found
+
+
 async def refresh(
     altegio: AltegioClient,
     storage: Storage,
@@ -88,23 +144,34 @@ async def refresh(
 ) -> Fresh:
     """Read the appointment from Altegio and bring the stored copy and reminders in line.
 
-    A record Altegio no longer knows, or reports deleted, was cancelled by the salon; a new
-    start time means the salon moved it, and the reminders follow. Other Altegio failures
-    propagate: nothing is concluded from an outage.
+    A record Altegio reports deleted, or proves gone, was cancelled by the salon; a new start
+    time means the salon moved it, and the reminders follow. A read that fails is no such
+    proof: the booking is then `UNCHECKED` and stays as it was stored.
     """
+    token = storage.user_token(booking.user_id)
     try:
-        record: Record | None = await altegio.record(booking.record_id, booking.record_hash)
-    except errors.NotFound:
-        record = None
-    if record is None or record.deleted:
+        record, gone = await read_record(altegio, booking, token)
+    except errors.AltegioError as exc:
+        outage = isinstance(exc, errors.Unavailable | errors.RateLimited)
+        return Fresh(booking, None, Change.UNCHECKED, outage=outage)
+    if gone or (record is not None and record.deleted):
         if booking.status == "active":
             storage.update_booking(booking.record_id, status="deleted")
             storage.drop_reminders(booking.record_id)
         return Fresh(replace(booking, status="deleted"), record, Change.DELETED)
+    if record is None:
+        return Fresh(booking, None, Change.UNCHECKED)
+    known: dict[str, object] = {}
     if record.staff_id and record.staff_id != booking.staff_id:
         # "Any team member" bookings learn who was assigned; the salon may also reassign.
-        storage.update_booking(booking.record_id, staff_id=record.staff_id)
-        booking = replace(booking, staff_id=record.staff_id)
+        known["staff_id"] = record.staff_id
+    if record.staff_name and record.staff_name != booking.staff_name:
+        known["staff_name"] = record.staff_name
+    if record.title and record.title != booking.title:
+        known["title"] = record.title
+    if known:
+        storage.update_booking(booking.record_id, **known)
+        booking = replace(booking, **known)  # type: ignore[arg-type]
     if record.start != booking.start or (record.length and record.length != booking.length):
         moved = replace(booking, start=record.start, length=record.length or booking.length)
         storage.update_booking(booking.record_id, start=moved.start, length=moved.length)

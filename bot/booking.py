@@ -33,7 +33,13 @@ class Draft:
     slot_length: int | None = None
     name: str | None = None
     phone: str | None = None
+    email: str | None = None
+    email_needed: bool = False  # Altegio asked for an e-mail the location did not announce
     comment: str | None = None
+    comment_needed: bool = False  # likewise for a comment
+    consent: str = ""  # the fingerprint of the salon's privacy policy the client accepted
+    notice: str = ""  # a note for the next screen (what changed, why the client is there)
+    refusals: int = 0  # unexplained refusals of this booking by Altegio
     code_sent: bool = False
     code_attempts: int = 0
     message_id: int | None = None  # the menu message being edited in place
@@ -185,6 +191,22 @@ def clean_name(text: str) -> str | None:
 
 def clean_comment(text: str) -> str:
     return "".join(ch for ch in text if ch.isprintable() or ch == "\n").strip()[:MAX_COMMENT]
+
+
+_EMAIL = re.compile(r"[^@\s<>()\[\],;:\"]+@([^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]{2,})")
+
+
+def clean_email(text: str) -> str | None:
+    """An e-mail address as typed (spaces around it dropped, the domain in lower case), or
+    None when it cannot be one."""
+    address = text.strip().strip("<>").strip()
+    match = _EMAIL.fullmatch(address)
+    if match is None or len(address) > 254 or ".." in address:
+        return None
+    local, _, domain = address.rpartition("@")
+    if local.startswith(".") or local.endswith(".") or domain.startswith(("-", ".")):
+        return None
+    return f"{local}@{domain.lower()}"
 
 
 # --- typed days -----------------------------------------------------------------------------

@@ -44,6 +44,7 @@ ACTIONS: dict[str, str] = {
     "other": "",
     "keep": "",
     "skip": "",
+    "agree": "",
     "resend": "",
     "noop": "",
     "retry": "",

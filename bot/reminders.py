@@ -273,3 +273,45 @@ def _step_out(
     except OverflowError:
         pass
     return None
+
+
+# An appointment that cannot be read when its reminder is due is read again after 1, 2, 4, ...
+# minutes (at most half an hour apart, six times in all). A reminder before the visit does not
+# wait for that longer than an eighth of the time it was due ahead of the visit (an hour at
+# most, fifteen minutes for a two-hour reminder), nor past half an hour before the visit: it
+# then goes out with what is known rather than late or not at all.
+READ_RETRY_FIRST = timedelta(minutes=1)
+READ_RETRY_LONGEST = timedelta(minutes=30)
+READ_RETRIES = 6
+PATIENCE = timedelta(hours=1)
+SEND_BY = timedelta(minutes=30)
+
+
+def read_retry(
+    attempts: int,
+    now: datetime,
+    start: datetime,
+    *,
+    since: datetime,
+    before_visit: bool,
+    tz: ZoneInfo,
+    quiet: QuietHours | None,
+) -> datetime | None:
+    """When to read an appointment again after `attempts` failed reads for its reminder, the
+    first at `since`; None when waiting longer would be worse (send what is known now, or,
+    after the visit, give up).
+
+    A retry never falls in quiet hours: before the visit the reminder goes out now instead, and
+    a thank-you waits for the morning.
+    """
+    if attempts >= READ_RETRIES:
+        return None
+    at = now + min(READ_RETRY_FIRST * (1 << attempts), READ_RETRY_LONGEST)
+    if before_visit:
+        patience = min(PATIENCE, max(start - since, timedelta(0)) / 8)
+        if at > since + patience or at > start - SEND_BY:
+            return None
+        if quiet is not None and _quiet_at(at, tz, quiet):
+            return None
+        return at
+    return at if quiet is None else _out_after(at, tz, quiet)

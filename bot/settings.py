@@ -39,6 +39,10 @@ class Settings:
     quiet_hours: QuietHours | None = DEFAULT_QUIET_HOURS
     admin_chat_id: int | None = None
     messages_dir: Path | None = None
+    # Altegio's own SMS and e-mail reminders for bookings made here, in hours before the visit;
+    # None leaves them as the salon set them up in Altegio, 0 switches them off.
+    notify_by_sms: int | None = None
+    notify_by_email: int | None = None
 
     @property
     def sandbox(self) -> bool:
@@ -116,6 +120,10 @@ class Settings:
             quiet = parse_quiet_hours(values.get("QUIET_HOURS", "22:00-08:00").strip())
         except ValueError as exc:
             raise SettingsError(f"QUIET_HOURS: {exc}") from exc
+        notify = {
+            name: _notify_hours(name, get(name))
+            for name in ("ALTEGIO_NOTIFY_BY_SMS", "ALTEGIO_NOTIFY_BY_EMAIL")
+        }
         admin_text = get("ADMIN_CHAT_ID")
         admin: int | None = None
         if admin_text:
@@ -139,7 +147,24 @@ class Settings:
             quiet_hours=quiet,
             admin_chat_id=admin,
             messages_dir=Path(messages_dir) if messages_dir else None,
+            notify_by_sms=notify["ALTEGIO_NOTIFY_BY_SMS"],
+            notify_by_email=notify["ALTEGIO_NOTIFY_BY_EMAIL"],
         )
+
+
+def _notify_hours(name: str, text: str) -> int | None:
+    """`salon` (or nothing): as the salon set it up in Altegio; `off`: none; or hours before."""
+    value = text.strip().lower().removesuffix("h")
+    if value in ("", "salon"):
+        return None
+    if value in ("off", "0", "none", "no"):
+        return 0
+    if value.isdigit() and 1 <= int(value) <= 720:
+        return int(value)
+    raise SettingsError(
+        f"{name} must be salon (leave the salon's own reminders as set up in Altegio), off, or "
+        f"the hours before the visit such as 24, not {text!r}"
+    )
 
 
 def read_env_file(path: Path) -> dict[str, str]:

@@ -80,6 +80,21 @@ def m002_appointments_and_reminders(db: Database) -> None:
     db.table("reminders").create_index(["record_id"])
 
 
+@migrations()
+def m003_what_is_known(db: Database) -> None:
+    bookings = db.table("bookings")
+    # What the client was told they booked: shown when Altegio cannot be asked.
+    bookings.add_column("title", str, not_null_default="")
+    bookings.add_column("staff_name", str, not_null_default="")
+    clients = db.table("clients")
+    clients.add_column("email", str, not_null_default="")
+    clients.add_column("policy", str, not_null_default="")  # the privacy policy they accepted
+    # Reads of an appointment that failed before its reminder: the next try backs off.
+    db.table("reminders").add_column("attempts", int, not_null_default=0)
+    db.table("reminders").add_column("failing_since", int)  # Unix seconds of the first failure
+    db.table("locations").create({"company_id": int, "facts": str}, pk="company_id")
+
+
 _DATA_TABLES = {("user_data", "user_id"), ("chat_data", "chat_id")}
 _DROP_PENDING = "UPDATE reminders SET status = 'dropped' WHERE record_id = ? AND status = 'pending'"
 
@@ -92,6 +107,8 @@ class StorageError(RuntimeError):
 class Contact:
     name: str
     phone: str
+    email: str = ""
+    policy: str = ""  # a fingerprint of the salon's privacy policy the client accepted
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +126,8 @@ class StoredBooking:
     phone: str = ""
     fullname: str = ""
     status: str = "active"
+    title: str = ""  # the services, as last known
+    staff_name: str = ""  # the team member, as last known
 
     def as_row(self) -> dict[str, Any]:
         row = asdict(self)
@@ -133,6 +152,8 @@ class StoredBooking:
             phone=row.get("phone") or "",
             fullname=row.get("fullname") or "",
             status=row.get("status") or "active",
+            title=row.get("title") or "",
+            staff_name=row.get("staff_name") or "",
         )
 
 
@@ -144,6 +165,8 @@ class Reminder:
     kind: str
     offset_minutes: int
     due_at: datetime
+    attempts: int = 0
+    failing_since: datetime | None = None
 
 
 class Storage:
@@ -256,17 +279,29 @@ class Storage:
 
     def contact(self, user_id: int) -> Contact | None:
         row = self.db.conn.execute(
-            "SELECT name, phone FROM clients WHERE user_id = ?", (user_id,)
+            "SELECT name, phone, email, policy FROM clients WHERE user_id = ?", (user_id,)
         ).fetchone()
-        return Contact(row[0], row[1]) if row else None
+        return Contact(row[0], row[1], row[2] or "", row[3] or "") if row else None
 
     def remember_contact(self, user_id: int, contact: Contact, now: datetime) -> None:
+        """The client's details for next time; an e-mail or a policy left empty keeps the one
+        already known."""
         with self.db.conn:
             self.db.conn.execute(
-                "INSERT INTO clients (user_id, name, phone, updated_at) VALUES (?, ?, ?, ?) "
+                "INSERT INTO clients (user_id, name, phone, email, policy, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, "
-                "phone = excluded.phone, updated_at = excluded.updated_at",
-                (user_id, contact.name, contact.phone, now.isoformat()),
+                "phone = excluded.phone, updated_at = excluded.updated_at, "
+                "email = CASE WHEN excluded.email = '' THEN email ELSE excluded.email END, "
+                "policy = CASE WHEN excluded.policy = '' THEN policy ELSE excluded.policy END",
+                (
+                    user_id,
+                    contact.name,
+                    contact.phone,
+                    contact.email,
+                    contact.policy,
+                    now.isoformat(),
+                ),
             )
 
     def record_booking(self, booking: StoredBooking) -> None:
@@ -303,6 +338,21 @@ class Storage:
             for b in self.bookings_for_chat(chat_id)
             if b.status == "active" and b.start.timestamp() + b.length >= since.timestamp()
         ]
+
+    def location_facts(self, company_id: int) -> dict[str, Any]:
+        """What records told about a location (phone, currency, rules), kept across restarts."""
+        row = self.db.conn.execute(
+            "SELECT facts FROM locations WHERE company_id = ?", (company_id,)
+        ).fetchone()
+        data = json.loads(row[0]) if row else {}
+        return data if isinstance(data, dict) else {}
+
+    def save_location_facts(self, company_id: int, facts: dict[str, Any]) -> None:
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO locations (company_id, facts) VALUES (?, ?)",
+                (company_id, json.dumps(facts)),
+            )
 
     def set_user_token(self, user_id: int, token: str) -> None:
         self._table("clients").update(user_id, {"user_token": token})
@@ -367,16 +417,37 @@ class Storage:
                 "UPDATE reminders SET status = 'claimed', claimed_at = ? WHERE id IN ("
                 " SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ?"
                 " ORDER BY due_at LIMIT ?"
-                ") RETURNING id, record_id, chat_id, kind, offset_minutes, due_at",
+                ") RETURNING id, record_id, chat_id, kind, offset_minutes, due_at, attempts,"
+                " failing_since",
                 [stamp, stamp, limit],
             ).fetchall()
         return [
-            Reminder(r[0], r[1], r[2], r[3], r[4], datetime.fromtimestamp(r[5], tz=UTC))
+            Reminder(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                datetime.fromtimestamp(r[5], tz=UTC),
+                r[6],
+                None if r[7] is None else datetime.fromtimestamp(r[7], tz=UTC),
+            )
             for r in sorted(rows, key=lambda r: r[5])
         ]
 
     def finish_reminder(self, reminder_id: int, status: str) -> None:
         self._table("reminders").update(reminder_id, {"status": status})
+
+    def retry_reminder(
+        self, reminder_id: int, due: datetime, attempts: int, since: datetime
+    ) -> None:
+        """Try again at `due`: its appointment could not be read now (first failed at `since`)."""
+        with self.db.conn:
+            self.db.conn.execute(
+                "UPDATE reminders SET status = 'pending', claimed_at = NULL, due_at = ?,"
+                " attempts = ?, failing_since = ? WHERE id = ?",
+                (int(due.timestamp()), attempts, int(since.timestamp()), reminder_id),
+            )
 
     def release_claim(self, reminder_id: int) -> None:
         """A reminder that could not be checked or delivered now is tried again next tick."""

@@ -16,7 +16,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.altegio import errors
-from bot.altegio.models import Company, Record
+from bot.altegio.models import Company
 from bot.appointments import Change, Fresh, Refusal, cancel_refusal, refresh
 from bot.calendar_file import CalendarEntry, ics
 from bot.context import Context
@@ -48,28 +48,19 @@ def when(t: Translator, start: datetime, company: Company) -> str:
     return t.gettext("%(day)s at %(time)s", day=t.long_date(local.date()), time=t.time(local))
 
 
-def service_title(record: Record | None) -> str:
-    if record is None:
-        return ""
-    return ", ".join(s.title for s in record.services if s.title)
-
-
-def what(t: Translator, record: Record | None) -> str:
-    """The services of an appointment, or the word itself when Altegio names none."""
-    fallback = t.gettext("appointment")
-    return service_title(record) or fallback
+def what(t: Translator, fresh: Fresh) -> str:
+    """The services of an appointment, or the word itself when nothing names them."""
+    return fresh.title or t.gettext("appointment")
 
 
 def describe(t: Translator, fresh: Fresh, company: Company) -> str:
     """The appointment as the client should see it, in their language and the salon's zone."""
-    record = fresh.record
     lines = []
-    title = service_title(record)
-    if title:
-        lines.append(f"<b>{h(title)}</b>")
+    if fresh.title:
+        lines.append(f"<b>{h(fresh.title)}</b>")
     lines.append(when(t, fresh.booking.start, company))
-    if record is not None and record.staff_name:
-        lines.append(t.gettext("Team member: %(staff)s", staff=h(record.staff_name)))
+    if fresh.staff_name:
+        lines.append(t.gettext("Team member: %(staff)s", staff=h(fresh.staff_name)))
     if fresh.booking.length:
         lines.append(t.gettext("Duration: %(duration)s", duration=t.duration(fresh.booking.length)))
     if company.full_address:
@@ -80,11 +71,24 @@ def describe(t: Translator, fresh: Fresh, company: Company) -> str:
                 address=h(company.full_address),
             )
         )
+    if fresh.change is Change.UNCHECKED:
+        lines.append(
+            "<i>"
+            + t.gettext(
+                "The salon's booking system could not be asked about it just now: this is the "
+                "appointment as it was booked."
+            )
+            + "</i>"
+        )
     return "\n".join(lines)
 
 
-def refusal_text(t: Translator, refusal: Refusal, notice: int, phone: str, action: str) -> str:
-    hours = max(1, round(notice / 3600))
+def refusal_text(
+    t: Translator, refusal: Refusal, notice: int | None, phone: str, action: str
+) -> str:
+    """Why a change is refused, in the salon's own terms where they are known; never a rule
+    nobody stated."""
+    hours = max(1, round((notice or 0) / 3600))
     if refusal is Refusal.PAST:
         text = t.gettext("This appointment has already begun or is over.")
     elif refusal is Refusal.NOT_ALLOWED:
@@ -92,6 +96,11 @@ def refusal_text(t: Translator, refusal: Refusal, notice: int, phone: str, actio
             text = t.gettext("The salon does not accept cancellations online.")
         else:
             text = t.gettext("The salon does not accept changes online.")
+    elif refusal is Refusal.BY_ALTEGIO or notice is None:
+        if action == "cancel":
+            text = t.gettext("The salon's booking system did not accept cancelling it online.")
+        else:
+            text = t.gettext("The salon's booking system did not accept moving it online.")
     elif action == "cancel":
         text = t.ngettext(
             "Online cancellation closes %(n)s hour before the visit.",
@@ -142,13 +151,14 @@ async def list_appointments(update: Update, context: Context) -> None:
     k = keys(context)
     try:
         company = await services.altegio.company()
-        fresh = [
-            await refresh(services.altegio, services.storage, b, services.reminder_policy, now)
-            for b in services.storage.upcoming_bookings(chat.id, now)
-        ]
     except errors.AltegioError as exc:
         await _failed(update, context, exc, Callback(NO_FLOW, "apts").encode())
         return
+    # Each read on its own: one appointment Altegio cannot tell about does not hide the rest.
+    fresh = [
+        await refresh(services.altegio, services.storage, b, services.reminder_policy, now)
+        for b in services.storage.upcoming_bookings(chat.id, now)
+    ]
     active = [f for f in fresh if f.change is not Change.DELETED and f.booking.start > now]
     cancelled = [f for f in fresh if f.change is Change.DELETED]
     lines: list[str] = []
@@ -157,9 +167,15 @@ async def list_appointments(update: Update, context: Context) -> None:
         lines.append(t.gettext("Your upcoming appointments:"))
         for item in active:
             local = item.booking.start.astimezone(company.tz)
-            title = service_title(item.record)
+            title = item.title
             label = f"{t.date(local.date())} · {t.time(local)}" + (f" · {title}" if title else "")
             rows.append([k.button(label[:60], "apt", item.booking.record_id)])
+        if any(item.change is Change.UNCHECKED for item in active):
+            lines.append(
+                t.gettext(
+                    "Some could not be checked with the salon just now; they are shown as booked."
+                )
+            )
     else:
         lines.append(t.gettext("You have no upcoming appointments booked here."))
     for item in active:
@@ -167,7 +183,7 @@ async def list_appointments(update: Update, context: Context) -> None:
             lines.append(
                 t.gettext(
                     "Moved by the salon: %(what)s, now %(when)s.",
-                    what=h(what(t, item.record)),
+                    what=h(what(t, item)),
                     when=when(t, item.booking.start, company),
                 )
             )
@@ -175,7 +191,7 @@ async def list_appointments(update: Update, context: Context) -> None:
         lines.append(
             t.gettext(
                 "Cancelled by the salon: %(what)s, %(when)s.",
-                what=h(what(t, item.record)),
+                what=h(what(t, item)),
                 when=when(t, item.booking.start, company),
             )
         )
@@ -200,14 +216,14 @@ async def _fresh_owned(
     services = context.services
     try:
         company = await services.altegio.company()
-        fresh = await refresh(
-            services.altegio, services.storage, booking, services.reminder_policy, context.now()
-        )
     except errors.AltegioError as exc:
         if query:
             await query.answer()
         await _failed(update, context, exc, Callback(NO_FLOW, cb.action, cb.arg).encode())
         return None
+    fresh = await refresh(
+        services.altegio, services.storage, booking, services.reminder_policy, context.now()
+    )
     if fresh.change is Change.DELETED or booking.status != "active":
         if query:
             await query.answer()
@@ -256,7 +272,8 @@ async def _refuse_cancel(
     update: Update, context: Context, fresh: Fresh, company: Company, refusal: Refusal
 ) -> None:
     t = context.t
-    text = refusal_text(t, refusal, company.allow_delete_delay, company.phone, "cancel")
+    notice = fresh.rules(company).delete_notice
+    text = refusal_text(t, refusal, notice, company.phone, "cancel")
     back = keys(context).button(t.gettext("« Back"), "apt", fresh.booking.record_id)
     await show(update, context, text, InlineKeyboardMarkup([[back]]))
 
@@ -268,7 +285,7 @@ async def ask_cancel(update: Update, context: Context, cb: Callback) -> None:
     fresh, company = found
     t = context.t
     k = keys(context)
-    refusal = cancel_refusal(company, fresh.booking.start, context.now())
+    refusal = cancel_refusal(fresh.rules(company), fresh.booking.start, context.now())
     if refusal is not None:
         await _refuse_cancel(update, context, fresh, company, refusal)
         return
@@ -289,29 +306,30 @@ async def do_cancel(update: Update, context: Context, cb: Callback) -> None:
     services = context.services
     booking = fresh.booking
     again = Callback(NO_FLOW, "cnlok", cb.arg).encode()
-    refusal = cancel_refusal(company, booking.start, context.now())
+    refusal = cancel_refusal(fresh.rules(company), booking.start, context.now())
     if refusal is not None:
         await _refuse_cancel(update, context, fresh, company, refusal)
         return
+    token = services.storage.user_token(booking.user_id)
     try:
-        await services.altegio.cancel_record(booking.record_id, booking.record_hash)
-    except errors.NotFound:
-        pass  # already gone: the client wanted exactly that
-    except errors.OutcomeUnknown:
-        # Whether the cancel happened is told by the record itself.
-        try:
-            now = await refresh(
-                services.altegio, services.storage, booking, services.reminder_policy, context.now()
-            )
-        except errors.AltegioError as exc:
-            await _failed(update, context, exc, again)
-            return
-        if now.change is not Change.DELETED:
-            await _failed(update, context, errors.Unavailable("cancel"), again)
+        await services.altegio.cancel_record(booking.record_id, booking.record_hash, token)
+    except (errors.NotFound, errors.OutcomeUnknown) as exc:
+        # Already gone, or no answer: only the record itself tells whether it is cancelled
+        # (a hash that no longer opens it says nothing about the appointment).
+        after = await refresh(
+            services.altegio, services.storage, booking, services.reminder_policy, context.now()
+        )
+        if after.change is not Change.DELETED:
+            if isinstance(exc, errors.OutcomeUnknown) or after.outage:
+                await _failed(update, context, errors.Unavailable("cancel"), again)
+            else:
+                await _refuse_cancel(update, context, fresh, company, Refusal.BY_ALTEGIO)
             return
     except errors.Rejected:
-        # The salon's rule, enforced by Altegio after all (its clock or rules differ from ours).
-        await _refuse_cancel(update, context, fresh, company, Refusal.TOO_LATE)
+        # The salon's rule, enforced by Altegio, which has the last word (its rules may have
+        # changed since they were read): its refusal is reported as its own.
+        services.altegio.forget_company()
+        await _refuse_cancel(update, context, fresh, company, Refusal.BY_ALTEGIO)
         return
     except errors.AltegioError as exc:
         await _failed(update, context, exc, again)
@@ -334,15 +352,15 @@ async def calendar_file(update: Update, context: Context, cb: Callback) -> None:
         return
     fresh, company = found
     t = context.t
-    title = service_title(fresh.record) or t.gettext("Appointment")
+    title = fresh.title or t.gettext("Appointment")
     entry = CalendarEntry(
         uid=f"{fresh.booking.record_id}@{company.id}.altegio",
         title=f"{title} — {company.title}",
         start=fresh.booking.start.astimezone(company.tz),
         length=fresh.booking.length,
         location=", ".join(p for p in (company.title, company.full_address) if p),
-        description=t.gettext("Team member: %(staff)s", staff=fresh.record.staff_name)
-        if fresh.record and fresh.record.staff_name
+        description=t.gettext("Team member: %(staff)s", staff=fresh.staff_name)
+        if fresh.staff_name
         else "",
     )
     local = entry.start

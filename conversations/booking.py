@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 
@@ -31,10 +32,8 @@ from conversations.checkout import (
     on_other_details,
     on_remembered,
     on_resend,
-    on_skip_comment,
     read_code,
     shared_contact,
-    typed_comment,
     typed_name,
     typed_phone,
 )
@@ -52,6 +51,14 @@ from conversations.choose import (
     typed_day,
 )
 from conversations.common import get_draft, h, put_draft, show
+from conversations.details import (
+    needs_consent,
+    needs_email,
+    on_agree,
+    on_skip_comment,
+    typed_comment,
+    typed_email,
+)
 from conversations.flow import (
     END,
     Action,
@@ -114,8 +121,10 @@ BACK: dict[Step, Step] = {
     Step.TIME: Step.DAY,
     Step.PHONE: Step.TIME,
     Step.NAME: Step.PHONE,
-    Step.COMMENT: Step.NAME,
-    Step.SUMMARY: Step.COMMENT,
+    Step.EMAIL: Step.NAME,
+    Step.COMMENT: Step.EMAIL,
+    Step.CONSENT: Step.COMMENT,
+    Step.SUMMARY: Step.CONSENT,
     Step.CODE: Step.SUMMARY,
     Step.MOVE: Step.TIME,
 }
@@ -131,6 +140,15 @@ async def _back(step: Step, update: Update, context: Context, draft: Draft) -> O
         return await cancel(update, context)
     if draft.reschedule and step is Step.CODE:
         target = Step.MOVE
+    # Steps the location does not ask for are passed over on the way back too (when Altegio
+    # cannot say, the step's own screen tells the client so).
+    with contextlib.suppress(errors.AltegioError):
+        if target is Step.CONSENT and await needs_consent(context, draft, update) is None:
+            target = Step.COMMENT
+        if target is Step.EMAIL and not await needs_email(context, draft):
+            target = Step.NAME
+    if target is Step.EMAIL:
+        draft.email = None
     if target is Step.TIME:
         draft.slot = None
     if target is Step.DAY:
@@ -154,7 +172,9 @@ ACTIONS: dict[Step, dict[str, Action]] = {
     Step.PHONE: {"me": on_remembered, "other": on_other_details},
     Step.MOVE: {"mvok": on_move},
     Step.NAME: {"keep": on_keep_name},
+    Step.EMAIL: {},
     Step.COMMENT: {"skip": on_skip_comment},
+    Step.CONSENT: {"agree": on_agree},
     Step.SUMMARY: {"confirm": on_confirm, "change": on_change, "chg": on_change_what},
     Step.CODE: {"resend": on_resend},
 }
@@ -217,6 +237,8 @@ def _hint(step: Step, t: Translator) -> str:
         return t.gettext("Please share your phone number with the button, or type it.")
     if step is Step.NAME:
         return t.gettext("Please type the name for the booking, or tap the button to keep it.")
+    if step is Step.EMAIL:
+        return t.gettext("Please type your e-mail address.")
     if step is Step.COMMENT:
         return t.gettext("Please type your comment as text, or tap Skip.")
     if step is Step.CODE:
@@ -271,6 +293,8 @@ def build() -> ConversationHandler[Context]:
             handlers.append(MessageHandler(text, typed_phone))
         elif step is Step.NAME:
             handlers.append(MessageHandler(text, typed_name))
+        elif step is Step.EMAIL:
+            handlers.append(MessageHandler(text, typed_email))
         elif step is Step.COMMENT:
             handlers.append(MessageHandler(text, typed_comment))
         elif step is Step.CODE:

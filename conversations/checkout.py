@@ -17,11 +17,10 @@ from telegram.error import TelegramError
 
 from bot.altegio import errors
 from bot.altegio.client import Appointment, NewBooking
-from bot.altegio.models import Company, parse_datetime
+from bot.altegio.models import Company, CreatedRecord, Record, parse_datetime
 from bot.appointments import record_new
 from bot.booking import (
     Draft,
-    clean_comment,
     clean_name,
     display_phone,
     mask_phone,
@@ -32,19 +31,23 @@ from bot.context import Context
 from bot.keyboards import NO_FLOW, Callback, Keys
 from bot.storage import Contact, StoredBooking
 from conversations.common import get_draft, h, put_draft, show, unavailable
+from conversations.details import after_name, needs_comment, needs_consent, needs_email
 from conversations.flow import (
     END,
+    RENDER,
     Outcome,
     Step,
+    call_salon,
     cancel,
     chosen_service,
     chosen_staff,
     go,
     lost,
     renders,
-    salon_phone,
+    service_gone,
     single,
     staff_name,
+    take_notice,
     user_id_of,
 )
 
@@ -128,12 +131,14 @@ async def on_remembered(update: Update, context: Context, draft: Draft, cb: Call
     if remembered is None:
         return await go(update, context, draft, Step.PHONE)
     draft.name, draft.phone = remembered.name, remembered.phone
-    return await go(update, context, draft, Step.COMMENT)
+    draft.email = draft.email or remembered.email or None
+    return await after_name(update, context, draft)
 
 
 async def ask_new_phone(update: Update, context: Context, draft: Draft) -> Outcome:
     """Straight to the phone question, not "Book as ...?" again."""
     draft.phone = None
+    draft.email = None
     draft.new_contact = True
     return await go(update, context, draft, Step.PHONE)
 
@@ -247,41 +252,13 @@ async def typed_name(update: Update, context: Context) -> Outcome:
         )
         return Step.NAME
     draft.name = name
-    return await go(update, context, draft, Step.COMMENT)
+    return await after_name(update, context, draft)
 
 
 async def on_keep_name(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     if not draft.name:
         return await go(update, context, draft, Step.NAME)
-    return await go(update, context, draft, Step.COMMENT)
-
-
-@renders(Step.COMMENT)
-async def show_comment(update: Update, context: Context, draft: Draft) -> Outcome:
-    t = context.t
-    keys = Keys(draft.flow, t)
-    company = await context.services.altegio.company()
-    rows = []
-    if company.comment_required:
-        text = t.gettext("Please add a comment for the salon (the salon asks for one).")
-    else:
-        text = t.gettext("Anything the salon should know? Type a comment, or tap Skip.")
-        rows.append([keys.button(t.gettext("Skip"), "skip")])
-    await show(update, context, text, keys.markup(rows), draft=draft)
-    return Step.COMMENT
-
-
-async def typed_comment(update: Update, context: Context) -> Outcome:
-    draft = get_draft(context)
-    if draft is None or update.message is None or not update.message.text:
-        return await lost(update, context)
-    draft.comment = clean_comment(update.message.text)
-    return await go(update, context, draft, Step.SUMMARY)
-
-
-async def on_skip_comment(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
-    draft.comment = ""
-    return await go(update, context, draft, Step.SUMMARY)
+    return await after_name(update, context, draft)
 
 
 # --- summary and confirmation ---------------------------------------------------------------
@@ -318,6 +295,8 @@ async def summary_text(context: Context, draft: Draft) -> str:
         )
     lines.append(t.gettext("Name: %(name)s", name=h(draft.name or "")))
     lines.append(t.gettext("Phone: %(phone)s", phone=h(display_phone(draft.phone or ""))))
+    if draft.email:
+        lines.append(t.gettext("E-mail: %(email)s", email=h(draft.email)))
     if draft.comment:
         lines.append(t.gettext("Comment: %(comment)s", comment=h(draft.comment)))
     return "\n".join(lines)
@@ -329,12 +308,19 @@ async def show_summary(update: Update, context: Context, draft: Draft) -> Outcom
     keys = Keys(draft.flow, t)
     if not (draft.slot and draft.phone and draft.name):
         return await show_phone(update, context, draft)
+    if draft.email is None and await needs_email(context, draft):
+        return await RENDER[Step.EMAIL](update, context, draft)
+    if not draft.comment and await needs_comment(context, draft):
+        return await RENDER[Step.COMMENT](update, context, draft)
+    if await needs_consent(context, draft, update) is not None:
+        return await RENDER[Step.CONSENT](update, context, draft)
     draft.summary_ready = True
     rows = [
         [keys.button(t.gettext("✅ Confirm"), "confirm")],
         [keys.button(t.gettext("✏️ Change"), "change")],
     ]
-    await show(update, context, await summary_text(context, draft), keys.markup(rows), draft=draft)
+    text = take_notice(draft) + await summary_text(context, draft)
+    await show(update, context, text, keys.markup(rows), draft=draft)
     return Step.SUMMARY
 
 
@@ -382,23 +368,37 @@ async def on_confirm(update: Update, context: Context, draft: Draft, cb: Callbac
     try:
         company = await altegio.company()
         if company.phone_confirmation:
-            # A text message costs the salon money: make sure the time is still free first. A
-            # location without codes needs no such dry run: book_record itself refuses a taken
-            # time in the same words, and the rate limit is spent on bookings instead.
-            await altegio.check([_appointment(draft)])
-            await altegio.send_code(draft.phone, draft.name)
-            draft.code_sent = True
-            draft.code_attempts = 0
-            return await ask_code(update, context, draft)
+            # A text message costs the salon money: never send one because of a copy of the
+            # settings that may be minutes old.
+            company = await altegio.company(fresh=True)
+    except errors.AltegioError as exc:
+        put_draft(context, draft)
+        await unavailable(update, context, exc, draft.flow)
+        return Step.SUMMARY
+    if company.phone_confirmation:
+        return await _send_code(update, context, draft)
+    if update.effective_chat:
+        await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+    return await _book(update, context, draft, None)
+
+
+async def _send_code(update: Update, context: Context, draft: Draft) -> Outcome:
+    """Text the client a code, once the time is known to be free: a location without codes
+    needs no such dry run, as book_record itself refuses a taken time in the same words."""
+    assert draft.phone and draft.name
+    altegio = context.services.altegio
+    try:
+        await altegio.check([_appointment(draft)])
+        await altegio.send_code(draft.phone, draft.name)
     except errors.Rejected as exc:
         return await _rejected(update, context, draft, exc)
     except errors.AltegioError as exc:
         put_draft(context, draft)
         await unavailable(update, context, exc, draft.flow)
         return Step.SUMMARY
-    if update.effective_chat:
-        await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
-    return await _book(update, context, draft, None)
+    draft.code_sent = True
+    draft.code_attempts = 0
+    return await ask_code(update, context, draft)
 
 
 @renders(Step.CODE)
@@ -465,6 +465,7 @@ async def book_with_code(update: Update, context: Context, draft: Draft, code: s
 async def _book(update: Update, context: Context, draft: Draft, code: str | None) -> Outcome:
     services = context.services
     t = context.t
+    settings = services.settings
     assert (
         draft.phone and draft.name and draft.service_id is not None and draft.staff_id is not None
     )
@@ -472,66 +473,108 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
         phone=draft.phone,
         fullname=draft.name,
         appointments=(_appointment(draft),),
+        email=draft.email or "",
         comment=draft.comment or "",
         code=code,
         api_id=draft.flow,
+        notify_by_sms=settings.notify_by_sms,
+        notify_by_email=settings.notify_by_email,
     )
     try:
         created = await services.altegio.book(booking)
     except errors.WrongCode:
+        if code is None:
+            # The salon has just switched SMS confirmation on: ask for a code, as it now does.
+            services.altegio.forget_company()
+            return await _send_code(update, context, draft)
         return await ask_code(
             update, context, draft, t.gettext("That code is not right. Please try again.")
         )
     except errors.Rejected as exc:
         return await _rejected(update, context, draft, exc)
-    except errors.OutcomeUnknown:
-        return await _find_out(update, context, draft)
+    except errors.OutcomeUnknown as exc:
+        return await _find_out(update, context, draft, answered=exc.answered)
+    except errors.NotFound:
+        # Altegio does not know what was asked for: most likely the team member has gone. The
+        # times, read afresh, tell (and a departed team member is said to be so).
+        services.altegio.forget_availability()
+        return await _other_time(update, context, draft, taken=False)
     except errors.AltegioError as exc:
         put_draft(context, draft)
         await unavailable(update, context, exc, draft.flow)
         return Step.SUMMARY
     company = await services.altegio.company()
-    start = parse_datetime(draft.slot, company.tz) or context.now()
+    record = await _booked_record(context, draft, company, created[0].record_id, created)
+    start = record.start if record else parse_datetime(draft.slot, company.tz) or context.now()
+    service = await chosen_service(context, draft)
+    member = await chosen_staff(context, draft)
+    who = (record.staff_name if record else "") or (member.name if member else "")
     chat_id = update.effective_chat.id if update.effective_chat else 0
     now = context.now()
-    for record in created:
+    for made in created:
         record_new(
             services.storage,
             StoredBooking(
-                record_id=record.record_id,
+                record_id=made.record_id,
                 company_id=company.id,
-                record_hash=record.record_hash,
+                record_hash=made.record_hash,
                 chat_id=chat_id,
                 user_id=user_id_of(update),
                 service_ids=(draft.service_id,),
-                staff_id=draft.staff_id,
+                staff_id=(record.staff_id if record else None) or draft.staff_id,
                 start=start,
-                length=draft.slot_length or 0,
+                length=(record.length if record else 0) or draft.slot_length or 0,
                 created_at=now,
                 phone=draft.phone,
                 fullname=draft.name,
+                title=(record.title if record else "") or (service.title if service else ""),
+                staff_name=who,
             ),
             company.tz,
             services.reminder_policy,
             now,
         )
-    services.storage.remember_contact(user_id_of(update), Contact(draft.name, draft.phone), now)
+    contact = Contact(draft.name, draft.phone, draft.email or "", draft.consent)
+    services.storage.remember_contact(user_id_of(update), contact, now)
     services.storage.set_language(chat_id, context.language)
     put_draft(context, None)
     log.info("booked record %s for client %s", created[0].record_id, user_id_of(update))
-    text = await _booked_text(context, draft, company, start)
+    text = await _booked_text(context, draft, company, start, who)
     keys = Keys(NO_FLOW, t)
     markup = single(keys.button(t.gettext("Book another appointment"), "book"))
     await show(update, context, text, markup, new=update.callback_query is None)
     return END
 
 
+async def _booked_record(
+    context: Context, draft: Draft, company: Company, record_id: int, created: list[CreatedRecord]
+) -> Record | None:
+    """The new appointment as Altegio made it, read when the client chose "any team member"
+    (Altegio picks who) or the salon's phone and rules are not known yet (the record carries
+    them). A failed read only leaves those unknown: the booking stands."""
+    altegio = context.services.altegio
+    if draft.staff_id and company.phone:
+        return None
+    if altegio.limiter.waiting:
+        # At a busy moment the rate limit goes to other clients' bookings; the appointment shows
+        # who it is with as soon as it is next read (My appointments, the reminder).
+        return None
+    try:
+        return await altegio.record(record_id, created[0].record_hash, urgent=True)
+    except errors.AltegioError as exc:
+        log.info("could not read the new record back: %s", type(exc).__name__)
+        return None
+
+
 # When to look again after a lost answer: Altegio may still be working on a slow request.
 SETTLE_SECONDS = (3.0, 7.0, 10.0)
 
 
-async def _find_out(update: Update, context: Context, draft: Draft) -> Outcome:
-    """book_record's answer was lost: learn from the free times what happened, then say so.
+async def _find_out(
+    update: Update, context: Context, draft: Draft, *, answered: bool = False
+) -> Outcome:
+    """book_record's answer was lost or unreadable: learn from the free times what happened,
+    then say so.
 
     Altegio gives a partner no way to look a booking up by phone, but a booking with a named
     team member holds its time: still free means it certainly did not happen, and the client
@@ -569,21 +612,29 @@ async def _find_out(update: Update, context: Context, draft: Draft) -> Outcome:
         await show(update, context, text, keys.markup(rows), draft=draft, new=True)
         put_draft(context, draft)
         return Step.SUMMARY
-    return await _uncertain(update, context, draft)
+    return await _uncertain(update, context, draft, answered=answered)
 
 
-async def _uncertain(update: Update, context: Context, draft: Draft) -> Outcome:
+async def _uncertain(
+    update: Update, context: Context, draft: Draft, *, answered: bool = False
+) -> Outcome:
     t = context.t
-    phone = await salon_phone(context)
     put_draft(context, None)
-    log.warning("booking answer lost; whether it was made is unknown (chat %s)", _chat(update))
+    log.warning("booking outcome unknown (chat %s, answered: %s)", _chat(update), answered)
     await _tell_salon(context, update, draft)
-    text = t.gettext(
-        "The salon's booking system did not answer in time, so I cannot confirm your booking: "
-        "it may or may not have been made. Please do not book again; the salon has been told "
-        "and can confirm it. You can call the salon: %(phone)s",
-        phone=h(phone),
-    )
+    if answered:
+        text = t.gettext(
+            "The salon's booking system accepted the booking, but its answer could not be read, "
+            "so I cannot confirm it here: it has most likely been made. Please do not book "
+            "again; the salon has been told and can confirm it."
+        )
+    else:
+        text = t.gettext(
+            "The salon's booking system did not answer in time, so I cannot confirm your "
+            "booking: it may or may not have been made. Please do not book again; the salon "
+            "has been told and can confirm it."
+        )
+    text += await call_salon(context)
     keys = Keys(NO_FLOW, t)
     await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1)))
     return END
@@ -600,7 +651,8 @@ async def _tell_salon(context: Context, update: Update, draft: Draft) -> None:
         return
     service = await chosen_service(context, draft)
     text = (
-        "⚠️ A booking through the bot may or may not have been made (Altegio did not answer): "
+        "⚠️ A booking through the bot may or may not have been made (Altegio's answer was lost or "
+        "unreadable): "
         f"{service.title if service else ''}, {draft.slot}, team member {draft.staff_id or 'any'}, "
         f"client {draft.name or ''} (Telegram chat {_chat(update)}). Please check and confirm "
         "with the client."
@@ -609,18 +661,21 @@ async def _tell_salon(context: Context, update: Update, draft: Draft) -> None:
         await context.bot.send_message(admin, text)
 
 
-async def _booked_text(context: Context, draft: Draft, company: Company, start: datetime) -> str:
+async def _booked_text(
+    context: Context, draft: Draft, company: Company, start: datetime, who: str
+) -> str:
     t = context.t
     service = await chosen_service(context, draft)
-    member = await chosen_staff(context, draft)
     local = start.astimezone(company.tz)
+    # "Any team member" whose name Altegio did not give back.
+    who = who or t.gettext("a team member the salon assigns")
     lines = [
         t.gettext("✅ You are booked!"),
         "",
         t.gettext(
             "<b>%(service)s</b> with %(staff)s on %(day)s at %(time)s.",
             service=h(service.title if service else ""),
-            staff=h(staff_name(context, member)),
+            staff=h(who),
             day=t.long_date(local.date()),
             time=t.time(local),
         ),
@@ -640,9 +695,11 @@ async def _booked_text(context: Context, draft: Draft, company: Company, start: 
 async def _rejected(
     update: Update, context: Context, draft: Draft, exc: errors.Rejected
 ) -> Outcome:
-    """Altegio said no: explain in the client's words and take them to the step that fixes it."""
+    """Altegio said no: explain in the client's words and take them to the step that fixes it,
+    with their choices kept."""
     t = context.t
-    context.services.altegio.forget_availability()
+    altegio = context.services.altegio
+    altegio.forget_availability()
     if isinstance(exc, errors.SlotTaken) and draft.lost_answer:
         # The time went after an attempt whose answer was lost: most likely to that attempt.
         return await _uncertain(update, context, draft)
@@ -651,36 +708,48 @@ async def _rejected(
             t.gettext("Sorry, that time has just been taken. Please choose another."),
             alert=True,
         )
-        draft.slot = None
-        draft.code_sent = False
-        draft.taken = True
-        return await go(update, context, draft, Step.TIME)
+        return await _other_time(update, context, draft, taken=True)
     if isinstance(exc, errors.ServiceUnavailable):
-        draft.service_id = draft.staff_id = draft.day = draft.slot = None
-        return await go(update, context, draft, Step.SERVICE)
+        return await service_gone(update, context, draft)
     if isinstance(exc, errors.InvalidPhone):
         return await ask_new_phone(update, context, draft)
     if isinstance(exc, errors.NameRequired):
         draft.name = None
         return await go(update, context, draft, Step.NAME)
+    if isinstance(exc, errors.EmailRequired):
+        draft.email_needed = True
+        draft.email = None
+        draft.notice = t.gettext("The salon needs an e-mail address with the booking.")
+        return await go(update, context, draft, Step.EMAIL)
+    if isinstance(exc, errors.CommentRequired):
+        draft.comment_needed = True
+        draft.comment = None
+        return await go(update, context, draft, Step.COMMENT)
     if isinstance(exc, errors.WrongCode):
         return await ask_code(
             update, context, draft, t.gettext("That code is not right. Please try again.")
         )
-    phone = await salon_phone(context)
-    put_draft(context, None)
     if isinstance(exc, errors.Blacklisted):
-        text = t.gettext(
-            "Sorry, the salon cannot accept an online booking for this number. "
-            "Please call the salon: %(phone)s",
-            phone=h(phone),
-        )
-    else:
-        log.warning("booking refused: codes=%s", list(exc.codes))
-        text = t.gettext(
-            "Sorry, the salon's booking system refused this booking. Please call the salon: "
-            "%(phone)s",
-            phone=h(phone),
-        )
-    await show(update, context, text, None)
-    return END
+        put_draft(context, None)
+        text = t.gettext("Sorry, the salon cannot accept an online booking for this number.")
+        text += await call_salon(context, also=False)
+        await show(update, context, text, None)
+        return END
+    # A refusal whose reason Altegio did not name: nothing was booked, so the client chooses
+    # again with everything else kept, rather than losing the whole booking.
+    log.warning("booking refused without a known reason: codes=%s", list(exc.codes))
+    altegio.forget_company()
+    draft.refusals += 1
+    note = t.gettext("The salon's booking system did not accept this booking at that time.")
+    if draft.refusals > 1:
+        note += await call_salon(context)
+    context.notify(note, alert=True)
+    draft.notice = note
+    return await _other_time(update, context, draft, taken=False)
+
+
+async def _other_time(update: Update, context: Context, draft: Draft, *, taken: bool) -> Outcome:
+    draft.slot = None
+    draft.code_sent = False
+    draft.taken = taken
+    return await go(update, context, draft, Step.TIME)

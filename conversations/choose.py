@@ -24,6 +24,7 @@ from conversations.flow import (
     TEMPORARY,
     Outcome,
     Step,
+    call_salon,
     chosen_service,
     chosen_staff,
     go,
@@ -31,6 +32,7 @@ from conversations.flow import (
     renders,
     salon_today,
     staff_name,
+    take_notice,
 )
 
 log = logging.getLogger(__name__)
@@ -54,11 +56,19 @@ def _groups(catalogue: Catalogue) -> list[tuple[int, str, list[Service]]]:
     return groups
 
 
-def _service_line(context: Context, service: Service, currency: str) -> str:
+def _service_line(
+    context: Context, service: Service, currency: str, durations: dict[int, tuple[int, int]]
+) -> str:
     t = context.t
     details = []
-    if service.duration:
-        details.append(t.duration(service.duration))
+    shortest, longest = durations.get(service.id) or (service.duration, service.duration)
+    if shortest and longest and shortest != longest:
+        # Team members take different times for it.
+        details.append(
+            t.gettext("%(low)s–%(high)s", low=t.duration(shortest), high=t.duration(longest))
+        )
+    elif shortest:
+        details.append(t.duration(shortest))
     price = t.price_range(service.price_min, service.price_max, currency)
     if price:
         details.append(price)
@@ -74,30 +84,34 @@ async def show_service(update: Update, context: Context, draft: Draft, page: int
     catalogue = await altegio.catalogue()
     groups = _groups(catalogue)
     keys = Keys(draft.flow, t)
+    notice = take_notice(draft)
     if not groups:
+        text = t.gettext("Online booking has no services open right now.")
         await show(
             update,
             context,
-            t.gettext(
-                "Online booking has no services open right now. Please call the salon: %(phone)s",
-                phone=h(company.phone),
-            ),
+            notice + text + await call_salon(context, also=False),
             keys.markup([], back=False),
             draft=draft,
         )
         return Step.SERVICE
-    if draft.category_id is None and len(groups) > 1:
+    found = next((g[2] for g in groups if g[0] == draft.category_id), None)
+    if found is None and len(groups) > 1:
+        draft.category_id = None
         items = [(title or t.gettext("Other services"), "cat", ident) for ident, title, _ in groups]
-        text = t.gettext("What would you like to book? Choose a category:")
+        text = notice + t.gettext("What would you like to book? Choose a category:")
         await show(update, context, text, keys.paged(items, page, "catp", back=False), draft=draft)
         return Step.SERVICE
-    found = next((g[2] for g in groups if g[0] == draft.category_id), None)
-    services = found if found is not None else list(catalogue.services) if len(groups) == 1 else []
-    lines = [_service_line(context, s, company.currency) for s in services]
+    services = found if found is not None else list(catalogue.services)
+    try:
+        durations = await altegio.durations()
+    except errors.AltegioError:
+        durations = {}  # the list is still worth showing without them
+    lines = [_service_line(context, s, company.currency, durations) for s in services]
     per_page = 8
     page = min(max(page, 0), max(0, (len(services) - 1) // per_page))
     shown = lines[page * per_page : (page + 1) * per_page]
-    text = t.gettext("Choose a service:") + "\n\n" + "\n".join(shown)
+    text = notice + t.gettext("Choose a service:") + "\n\n" + "\n".join(shown)
     items = [(s.title, "svc", s.id) for s in services]
     markup = keys.paged(items, page, "svcp", per_page=per_page, back=len(groups) > 1)
     await show(update, context, text, markup, draft=draft)
@@ -153,14 +167,14 @@ async def show_staff(update: Update, context: Context, draft: Draft) -> Outcome:
         draft.service_id = None
         return await show_service(update, context, draft)
     staff = [s for s in await context.services.altegio.staff([service.id]) if s.bookable]
+    notice = take_notice(draft)
     if not staff:
-        company = await context.services.altegio.company()
         text = t.gettext(
             "Sorry, nobody has free times for <b>%(service)s</b> in the coming weeks. "
-            "Please choose another service, or call the salon: %(phone)s",
+            "Please choose another service.",
             service=h(service.title),
-            phone=h(company.phone),
         )
+        text = notice + text + await call_salon(context)
         await show(update, context, text, keys.markup([]), draft=draft)
         return Step.STAFF
     rows = [[keys.button(t.gettext("Any available team member"), "stf", 0)]]
@@ -176,7 +190,8 @@ async def show_staff(update: Update, context: Context, draft: Draft) -> Outcome:
         for m in staff
     ]
     text = (
-        t.gettext("<b>%(service)s</b>. Who would you like to see?", service=h(service.title))
+        notice
+        + t.gettext("<b>%(service)s</b>. Who would you like to see?", service=h(service.title))
         + "\n\n"
         + "\n".join(lines)
     )
@@ -251,9 +266,9 @@ async def show_day(update: Update, context: Context, draft: Draft) -> Outcome:
             + "\n"
             + t.gettext(
                 "There are no free days in the coming weeks. Please choose another team member "
-                "or service, or call the salon: %(phone)s",
-                phone=h(company.phone),
+                "or service."
             )
+            + await call_salon(context)
         )
         await show(update, context, text, keys.markup([]), draft=draft)
         return Step.DAY
@@ -370,7 +385,10 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
         return await show_day(update, context, draft)
     slots = await _free_times(context, draft, day)
     note = ""
-    if draft.taken:
+    if draft.notice:
+        note = "\n" + draft.notice
+        draft.notice = ""
+    elif draft.taken:
         draft.taken = False
         note = "\n" + t.gettext("Sorry, the time you chose has just been taken.")
         if not slots and draft.staff_id and not draft.reschedule:

@@ -25,7 +25,7 @@ from bot.altegio.models import Company, Service, Staff
 from bot.booking import Draft
 from bot.context import Context
 from bot.keyboards import NO_FLOW, Callback, Keys
-from conversations.common import get_draft, put_draft, show, unavailable
+from conversations.common import get_draft, h, put_draft, show, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,9 @@ class Step(StrEnum):
     TIME = "time"
     PHONE = "phone"
     NAME = "name"
+    EMAIL = "email"  # only where the location asks for one
     COMMENT = "comment"
+    CONSENT = "consent"  # only where the location has its own privacy policy
     SUMMARY = "summary"
     CODE = "code"
     MOVE = "move"
@@ -73,12 +75,69 @@ async def go(update: Update, context: Context, draft: Draft, step: Step) -> Outc
     """Render `step`; when Altegio fails, say so and let the client retry this very step."""
     try:
         outcome = await RENDER[step](update, context, draft)
-    except TEMPORARY as exc:
+    except errors.StaffGone as exc:
+        return await staff_gone(update, context, draft, exc)
+    except errors.ServiceUnavailable:
+        return await service_gone(update, context, draft)
+    except (*TEMPORARY, errors.Rejected) as exc:
+        # A read refused for a reason nobody named is, for the client, a failure to try again.
         put_draft(context, draft)
         await unavailable(update, context, exc, draft.flow)
         return step
     put_draft(context, draft)
     return outcome
+
+
+async def service_gone(update: Update, context: Context, draft: Draft) -> Outcome:
+    """Altegio no longer offers the chosen service (438): say so, keep it out of the lists,
+    and let the client choose again (a move of it cannot go on)."""
+    t = context.t
+    altegio = context.services.altegio
+    service = await chosen_service(context, draft)
+    if draft.service_id is not None:
+        altegio.withdraw_service(draft.service_id)
+    if service is not None:
+        note = t.gettext(
+            "Sorry, %(service)s is no longer offered online.", service=f"<b>{h(service.title)}</b>"
+        )
+    else:
+        note = t.gettext("Sorry, that service is no longer offered online.")
+    if draft.reschedule:
+        return await _move_stops(update, context, note)
+    draft.notice = note + " " + t.gettext("Please choose another service.")
+    # The same category stays open: its other services are the likeliest choice.
+    draft.service_id = draft.staff_id = None
+    draft.day = draft.slot = draft.month = None
+    draft.code_sent = False
+    return await go(update, context, draft, Step.SERVICE)
+
+
+async def _move_stops(update: Update, context: Context, note: str) -> Outcome:
+    """A move that cannot go on because of what the salon changed: the appointment stays."""
+    t = context.t
+    put_draft(context, None)
+    text = note + " " + t.gettext("Your appointment stays as it was.")
+    text += await call_salon(context)
+    keys = Keys(NO_FLOW, t)
+    await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts")))
+    return END
+
+
+async def staff_gone(
+    update: Update, context: Context, draft: Draft, exc: errors.StaffGone
+) -> Outcome:
+    """The chosen team member no longer takes online bookings: choose someone else (a move,
+    which keeps its team member, cannot go on)."""
+    t = context.t
+    if exc.name:
+        note = t.gettext("%(staff)s no longer takes online bookings.", staff=h(exc.name))
+    else:
+        note = t.gettext("The team member you chose no longer takes online bookings.")
+    if draft.reschedule:
+        return await _move_stops(update, context, note)
+    draft.staff_id = draft.day = draft.slot = draft.month = None
+    draft.notice = note + " " + t.gettext("Please choose someone else.")
+    return await go(update, context, draft, Step.STAFF)
 
 
 def user_id_of(update: Update) -> int:
@@ -106,10 +165,28 @@ def staff_name(context: Context, member: Staff | None) -> str:
 
 
 async def salon_phone(context: Context) -> str:
+    """The salon's phone number, or "" when Altegio has not told it."""
     try:
         return (await context.services.altegio.company()).phone
     except errors.AltegioError:
         return ""
+
+
+async def call_salon(context: Context, *, also: bool = True) -> str:
+    """A sentence giving the salon's phone to append, or "" when the phone is not known."""
+    phone = await salon_phone(context)
+    if not phone:
+        return ""
+    t = context.t
+    if also:
+        return " " + t.gettext("You can also call the salon: %(phone)s", phone=h(phone))
+    return " " + t.gettext("Please call the salon: %(phone)s", phone=h(phone))
+
+
+def take_notice(draft: Draft) -> str:
+    """A note for the client left by the step before (what changed, why they are here)."""
+    notice, draft.notice = draft.notice, ""
+    return notice + "\n\n" if notice else ""
 
 
 async def cancel(update: Update, context: Context) -> Outcome:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -18,6 +19,7 @@ from bot.altegio import errors
 from bot.appointments import Change, refresh
 from bot.context import BotApplication, Context
 from bot.keyboards import NO_FLOW, Keys
+from bot.reminders import read_retry
 from bot.storage import Reminder
 from conversations.appointments import describe, what, when
 from conversations.common import h
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SENT = "sent"
 DROPPED = "dropped"
+LATER = "later"  # put back with a new due time: the appointment could not be read now
 
 
 async def tick(context: Context) -> None:
@@ -57,10 +60,9 @@ async def send_due(application: BotApplication, limit: int = 100) -> int:
         try:
             status = await _deliver(application, reminder, now)
         except errors.AltegioError as exc:
-            # Without a fresh read nothing is sent; the reminder goes back and is tried next tick.
+            # Not even the location could be read (its timezone says when the visit is).
             log.warning("reminder %s waits: Altegio %s", reminder.id, type(exc).__name__)
-            storage.release_claim(reminder.id)
-            continue
+            status = _later(application, reminder, now, None) or DROPPED
         except Forbidden:
             log.info("chat %s blocked the bot; reminder %s dropped", reminder.chat_id, reminder.id)
             status = DROPPED
@@ -68,9 +70,36 @@ async def send_due(application: BotApplication, limit: int = 100) -> int:
             log.warning("reminder %s not delivered: %s", reminder.id, exc)
             storage.release_claim(reminder.id)
             continue
-        storage.finish_reminder(reminder.id, status)
+        if status != LATER:
+            storage.finish_reminder(reminder.id, status)
         sent += status == SENT
     return sent
+
+
+def _later(
+    application: BotApplication, reminder: Reminder, now: datetime, tz: ZoneInfo | None
+) -> str | None:
+    """An appointment that cannot be read now is read again later, backing off (never every
+    tick, which would spend the rate limit on it); None once waiting longer would be worse."""
+    services = application.services
+    booking = services.storage.booking(reminder.record_id)
+    if booking is None:
+        return None
+    since = reminder.failing_since or now
+    again = read_retry(
+        reminder.attempts,
+        now,
+        booking.start,
+        since=since,
+        before_visit=reminder.kind == "before",
+        tz=tz or ZoneInfo("UTC"),
+        quiet=services.reminder_policy.quiet if tz is not None else None,
+    )
+    if again is None:
+        return None
+    services.storage.retry_reminder(reminder.id, again, reminder.attempts + 1, since)
+    log.info("reminder %s: its appointment could not be read; trying again later", reminder.id)
+    return LATER
 
 
 async def _deliver(application: BotApplication, reminder: Reminder, now: datetime) -> str:
@@ -81,8 +110,19 @@ async def _deliver(application: BotApplication, reminder: Reminder, now: datetim
         return DROPPED
     if not storage.reminders_enabled(reminder.chat_id):
         return DROPPED
+    if reminder.kind == "before" and booking.start <= now:
+        return DROPPED  # came due while the bot was down, and the visit has begun: not read
     fresh = await refresh(services.altegio, storage, booking, services.reminder_policy, now)
     company = await services.altegio.company()
+    if fresh.change is Change.UNCHECKED:
+        later = _later(application, reminder, now, company.tz)
+        if later is not None:
+            return later
+        if reminder.kind == "after":
+            # A thank-you for a visit nobody could confirm took place is not sent.
+            log.info("reminder %s: after-visit message dropped, never checked", reminder.id)
+            return DROPPED
+        # Before the visit, a reminder with what is known beats none.
     language = storage.language(reminder.chat_id) or services.catalogs.default
     t = services.catalogs.translator(language)
     keys = Keys(NO_FLOW, t)
@@ -91,7 +131,7 @@ async def _deliver(application: BotApplication, reminder: Reminder, now: datetim
     if fresh.change is Change.DELETED:
         text = t.gettext(
             "Your appointment was cancelled by the salon: %(what)s, %(when)s.",
-            what=h(what(t, fresh.record)),
+            what=h(what(t, fresh)),
             when=when(t, booking.start, company),
         )
         if company.phone:

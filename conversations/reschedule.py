@@ -17,7 +17,7 @@ from telegram import InlineKeyboardMarkup, Update
 from bot.altegio import errors
 from bot.altegio.client import Appointment, NewBooking
 from bot.altegio.models import Company, parse_datetime
-from bot.appointments import Refusal, change_refusal, record_new, schedule
+from bot.appointments import Change, Refusal, change_refusal, record_new, refresh, schedule
 from bot.booking import Draft
 from bot.context import Context
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
@@ -29,6 +29,7 @@ from conversations.flow import (
     END,
     Outcome,
     Step,
+    call_salon,
     chosen_service,
     chosen_staff,
     go,
@@ -62,21 +63,27 @@ async def begin_reschedule(update: Update, context: Context) -> Outcome:
     if booking is None:
         return END
     t = context.t
+    services = context.services
     try:
-        company = await context.services.altegio.company()
+        company = await services.altegio.company()
     except errors.AltegioError as exc:
         await unavailable(update, context, exc)
         return END
-    refusal = change_refusal(company, booking.start, context.now())
+    # The record's own rules are the freshest word on whether it may move.
+    fresh = await refresh(
+        services.altegio, services.storage, booking, services.reminder_policy, context.now()
+    )
+    keys = Keys(NO_FLOW, t)
+    back = single(keys.button(t.gettext("« Back"), "apt", booking.record_id))
+    if fresh.change is Change.DELETED:
+        await show(update, context, t.gettext("This appointment was cancelled."), back)
+        return END
+    booking = fresh.booking
+    rules = fresh.rules(company)
+    refusal = change_refusal(rules, booking.start, context.now())
     if refusal is not None:
-        keys = Keys(NO_FLOW, t)
-        text = refusal_text(t, refusal, company.allow_change_delay, company.phone, "change")
-        await show(
-            update,
-            context,
-            text,
-            single(keys.button(t.gettext("« Back"), "apt", booking.record_id)),
-        )
+        text = refusal_text(t, refusal, rules.change_notice, company.phone, "change")
+        await show(update, context, text, back)
         return END
     draft = Draft(
         service_id=booking.service_ids[0] if booking.service_ids else None,
@@ -165,14 +172,14 @@ async def _move(update: Update, context: Context, draft: Draft, code: str | None
     except errors.AltegioError as exc:
         await unavailable(update, context, exc, draft.flow)
         return Step.MOVE
-    refusal = change_refusal(company, booking.start, context.now())
+    refusal = change_refusal(company.rules, booking.start, context.now())
     if refusal is not None:
         return await _refused(update, context, refusal, company)
     token = services.storage.user_token(user_id_of(update))
     try:
-        await services.altegio.reschedule(booking.record_id, draft.slot, token)
+        moved = await services.altegio.reschedule(booking.record_id, draft.slot, token)
     except errors.AuthError:
-        if code is None and company.phone_confirmation:
+        if code is None and (await services.altegio.company(fresh=True)).phone_confirmation:
             try:
                 await services.altegio.send_code(booking.phone, booking.fullname)
             except errors.AltegioError as exc:
@@ -186,17 +193,33 @@ async def _move(update: Update, context: Context, draft: Draft, code: str | None
     except (errors.SlotTaken, errors.NoStaffAvailable):
         return await _taken(update, context, draft)
     except errors.Rejected:
-        return await _refused(update, context, Refusal.TOO_LATE, company)
+        # Altegio has the last word on the salon's rules: its refusal is reported as its own.
+        services.altegio.forget_company()
+        return await _refused(update, context, Refusal.BY_ALTEGIO, company)
     except errors.OutcomeUnknown:
         return await _unknown(update, context, draft, booking, company)
     except errors.AltegioError as exc:
         put_draft(context, draft)
         await unavailable(update, context, exc, draft.flow)
         return Step.MOVE
-    new_start = parse_datetime(draft.slot, company.tz) or booking.start
+    wanted = parse_datetime(draft.slot, company.tz) or booking.start
+    if moved is not None:
+        new_start = moved.start
+    else:
+        # Altegio accepted the move without saying where the appointment now stands: its
+        # record tells. Should it not answer, its "yes" stands for the time asked for.
+        fresh = await refresh(
+            services.altegio, services.storage, booking, services.reminder_policy, context.now()
+        )
+        if fresh.change is Change.UNCHECKED:
+            new_start = wanted
+        elif fresh.change is Change.DELETED or fresh.booking.start != wanted:
+            return await _unknown(update, context, draft, booking, company)
+        else:
+            new_start = fresh.booking.start
     services.storage.update_booking(booking.record_id, start=new_start)
-    moved = replace(booking, start=new_start)
-    schedule(services.storage, moved, company.tz, services.reminder_policy, context.now())
+    moved_booking = replace(booking, start=new_start)
+    schedule(services.storage, moved_booking, company.tz, services.reminder_policy, context.now())
     log.info("moved record %s", booking.record_id)
     return await _done(update, context, draft, company, new_start)
 
@@ -211,20 +234,25 @@ async def _swap(
     code: str | None,
 ) -> Outcome:
     """Book the new time, then cancel the old one; undo the new one if the old cannot go."""
-    t = context.t
     services = context.services
     assert draft.slot is not None
+    contact = services.storage.contact(old.user_id)
     request = NewBooking(
         phone=old.phone,
         fullname=old.fullname,
         appointments=(Appointment(1, old.service_ids, old.staff_id, draft.slot),),
+        email=contact.email if contact else "",
         code=code,
         api_id=draft.flow,
+        notify_by_sms=services.settings.notify_by_sms,
+        notify_by_email=services.settings.notify_by_email,
     )
     try:
         created = (await services.altegio.book(request))[0]
     except (errors.SlotTaken, errors.NoStaffAvailable):
         return await _taken(update, context, draft)
+    except errors.Rejected:
+        return await _refused(update, context, Refusal.BY_ALTEGIO, company)
     except errors.OutcomeUnknown:
         return await _unknown(update, context, draft, old, company)
     except errors.AltegioError as exc:
@@ -240,40 +268,56 @@ async def _swap(
         created_at=context.now(),
     )
     record_new(services.storage, new, company.tz, services.reminder_policy, context.now())
+    token = services.storage.user_token(old.user_id)
     try:
-        await services.altegio.cancel_record(old.record_id, old.record_hash)
-    except errors.NotFound:
-        pass
-    except errors.AltegioError:
-        log.warning("moving record %s: the old one could not be cancelled; undoing", old.record_id)
-        try:
-            await services.altegio.cancel_record(created.record_id, created.record_hash)
-        except errors.AltegioError:
-            log.error("records %s and %s both stand", old.record_id, created.record_id)
-            put_draft(context, None)
-            text = t.gettext(
-                "Your new time is booked, but the old appointment could not be cancelled. "
-                "Please cancel one of them in My appointments, or call the salon: %(phone)s",
-                phone=h(company.phone),
+        await services.altegio.cancel_record(old.record_id, old.record_hash, token)
+    except (errors.NotFound, errors.AltegioError) as exc:
+        gone = False
+        if isinstance(exc, errors.NotFound | errors.OutcomeUnknown):
+            # Only the old record itself tells whether it is gone.
+            fresh = await refresh(
+                services.altegio, services.storage, old, services.reminder_policy, context.now()
             )
-            keys = Keys(NO_FLOW, t)
-            await show(
-                update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1))
-            )
-            return END
-        services.storage.update_booking(created.record_id, status="cancelled")
-        services.storage.drop_reminders(created.record_id)
-        put_draft(context, None)
-        text = t.gettext(
-            "Sorry, the appointment could not be moved right now. It stays as it was: %(when)s.",
-            when=when(t, old.start, company),
-        )
-        await show(update, context, text, None)
-        return END
+            gone = fresh.change is Change.DELETED
+        if not gone:
+            return await _undo(update, context, old, new, company)
     services.storage.update_booking(old.record_id, status="cancelled")
     services.storage.drop_reminders(old.record_id)
     log.info("moved record %s to new record %s", old.record_id, created.record_id)
     return await _done(update, context, draft, company, new_start)
+
+
+async def _undo(
+    update: Update, context: Context, old: StoredBooking, new: StoredBooking, company: Company
+) -> Outcome:
+    """The old appointment could not be cancelled after the new one was booked: cancel the new
+    one, so the client keeps exactly one."""
+    t = context.t
+    services = context.services
+    put_draft(context, None)
+    keys = Keys(NO_FLOW, t)
+    log.warning("moving record %s: the old one could not be cancelled; undoing", old.record_id)
+    try:
+        await services.altegio.cancel_record(new.record_id, new.record_hash)
+    except errors.AltegioError:
+        log.error("records %s and %s both stand", old.record_id, new.record_id)
+        text = t.gettext(
+            "Your new time is booked, but the old appointment could not be cancelled. "
+            "Please cancel one of them in My appointments."
+        )
+        text += await call_salon(context)
+        await show(
+            update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1))
+        )
+        return END
+    services.storage.update_booking(new.record_id, status="cancelled")
+    services.storage.drop_reminders(new.record_id)
+    text = t.gettext(
+        "Sorry, the appointment could not be moved right now. It stays as it was: %(when)s.",
+        when=when(t, old.start, company),
+    )
+    await show(update, context, text, None)
+    return END
 
 
 async def _done(
@@ -307,7 +351,7 @@ async def _taken(update: Update, context: Context, draft: Draft) -> Outcome:
 async def _refused(update: Update, context: Context, refusal: Refusal, company: Company) -> Outcome:
     t = context.t
     put_draft(context, None)
-    text = refusal_text(t, refusal, company.allow_change_delay, company.phone, "change")
+    text = refusal_text(t, refusal, company.rules.change_notice, company.phone, "change")
     keys = Keys(NO_FLOW, t)
     await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1)))
     return END
@@ -320,9 +364,9 @@ async def _unknown(
     put_draft(context, None)
     text = t.gettext(
         "The booking system did not answer in time, so I cannot tell whether your appointment "
-        "was moved. Please check My appointments in a minute, or call the salon: %(phone)s",
-        phone=h(company.phone),
+        "was moved. Please check My appointments in a minute."
     )
+    text += await call_salon(context)
     keys = Keys(NO_FLOW, t)
     await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1)))
     return END

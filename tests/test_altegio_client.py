@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,7 +22,7 @@ import pytest
 from bot.altegio import errors
 from bot.altegio.client import AltegioClient, Appointment, NewBooking
 from bot.altegio.limiter import NORMAL, URGENT, RateLimiter
-from bot.altegio.models import Slot
+from bot.altegio.models import Facts, Rules, Slot
 
 COMPANY_ID = 1001
 TOKEN = "tok"
@@ -902,9 +902,14 @@ async def test_record_answered_with_nothing_is_not_found(client: AltegioClient, 
         ({"timezone_name": "Europe/Warsaw"}, "Europe/Warsaw"),
         ({"timezone": "Europe/Moscow"}, "Europe/Moscow"),
         ({"timezone_name": "America/New_York", "timezone": "-5"}, "America/New_York"),
-        ({"timezone": "2"}, "UTC"),
-        ({"timezone": 2}, "UTC"),
-        ({"timezone_name": "", "timezone": "-5"}, "UTC"),
+        # A bare offset in hours, as record blocks (and some locations) give it: a fixed zone.
+        ({"timezone": "2"}, "Etc/GMT-2"),
+        ({"timezone": 2}, "Etc/GMT-2"),
+        ({"timezone_name": "", "timezone": "-5"}, "Etc/GMT+5"),
+        ({"timezone": "-5"}, "Etc/GMT+5"),
+        ({"timezone": "+05:30"}, "Asia/Calcutta"),
+        ({"timezone": "5.5"}, "Asia/Calcutta"),
+        ({"timezone": "0"}, "Etc/GMT"),
         ({}, "UTC"),
     ],
 )
@@ -965,8 +970,8 @@ async def test_company_rules_as_strings(client: AltegioClient, wire: Wire) -> No
     company = await client.company()
 
     assert company.id == COMPANY_ID
-    assert (company.allow_change_record, company.allow_change_delay) == (True, 7200)
-    assert (company.allow_delete_record, company.allow_delete_delay) == (False, 3600)
+    assert (company.rules.allow_change, company.rules.change_notice) == (True, 7200)
+    assert (company.rules.allow_delete, company.rules.delete_notice) == (False, 3600)
     assert company.currency == "PLN"
     assert company.phone == "+48221234567"
     assert company.full_address == "ul. Przykładowa 1, Warsaw"
@@ -1342,13 +1347,46 @@ async def test_unreadable_retry_after_falls_back_to_backoff(
     wire.on(
         "GET",
         f"book_staff/{COMPANY_ID}",
-        answer(429, content=b"", headers={"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}),
+        answer(429, content=b"", headers={"Retry-After": "soon"}),
         STAFF,
     )
 
     await client.staff([10001])
 
     assert ticks.slept == [0.5, 0.5]  # backoff, then the rest of the 429 pause
+
+
+async def test_retry_after_as_an_http_date_is_honoured(
+    make_client: MakeClient, wire: Wire, ticks: FakeTime
+) -> None:
+    now = datetime(2026, 10, 21, 7, 27, 56, tzinfo=UTC)
+    client = make_client(clock=lambda: now)
+    wire.on(
+        "GET",
+        f"book_staff/{COMPANY_ID}",
+        answer(429, content=b"", headers={"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}),
+        STAFF,
+    )
+
+    await client.staff([10001])
+
+    assert ticks.slept[0] == 4.0  # until the date, on the injected clock
+
+
+async def test_retry_after_as_a_date_already_past_waits_nothing(
+    make_client: MakeClient, wire: Wire, ticks: FakeTime
+) -> None:
+    client = make_client(clock=lambda: datetime(2026, 10, 22, tzinfo=UTC))
+    wire.on(
+        "GET",
+        f"book_staff/{COMPANY_ID}",
+        answer(503, content=b"", headers={"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}),
+        STAFF,
+    )
+
+    await client.staff([10001])
+
+    assert ticks.slept == [0.0]
 
 
 @pytest.mark.parametrize(
@@ -1886,3 +1924,355 @@ async def test_a_429_pauses_every_caller(ticks: FakeTime) -> None:
     async with limiter.slot():
         pass
     assert ticks.slept == [pytest.approx(2.0)]
+
+
+# --- answers that must not mislead ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content", [b"<html>Bad gateway</html>", b'{"success": true, "data": [{"id": 1, "record', b""]
+)
+async def test_an_unreadable_success_of_a_booking_is_an_answered_unknown(
+    client: AltegioClient, wire: Wire, content: bytes
+) -> None:
+    wire.on("POST", f"book_record/{COMPANY_ID}", answer(201, content=content))
+
+    with pytest.raises(errors.OutcomeUnknown) as caught:
+        await client.book(booking())
+
+    assert caught.value.answered
+    assert len(wire.requests) == 1
+
+
+async def test_a_404_page_from_something_else_is_no_answer_from_altegio(
+    client: AltegioClient, wire: Wire
+) -> None:
+    page = answer(404, content=b"<html><h1>404 Not Found</h1>nginx</html>")
+    wire.on("GET", f"company/{COMPANY_ID}", ok(COMPANY))
+    wire.on("GET", f"book_record/{COMPANY_ID}/9/{RECORD_HASH}", page)
+    wire.on("DELETE", f"user/records/9/{RECORD_HASH}", page)
+
+    with pytest.raises(errors.Unavailable) as read:
+        await client.record(9, RECORD_HASH)
+    assert not isinstance(read.value, errors.NotFound)
+    with pytest.raises(errors.OutcomeUnknown):
+        await client.cancel_record(9, RECORD_HASH)
+
+
+@pytest.mark.parametrize(
+    ("reply", "from_altegio"),
+    [(fail(404), True), (fail(404, {}), True), (answer(404), False)],
+)
+async def test_a_not_found_says_whether_altegio_said_it(
+    client: AltegioClient, wire: Wire, reply: Reply, from_altegio: bool
+) -> None:
+    wire.on("GET", f"company/{COMPANY_ID}", ok(COMPANY))
+    wire.on("GET", f"book_record/{COMPANY_ID}/9/{RECORD_HASH}", reply)
+
+    with pytest.raises(errors.NotFound) as caught:
+        await client.record(9, RECORD_HASH)
+
+    assert caught.value.from_altegio is from_altegio
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        (
+            "Team Member Anna(2001) cannot be booked on 15 June 2026 at 12:00. "
+            "The selected time is already taken or is not working.",
+            errors.SlotTaken,
+        ),
+        (
+            "К сотруднику Ирина Александровна(6544) нельзя записаться на 30 сентября 2015 в "
+            "16:00. Выбранное время уже занято или является нерабочим.",
+            errors.SlotTaken,
+        ),
+        ("Wrong confirmation code", errors.WrongCode),
+        ("Неверный код подтверждения", errors.WrongCode),
+        ("Invalid phone number format", errors.InvalidPhone),
+        ("Неверный формат номера телефона", errors.InvalidPhone),
+        ("Please enter your name", errors.NameRequired),
+        ("Please enter your email", errors.EmailRequired),
+        ("Укажите email", errors.EmailRequired),
+        ("Please enter a comment", errors.CommentRequired),
+        ("There is no appointment for the specified service/promotion", errors.ServiceUnavailable),
+        ("Нет свободных сотрудников на это время", errors.NoStaffAvailable),
+        ("An error has occurred", errors.Rejected),
+    ],
+)
+async def test_a_refusal_without_a_code_is_read_by_its_meaning(
+    client: AltegioClient, wire: Wire, message: str, kind: type[errors.Rejected]
+) -> None:
+    wire.on("POST", f"book_record/{COMPANY_ID}", fail(422, {"message": message}))
+
+    with pytest.raises(errors.Rejected) as caught:
+        await client.book(booking())
+
+    assert type(caught.value) is kind
+    assert caught.value.codes == ()
+
+
+async def test_a_code_wins_over_the_words(client: AltegioClient, wire: Wire) -> None:
+    wire.on(
+        "POST",
+        f"book_record/{COMPANY_ID}",
+        rejected(422, {"code": 433, "message": "Please enter your email"}),
+    )
+
+    with pytest.raises(errors.SlotTaken):
+        await client.book(booking())
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        answer(200, content=b""),
+        ok(None),
+        ok({"id": RECORD["id"]}),
+        answer(200, content=b"<html>OK</html>"),
+        ok({"id": 1}),  # some other record: not this one
+    ],
+    ids=["empty", "null", "id-only", "html", "other-id"],
+)
+async def test_a_move_answered_without_its_record_returns_none(
+    client: AltegioClient, wire: Wire, reply: Reply
+) -> None:
+    wire.on("GET", f"company/{COMPANY_ID}", ok(COMPANY))
+    wire.on("PUT", f"book_record/{COMPANY_ID}/{RECORD['id']}", reply)
+
+    moved = await client.reschedule(RECORD["id"], "2026-06-16T12:00:00+02:00", "user-token")
+
+    assert moved is None
+    assert len(wire.seen(f"book_record/{COMPANY_ID}/{RECORD['id']}", "PUT")) == 1
+
+
+async def test_a_move_answered_with_its_record_returns_it(
+    client: AltegioClient, wire: Wire
+) -> None:
+    wire.on("GET", f"company/{COMPANY_ID}", ok(COMPANY))
+    wire.on("PUT", f"book_record/{COMPANY_ID}/{RECORD['id']}", ok(RECORD))
+
+    moved = await client.reschedule(RECORD["id"], "2026-06-15T12:00:00+02:00", "user-token")
+
+    assert moved is not None and moved.id == RECORD["id"]
+
+
+# --- the location as documented, and what records tell of it --------------------------------
+
+
+async def test_the_documented_location_knows_no_rules_phone_or_currency(
+    client: AltegioClient, wire: Wire
+) -> None:
+    wire.on("GET", f"company/{COMPANY_ID}", ok({**COMPANY, "country": "Narnia"}))
+
+    company = await client.company()
+
+    assert company.phone == ""
+    assert company.currency == ""
+    assert company.rules == Rules()
+
+
+async def test_the_currency_of_the_locations_country_stands_in(
+    client: AltegioClient, wire: Wire
+) -> None:
+    wire.on("GET", f"company/{COMPANY_ID}", ok({**COMPANY, "country": "Poland"}))
+
+    assert (await client.company()).currency == "PLN"
+
+
+async def test_records_tell_the_locations_phone_currency_and_rules(
+    make_client: MakeClient, wire: Wire
+) -> None:
+    kept: list[Facts] = []
+    client = make_client(on_facts=kept.append)
+    wire.on("GET", f"company/{COMPANY_ID}", ok({**COMPANY, "country": "Poland"}))
+    block = {
+        "id": COMPANY_ID,
+        "phone": "+48221234567",
+        "currency_short_title": "zł",
+        "allow_delete_record": True,
+        "allow_delete_record_delay_step": "3600",
+        "allow_change_record": 0,
+    }
+    wire.on(
+        "GET",
+        f"book_record/{COMPANY_ID}/{RECORD['id']}/{RECORD_HASH}",
+        ok({**RECORD, "company": block}),
+    )
+
+    before = await client.company()
+    record = await client.record(RECORD["id"], RECORD_HASH)
+    after = await client.company()
+
+    assert before.phone == "" and before.rules.allow_delete is None
+    assert record.facts.rules == Rules(False, None, True, 3600)
+    assert after.phone == "+48221234567"
+    assert after.currency == "zł"
+    assert after.rules == Rules(False, None, True, 3600)
+    assert kept and kept[-1].phone == "+48221234567"
+    # What was learned comes back after a restart.
+    again = make_client(facts=Facts.from_wire(kept[-1].as_json()))
+    assert (await again.company()).phone == "+48221234567"
+
+
+async def test_another_locations_record_teaches_nothing(client: AltegioClient, wire: Wire) -> None:
+    wire.on("GET", f"company/{COMPANY_ID}", ok(COMPANY))
+    other = {**RECORD, "company": {"id": 99, "phone": "+100"}}
+    wire.on("GET", f"book_record/{COMPANY_ID}/{RECORD['id']}/{RECORD_HASH}", ok(other))
+
+    await client.record(RECORD["id"], RECORD_HASH)
+
+    assert (await client.company()).phone == ""
+
+
+async def test_company_read_fresh_on_demand_and_stale_when_altegio_fails(
+    client: AltegioClient, wire: Wire
+) -> None:
+    wire.on(
+        "GET",
+        f"company/{COMPANY_ID}",
+        ok({**COMPANY, "phone_confirmation": True}),
+        ok({**COMPANY, "phone_confirmation": False}),
+        fail(503),
+    )
+
+    assert (await client.company()).phone_confirmation
+    assert (await client.company()).phone_confirmation  # cached
+    assert not (await client.company(fresh=True)).phone_confirmation
+    assert not (await client.company(fresh=True)).phone_confirmation  # failing: the last copy
+
+
+# --- the salon's own reminders -----------------------------------------------------------------
+
+
+async def test_a_booking_leaves_the_salons_own_reminders_alone_by_default(
+    client: AltegioClient, wire: Wire
+) -> None:
+    wire.on("POST", f"book_record/{COMPANY_ID}", ok(CREATED, status=201))
+
+    await client.book(booking())
+    await client.book(replace(booking(), notify_by_sms=0, notify_by_email=24))
+
+    first, second = (sent_json(r) for r in wire.seen(f"book_record/{COMPANY_ID}"))
+    assert "notify_by_sms" not in first and "notify_by_email" not in first
+    assert (second["notify_by_sms"], second["notify_by_email"]) == (0, 24)
+
+
+# --- services withdrawn, team members gone ------------------------------------------------------
+
+
+CATALOGUE = ok(
+    {
+        "services": [
+            {"id": 10001, "title": "Women's haircut", "category_id": 501},
+            {"id": 10002, "title": "Manicure", "category_id": 502},
+        ],
+        "category": [{"id": 501, "title": "Hair"}, {"id": 502, "title": "Nails"}],
+    }
+)
+
+
+async def test_a_withdrawn_service_is_not_offered_even_from_an_older_list(
+    client: AltegioClient, wire: Wire
+) -> None:
+    wire.on("GET", f"book_services/{COMPANY_ID}", CATALOGUE)
+
+    client.withdraw_service(10001)
+    catalogue = await client.catalogue()
+
+    assert [s.id for s in catalogue.services] == [10002]
+
+
+async def test_a_team_member_altegio_no_longer_finds_is_gone(
+    client: AltegioClient, wire: Wire
+) -> None:
+    wire.on("GET", f"company/{COMPANY_ID}", ok(COMPANY))
+    wire.on(
+        "GET",
+        f"book_staff/{COMPANY_ID}",
+        ok([{"id": 2001, "name": "Anna"}, {"id": 2002, "name": "Marko"}]),
+    )
+    wire.on("GET", f"book_times/{COMPANY_ID}/2001/{DAY.isoformat()}", fail(404))
+
+    await client.staff([10001])
+    with pytest.raises(errors.StaffGone) as caught:
+        await client.times(2001, DAY, [10001])
+
+    assert (caught.value.staff_id, caught.value.name) == (2001, "Anna")
+    assert [s.id for s in await client.staff([10001])] == [2002]
+
+
+async def test_a_proxy_page_on_a_team_members_times_is_no_departure(
+    client: AltegioClient, wire: Wire
+) -> None:
+    wire.on("GET", f"company/{COMPANY_ID}", ok(COMPANY))
+    wire.on(
+        "GET", f"book_times/{COMPANY_ID}/2001/{DAY.isoformat()}", answer(404, content=b"<html/>")
+    )
+
+    with pytest.raises(errors.Unavailable):
+        await client.times(2001, DAY, [10001])
+
+
+# --- durations and the privacy policy -------------------------------------------------------------
+
+
+async def test_durations_come_from_the_teams_own_lists(client: AltegioClient, wire: Wire) -> None:
+    wire.on("GET", f"book_services/{COMPANY_ID}", CATALOGUE)
+    wire.on(
+        "GET",
+        f"book_staff/{COMPANY_ID}",
+        ok([{"id": 2001, "name": "Anna"}, {"id": 2002, "name": "Marko"}]),
+    )
+
+    def per_member(request: httpx.Request) -> httpx.Response:
+        lengths = {"2001": 3600, "2002": 4500}
+        staff = request.url.params.get("staff_id")
+        if staff is None:
+            return CATALOGUE(request)
+        services = [{"id": 10001, "title": "Women's haircut", "seance_length": lengths[staff]}]
+        return httpx.Response(200, json={"success": True, "data": {"services": services}})
+
+    wire.on("GET", f"book_services/{COMPANY_ID}", per_member)
+
+    durations = await client.durations()
+
+    assert durations == {10001: (3600, 4500)}
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (
+            ok({"text": "<p>We keep <b>your</b> data.</p><p>Ask us.</p>"}),
+            "We keep your data.\n\nAsk us.",
+        ),
+        (ok("Plain policy"), "Plain policy"),
+        (ok({"privacy_policy": "Under another key"}), "Under another key"),
+        (ok({"url": "https://salon.example/privacy"}), "https://salon.example/privacy"),
+        (ok({"text": "", "is_custom": False}), None),
+        (ok(None), None),
+        (ok([]), None),
+        (fail(404), None),
+    ],
+)
+async def test_the_privacy_policy_in_any_shape(
+    client: AltegioClient, wire: Wire, reply: Reply, expected: str | None
+) -> None:
+    wire.on("GET", f"privacy_policy/{COMPANY_ID}", reply)
+
+    assert await client.privacy_policy() == expected
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [answer(404, content=b"<html>Not Found</html>"), fail(403, {"message": "Access denied."})],
+    ids=["no-such-endpoint", "no-rights"],
+)
+async def test_a_privacy_policy_that_cannot_be_read_is_none_to_show(
+    client: AltegioClient, wire: Wire, reply: Reply
+) -> None:
+    wire.on("GET", f"privacy_policy/{COMPANY_ID}", reply)
+
+    assert await client.privacy_policy() is None

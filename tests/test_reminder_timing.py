@@ -10,12 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.reminders import (
+    READ_RETRIES,
     Planned,
     QuietHours,
     parse_offsets,
     parse_quiet_hours,
     plan_after_visit,
     plan_reminders,
+    read_retry,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -532,3 +534,61 @@ def test_after_visit_is_never_early_nor_quiet(
     else:
         assert not quiet.contains(due.astimezone(tz).time())
         assert due - earliest <= timedelta(days=1, hours=1)
+
+
+# --- reading an appointment again before its reminder ---------------------------------------
+
+
+def _retries(start: datetime, due: datetime, quiet: QuietHours | None = None) -> list[datetime]:
+    """The times a reminder due at `due` reads its appointment again while every read fails."""
+    tries = []
+    now = due
+    attempts = 0
+    while True:
+        again = read_retry(
+            attempts, now, start, since=due, before_visit=True, tz=BERLIN, quiet=quiet
+        )
+        if again is None:
+            return tries
+        tries.append(again)
+        now, attempts = again, attempts + 1
+
+
+def test_a_day_ahead_reminder_waits_an_hour_at_most_for_a_read() -> None:
+    start = datetime(2026, 11, 27, 10, 0, tzinfo=BERLIN)
+    due = start - timedelta(hours=24)
+    tries = _retries(start, due)
+    gaps = [b - a for a, b in zip([due, *tries], tries, strict=False)]
+    assert gaps == [timedelta(minutes=m) for m in (1, 2, 4, 8, 16)]
+    assert tries[-1] - due <= timedelta(hours=1)
+
+
+def test_a_two_hour_reminder_waits_a_quarter_of_an_hour_at_most() -> None:
+    start = datetime(2026, 11, 27, 10, 0, tzinfo=BERLIN)
+    tries = _retries(start, start - timedelta(hours=2))
+    assert tries and tries[-1] - (start - timedelta(hours=2)) <= timedelta(minutes=15)
+
+
+def test_a_reminder_close_to_the_visit_goes_out_at_once() -> None:
+    start = datetime(2026, 11, 27, 10, 0, tzinfo=BERLIN)
+    assert _retries(start, start - timedelta(minutes=30)) == []
+
+
+def test_a_retry_never_falls_in_quiet_hours() -> None:
+    quiet = QuietHours(time(22), time(8))
+    start = datetime(2026, 11, 28, 10, 0, tzinfo=BERLIN)
+    due = datetime(2026, 11, 27, 21, 58, tzinfo=BERLIN)
+    assert all(not quiet.contains(t.astimezone(BERLIN).time()) for t in _retries(start, due, quiet))
+
+
+def test_an_after_visit_message_gives_up_after_six_reads() -> None:
+    start = datetime(2026, 11, 27, 10, 0, tzinfo=BERLIN)
+    now = start + timedelta(hours=3)
+    attempts = 0
+    while (
+        again := read_retry(
+            attempts, now, start, since=now, before_visit=False, tz=BERLIN, quiet=None
+        )
+    ) is not None:
+        now, attempts = again, attempts + 1
+    assert attempts == READ_RETRIES

@@ -7,15 +7,17 @@ changes; writes are never repeated once they may have reached Altegio.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import logging
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import Enum
+from html.parser import HTMLParser
 from typing import Any, TypeVar
 
 import httpx
@@ -27,10 +29,15 @@ from bot.altegio.models import (
     Catalogue,
     Company,
     CreatedRecord,
+    Facts,
     Json,
     Record,
     Slot,
     Staff,
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
     created_records,
     error_codes,
     records_from_wire,
@@ -96,7 +103,10 @@ class NewBooking:
     comment: str = ""
     code: str | None = None
     api_id: str = ""
-    notify_by_sms: int = 0
+    # Hours before the visit for Altegio's own SMS and e-mail reminders; None leaves them as the
+    # salon set them up in Altegio (a 0 would switch them off for this booking).
+    notify_by_sms: int | None = None
+    notify_by_email: int | None = None
     extra: dict[str, Json] = field(default_factory=dict)
 
     def as_wire(self) -> dict[str, Json]:
@@ -106,11 +116,13 @@ class NewBooking:
             "email": self.email,
             "comment": self.comment,
             "type": "mobile",
-            "notify_by_sms": self.notify_by_sms,
-            "notify_by_email": 0,
             "api_id": self.api_id,
             "appointments": [a.as_wire() for a in self.appointments],
         }
+        if self.notify_by_sms is not None:
+            body["notify_by_sms"] = self.notify_by_sms
+        if self.notify_by_email is not None:
+            body["notify_by_email"] = self.notify_by_email
         if self.code:
             body["code"] = self.code
         body.update(self.extra)
@@ -132,9 +144,11 @@ class _Cache:
         load: Callable[[], Awaitable[T]],
         *,
         stale_if_error: bool = False,
+        stale_while_loading: bool = False,
     ) -> T:
         """`stale_if_error`: when the load fails, an expired value is better than nothing (the
-        salon's name and phone during an outage)."""
+        salon's name and phone during an outage). `stale_while_loading`: an expired value is
+        returned at once while one load runs in the background."""
         now = self._monotonic()
         hit = self._values.get(key)
         if hit is not None and hit[0] > now:
@@ -146,6 +160,11 @@ class _Cache:
             # (a cancelled update) does not cancel the read for the others waiting on it.
             task = asyncio.ensure_future(self._load(key, ttl, load))
             self._inflight[key] = task
+            if stale_while_loading and hit is not None:
+                task.add_done_callback(_quiet)
+        if stale_while_loading and hit is not None:
+            previous: T = hit[1]
+            return previous
         try:
             result: T = await asyncio.shield(task)
         except errors.AltegioError:
@@ -167,6 +186,18 @@ class _Cache:
     def drop(self, prefix: str = "") -> None:
         for key in [k for k in self._values if k.startswith(prefix)]:
             del self._values[key]
+
+    def expire(self, key: str) -> None:
+        """Read `key` afresh next time, but keep the old value for `stale_if_error`."""
+        hit = self._values.get(key)
+        if hit is not None:
+            self._values[key] = (float("-inf"), hit[1])
+
+
+def _quiet(task: asyncio.Future[Any]) -> None:
+    """A background load's failure is only logged; the next caller tries again."""
+    if not task.cancelled() and task.exception() is not None:
+        log.info("background read failed: %s", type(task.exception()).__name__)
 
 
 class Breaker:
@@ -207,6 +238,10 @@ class Breaker:
             self._failures = self._threshold - 1  # after the pause, one failure reopens it
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class AltegioClient:
     """Typed access to one Altegio location through the public online-booking API."""
 
@@ -221,11 +256,16 @@ class AltegioClient:
         limiter: RateLimiter | None = None,
         sleep: Sleep = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = utc_now,
         jitter: Callable[[], float] = random.random,
         max_attempts: int = 3,
         retry_after_cap: float = 10.0,
         catalogue_ttl: float = 300.0,
         availability_ttl: float = 180.0,
+        durations_ttl: float = 1800.0,
+        withdrawn_ttl: float = 3600.0,
+        facts: Facts | None = None,
+        on_facts: Callable[[Facts], None] | None = None,
     ) -> None:
         self.company_id = company_id
         self._http = httpx.AsyncClient(
@@ -245,6 +285,8 @@ class AltegioClient:
             httpx_log.addFilter(_HTTPX_FILTER)
         self.limiter = limiter or RateLimiter(monotonic=monotonic, sleep=sleep)
         self._sleep = sleep
+        self._monotonic = monotonic
+        self._clock = clock
         self._jitter = jitter
         self._max_attempts = max(1, max_attempts)
         self._retry_after_cap = retry_after_cap
@@ -252,19 +294,85 @@ class AltegioClient:
         self.breaker = Breaker(monotonic)
         self._catalogue_ttl = catalogue_ttl
         self._availability_ttl = availability_ttl
+        self._durations_ttl = durations_ttl
+        self._withdrawn_ttl = withdrawn_ttl
+        # Services and team members Altegio refused or no longer knows, until when: not offered
+        # again even while a list read before the refusal is still cached.
+        self._withdrawn: dict[tuple[str, int], float] = {}
+        self._staff_names: dict[int, str] = {}
+        self._facts = facts or Facts()
+        self._on_facts = on_facts
         self.requests_sent = 0
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    # --- endpoints -------------------------------------------------------------------------
+    # --- the location ------------------------------------------------------------------------
 
-    async def company(self) -> Company:
+    async def company(self, *, fresh: bool = False) -> Company:
+        """The location; `fresh` reads it again now (a salon may have changed a setting), yet
+        falls back to the last copy when Altegio does not answer."""
+
         async def load() -> Company:
             data = await self._request("GET", f"company/{self.company_id}", route="company")
             return Company.from_wire(data)
 
-        return await self._cache.get("company", self._catalogue_ttl, load, stale_if_error=True)
+        if fresh:
+            self._cache.expire("company")
+        company = await self._cache.get("company", self._catalogue_ttl, load, stale_if_error=True)
+        return company.with_facts(self._facts)
+
+    def forget_company(self) -> None:
+        """A setting turned out to differ from the copy held: read it again next time."""
+        self._cache.expire("company")
+
+    @property
+    def facts(self) -> Facts:
+        return self._facts
+
+    def _learn(self, records: Sequence[Record]) -> None:
+        """Keep what records tell about the location (phone, currency, rules): `GET company` is
+        documented without them."""
+        learned = self._facts
+        for record in records:
+            block_id = as_int(record.company.get("id"))
+            if record.company and block_id in (None, self.company_id):
+                learned = record.facts.over(learned)
+        if learned != self._facts:
+            self._facts = learned
+            if self._on_facts is not None:
+                self._on_facts(learned)
+
+    async def privacy_policy(self) -> str | None:
+        """The location's own privacy policy as plain text, or None when it has none.
+
+        The answer's shape is undocumented: the text is looked for as the data itself or under
+        a likely key; HTML is reduced to text. A location without one may also answer 404.
+        """
+
+        async def load() -> str | None:
+            try:
+                data = await self._request(
+                    "GET", f"privacy_policy/{self.company_id}", route="privacy_policy"
+                )
+            except (
+                errors.NotFound,
+                errors.ForeignAnswer,
+                errors.AuthError,
+                errors.Rejected,
+            ) as exc:
+                # No such policy, or no such endpoint where this location is served, or no right
+                # to read it: booking goes on as where no own policy is set.
+                log.info("no privacy policy to show (%s)", type(exc).__name__)
+                return None
+            return _policy_text(data)
+
+        policy: str | None = await self._cache.get(
+            "privacy_policy", self._catalogue_ttl, load, stale_if_error=True
+        )
+        return policy
+
+    # --- the catalogue -----------------------------------------------------------------------
 
     async def catalogue(self, staff_id: int | None = None) -> Catalogue:
         params: list[tuple[str, str]] = []
@@ -277,9 +385,46 @@ class AltegioClient:
             )
             return Catalogue.from_wire(data)
 
-        return await self._cache.get(
+        catalogue = await self._cache.get(
             f"services:{staff_id or 0}", self._catalogue_ttl, load, stale_if_error=True
         )
+        gone = self._gone("service")
+        if not gone:
+            return catalogue
+        return Catalogue(
+            tuple(s for s in catalogue.services if s.id not in gone), catalogue.categories
+        )
+
+    async def durations(self) -> dict[int, tuple[int, int]]:
+        """Each service's shortest and longest duration in seconds, over the team.
+
+        `book_services` carries durations only when asked for one team member, so the team's
+        own lists are read (in the background of a long cache, as durations rarely change).
+        """
+
+        async def load() -> dict[int, tuple[int, int]]:
+            found: dict[int, list[int]] = {}
+            for service in (await self.catalogue()).services:
+                if service.duration:
+                    found.setdefault(service.id, []).append(service.duration)
+            data = await self._request("GET", f"book_staff/{self.company_id}", route="book_staff")
+            members = Staff.list_from_wire(data)
+            lists = await asyncio.gather(
+                *(self.catalogue(m.id) for m in members), return_exceptions=True
+            )
+            for listed in lists:
+                if isinstance(listed, Catalogue):
+                    for service in listed.services:
+                        if service.duration:
+                            found.setdefault(service.id, []).append(service.duration)
+            return {sid: (min(lengths), max(lengths)) for sid, lengths in found.items()}
+
+        durations: dict[int, tuple[int, int]] = await self._cache.get(
+            "durations", self._durations_ttl, load, stale_if_error=True, stale_while_loading=True
+        )
+        return durations
+
+    # --- availability ------------------------------------------------------------------------
 
     async def staff(self, service_ids: Sequence[int]) -> list[Staff]:
         params = services_param(service_ids)
@@ -291,7 +436,11 @@ class AltegioClient:
             return Staff.list_from_wire(data)
 
         key = "avail:staff:" + ",".join(map(str, service_ids))
-        return await self._cache.get(key, self._availability_ttl, load)
+        members = await self._cache.get(key, self._availability_ttl, load)
+        for member in members:
+            self._staff_names[member.id] = member.name
+        gone = self._gone("staff")
+        return [m for m in members if m.id not in gone]
 
     async def dates(
         self, service_ids: Sequence[int], staff_id: int, date_from: date, date_to: date
@@ -306,8 +455,8 @@ class AltegioClient:
         ]
 
         async def load() -> BookableDates:
-            data = await self._request(
-                "GET", f"book_dates/{self.company_id}", params=params, route="book_dates"
+            data = await self._staff_read(
+                staff_id, "GET", f"book_dates/{self.company_id}", params, "book_dates"
             )
             return BookableDates.from_wire(data, span=(date_from, date_to))
 
@@ -317,13 +466,58 @@ class AltegioClient:
     async def times(self, staff_id: int, day: date, service_ids: Sequence[int]) -> list[Slot]:
         """Free times on `day`; always fresh, never cached."""
         company = await self.company()
-        data = await self._request(
+        data = await self._staff_read(
+            staff_id,
             "GET",
             f"book_times/{self.company_id}/{staff_id}/{day.isoformat()}",
-            params=services_param(service_ids),
-            route="book_times",
+            services_param(service_ids),
+            "book_times",
         )
         return [s for s in Slot.list_from_wire(data, company.tz, day) if s.start.date() == day]
+
+    async def _staff_read(
+        self,
+        staff_id: int,
+        method: str,
+        path: str,
+        params: Sequence[tuple[str, str]],
+        route: str,
+    ) -> Json:
+        """A read about one team member: Altegio not finding them means they left the online
+        booking (fired, hidden, no longer bookable), which the client is told as such."""
+        try:
+            return await self._request(method, path, params=params, route=route)
+        except errors.NotFound as exc:
+            if not staff_id or not exc.from_altegio:
+                raise
+            name = self._staff_names.get(staff_id, "")
+            self.withdraw_staff(staff_id)
+            raise errors.StaffGone(staff_id, name) from exc
+
+    def withdraw_service(self, service_id: int) -> None:
+        """Altegio refused the service (438): it is not offered again for a while, and the lists
+        are read afresh."""
+        self._withdrawn[("service", service_id)] = self._monotonic() + self._withdrawn_ttl
+        self._cache.drop("services:")
+        self._cache.drop("durations")
+        self._cache.drop("avail:")
+
+    def withdraw_staff(self, staff_id: int) -> None:
+        """The team member no longer takes online bookings: not offered again for a while."""
+        self._withdrawn[("staff", staff_id)] = self._monotonic() + self._withdrawn_ttl
+        self._cache.drop("avail:")
+
+    def _gone(self, kind: str) -> set[int]:
+        now = self._monotonic()
+        for key in [k for k, until in self._withdrawn.items() if until <= now]:
+            del self._withdrawn[key]
+        return {ident for (what, ident) in self._withdrawn if what == kind}
+
+    def forget_availability(self) -> None:
+        """Drop cached staff and days, e.g. after a slot turned out to be taken."""
+        self._cache.drop("avail:")
+
+    # --- booking -----------------------------------------------------------------------------
 
     async def send_code(self, phone: str, fullname: str) -> None:
         """Ask Altegio to text a confirmation code to `phone`."""
@@ -346,13 +540,20 @@ class AltegioClient:
 
     async def book(self, booking: NewBooking) -> list[CreatedRecord]:
         """Create the appointments. Never repeated once sent: see `OutcomeUnknown`."""
-        data = await self._request(
-            "POST",
-            f"book_record/{self.company_id}",
-            body=booking.as_wire(),
-            retry=Retry.WRITE,
-            route="book_record",
-        )
+        try:
+            data = await self._request(
+                "POST",
+                f"book_record/{self.company_id}",
+                body=booking.as_wire(),
+                retry=Retry.WRITE,
+                route="book_record",
+            )
+        except errors.UnexpectedResponse as exc:
+            # A success status with a body nobody can read (an HTML page, cut-off JSON): Altegio
+            # most likely booked, but which record it made is unknown.
+            raise errors.OutcomeUnknown(
+                "book_record: an unreadable success", answered=True
+            ) from exc
         # Cached days and team members stay: they may go stale for a minute, but free times are
         # always read fresh and book_record refuses a taken time, so the rate limit is not spent
         # reloading them after each booking.
@@ -360,19 +561,44 @@ class AltegioClient:
             return created_records(data)
         except errors.UnexpectedResponse as exc:
             # Altegio said yes but named no record: the booking probably exists.
-            raise errors.OutcomeUnknown("book_record: success without a record") from exc
+            raise errors.OutcomeUnknown(
+                "book_record: success without a record", answered=True
+            ) from exc
 
-    async def record(self, record_id: int, record_hash: str) -> Record:
+    # --- records -----------------------------------------------------------------------------
+
+    async def record(self, record_id: int, record_hash: str, *, urgent: bool = False) -> Record:
+        """One appointment by its id and hash. `urgent`: part of a booking the client is
+        waiting for, so it goes ahead of other reads."""
         company = await self.company()
         data = await self._request(
             "GET",
             f"book_record/{self.company_id}/{record_id}/{record_hash}",
             route="book_record.get",
+            urgent=urgent,
         )
         found = records_from_wire(data, company.tz)
         if not found:
             raise errors.NotFound("record")
+        self._learn(found)
         return found[0]
+
+    async def user_records(
+        self, record_id: int, record_hash: str, user_token: str | None = None
+    ) -> list[Record]:
+        """`GET user/records/{id}/{hash}`: with a user token, every appointment of the client
+        (Altegio's own list, the second source on a record); without one, the record the hash
+        opens."""
+        company = await self.company()
+        data = await self._request(
+            "GET",
+            f"user/records/{record_id}/{record_hash}",
+            user_token=user_token,
+            route="user/records",
+        )
+        found = records_from_wire(data, company.tz) if data else []
+        self._learn(found)
+        return found
 
     async def cancel_record(
         self, record_id: int, record_hash: str, user_token: str | None = None
@@ -389,25 +615,35 @@ class AltegioClient:
 
     async def reschedule(
         self, record_id: int, new_datetime: str, user_token: str | None = None
-    ) -> Record:
+    ) -> Record | None:
         """Move an appointment to `new_datetime` (Altegio's own `book_times` value).
 
         Altegio documents a user token for this call (one source says the partner token is
-        enough); without one it answers 401/403, raised as `AuthError`.
+        enough); without one it answers 401/403, raised as `AuthError`. A success whose body
+        names no record (empty, `data: null`, just an id, unreadable) returns None: the move
+        was accepted, and the record itself tells where it now stands.
         """
         company = await self.company()
-        data = await self._request(
-            "PUT",
-            f"book_record/{self.company_id}/{record_id}",
-            body={"datetime": new_datetime},
-            retry=Retry.WRITE,
-            user_token=user_token,
-            route="book_record.put",
-        )
-        self._cache.drop("avail:")
-        found = records_from_wire(data, company.tz) if data else []
-        if not found:
-            raise errors.UnexpectedResponse("book_record.put: no record in the answer")
+        try:
+            data = await self._request(
+                "PUT",
+                f"book_record/{self.company_id}/{record_id}",
+                body={"datetime": new_datetime},
+                retry=Retry.WRITE,
+                user_token=user_token,
+                route="book_record.put",
+            )
+        except errors.UnexpectedResponse:
+            data = None
+        finally:
+            self._cache.drop("avail:")
+        try:
+            found = records_from_wire(data, company.tz) if data else []
+        except errors.UnexpectedResponse:
+            found = []
+        if not found or found[0].id != record_id:
+            return None
+        self._learn(found)
         return found[0]
 
     async def user_auth(self, phone: str, code: str) -> str:
@@ -430,10 +666,6 @@ class AltegioClient:
         """Wait (on the injected clock) for a write whose answer was lost to take effect."""
         await self._sleep(seconds)
 
-    def forget_availability(self) -> None:
-        """Drop cached staff and days, e.g. after a slot turned out to be taken."""
-        self._cache.drop("avail:")
-
     # --- the wire --------------------------------------------------------------------------
 
     async def _request(
@@ -446,6 +678,7 @@ class AltegioClient:
         body: Json = None,
         retry: Retry = Retry.READ,
         user_token: str | None = None,
+        urgent: bool = False,
     ) -> Json:
         """One call through the circuit breaker; see `_send`."""
         self.breaker.check()
@@ -458,6 +691,7 @@ class AltegioClient:
                 body=body,
                 retry=retry,
                 user_token=user_token,
+                urgent=urgent,
             )
         except (errors.Unavailable, errors.RateLimited):
             self.breaker.failure()
@@ -478,6 +712,7 @@ class AltegioClient:
         body: Json = None,
         retry: Retry = Retry.READ,
         user_token: str | None = None,
+        urgent: bool = False,
     ) -> Json:
         """Send one call, retrying where safe, and return the unwrapped `data`.
 
@@ -487,12 +722,13 @@ class AltegioClient:
         if user_token:
             headers["Authorization"] = f"Bearer {self._partner_token}, User {user_token}"
         content = json.dumps(body).encode() if body is not None else None
+        priority = URGENT if urgent or method != "GET" else NORMAL
         attempt = 0
         while True:
             attempt += 1
             last = attempt >= self._max_attempts
             try:
-                async with self.limiter.slot(NORMAL if method == "GET" else URGENT):
+                async with self.limiter.slot(priority):
                     self.requests_sent += 1
                     started = time.perf_counter()
                     response = await self._http.request(
@@ -519,7 +755,7 @@ class AltegioClient:
             if status == 429 or status >= 500:
                 if status >= 500 and retry is Retry.WRITE:
                     raise errors.OutcomeUnknown(f"{route}: HTTP {status}")
-                retry_after = _retry_after(response)
+                retry_after = _retry_after(response, self._clock())
                 if status == 429:
                     # Everyone waits, not only this call: the limit is the whole process's.
                     self.limiter.pause(min(retry_after or 1.0, self._retry_after_cap))
@@ -532,9 +768,9 @@ class AltegioClient:
                 log.warning("altegio %s: HTTP %s, attempt %s", route, status, attempt)
                 await self._backoff(attempt, retry_after)
                 continue
-            return self._interpret(response, route)
+            return self._interpret(response, route, retry)
 
-    def _interpret(self, response: httpx.Response, route: str) -> Json:
+    def _interpret(self, response: httpx.Response, route: str, retry: Retry) -> Json:
         status = response.status_code
         body = _json_body(response)
         if 200 <= status < 300:
@@ -545,6 +781,13 @@ class AltegioClient:
                 raise _rejection(message or f"{route}: refused", codes, ids)
             data, _meta = unwrap(body)
             return data
+        if status == 404 and body is _INVALID:
+            # An HTML page: a proxy or a gateway answered, not Altegio. Nothing is learned
+            # about the record or the location, and a write may or may not have arrived.
+            log.warning("altegio %s: HTTP 404 that is not Altegio's", route)
+            if retry is Retry.WRITE:
+                raise errors.OutcomeUnknown(f"{route}: HTTP 404 from something else")
+            raise errors.ForeignAnswer(f"{route}: HTTP 404 from something else")
         codes, ids, message = error_codes(body if body is not _INVALID else None)
         log.info("altegio %s: HTTP %s codes=%s", route, status, list(codes))
         if 434 in codes:
@@ -552,8 +795,8 @@ class AltegioClient:
         if status in (401, 403):
             raise errors.AuthError(f"{route}: HTTP {status}")
         if status == 404:
-            raise errors.NotFound(f"{route}: not found")
-        raise _rejection(message or f"{route}: HTTP {status}", codes, ids)
+            raise errors.NotFound(f"{route}: not found", from_altegio=body is not None)
+        raise _rejection(message or f"{route}: HTTP {status}", codes, ids, by_meaning=bool(message))
 
     async def _backoff(self, attempt: int, retry_after: float | None) -> None:
         if retry_after is not None:
@@ -565,6 +808,8 @@ class AltegioClient:
 
 
 _INVALID = object()
+# Answers to a privacy-policy read that mean "none to show".
+_NO_POLICY = (errors.NotFound, errors.ForeignAnswer, errors.AuthError)
 
 
 def _json_body(response: httpx.Response) -> Json:
@@ -576,18 +821,107 @@ def _json_body(response: httpx.Response) -> Json:
         return _INVALID
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+def _retry_after(response: httpx.Response, now: datetime) -> float | None:
+    """`Retry-After` in seconds, given as seconds or as an HTTP date."""
+    value = response.headers.get("Retry-After", "").strip()
     if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # HTTP dates are GMT
+    return max(0.0, (when - now).total_seconds())
 
 
-def _rejection(message: str, codes: tuple[int, ...], ids: tuple[int, ...]) -> errors.Rejected:
+def _rejection(
+    message: str, codes: tuple[int, ...], ids: tuple[int, ...], *, by_meaning: bool = True
+) -> errors.Rejected:
     for code, kind in errors.CODE_ERRORS.items():
         if code in codes:
             return kind(message, codes, ids)
+    if by_meaning and not codes:
+        # Altegio's older refusals carry a sentence and no code.
+        return errors.refusal_by_meaning(message)(message, codes, ids)
     return errors.Rejected(message, codes, ids)
+
+
+# --- the privacy policy ----------------------------------------------------------------------
+
+_POLICY_KEYS = ("text", "privacy_policy", "policy", "content", "html", "body", "value", "title")
+_POLICY_LINKS = ("url", "link", "href", "privacy_policy_url")
+
+
+def _policy_text(data: Json) -> str | None:
+    """The policy's text from an answer of undocumented shape; None for "no own policy"."""
+    if isinstance(data, str):
+        return _plain(data) or None
+    raw = as_dict(data)
+    if not raw and isinstance(data, list):
+        texts = [_policy_text(item) for item in as_list(data)]
+        joined = "\n\n".join(t for t in texts if t)
+        return joined or None
+    if raw.get("is_custom") in (False, 0, "0"):
+        return None
+    for key in _POLICY_KEYS[:-1]:
+        value = raw.get(key)
+        if isinstance(value, Mapping):
+            nested = _policy_text(value)
+            if nested:
+                return nested
+        text = _plain(as_str(value))
+        if text:
+            return text
+    for key in _POLICY_LINKS:
+        link = as_str(raw.get(key))
+        if link.startswith(("http://", "https://")):
+            return link
+    return None
+
+
+class _Text(HTMLParser):
+    """HTML to plain text: paragraphs and line breaks kept, links written out."""
+
+    _BREAKS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._href = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._BREAKS:
+            self.parts.append("\n")
+        if tag == "li":
+            self.parts.append("• ")
+        if tag == "a":
+            self._href = dict(attrs).get("href") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href.startswith(("http://", "https://")):
+            self.parts.append(f" ({self._href})")
+            self._href = ""
+        if tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def _plain(text: str) -> str:
+    if "<" in text and ">" in text:
+        parser = _Text()
+        parser.feed(text)
+        parser.close()
+        text = "".join(parser.parts)
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    paragraphs: list[str] = []
+    for line in lines:
+        if line or (paragraphs and paragraphs[-1]):
+            paragraphs.append(line)
+    return "\n".join(paragraphs).strip()

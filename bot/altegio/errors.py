@@ -3,10 +3,12 @@
 AltegioError
 ├── Unavailable          could not reach Altegio, timed out, or 5xx after retries
 │   ├── OutcomeUnknown   a write was sent but its answer never came: it may or may not have happened
-│   └── CircuitOpen      Altegio kept failing, so the client is not calling it for a while
+│   ├── CircuitOpen      Altegio kept failing, so the client is not calling it for a while
+│   └── ForeignAnswer    something on the way answered instead of Altegio (a proxy's 404 page)
 ├── RateLimited          429 after retries
 ├── AuthError            401 / 403 (bad partner token, no rights)
 ├── NotFound             404: unknown location, record or hash
+│   └── StaffGone        a team member's times are not found: they no longer take bookings
 ├── Rejected             422 (and 403 with a business code): Altegio understood and said no
 │   ├── InvalidPhone     431
 │   ├── WrongCode        432
@@ -14,11 +16,19 @@ AltegioError
 │   ├── Blacklisted      434
 │   ├── NameRequired     435
 │   ├── NoStaffAvailable 436
-│   └── ServiceUnavailable 438
+│   ├── ServiceUnavailable 438
+│   ├── EmailRequired    the location wants an e-mail address (no code is documented)
+│   └── CommentRequired  the location wants a comment (no code is documented)
 └── UnexpectedResponse   a body the client cannot parse
+
+Where Altegio refuses in its older form, with a sentence and no code, the refusal is named by
+what the sentence says (`refusal_by_meaning`); a sentence it does not recognise stays a plain
+`Rejected`.
 """
 
 from __future__ import annotations
+
+import re
 
 
 class AltegioError(Exception):
@@ -30,11 +40,24 @@ class Unavailable(AltegioError):
 
 
 class OutcomeUnknown(Unavailable):
-    """A write was sent, but whether Altegio carried it out is not known."""
+    """A write was sent, but whether Altegio carried it out is not known.
+
+    `answered`: Altegio did answer with success, in a body that could not be read or that named
+    nothing; most likely it was carried out.
+    """
+
+    def __init__(self, message: str = "outcome unknown", *, answered: bool = False) -> None:
+        super().__init__(message)
+        self.answered = answered
 
 
 class CircuitOpen(Unavailable):
     """Altegio failed too often in a row; calls fail at once until a short pause is over."""
+
+
+class ForeignAnswer(Unavailable):
+    """A page from something between the bot and Altegio (a proxy's or gateway's 404): it says
+    nothing about what was asked."""
 
 
 class RateLimited(AltegioError):
@@ -50,7 +73,24 @@ class AuthError(AltegioError):
 
 
 class NotFound(AltegioError):
-    """Altegio does not know the location, record or hash asked for (404)."""
+    """Altegio does not know the location, record or hash asked for (404).
+
+    `from_altegio` is true when the answer was Altegio's own JSON; a 404 with an empty body
+    could come from anything on the way and proves nothing about the record.
+    """
+
+    def __init__(self, message: str = "not found", *, from_altegio: bool = True) -> None:
+        super().__init__(message)
+        self.from_altegio = from_altegio
+
+
+class StaffGone(NotFound):
+    """A team member's free times or days are not found: they no longer take bookings."""
+
+    def __init__(self, staff_id: int, name: str = "") -> None:
+        super().__init__(f"team member {staff_id} not found")
+        self.staff_id = staff_id
+        self.name = name
 
 
 class UnexpectedResponse(AltegioError):
@@ -96,6 +136,14 @@ class ServiceUnavailable(Rejected):
     """438: the service is no longer offered."""
 
 
+class EmailRequired(Rejected):
+    """The location asks for the client's e-mail address (read from the refusal's words)."""
+
+
+class CommentRequired(Rejected):
+    """The location asks for a comment (read from the refusal's words)."""
+
+
 # Most specific first: when Altegio reports several codes the first match wins.
 CODE_ERRORS: dict[int, type[Rejected]] = {
     434: Blacklisted,
@@ -107,3 +155,53 @@ CODE_ERRORS: dict[int, type[Rejected]] = {
     433: SlotTaken,
     437: SlotTaken,
 }
+
+
+# Altegio words its older refusals, and those without a documented code, as a sentence in the
+# location's language (English and Russian in the reference; the other languages of Altegio's
+# markets alike). Most specific first; word stems so that inflections match.
+_MEANINGS: tuple[tuple[type[Rejected], re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern, re.IGNORECASE))
+    for kind, pattern in (
+        (Blacklisted, r"black\s*list|чёрн\w* спис|черн\w* спис|чорн\w* спис|cannot book online"),
+        (
+            WrongCode,
+            r"\bcode\b|\bкод\w*|\bcodi|\bkod\w*|\bcódigo|\bkoodi|\bkods?\b",
+        ),
+        (
+            InvalidPhone,
+            r"phone|телефон|номер|telefon|teléfono|tālru|telefono|numer",
+        ),
+        (EmailRequired, r"e-?mail|почт|пошт|e-?pa?st|el\.\s*pa[sš]t"),
+        (CommentRequired, r"comment|коммент|комент|kommentar|comentario|komentarz|kommentaar"),
+        (
+            NameRequired,
+            r"\bname\b|\bимя\b|\bимени\b|ім['ʼ’]?я|\bnamen?\b|\bnombre\b|\bnome\b"
+            r"|imi[eę]|\bvārd|\bvard|\bnimi",
+        ),
+        (
+            NoStaffAvailable,
+            r"no (?:team member|staff|specialist|master)|нет (?:свободных )?(?:сотрудник|мастер"
+            r"|специалист)|немає (?:вільних )?(?:співробітник|майстр|спеціаліст)",
+        ),
+        (
+            ServiceUnavailable,
+            r"\bservice|услуг|послуг|dienstleistung|servicio|serviço|usług|pakalpojum|paslaug"
+            r"|teenus",
+        ),
+        (
+            SlotTaken,
+            r"taken|not working|cannot be booked|occupied|занят|нерабоч"
+            r"|нельзя записаться|зайнят|неробоч|besetzt|vergeben|ocupad|zajęt|aizņemt|užimt"
+            r"|hõivatud|kinni",
+        ),
+    )
+)
+
+
+def refusal_by_meaning(message: str) -> type[Rejected]:
+    """The refusal a sentence without a code describes; `Rejected` when it is not recognised."""
+    for kind, pattern in _MEANINGS:
+        if pattern.search(message):
+            return kind
+    return Rejected

@@ -8,13 +8,17 @@ cannot do without is missing.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from babel import Locale
+from babel.numbers import get_territory_currencies
 
 from bot.altegio.errors import UnexpectedResponse
 
@@ -183,20 +187,101 @@ def error_codes(body: Json) -> tuple[tuple[int, ...], tuple[int, ...], str]:
 
 
 @dataclass(frozen=True, slots=True)
+class Rules:
+    """The salon's rules for changing appointments online; None where Altegio did not say.
+
+    `GET company` is documented without them; a record's own `company` block carries them.
+    An unknown rule is never guessed: the bot then asks Altegio and reports its answer.
+    """
+
+    allow_change: bool | None = None
+    change_notice: int | None = None  # seconds before the visit online changes close
+    allow_delete: bool | None = None
+    delete_notice: int | None = None
+
+    @classmethod
+    def from_wire(cls, raw: Mapping[str, Json]) -> Rules:
+        def flag(key: str) -> bool | None:
+            value = raw.get(key)
+            return None if value is None or value == "" else as_bool(value)
+
+        def seconds(key: str) -> int | None:
+            value = as_int(raw.get(key))
+            return None if value is None or value < 0 else value
+
+        return cls(
+            allow_change=flag("allow_change_record"),
+            change_notice=seconds("allow_change_record_delay_step"),
+            allow_delete=flag("allow_delete_record"),
+            delete_notice=seconds("allow_delete_record_delay_step"),
+        )
+
+    def over(self, other: Rules) -> Rules:
+        """These rules, with what they leave unknown taken from `other`."""
+        return Rules(
+            allow_change=_first(self.allow_change, other.allow_change),
+            change_notice=_first(self.change_notice, other.change_notice),
+            allow_delete=_first(self.allow_delete, other.allow_delete),
+            delete_notice=_first(self.delete_notice, other.delete_notice),
+        )
+
+
+def _first(value: Any, fallback: Any) -> Any:
+    return fallback if value is None else value
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What a record's `company` block tells about its location beyond `GET company`."""
+
+    phone: str = ""
+    currency: str = ""
+    rules: Rules = Rules()
+
+    @classmethod
+    def from_wire(cls, data: Json) -> Facts:
+        raw = as_dict(data)
+        phones = as_list(raw.get("phones"))
+        return cls(
+            phone=as_str(raw.get("phone")) or (as_str(phones[0]) if phones else ""),
+            currency=as_str(raw.get("currency_short_title")) or as_str(raw.get("currency")),
+            rules=Rules.from_wire(raw),
+        )
+
+    def over(self, other: Facts) -> Facts:
+        return Facts(
+            phone=self.phone or other.phone,
+            currency=self.currency or other.currency,
+            rules=self.rules.over(other.rules),
+        )
+
+    def as_json(self) -> dict[str, Json]:
+        rules = self.rules
+        return {
+            "phone": self.phone,
+            "currency_short_title": self.currency,
+            "allow_change_record": rules.allow_change,
+            "allow_change_record_delay_step": rules.change_notice,
+            "allow_delete_record": rules.allow_delete,
+            "allow_delete_record_delay_step": rules.delete_notice,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Company:
     id: int
     title: str
-    timezone: str
+    timezone: str  # an IANA key; a bare UTC offset becomes the fixed zone of that offset
     address: str = ""
     city: str = ""
-    phone: str = ""
-    currency: str = ""
+    phone: str = ""  # "" when Altegio did not say
+    currency: str = ""  # "" when Altegio did not say
+    # The currency of the location's country: prices carry it when nothing more exact is known.
+    country_currency: str = ""
     phone_confirmation: bool = False
-    allow_change_record: bool = True
-    allow_change_delay: int = 0
-    allow_delete_record: bool = True
-    allow_delete_delay: int = 0
+    rules: Rules = Rules()
     comment_required: bool = False
+    comment_label: str = ""  # the salon's own name for the comment field, if it set one
     email_required: bool = False
     latitude: float | None = None
     longitude: float | None = None
@@ -212,35 +297,148 @@ class Company:
             return self.address
         return ", ".join(parts)
 
+    def with_facts(self, facts: Facts) -> Company:
+        """The location as `GET company` told it, completed by what its records told."""
+        return replace(
+            self,
+            phone=self.phone or facts.phone,
+            currency=self.currency or facts.currency or self.country_currency,
+            rules=self.rules.over(facts.rules),
+        )
+
     @classmethod
     def from_wire(cls, data: Json) -> Company:
         raw = as_dict(data)
         if not raw:
             raise UnexpectedResponse("company: no data")
-        tz_name = as_str(raw.get("timezone_name")) or as_str(raw.get("timezone"))
-        if zone(tz_name) is None:
-            # Record objects carry a bare hour offset here ("2"); it is no IANA zone.
-            tz_name = "UTC"
-        phones = as_list(raw.get("phones"))
-        phone = as_str(raw.get("phone")) or (as_str(phones[0]) if phones else "")
+        facts = Facts.from_wire(raw)
         return cls(
             id=require_int(raw.get("id"), "company.id"),
             title=as_str(raw.get("title")) or as_str(raw.get("public_title")),
-            timezone=tz_name,
+            timezone=_zone_key(raw),
             address=as_str(raw.get("address")),
             city=as_str(raw.get("city")),
-            phone=phone,
-            currency=as_str(raw.get("currency_short_title")) or as_str(raw.get("currency")),
+            phone=facts.phone,
+            currency=facts.currency,
+            country_currency=country_currency(as_str(raw.get("country"))),
             phone_confirmation=as_bool(raw.get("phone_confirmation")),
-            allow_change_record=as_bool(raw.get("allow_change_record", True)),
-            allow_change_delay=as_int(raw.get("allow_change_record_delay_step"), 0) or 0,
-            allow_delete_record=as_bool(raw.get("allow_delete_record", True)),
-            allow_delete_delay=as_int(raw.get("allow_delete_record_delay_step"), 0) or 0,
+            rules=facts.rules,
             comment_required=as_bool(raw.get("booking_comment_required")),
+            comment_label=as_str(raw.get("booking_comment_input_name")),
             email_required=as_bool(raw.get("booking_email_required")),
             latitude=_coordinate(raw.get("coordinate_lat"), 90),
             longitude=_coordinate(raw.get("coordinate_lon"), 180),
         )
+
+
+# The languages Altegio names countries in (its markets), for finding a country's currency.
+_COUNTRY_LANGUAGES = ("en", "ru", "uk", "de", "es", "pt", "pl", "lv", "lt", "et", "kk", "fr", "it")
+
+
+@functools.cache
+def _territories() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for language in _COUNTRY_LANGUAGES:
+        for code, name in Locale.parse(language).territories.items():
+            if code.isalpha() and len(code) == 2:
+                names.setdefault(name.casefold(), code)
+    return names
+
+
+@functools.cache
+def country_currency(country: str) -> str:
+    """The ISO currency of a country named as Altegio names it ("Germany", "Россия"); ""."""
+    code = _territories().get(country.strip().casefold())
+    if code is None:
+        return ""
+    currencies = get_territory_currencies(code)
+    return currencies[0] if currencies else ""
+
+
+def _zone_key(raw: Mapping[str, Json]) -> str:
+    """The location's zone: `timezone_name`, or `timezone` as a name, or `timezone` as a bare
+    offset (`"-5"`, `2`, `"5.5"`, `"+05:30"`), which becomes a fixed zone of that offset."""
+    for key in ("timezone_name", "timezone"):
+        name = as_str(raw.get(key))
+        if zone(name) is not None and not _OFFSET.match(name):
+            return name
+    for key in ("timezone", "timezone_name", "utc_offset", "time_zone_offset"):
+        seconds = utc_offset(raw.get(key))
+        if seconds is not None:
+            fixed = fixed_zone(seconds)
+            if fixed is not None:
+                return fixed
+    return "UTC"
+
+
+_OFFSET = re.compile(
+    r"^(?:utc|gmt)?\s*([+-]?)\s*(\d{1,2})(?:(?:[:.,](\d{1,2}))|(\d{2}))?$", re.IGNORECASE
+)
+
+
+def utc_offset(value: Json) -> int | None:
+    """An offset from UTC in seconds, from hours (`-5`, `"5.5"`, `"+3"`), `"+05:30"` or
+    `"UTC+3"`; None when the value is not one."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        number = Decimal(str(value))
+    else:
+        text = as_str(value).replace("−", "-")
+        if not text:
+            return None
+        number_or_none = as_decimal(text)
+        if re.fullmatch(r"[+-]\d{4}", text):
+            number_or_none = None  # +0530: hours and minutes, as ISO writes an offset
+        if number_or_none is not None and ":" not in text:
+            number = number_or_none
+        else:
+            match = _OFFSET.match(text)
+            if match is None:
+                return None
+            sign = -1 if match[1] == "-" else 1
+            minutes = int(match[3] or match[4] or 0)
+            if minutes >= 60:
+                return None
+            number = Decimal(sign) * (Decimal(int(match[2])) + Decimal(minutes) / 60)
+    # Hours as Altegio writes them; a few sources write minutes or seconds instead.
+    if abs(number) <= 14:
+        seconds = number * 3600
+    elif abs(number) <= 14 * 60 and number % 15 == 0:
+        seconds = number * 60
+    elif abs(number) <= 14 * 3600 and number % 900 == 0:
+        seconds = number
+    else:
+        return None
+    return int(seconds)
+
+
+@functools.cache
+def fixed_zone(seconds: int) -> str | None:
+    """An IANA key whose offset is always `seconds` from UTC: `Etc/GMT+5` for UTC-5 (the Etc
+    names invert the sign), or, for an offset such as +05:30, a zone that keeps it all year."""
+    if seconds % 3600 == 0 and -12 <= seconds // 3600 <= 14:
+        hours = -seconds // 3600
+        return "Etc/GMT" if hours == 0 else f"Etc/GMT{hours:+d}"
+    wanted = timedelta(seconds=seconds)
+    # Zones that kept the offset all through recent years, without daylight saving.
+    probes = [datetime(year, month, 1, 12, tzinfo=UTC) for year in (2025, 2026) for month in (1, 7)]
+    names = sorted(available_timezones())
+    for name in names:
+        candidate = zone(name)
+        if candidate is not None and all(
+            p.astimezone(candidate).utcoffset() == wanted for p in probes
+        ):
+            return name
+    # No zone keeps it all year (-03:30): one that has it for part of the year is still nearer
+    # the truth than UTC.
+    for name in names:
+        candidate = zone(name)
+        if candidate is not None and any(
+            p.astimezone(candidate).utcoffset() == wanted for p in probes
+        ):
+            return name
+    return None
 
 
 def _coordinate(value: Json, limit: float) -> float | None:
@@ -495,6 +693,15 @@ class Record:
     @property
     def end(self) -> datetime:
         return self.start + timedelta(seconds=self.length)
+
+    @property
+    def facts(self) -> Facts:
+        """Its location's phone, currency and rules, as the record carries them."""
+        return Facts.from_wire(self.company)
+
+    @property
+    def title(self) -> str:
+        return ", ".join(s.title for s in self.services if s.title)
 
     @classmethod
     def from_wire(cls, data: Json, tz: ZoneInfo) -> Record:
