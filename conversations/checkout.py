@@ -716,6 +716,8 @@ async def _rejected(
     if isinstance(exc, errors.NameRequired):
         draft.name = None
         return await go(update, context, draft, Step.NAME)
+    if isinstance(exc, errors.EmailRequired | errors.CommentRequired):
+        altegio.forget_company()  # the salon's settings have changed, or were never told
     if isinstance(exc, errors.EmailRequired):
         draft.email_needed = True
         draft.email = None

@@ -689,3 +689,17 @@ async def test_any_team_member_bookings_say_who(bot: Bot) -> None:
     await user.send("/appointments")
     await user.tap_number(1)
     assert names[who["staff_id"]] in user.last.text
+
+
+async def test_a_move_stops_when_its_team_member_has_gone(bot: Bot) -> None:
+    user = bot.user()
+    await book(user)
+    await user.send("/appointments")
+    await user.tap_number(1)
+    await user.tap("Reschedule")
+    bot.sandbox.remove_staff(2001)
+    await user.send("Saturday")
+    text = user.last.text
+    assert "Anna Weber no longer takes online bookings" in text
+    assert "Your appointment stays as it was" in text
+    assert len(live(bot)) == 1

@@ -231,6 +231,8 @@ def test_settings_defaults_to_the_sandbox(tmp_path: Path) -> None:
         ({"ALTEGIO_BASE_URL": "ftp://x"}, "ALTEGIO_BASE_URL"),
         ({"TELEGRAM_API_BASE_URL": "localhost"}, "TELEGRAM_API_BASE_URL"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"ALTEGIO_NOTIFY_BY_SMS": "sometimes"}, "ALTEGIO_NOTIFY_BY_SMS"),
+        ({"ALTEGIO_NOTIFY_BY_EMAIL": "9999"}, "ALTEGIO_NOTIFY_BY_EMAIL"),
     ],
 )
 def test_settings_errors_name_the_variable(
@@ -238,6 +240,15 @@ def test_settings_errors_name_the_variable(
 ) -> None:
     with pytest.raises(SettingsError, match=variable):
         Settings.load(env=env, env_file=tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    ("text", "hours"), [("", None), ("salon", None), ("off", 0), ("0", 0), ("24", 24), ("3h", 3)]
+)
+def test_the_salons_own_reminders_setting(text: str, hours: int | None, tmp_path: Path) -> None:
+    env = {"ALTEGIO_NOTIFY_BY_SMS": text, "ALTEGIO_NOTIFY_BY_EMAIL": text}
+    settings = Settings.load(env=env, env_file=tmp_path / "missing")
+    assert settings.notify_by_sms == hours and settings.notify_by_email == hours
 
 
 def test_settings_from_env_file_and_environment(tmp_path: Path) -> None:
