@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -337,7 +338,8 @@ async def do_cancel(update: Update, context: Context, cb: Callback) -> None:
     services.storage.update_booking(booking.record_id, status="cancelled")
     services.storage.drop_reminders(booking.record_id)
     log.info("client cancelled record %s", booking.record_id)
-    text = t.gettext("Your appointment is cancelled:") + "\n\n" + describe(t, fresh, company)
+    cancelled = replace(fresh, change=Change.SAME)  # whatever could be read before, it is gone
+    text = t.gettext("Your appointment is cancelled:") + "\n\n" + describe(t, cancelled, company)
     k = keys(context)
     rows = [
         [k.button(t.gettext("Book an appointment"), "book")],
