@@ -320,10 +320,15 @@ class Storage:
         return [StoredBooking.from_row(r) for r in rows]
 
     def booking(self, record_id: int) -> StoredBooking | None:
-        try:
-            return StoredBooking.from_row(self._table("bookings").get(record_id))
-        except NotFoundError:
+        # A plain statement: every due reminder looks its booking up (sqlite-utils' `get`
+        # reads the schema first).
+        cursor = self.db.conn.execute("SELECT * FROM bookings WHERE record_id = ?", (record_id,))
+        row = cursor.fetchone()
+        if row is None:
             return None
+        return StoredBooking.from_row(
+            dict(zip([c[0] for c in cursor.description], row, strict=True))
+        )
 
     def update_booking(self, record_id: int, **changes: Any) -> None:
         """Change the status or the time of a stored booking (the time as an aware datetime)."""
@@ -436,7 +441,10 @@ class Storage:
         ]
 
     def finish_reminder(self, reminder_id: int, status: str) -> None:
-        self._table("reminders").update(reminder_id, {"status": status})
+        with self.db.conn:
+            self.db.conn.execute(
+                "UPDATE reminders SET status = ? WHERE id = ?", (status, reminder_id)
+            )
 
     def retry_reminder(
         self, reminder_id: int, due: datetime, attempts: int, since: datetime
