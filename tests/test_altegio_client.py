@@ -2276,3 +2276,22 @@ async def test_a_privacy_policy_that_cannot_be_read_is_none_to_show(
     wire.on("GET", f"privacy_policy/{COMPANY_ID}", reply)
 
     assert await client.privacy_policy() is None
+
+
+async def test_an_unreadable_success_of_a_cancel_is_an_unknown_outcome(
+    client: AltegioClient, wire: Wire
+) -> None:
+    wire.on("DELETE", f"user/records/9/{RECORD_HASH}", answer(200, content=b"<html>OK</html>"))
+
+    with pytest.raises(errors.OutcomeUnknown):
+        await client.cancel_record(9, RECORD_HASH)
+
+
+async def test_an_unreadable_success_of_a_code_request_is_a_code_sent(
+    client: AltegioClient, wire: Wire
+) -> None:
+    wire.on("POST", f"book_code/{COMPANY_ID}", answer(201, content=b"<html>Created</html>"))
+
+    await client.send_code("+48600000000", "Jan")
+
+    assert len(wire.requests) == 1

@@ -703,3 +703,15 @@ async def test_a_move_stops_when_its_team_member_has_gone(bot: Bot) -> None:
     assert "Anna Weber no longer takes online bookings" in text
     assert "Your appointment stays as it was" in text
     assert len(live(bot)) == 1
+
+
+async def test_a_cancel_answered_unreadably_is_checked_on_the_record(bot: Bot) -> None:
+    user = bot.user()
+    await book(user)
+    await user.send("/appointments")
+    await user.tap_number(1)
+    await user.tap("Cancel appointment")
+    bot.sandbox.fault("DELETE", "user", status=200, body=HTML, carry_out=True)
+    await user.tap("Yes, cancel it")
+    assert "Your appointment is cancelled" in user.last.text
+    assert live(bot) == []

@@ -521,13 +521,18 @@ class AltegioClient:
 
     async def send_code(self, phone: str, fullname: str) -> None:
         """Ask Altegio to text a confirmation code to `phone`."""
-        await self._request(
-            "POST",
-            f"book_code/{self.company_id}",
-            body={"phone": phone, "fullname": fullname},
-            retry=Retry.WRITE,
-            route="book_code",
-        )
+        try:
+            await self._request(
+                "POST",
+                f"book_code/{self.company_id}",
+                body={"phone": phone, "fullname": fullname},
+                retry=Retry.WRITE,
+                route="book_code",
+            )
+        except errors.UnexpectedResponse:
+            # A success whose body cannot be read: the code is on its way all the same, and
+            # asking again would pay for a second text message.
+            log.warning("altegio book_code: an unreadable success, taken as sent")
 
     async def check(self, appointments: Sequence[Appointment]) -> None:
         """Dry run: raises `Rejected` (`SlotTaken`, `NoStaffAvailable`, ...) when it would fail."""
@@ -604,14 +609,19 @@ class AltegioClient:
         self, record_id: int, record_hash: str, user_token: str | None = None
     ) -> None:
         """Cancel an appointment (`DELETE user/records/{id}/{hash}`)."""
-        await self._request(
-            "DELETE",
-            f"user/records/{record_id}/{record_hash}",
-            retry=Retry.WRITE,
-            user_token=user_token,
-            route="user/records.delete",
-        )
-        self._cache.drop("avail:")
+        try:
+            await self._request(
+                "DELETE",
+                f"user/records/{record_id}/{record_hash}",
+                retry=Retry.WRITE,
+                user_token=user_token,
+                route="user/records.delete",
+            )
+        except errors.UnexpectedResponse as exc:
+            # A success nobody can read: most likely cancelled; the record itself will tell.
+            raise errors.OutcomeUnknown("cancel: an unreadable success", answered=True) from exc
+        finally:
+            self._cache.drop("avail:")
 
     async def reschedule(
         self, record_id: int, new_datetime: str, user_token: str | None = None
