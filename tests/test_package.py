@@ -9,6 +9,7 @@ command come only from the wheel.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -22,6 +23,7 @@ from bot.i18n import SHIPPED_LANGUAGES, SOURCE_LANGUAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 PIP = (sys.executable, "-m", "pip")
+LEFT_OUT = (".venv", ".git", "build", "*.egg-info", "__pycache__", "*.sqlite3", ".*_cache")
 
 # The greeting of /start in each shipped language, as the catalogs have it.
 GREETING = {
@@ -61,8 +63,11 @@ asyncio.run(main())
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A new virtual environment with the wheel installed; returns its `bin` directory."""
     work = tmp_path_factory.mktemp("installed")
+    # Built from a copy, so the build leaves nothing behind in the checkout.
+    source = work / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*LEFT_OUT))
     built = subprocess.run(
-        [*PIP, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(work / "dist"), ROOT],
+        [*PIP, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(work / "dist"), source],
         capture_output=True,
         text=True,
         cwd=work,
