@@ -60,6 +60,7 @@ def build_services(
         transport = (sandbox or Sandbox(clock)).transport()
     storage = storage or Storage.open(settings.db_path)
     company_id = settings.altegio_company_id
+    storage.bind(company_id)
 
     def keep_facts(facts: Facts) -> None:
         storage.save_location_facts(company_id, facts.as_json())

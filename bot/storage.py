@@ -5,13 +5,14 @@ Values are JSON text, never pickle; instants are ISO 8601 with their offset.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError, Table
@@ -95,12 +96,37 @@ def m003_what_is_known(db: Database) -> None:
     db.table("locations").create({"company_id": int, "facts": str}, pk="company_id")
 
 
+@migrations()
+def m004_owner(db: Database) -> None:
+    # Which Altegio location the stored data belongs to: one file, one location.
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+
+
 _DATA_TABLES = {("user_data", "user_id"), ("chat_data", "chat_id")}
 _DROP_PENDING = "UPDATE reminders SET status = 'dropped' WHERE record_id = ? AND status = 'pending'"
 
 
 class StorageError(RuntimeError):
     """The database cannot be opened or written."""
+
+
+# How long a write waits for a lock another process holds: short, because the wait blocks every
+# client of this process; a write that still finds the file locked fails and is tried again.
+BUSY_TIMEOUT = 0.25
+
+
+def _lock(path: Path) -> IO[bytes]:
+    """Hold `<file>.lock` for as long as the process uses the database."""
+    handle = (path.parent / (path.name + ".lock")).open("ab")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise StorageError(
+            f"another bot process is using the database at {path}: stop it first, or give "
+            "this one a BOT_DB_PATH of its own"
+        ) from None
+    return handle
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,34 +198,62 @@ class Reminder:
 class Storage:
     """The one owner of the SQLite file."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, lock: IO[bytes] | None = None) -> None:
         self.db = db
+        self._lock = lock
         migrations.apply(db)
 
     @classmethod
     def open(cls, path: Path | None) -> Storage:
-        """Open (or create) the database; `None` keeps it in memory, for tests and demos."""
+        """Open (or create) the database; `None` keeps it in memory, for tests and demos.
+
+        A file is this process's alone: a second bot started on it (two locations run from one
+        folder with the default path) is refused here, rather than reading and changing the
+        other's appointments.
+        """
+        if path is None:
+            return cls(Database(memory=True))
+        lock: IO[bytes] | None = None
         try:
-            if path is None:
-                return cls(Database(memory=True))
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=5.0)
+            lock = _lock(path)
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT)
             db = Database(conn)
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=5000")
+            db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
             # With WAL, NORMAL loses nothing when the process dies, only on power loss, and
             # spares an fsync on every update.
             db.execute("PRAGMA synchronous=NORMAL")
-            storage = cls(db)
+            storage = cls(db, lock)
             # Fail now, at start, rather than at a client's first booking.
             db.execute("CREATE TABLE IF NOT EXISTS _write_check (x)")
             db.execute("DROP TABLE _write_check")
             return storage
         except (sqlite3.Error, OSError) as exc:
+            if lock is not None:
+                lock.close()
             raise StorageError(f"cannot open the database at {path}: {exc}") from exc
 
     def close(self) -> None:
         self.db.close()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def bind(self, company_id: int) -> None:
+        """Make the stored data this location's: a file that holds another location's data is
+        refused (its appointments would be read through the wrong salon)."""
+        row = self.db.conn.execute("SELECT value FROM meta WHERE key = 'company_id'").fetchone()
+        if row is None:
+            with self.db.conn:
+                self.db.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('company_id', ?)", (str(company_id),)
+                )
+        elif row[0] != str(company_id):
+            raise StorageError(
+                f"this database holds the data of Altegio location {row[0]}, not of location "
+                f"{company_id}: give each location a BOT_DB_PATH of its own"
+            )
 
     def _table(self, name: str) -> Table:
         return self.db.table(name)

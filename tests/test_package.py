@@ -44,8 +44,9 @@ async def main() -> None:
     settings = Settings.load()
     for language in sys.argv[1:]:
         stub = BotApiStub()
+        services = build_services(settings)
         application = build_application(
-            build_services(settings), token=OFFLINE_TOKEN, request=stub, reminder_interval=None
+            services, token=OFFLINE_TOKEN, request=stub, reminder_interval=None
         )
         await application.initialize()
         await application.start()
@@ -54,6 +55,7 @@ async def main() -> None:
         print(language, "|", user.last.text.replace("\\n", " "), "|", *user.last.buttons[0])
         await application.stop()
         await application.shutdown()
+        services.storage.close()
 
 asyncio.run(main())
 """
@@ -67,7 +69,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = work / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*LEFT_OUT))
     built = subprocess.run(
-        [*PIP, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(work / "dist"), source],
+        [
+            *PIP,
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(work / "dist"),
+            source,
+        ],
         capture_output=True,
         text=True,
         cwd=work,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +26,8 @@ from bot.i18n import Catalogs
 from bot.keyboards import MAX_BYTES, Callback, decode
 from bot.settings import Settings, SettingsError
 from bot.storage import Contact, Storage, StorageError, StoredBooking
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TODAY = date(2026, 11, 24)  # a Tuesday
 
@@ -306,3 +311,67 @@ def test_storage_that_cannot_be_opened_fails_at_start(tmp_path: Path) -> None:
     blocker.write_text("x", encoding="utf-8")
     with pytest.raises(StorageError, match="cannot open"):
         Storage.open(blocker / "bot.sqlite3")
+
+
+def test_a_second_process_on_the_same_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    first = Storage.open(path)
+    with pytest.raises(StorageError, match="another bot process is using"):
+        Storage.open(path)
+    first.close()
+    Storage.open(path).close()  # free again once the first has stopped
+
+
+def test_a_database_of_another_location_is_refused(tmp_path: Path) -> None:
+    storage = Storage.open(tmp_path / "bot.sqlite3")
+    storage.bind(1001)
+    storage.bind(1001)
+    with pytest.raises(StorageError, match="location 1001, not of location 1002"):
+        storage.bind(1002)
+    storage.close()
+
+
+def test_two_bots_started_from_one_folder_do_not_mix(tmp_path: Path) -> None:
+    """The second `altegio-bot` started on the same file stops at once with a clear message."""
+    env = {**os.environ, "BOT_DB_PATH": str(tmp_path / "bot.sqlite3"), "PYTHONPATH": str(ROOT)}
+    env.pop("ALTEGIO_PARTNER_TOKEN", None)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    try:
+        assert first.stdout is not None
+        while "Type a message" not in first.stdout.readline():
+            pass
+        second = subprocess.run(
+            [sys.executable, "-m", "bot", "chat", "--language", "de"],
+            input="/quit\n",
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**env, "ALTEGIO_COMPANY_ID": "1002"},
+            timeout=60,
+            check=False,
+        )
+    finally:
+        first.communicate("/quit\n", timeout=60)
+    assert second.returncode == 2
+    assert "another bot process is using the database" in second.stderr
+    assert "Traceback" not in second.stderr
+    third = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        input="/quit\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**env, "ALTEGIO_COMPANY_ID": "1002"},
+        timeout=60,
+        check=False,
+    )
+    assert third.returncode == 2
+    assert "holds the data of Altegio location 1001" in third.stderr
