@@ -4,9 +4,12 @@ in step with Altegio, and their reminder schedule. Plain code: no Telegram here.
 from __future__ import annotations
 
 import logging
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.altegio import errors
@@ -156,8 +159,8 @@ async def refresh(
         return Fresh(booking, None, Change.UNCHECKED, outage=outage)
     if gone or (record is not None and record.deleted):
         if booking.status == "active":
-            storage.update_booking(booking.record_id, status="deleted")
-            storage.drop_reminders(booking.record_id)
+            _keep(storage.update_booking, booking.record_id, status="deleted")
+            _keep(storage.drop_reminders, booking.record_id)
         return Fresh(replace(booking, status="deleted"), record, Change.DELETED)
     if record is None:
         return Fresh(booking, None, Change.UNCHECKED)
@@ -170,15 +173,28 @@ async def refresh(
     if record.title and record.title != booking.title:
         known["title"] = record.title
     if known:
-        storage.update_booking(booking.record_id, **known)
+        _keep(storage.update_booking, booking.record_id, **known)
         booking = replace(booking, **known)  # type: ignore[arg-type]
     if record.start != booking.start or (record.length and record.length != booking.length):
         moved = replace(booking, start=record.start, length=record.length or booking.length)
-        storage.update_booking(booking.record_id, start=moved.start, length=moved.length)
         company = await altegio.company()
-        schedule(storage, moved, company.tz, policy, now)
+
+        def follow() -> None:
+            storage.update_booking(booking.record_id, start=moved.start, length=moved.length)
+            schedule(storage, moved, company.tz, policy, now)
+
+        _keep(follow)
         return Fresh(moved, record, Change.MOVED if record.start != booking.start else Change.SAME)
     return Fresh(booking, record, Change.SAME)
+
+
+def _keep(write: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    """Bring the stored copy in line; a busy database only delays that to the next read, which
+    finds the same difference again."""
+    try:
+        write(*args, **kwargs)
+    except sqlite3.Error as exc:
+        log.warning("the stored copy waits for the database: %s", exc)
 
 
 def record_new(

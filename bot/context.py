@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.altegio.client import AltegioClient
@@ -16,8 +19,10 @@ from bot.booking import Holds
 from bot.i18n import Catalogs, Translator
 from bot.persistence import SqlitePersistence
 from bot.settings import Settings
-from bot.storage import Storage
+from bot.storage import PendingWrites, Storage
 from bot.updates import FloodGuard
+
+log = logging.getLogger(__name__)
 
 UserData = dict[str, Any]
 ChatData = dict[str, Any]
@@ -35,6 +40,7 @@ class Services:
     clock: Callable[[], datetime]
     flood: FloodGuard
     holds: Holds = field(default_factory=Holds)
+    pending: PendingWrites = field(default_factory=PendingWrites)
 
     @property
     def reminder_policy(self) -> ReminderPolicy:
@@ -47,14 +53,51 @@ class BotApplication(Application[ExtBot[Any], "Context", UserData, ChatData, Bot
     def __init__(self, *, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
+        self._storage_failing = False
 
     async def update_persistence(self) -> None:
         """Runs after every update (and on PTB's own schedule and at stop): the SQLite
-        persistence writes what changed at once, in one transaction."""
-        if isinstance(self.persistence, SqlitePersistence):
-            self.persistence.write_pending(self)
-        else:
+        persistence writes what changed at once, in one transaction. A busy database leaves
+        the changes pending for the next write; the salon hears of it once."""
+        if not isinstance(self.persistence, SqlitePersistence):
             await super().update_persistence()
+            return
+        try:
+            self.persistence.write_pending(self)
+        except sqlite3.Error as exc:
+            log.warning("conversation state waits for the database: %s", exc)
+            await self.storage_trouble(str(exc))
+            return
+        await self.storage_recovered()
+
+    async def storage_trouble(self, cause: str) -> None:
+        """Tell the salon (once a trouble) that the database cannot be written."""
+        if self._storage_failing:
+            return
+        self._storage_failing = True
+        log.error("the database cannot be written: %s", cause)
+        await self.tell_admin(
+            f"⚠️ The booking bot cannot write its database ({cause}). Bookings go on and are "
+            "stored once it is free again; please check what holds the file."
+        )
+
+    async def storage_recovered(self) -> None:
+        if self._storage_failing and not self.services.pending:
+            self._storage_failing = False
+            log.warning("the database can be written again")
+            await self.tell_admin("✅ The booking bot can write its database again.")
+
+    async def tell_admin(self, text: str) -> bool:
+        """A note to the salon's admin chat; whether it reached one."""
+        admin = self.services.settings.admin_chat_id
+        if admin is None:
+            return False
+        try:
+            await self.bot.send_message(admin, text)
+        except TelegramError as exc:
+            log.warning("could not tell the admin chat: %s", exc)
+            return False
+        return True
 
 
 class Context(CallbackContext[ExtBot[Any], UserData, ChatData, BotData]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from telegram.ext import Application, BasePersistence, PersistenceInput
@@ -105,6 +106,16 @@ class SqlitePersistence(BasePersistence[Data, Data, Data]):
                         state = new_state.old_state
                         conversations.mark_as_accessed(key)
                 states.append((name, key, None if state is TrackingDict.DELETED else state))
-        self.storage.save_state(
-            ((user_id, application.user_data[user_id]) for user_id in updated), deleted, states
-        )
+        try:
+            self.storage.save_state(
+                ((user_id, application.user_data[user_id]) for user_id in updated), deleted, states
+            )
+        except sqlite3.Error:
+            # The file is busy (another program holds it): what changed stays pending and goes
+            # out with the next write, nothing is lost.
+            application._user_ids_to_be_updated_in_persistence |= updated
+            application._user_ids_to_be_deleted_in_persistence |= deleted
+            conversations_by_name = application._conversation_handler_conversations
+            for name, key, _state in states:
+                conversations_by_name[name].mark_as_accessed(key)
+            raise

@@ -20,13 +20,19 @@ from bot.altegio import errors
 from bot.altegio.models import Company
 from bot.appointments import Change, Fresh, Refusal, cancel_refusal, refresh
 from bot.calendar_file import CalendarEntry, ics
-from bot.context import Context
+from bot.context import Context, Services
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
 from bot.storage import StoredBooking
-from conversations.common import h, show
+from conversations.common import h, show, store
 
 log = logging.getLogger(__name__)
+
+
+def cancelled(services: Services, booking: StoredBooking) -> None:
+    """The client's own cancel, as the stored copy keeps it: no more reminders."""
+    services.storage.update_booking(booking.record_id, status="cancelled")
+    services.storage.drop_reminders(booking.record_id)
 
 
 def keys(context: Context) -> Keys:
@@ -335,11 +341,11 @@ async def do_cancel(update: Update, context: Context, cb: Callback) -> None:
     except errors.AltegioError as exc:
         await _failed(update, context, exc, again)
         return
-    services.storage.update_booking(booking.record_id, status="cancelled")
-    services.storage.drop_reminders(booking.record_id)
+    what = f"the cancel of record {booking.record_id}"
+    await store(context, what, lambda: cancelled(services, booking))
     log.info("client cancelled record %s", booking.record_id)
-    cancelled = replace(fresh, change=Change.SAME)  # whatever could be read before, it is gone
-    text = t.gettext("Your appointment is cancelled:") + "\n\n" + describe(t, cancelled, company)
+    gone = replace(fresh, change=Change.SAME)  # whatever could be read before, it is gone
+    text = t.gettext("Your appointment is cancelled:") + "\n\n" + describe(t, gone, company)
     k = keys(context)
     rows = [
         [k.button(t.gettext("Book an appointment"), "book")],

@@ -30,7 +30,7 @@ from bot.booking import (
 from bot.context import Context
 from bot.keyboards import NO_FLOW, Callback, Keys
 from bot.storage import Contact, StoredBooking
-from conversations.common import get_draft, h, put_draft, show, unavailable
+from conversations.common import get_draft, h, put_draft, show, store, unavailable
 from conversations.details import after_name, needs_comment, needs_consent, needs_email
 from conversations.flow import (
     END,
@@ -511,32 +511,42 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
     who = (record.staff_name if record else "") or (member.name if member else "")
     chat_id = update.effective_chat.id if update.effective_chat else 0
     now = context.now()
-    for made in created:
-        record_new(
-            services.storage,
-            StoredBooking(
-                record_id=made.record_id,
-                company_id=company.id,
-                record_hash=made.record_hash,
-                chat_id=chat_id,
-                user_id=user_id_of(update),
-                service_ids=(draft.service_id,),
-                staff_id=(record.staff_id if record else None) or draft.staff_id,
-                start=start,
-                length=(record.length if record else 0) or draft.slot_length or 0,
-                created_at=now,
-                phone=draft.phone,
-                fullname=draft.name,
-                title=(record.title if record else "") or (service.title if service else ""),
-                staff_name=who,
-            ),
-            company.tz,
-            services.reminder_policy,
-            now,
-        )
+    user_id = user_id_of(update)
+    staff_id = (record.staff_id if record else None) or draft.staff_id
+    length = (record.length if record else 0) or draft.slot_length or 0
+    title = (record.title if record else "") or (service.title if service else "")
     contact = Contact(draft.name, draft.phone, draft.email or "", draft.consent)
-    services.storage.remember_contact(user_id_of(update), contact, now)
-    services.storage.set_language(chat_id, context.language)
+    language = context.language
+    service_ids = (draft.service_id,)
+
+    def remember() -> None:
+        for made in created:
+            record_new(
+                services.storage,
+                StoredBooking(
+                    record_id=made.record_id,
+                    company_id=company.id,
+                    record_hash=made.record_hash,
+                    chat_id=chat_id,
+                    user_id=user_id,
+                    service_ids=service_ids,
+                    staff_id=staff_id,
+                    start=start,
+                    length=length,
+                    created_at=now,
+                    phone=contact.phone,
+                    fullname=contact.name,
+                    title=title,
+                    staff_name=who,
+                ),
+                company.tz,
+                services.reminder_policy,
+                now,
+            )
+        services.storage.remember_contact(user_id, contact, now)
+        services.storage.set_language(chat_id, language)
+
+    await store(context, f"booking {created[0].record_id}", remember)
     put_draft(context, None)
     log.info("booked record %s for client %s", created[0].record_id, user_id_of(update))
     text = await _booked_text(context, draft, company, start, who)

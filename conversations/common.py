@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from html import escape
 
 from telegram import (
@@ -20,7 +21,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.altegio import errors
 from bot.booking import Draft
-from bot.context import Context
+from bot.context import BotApplication, Context
 from bot.keyboards import NO_FLOW, Callback, Keys
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,16 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 def h(text: object) -> str:
     """Salon and client text inside our HTML messages."""
     return escape(str(text), quote=False)
+
+
+async def store(context: Context, what: str, write: Callable[[], None]) -> None:
+    """Write what Altegio has already done (a booking, a move, a cancel) to the database; a busy
+    database keeps it for later and the salon is told, but the client's outcome stands."""
+    if context.services.pending.run(what, write):
+        return
+    application = context.application
+    if isinstance(application, BotApplication):
+        await application.storage_trouble("database is busy")
 
 
 def get_draft(context: Context) -> Draft | None:

@@ -8,6 +8,7 @@ the tick reads only what is due, through an index, however many reminders are st
 from __future__ import annotations
 
 import logging
+import sqlite3
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -43,8 +44,16 @@ async def send_due(application: BotApplication, limit: int = 100) -> int:
     services = application.services
     storage = services.storage
     now = services.clock()
-    storage.release_stale_claims(now)
-    due = storage.claim_due(now, limit)
+    try:
+        if services.pending.retry():
+            return 0  # the database is still busy: reminders wait with the rest
+        storage.release_stale_claims(now)
+        due = storage.claim_due(now, limit)
+    except sqlite3.Error as exc:
+        log.warning("reminders wait for the database: %s", exc)
+        await application.storage_trouble(str(exc))
+        return 0
+    await application.storage_recovered()
     if not due:
         return 0
     # After downtime several reminders of one appointment can be due at once: one is enough.

@@ -22,9 +22,9 @@ from bot.booking import Draft
 from bot.context import Context
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
 from bot.storage import Contact, StoredBooking
-from conversations.appointments import owned, refusal_text, when
+from conversations.appointments import cancelled, owned, refusal_text, when
 from conversations.checkout import ask_code
-from conversations.common import h, put_draft, show, unavailable
+from conversations.common import h, put_draft, show, store, unavailable
 from conversations.flow import (
     END,
     Outcome,
@@ -217,9 +217,14 @@ async def _move(update: Update, context: Context, draft: Draft, code: str | None
             return await _unknown(update, context, draft, booking, company)
         else:
             new_start = fresh.booking.start
-    services.storage.update_booking(booking.record_id, start=new_start)
     moved_booking = replace(booking, start=new_start)
-    schedule(services.storage, moved_booking, company.tz, services.reminder_policy, context.now())
+    now = context.now()
+
+    def remember() -> None:
+        services.storage.update_booking(booking.record_id, start=new_start)
+        schedule(services.storage, moved_booking, company.tz, services.reminder_policy, now)
+
+    await store(context, f"the move of record {booking.record_id}", remember)
     log.info("moved record %s", booking.record_id)
     return await _done(update, context, draft, company, new_start)
 
@@ -267,7 +272,12 @@ async def _swap(
         start=new_start,
         created_at=context.now(),
     )
-    record_new(services.storage, new, company.tz, services.reminder_policy, context.now())
+    now = context.now()
+    await store(
+        context,
+        f"booking {new.record_id}",
+        lambda: record_new(services.storage, new, company.tz, services.reminder_policy, now),
+    )
     token = services.storage.user_token(old.user_id)
     try:
         await services.altegio.cancel_record(old.record_id, old.record_hash, token)
@@ -281,8 +291,7 @@ async def _swap(
             gone = fresh.change is Change.DELETED
         if not gone:
             return await _undo(update, context, old, new, company)
-    services.storage.update_booking(old.record_id, status="cancelled")
-    services.storage.drop_reminders(old.record_id)
+    await store(context, f"the cancel of record {old.record_id}", lambda: cancelled(services, old))
     log.info("moved record %s to new record %s", old.record_id, created.record_id)
     return await _done(update, context, draft, company, new_start)
 
@@ -310,8 +319,7 @@ async def _undo(
             update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1))
         )
         return END
-    services.storage.update_booking(new.record_id, status="cancelled")
-    services.storage.drop_reminders(new.record_id)
+    await store(context, f"the cancel of record {new.record_id}", lambda: cancelled(services, new))
     text = t.gettext(
         "Sorry, the appointment could not be moved right now. It stays as it was: %(when)s.",
         when=when(t, old.start, company),
