@@ -16,7 +16,7 @@ from bot.altegio import errors
 from bot.altegio.client import AltegioClient
 from bot.altegio.models import Company, Record, Rules
 from bot.reminders import QuietHours, plan_after_visit, plan_reminders
-from bot.storage import Storage, StoredBooking
+from bot.storage import Contact, Storage, StoredBooking
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +195,26 @@ def _keep(write: Callable[..., None], *args: Any, **kwargs: Any) -> None:
         write(*args, **kwargs)
     except sqlite3.Error as exc:
         log.warning("the stored copy waits for the database: %s", exc)
+
+
+def remember_booking(
+    storage: Storage,
+    bookings: list[StoredBooking],
+    contact: Contact,
+    *,
+    language: str,
+    tz: ZoneInfo,
+    policy: ReminderPolicy,
+    now: datetime,
+) -> None:
+    """Everything kept of a booking Altegio confirmed: its records with their reminders, the
+    client's details for next time and their language. Safe to repeat."""
+    if not bookings:
+        return
+    for booking in bookings:
+        record_new(storage, booking, tz, policy, now)
+    storage.remember_contact(bookings[0].user_id, contact, now)
+    storage.set_language(bookings[0].chat_id, language)
 
 
 def record_new(

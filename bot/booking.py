@@ -47,7 +47,6 @@ class Draft:
     new_contact: bool = False  # the client wants to give details other than the remembered ones
     reschedule: int | None = None  # the record being moved, when this draft moves one
     taken: bool = False  # the chosen time was just taken: offer anyone's times if need be
-    lost_answer: bool = False  # a booking attempt's answer was lost; it seemed not to happen
     # The times last offered, as Altegio wrote them with their length, keyed by button (so a
     # tap needs no second read: the booking itself is what checks the time is still free).
     offered: dict[str, tuple[str, int | None]] = field(default_factory=dict)

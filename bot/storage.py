@@ -105,6 +105,28 @@ def m004_owner(db: Database) -> None:
     db.table("meta").create({"key": str, "value": str}, pk="key")
 
 
+@migrations()
+def m005_attempts(db: Database) -> None:
+    # A booking call on its way to Altegio, written before it is sent: after a crash, or an
+    # answer that never came, it says what may have been booked, for whom, and since when.
+    db.table("attempts").create(
+        {
+            "flow": str,
+            "chat_id": int,
+            "user_id": int,
+            "data": str,  # JSON: what was asked for
+            "state": str,  # sending | checking | booked | not_booked | unknown
+            "started_at": int,  # Unix seconds
+            "check_at": int,  # when the next look is due
+            "deadline": int,  # when looking stops and the salon takes over
+            "answered": int,  # Altegio answered success, unreadably
+        },
+        pk="flow",
+        not_null={"chat_id", "user_id", "data", "state", "started_at"},
+    )
+    db.table("attempts").create_index(["state", "check_at"])
+
+
 _DATA_TABLES = {("user_data", "user_id"), ("chat_data", "chat_id")}
 _DROP_PENDING = "UPDATE reminders SET status = 'dropped' WHERE record_id = ? AND status = 'pending'"
 
@@ -226,6 +248,46 @@ class StoredBooking:
             title=row.get("title") or "",
             staff_name=row.get("staff_name") or "",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A booking call that may have reached Altegio; see `m005_attempts`."""
+
+    flow: str
+    chat_id: int
+    user_id: int
+    data: dict[str, Any]
+    state: str
+    started_at: datetime
+    check_at: datetime | None = None
+    deadline: datetime | None = None
+    answered: bool = False
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row | tuple[Any, ...]) -> Attempt:
+        flow, chat_id, user_id, data, state, started, check_at, deadline, answered = row
+        return cls(
+            flow,
+            chat_id,
+            user_id,
+            json.loads(data),
+            state,
+            _instant(started),
+            None if check_at is None else _instant(check_at),
+            None if deadline is None else _instant(deadline),
+            bool(answered),
+        )
+
+
+def _instant(stamp: int) -> datetime:
+    return datetime.fromtimestamp(stamp, tz=UTC)
+
+
+_ATTEMPT = (
+    "SELECT flow, chat_id, user_id, data, state, started_at, check_at, deadline, answered "
+    "FROM attempts"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,7 +442,9 @@ class Storage:
         row = self.db.conn.execute(
             "SELECT name, phone, email, policy FROM clients WHERE user_id = ?", (user_id,)
         ).fetchone()
-        return Contact(row[0], row[1], row[2] or "", row[3] or "") if row else None
+        if row is None or not row[0] or not row[1]:
+            return None  # only a user token is kept for them so far
+        return Contact(row[0], row[1], row[2] or "", row[3] or "")
 
     def remember_contact(self, user_id: int, contact: Contact, now: datetime) -> None:
         """The client's details for next time; an e-mail or a policy left empty keeps the one
@@ -459,7 +523,13 @@ class Storage:
             )
 
     def set_user_token(self, user_id: int, token: str) -> None:
-        self._table("clients").update(user_id, {"user_token": token})
+        """Keep the client's Altegio user token (a client not remembered yet gets a row)."""
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT INTO clients (user_id, user_token) VALUES (?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET user_token = excluded.user_token",
+                (user_id, token),
+            )
 
     def user_token(self, user_id: int) -> str | None:
         try:
@@ -467,6 +537,68 @@ class Storage:
         except NotFoundError:
             return None
         return str(token) if token else None
+
+    # --- booking calls in flight -------------------------------------------------------------
+
+    def begin_attempt(
+        self, flow: str, chat_id: int, user_id: int, data: dict[str, Any], now: datetime
+    ) -> None:
+        """Note a booking call before it is sent (replacing an earlier one of the same flow)."""
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO attempts (flow, chat_id, user_id, data, state,"
+                " started_at, answered) VALUES (?, ?, ?, ?, 'sending', ?, 0)",
+                (flow, chat_id, user_id, json.dumps(data), int(now.timestamp())),
+            )
+
+    def attempt(self, flow: str) -> Attempt | None:
+        row = self.db.conn.execute(_ATTEMPT + " WHERE flow = ?", (flow,)).fetchone()
+        return Attempt.from_row(row) if row else None
+
+    def attempts_due(self, now: datetime, orphaned_before: datetime) -> list[Attempt]:
+        """Attempts to look at now: those being checked whose next look is due, and those still
+        "sending" since before `orphaned_before` (their process died, or the call hung)."""
+        rows = self.db.conn.execute(
+            _ATTEMPT + " WHERE (state = 'checking' AND check_at <= ?)"
+            " OR (state = 'sending' AND started_at < ?) ORDER BY started_at",
+            (int(now.timestamp()), int(orphaned_before.timestamp())),
+        ).fetchall()
+        return [Attempt.from_row(r) for r in rows]
+
+    def check_attempt(
+        self, flow: str, check_at: datetime, deadline: datetime, *, answered: bool | None = None
+    ) -> None:
+        """Look again at `check_at`, until `deadline`."""
+        with self.db.conn:
+            self.db.conn.execute(
+                "UPDATE attempts SET state = 'checking', check_at = ?, deadline = ?,"
+                " answered = COALESCE(?, answered) WHERE flow = ?",
+                (
+                    int(check_at.timestamp()),
+                    int(deadline.timestamp()),
+                    None if answered is None else int(answered),
+                    flow,
+                ),
+            )
+
+    def settle_attempt(self, flow: str, state: str) -> None:
+        """How the attempt ended: booked, not_booked or unknown (kept a day, for the flow's
+        buttons), or gone (the call's own answer said)."""
+        with self.db.conn:
+            if state == "gone":
+                self.db.conn.execute("DELETE FROM attempts WHERE flow = ?", (flow,))
+            else:
+                self.db.conn.execute(
+                    "UPDATE attempts SET state = ?, check_at = NULL WHERE flow = ?", (state, flow)
+                )
+
+    def forget_settled_attempts(self, before: datetime) -> None:
+        with self.db.conn:
+            self.db.conn.execute(
+                "DELETE FROM attempts WHERE state IN ('booked', 'not_booked', 'unknown')"
+                " AND started_at < ?",
+                (int(before.timestamp()),),
+            )
 
     # --- reminders ---------------------------------------------------------------------------
 
@@ -575,6 +707,9 @@ class Storage:
         """Delete everything kept about a client, in one transaction."""
         with self.db.atomic():
             self.db.execute("DELETE FROM reminders WHERE chat_id = ?", [chat_id])
+            self.db.execute(
+                "DELETE FROM attempts WHERE chat_id = ? OR user_id = ?", [chat_id, user_id]
+            )
             self.db.execute(
                 "DELETE FROM bookings WHERE chat_id = ? OR user_id = ?", [chat_id, user_id]
             )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import sqlite3
 from datetime import datetime
 
 from telegram import (
@@ -13,12 +13,12 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import TelegramError
 
 from bot.altegio import errors
 from bot.altegio.client import Appointment, NewBooking
 from bot.altegio.models import Company, CreatedRecord, Record, parse_datetime
-from bot.appointments import record_new
+from bot.appointments import remember_booking
+from bot.attempts import CHECK_EVERY, CHECK_FOR, attempt_data
 from bot.booking import (
     Draft,
     clean_name,
@@ -28,8 +28,9 @@ from bot.booking import (
     phone_region,
 )
 from bot.context import Context
+from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys
-from bot.storage import Contact, StoredBooking
+from bot.storage import Attempt, Contact, StoredBooking
 from conversations.common import get_draft, h, put_draft, show, store, unavailable
 from conversations.details import after_name, needs_comment, needs_consent, needs_email
 from conversations.flow import (
@@ -364,6 +365,11 @@ def _appointment(draft: Draft) -> Appointment:
 async def on_confirm(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     if not (draft.summary_ready and draft.slot and draft.phone and draft.name):
         return await go(update, context, draft, Step.SUMMARY)
+    earlier = context.services.storage.attempt(draft.flow)
+    if earlier is not None and earlier.state != "not_booked":
+        # A booking call of this very booking has gone out before (its answer lost, or the bot
+        # restarted meanwhile): its outcome decides, never a second call.
+        return await _after_earlier(update, context, draft, earlier)
     altegio = context.services.altegio
     try:
         company = await altegio.company()
@@ -380,6 +386,30 @@ async def on_confirm(update: Update, context: Context, draft: Draft, cb: Callbac
     if update.effective_chat:
         await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
     return await _book(update, context, draft, None)
+
+
+async def _after_earlier(
+    update: Update, context: Context, draft: Draft, earlier: Attempt
+) -> Outcome:
+    t = context.t
+    if earlier.state in ("sending", "checking"):
+        context.notify(t.gettext(STILL_CHECKING), alert=True)
+        return Step.SUMMARY
+    put_draft(context, None)
+    keys = Keys(NO_FLOW, t)
+    markup = single(keys.button(t.gettext("My appointments"), "apts", 1))
+    if earlier.state == "booked":
+        text = t.gettext("This booking has been made: you will find it in My appointments.")
+    else:
+        text = uncertain_text(t, answered=earlier.answered, told=False)
+        text += await call_salon(context)
+    await show(update, context, text, markup)
+    return END
+
+
+STILL_CHECKING = (
+    "Still checking whether your booking went through. I will tell you here as soon as I know."
+)
 
 
 async def _send_code(update: Update, context: Context, draft: Draft) -> Outcome:
@@ -464,6 +494,7 @@ async def book_with_code(update: Update, context: Context, draft: Draft, code: s
 
 async def _book(update: Update, context: Context, draft: Draft, code: str | None) -> Outcome:
     services = context.services
+    storage = services.storage
     t = context.t
     settings = services.settings
     assert (
@@ -480,80 +511,141 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
         notify_by_sms=settings.notify_by_sms,
         notify_by_email=settings.notify_by_email,
     )
+    service = await chosen_service(context, draft)
+    member = await chosen_staff(context, draft)
+    chat_id = _chat(update)
+    user_id = user_id_of(update)
+    now = context.now()
+    flow = draft.flow
+    data = attempt_data(
+        service_id=draft.service_id,
+        staff_id=draft.staff_id,
+        slot=draft.slot or "",
+        slot_length=draft.slot_length,
+        phone=draft.phone,
+        name=draft.name,
+        code=code,
+        language=context.language,
+        details={
+            "title": service.title if service else "",
+            "staff_name": member.name if member else "",
+            "email": draft.email or "",
+            "consent": draft.consent,
+        },
+    )
+    try:
+        # Written before the call leaves: should the bot die before the answer comes, the
+        # next start finds out what became of it instead of letting the client book twice.
+        storage.begin_attempt(flow, chat_id, user_id, data, now)
+    except sqlite3.Error as exc:
+        log.error("booking without a note of it in flight (%s)", exc)
     try:
         created = await services.altegio.book(booking)
-    except errors.WrongCode:
+    except errors.OutcomeUnknown as exc:
+        answered = exc.answered
+        await store(
+            context,
+            f"the check of booking {flow}",
+            lambda: storage.check_attempt(
+                flow, now + CHECK_EVERY, now + CHECK_FOR, answered=answered
+            ),
+        )
+        return await _checking(update, context, draft)
+    except errors.AltegioError as exc:
+        ended = f"the end of booking {flow}"
+        await store(context, ended, lambda: storage.settle_attempt(flow, "gone"))
+        return await _not_booked(update, context, draft, code, exc)
+    company = await services.altegio.company()
+    record = await _booked_record(context, draft, company, created[0].record_id, created)
+    start = record.start if record else parse_datetime(draft.slot, company.tz) or context.now()
+    who = (record.staff_name if record else "") or (member.name if member else "")
+    bookings = [
+        StoredBooking(
+            record_id=made.record_id,
+            company_id=company.id,
+            record_hash=made.record_hash,
+            chat_id=chat_id,
+            user_id=user_id,
+            service_ids=(draft.service_id,),
+            staff_id=(record.staff_id if record else None) or draft.staff_id,
+            start=start,
+            length=(record.length if record else 0) or draft.slot_length or 0,
+            created_at=now,
+            phone=draft.phone,
+            fullname=draft.name,
+            title=(record.title if record else "") or (service.title if service else ""),
+            staff_name=who,
+        )
+        for made in created
+    ]
+    contact = Contact(draft.name, draft.phone, draft.email or "", draft.consent)
+    language = context.language
+
+    def remember() -> None:
+        remember_booking(
+            storage,
+            bookings,
+            contact,
+            language=language,
+            tz=company.tz,
+            policy=services.reminder_policy,
+            now=now,
+        )
+        storage.settle_attempt(flow, "gone")
+
+    await store(context, f"booking {created[0].record_id}", remember)
+    put_draft(context, None)
+    log.info("booked record %s for client %s", created[0].record_id, user_id)
+    title = service.title if service else ""
+    text = booked_text(t, title, who, company, start)
+    keys = Keys(NO_FLOW, t)
+    markup = single(keys.button(t.gettext("Book another appointment"), "book"))
+    await show(update, context, text, markup, new=update.callback_query is None)
+    return END
+
+
+async def _not_booked(
+    update: Update, context: Context, draft: Draft, code: str | None, exc: errors.AltegioError
+) -> Outcome:
+    """Altegio answered that it did not book (or the call never left): say why, and on."""
+    services = context.services
+    if isinstance(exc, errors.WrongCode):
         if code is None:
             # The salon has just switched SMS confirmation on: ask for a code, as it now does.
             services.altegio.forget_company()
             return await _send_code(update, context, draft)
         return await ask_code(
-            update, context, draft, t.gettext("That code is not right. Please try again.")
+            update, context, draft, context.t.gettext("That code is not right. Please try again.")
         )
-    except errors.Rejected as exc:
+    if isinstance(exc, errors.Rejected):
         return await _rejected(update, context, draft, exc)
-    except errors.OutcomeUnknown as exc:
-        return await _find_out(update, context, draft, answered=exc.answered)
-    except errors.NotFound:
+    if isinstance(exc, errors.NotFound):
         # Altegio does not know what was asked for: most likely the team member has gone. The
         # times, read afresh, tell (and a departed team member is said to be so).
         services.altegio.forget_availability()
         return await _other_time(update, context, draft, taken=False)
-    except errors.AltegioError as exc:
-        put_draft(context, draft)
-        await unavailable(update, context, exc, draft.flow)
-        return Step.SUMMARY
-    company = await services.altegio.company()
-    record = await _booked_record(context, draft, company, created[0].record_id, created)
-    start = record.start if record else parse_datetime(draft.slot, company.tz) or context.now()
-    service = await chosen_service(context, draft)
-    member = await chosen_staff(context, draft)
-    who = (record.staff_name if record else "") or (member.name if member else "")
-    chat_id = update.effective_chat.id if update.effective_chat else 0
-    now = context.now()
-    user_id = user_id_of(update)
-    staff_id = (record.staff_id if record else None) or draft.staff_id
-    length = (record.length if record else 0) or draft.slot_length or 0
-    title = (record.title if record else "") or (service.title if service else "")
-    contact = Contact(draft.name, draft.phone, draft.email or "", draft.consent)
-    language = context.language
-    service_ids = (draft.service_id,)
+    put_draft(context, draft)
+    await unavailable(update, context, exc, draft.flow)
+    return Step.SUMMARY
 
-    def remember() -> None:
-        for made in created:
-            record_new(
-                services.storage,
-                StoredBooking(
-                    record_id=made.record_id,
-                    company_id=company.id,
-                    record_hash=made.record_hash,
-                    chat_id=chat_id,
-                    user_id=user_id,
-                    service_ids=service_ids,
-                    staff_id=staff_id,
-                    start=start,
-                    length=length,
-                    created_at=now,
-                    phone=contact.phone,
-                    fullname=contact.name,
-                    title=title,
-                    staff_name=who,
-                ),
-                company.tz,
-                services.reminder_policy,
-                now,
-            )
-        services.storage.remember_contact(user_id, contact, now)
-        services.storage.set_language(chat_id, language)
 
-    await store(context, f"booking {created[0].record_id}", remember)
-    put_draft(context, None)
-    log.info("booked record %s for client %s", created[0].record_id, user_id_of(update))
-    text = await _booked_text(context, draft, company, start, who)
+async def _checking(update: Update, context: Context, draft: Draft) -> Outcome:
+    """The answer to the booking call was lost or unreadable: the client is told the outcome is
+    being checked (never that it failed while it may still land); `resolve_attempts` looks."""
+    t = context.t
+    log.warning("booking %s: no readable answer; checking what became of it", draft.flow)
+    text = t.gettext(CHECKING)
     keys = Keys(NO_FLOW, t)
-    markup = single(keys.button(t.gettext("Book another appointment"), "book"))
-    await show(update, context, text, markup, new=update.callback_query is None)
-    return END
+    markup = single(keys.button(t.gettext("My appointments"), "apts", 1))
+    await show(update, context, text, markup, draft=draft, new=True)
+    put_draft(context, draft)
+    return Step.SUMMARY
+
+
+CHECKING = (
+    "The salon's booking system has not answered yet. I am checking whether your booking went "
+    "through and will tell you here within a few minutes. Please do not book again meanwhile."
+)
 
 
 async def _booked_record(
@@ -576,106 +668,38 @@ async def _booked_record(
         return None
 
 
-# When to look again after a lost answer: Altegio may still be working on a slow request.
-SETTLE_SECONDS = (3.0, 7.0, 10.0)
-
-
-async def _find_out(
-    update: Update, context: Context, draft: Draft, *, answered: bool = False
-) -> Outcome:
-    """book_record's answer was lost or unreadable: learn from the free times what happened,
-    then say so.
-
-    Altegio gives a partner no way to look a booking up by phone, but a booking with a named
-    team member holds its time: still free means it certainly did not happen, and the client
-    may simply confirm again. A time now taken, or "any team member", stays uncertain, and the
-    client is told exactly that, never asked to book a second time.
-    """
-    services = context.services
-    t = context.t
-    free: bool | None = None
-    day = draft.chosen_day
-    if draft.staff_id and day is not None:
-        for pause in SETTLE_SECONDS:
-            if update.effective_chat:
-                with contextlib.suppress(TelegramError):
-                    await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
-            await services.altegio.settle(pause)
-            services.altegio.forget_availability()
-            try:
-                slots = await services.altegio.times(draft.staff_id, day, [draft.service_id or 0])
-            except errors.AltegioError:
-                free = None
-                break
-            free = any(s.raw == draft.slot for s in slots)
-            if not free:
-                break
-    if free:
-        draft.lost_answer = True
-        log.info("booking answer lost; the time is still free, so nothing was booked")
-        keys = Keys(draft.flow, t)
-        text = t.gettext(
-            "The salon's booking system did not answer, and the booking did not go through. "
-            "Your choices are kept: tap Confirm to try again."
-        )
-        rows = [[keys.button(t.gettext("✅ Confirm"), "confirm")]]
-        await show(update, context, text, keys.markup(rows), draft=draft, new=True)
-        put_draft(context, draft)
-        return Step.SUMMARY
-    return await _uncertain(update, context, draft, answered=answered)
-
-
-async def _uncertain(
-    update: Update, context: Context, draft: Draft, *, answered: bool = False
-) -> Outcome:
-    t = context.t
-    put_draft(context, None)
-    log.warning("booking outcome unknown (chat %s, answered: %s)", _chat(update), answered)
-    await _tell_salon(context, update, draft)
-    if answered:
-        text = t.gettext(
-            "The salon's booking system accepted the booking, but its answer could not be read, "
-            "so I cannot confirm it here: it has most likely been made. Please do not book "
-            "again; the salon has been told and can confirm it."
-        )
-    else:
-        text = t.gettext(
-            "The salon's booking system did not answer in time, so I cannot confirm your "
-            "booking: it may or may not have been made. Please do not book again; the salon "
-            "has been told and can confirm it."
-        )
-    text += await call_salon(context)
-    keys = Keys(NO_FLOW, t)
-    await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1)))
-    return END
-
-
 def _chat(update: Update) -> int:
     return update.effective_chat.id if update.effective_chat else 0
 
 
-async def _tell_salon(context: Context, update: Update, draft: Draft) -> None:
-    """Ask the salon (ADMIN_CHAT_ID) to check a booking whose outcome is unknown."""
-    admin = context.services.settings.admin_chat_id
-    if admin is None:
-        return
-    service = await chosen_service(context, draft)
-    text = (
-        "⚠️ A booking through the bot may or may not have been made (Altegio's answer was lost or "
-        "unreadable): "
-        f"{service.title if service else ''}, {draft.slot}, team member {draft.staff_id or 'any'}, "
-        f"client {draft.name or ''} (Telegram chat {_chat(update)}). Please check and confirm "
-        "with the client."
+def uncertain_text(t: Translator, *, answered: bool, told: bool) -> str:
+    """Why a booking cannot be confirmed, and what the client should not do."""
+    if answered and told:
+        return t.gettext(
+            "The salon's booking system accepted the booking, but its answer could not be read, "
+            "so I cannot confirm it here: it has most likely been made. Please do not book "
+            "again; the salon has been told and can confirm it."
+        )
+    if answered:
+        return t.gettext(
+            "The salon's booking system accepted the booking, but its answer could not be read, "
+            "so I cannot confirm it here: it has most likely been made. Please do not book "
+            "again before checking with the salon."
+        )
+    if told:
+        return t.gettext(
+            "The salon's booking system did not answer in time, so I cannot confirm your "
+            "booking: it may or may not have been made. Please do not book again; the salon "
+            "has been told and can confirm it."
+        )
+    return t.gettext(
+        "The salon's booking system did not answer in time, so I cannot confirm your booking: "
+        "it may or may not have been made. Please do not book again before checking with the "
+        "salon."
     )
-    with contextlib.suppress(TelegramError):
-        await context.bot.send_message(admin, text)
 
 
-async def _booked_text(
-    context: Context, draft: Draft, company: Company, start: datetime, who: str
-) -> str:
-    t = context.t
-    service = await chosen_service(context, draft)
+def booked_text(t: Translator, title: str, who: str, company: Company, start: datetime) -> str:
     local = start.astimezone(company.tz)
     # "Any team member" whose name Altegio did not give back.
     who = who or t.gettext("a team member the salon assigns")
@@ -684,7 +708,7 @@ async def _booked_text(
         "",
         t.gettext(
             "<b>%(service)s</b> with %(staff)s on %(day)s at %(time)s.",
-            service=h(service.title if service else ""),
+            service=h(title),
             staff=h(who),
             day=t.long_date(local.date()),
             time=t.time(local),
@@ -710,9 +734,6 @@ async def _rejected(
     t = context.t
     altegio = context.services.altegio
     altegio.forget_availability()
-    if isinstance(exc, errors.SlotTaken) and draft.lost_answer:
-        # The time went after an attempt whose answer was lost: most likely to that attempt.
-        return await _uncertain(update, context, draft)
     if isinstance(exc, errors.SlotTaken | errors.NoStaffAvailable):
         context.notify(
             t.gettext("Sorry, that time has just been taken. Please choose another."),

@@ -39,10 +39,13 @@ def h(text: object) -> str:
 async def store(context: Context, what: str, write: Callable[[], None]) -> None:
     """Write what Altegio has already done (a booking, a move, a cancel) to the database; a busy
     database keeps it for later and the salon is told, but the client's outcome stands."""
-    if context.services.pending.run(what, write):
-        return
     application = context.application
     if isinstance(application, BotApplication):
+        await store_in(application, what, write)
+
+
+async def store_in(application: BotApplication, what: str, write: Callable[[], None]) -> None:
+    if not application.services.pending.run(what, write):
         await application.storage_trouble("database is busy")
 
 

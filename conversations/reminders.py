@@ -23,6 +23,7 @@ from bot.keyboards import NO_FLOW, Keys
 from bot.reminders import read_retry
 from bot.storage import Reminder
 from conversations.appointments import describe, what, when
+from conversations.attempts import resolve_attempts
 from conversations.common import h
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,10 @@ LATER = "later"  # put back with a new due time: the appointment could not be re
 
 
 async def tick(context: Context) -> None:
-    """The JobQueue's entry point."""
+    """The JobQueue's entry point: unanswered bookings first, then reminders."""
     application = context.application
     if isinstance(application, BotApplication):
+        await resolve_attempts(application)
         await send_due(application)
 
 

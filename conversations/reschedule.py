@@ -19,7 +19,7 @@ from bot.altegio.client import Appointment, NewBooking
 from bot.altegio.models import Company, parse_datetime
 from bot.appointments import Change, Refusal, change_refusal, record_new, refresh, schedule
 from bot.booking import Draft
-from bot.context import Context
+from bot.context import BotApplication, Context
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
 from bot.storage import Contact, StoredBooking
 from conversations.appointments import cancelled, owned, refusal_text, when
@@ -197,6 +197,14 @@ async def _move(update: Update, context: Context, draft: Draft, code: str | None
         services.altegio.forget_company()
         return await _refused(update, context, Refusal.BY_ALTEGIO, company)
     except errors.OutcomeUnknown:
+        # One record either way: it tells where it stands now.
+        fresh = await refresh(
+            services.altegio, services.storage, booking, services.reminder_policy, context.now()
+        )
+        wanted = parse_datetime(draft.slot, company.tz) or booking.start
+        read = fresh.change is not Change.DELETED and fresh.record is not None
+        if read and fresh.booking.start == wanted:
+            return await _done(update, context, draft, company, wanted)
         return await _unknown(update, context, draft, booking, company)
     except errors.AltegioError as exc:
         put_draft(context, draft)
@@ -259,7 +267,9 @@ async def _swap(
     except errors.Rejected:
         return await _refused(update, context, Refusal.BY_ALTEGIO, company)
     except errors.OutcomeUnknown:
-        return await _unknown(update, context, draft, old, company)
+        # The new time may have been booked; its record cannot be looked up, so the old one is
+        # left alone (two at worst, never none) and the salon is asked to see to it.
+        return await _new_time_unknown(update, context, draft, old, company)
     except errors.AltegioError as exc:
         put_draft(context, draft)
         await unavailable(update, context, exc, draft.flow)
@@ -281,19 +291,85 @@ async def _swap(
     token = services.storage.user_token(old.user_id)
     try:
         await services.altegio.cancel_record(old.record_id, old.record_hash, token)
-    except (errors.NotFound, errors.AltegioError) as exc:
-        gone = False
-        if isinstance(exc, errors.NotFound | errors.OutcomeUnknown):
-            # Only the old record itself tells whether it is gone.
-            fresh = await refresh(
-                services.altegio, services.storage, old, services.reminder_policy, context.now()
-            )
-            gone = fresh.change is Change.DELETED
-        if not gone:
+    except errors.AltegioError:
+        # Read, never assumed: a cancel whose answer was lost may well have happened.
+        state = await _state_of(context, old)
+        if state == "live":
             return await _undo(update, context, old, new, company)
-    await store(context, f"the cancel of record {old.record_id}", lambda: cancelled(services, old))
+        if state == "unknown":
+            return await _old_unknown(update, context, old, new, company)
+    what = f"the cancel of record {old.record_id}"
+    await store(context, what, lambda: cancelled(services, old))
     log.info("moved record %s to new record %s", old.record_id, created.record_id)
     return await _done(update, context, draft, company, new_start)
+
+
+async def _state_of(context: Context, booking: StoredBooking) -> str:
+    """Whether an appointment is `gone`, `live` or `unknown`, as Altegio reads now."""
+    services = context.services
+    fresh = await refresh(
+        services.altegio, services.storage, booking, services.reminder_policy, context.now()
+    )
+    if fresh.change is Change.DELETED:
+        return "gone"
+    return "unknown" if fresh.change is Change.UNCHECKED else "live"
+
+
+async def _new_time_unknown(
+    update: Update, context: Context, draft: Draft, old: StoredBooking, company: Company
+) -> Outcome:
+    t = context.t
+    put_draft(context, None)
+    await _tell_salon(
+        context,
+        f"a move of record {old.record_id} ({old.title}, {old.start:%Y-%m-%d %H:%M}) to "
+        f"{draft.slot} may have booked the new time too (Altegio's answer was lost); the old "
+        "appointment was left as it was",
+        old,
+    )
+    text = t.gettext(
+        "The salon's booking system did not answer in time, so I cannot tell whether your new "
+        "time was booked. Your appointment on %(when)s stands. Please do not try again; check "
+        "My appointments in a minute.",
+        when=when(t, old.start, company),
+    )
+    text += await call_salon(context)
+    keys = Keys(NO_FLOW, t)
+    await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1)))
+    return END
+
+
+async def _old_unknown(
+    update: Update, context: Context, old: StoredBooking, new: StoredBooking, company: Company
+) -> Outcome:
+    t = context.t
+    put_draft(context, None)
+    await _tell_salon(
+        context,
+        f"record {new.record_id} was booked to move record {old.record_id}, but whether "
+        f"record {old.record_id} ({old.start:%Y-%m-%d %H:%M}) was cancelled is unknown",
+        old,
+    )
+    text = t.gettext(
+        "Your new time is booked, but I could not confirm that your earlier appointment on "
+        "%(when)s was cancelled. Please check My appointments.",
+        when=when(t, old.start, company),
+    )
+    text += await call_salon(context)
+    keys = Keys(NO_FLOW, t)
+    await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1)))
+    return END
+
+
+async def _tell_salon(context: Context, what: str, booking: StoredBooking) -> None:
+    """The admin chat hears of a move whose outcome Altegio left unknown."""
+    log.warning("move outcome unknown: %s", what)
+    application = context.application
+    if isinstance(application, BotApplication):
+        await application.tell_admin(
+            f"⚠️ A move through the bot needs checking: {what}. Client {booking.fullname} "
+            f"(Telegram chat {booking.chat_id}). Please check and tell the client."
+        )
 
 
 async def _undo(
@@ -308,8 +384,16 @@ async def _undo(
     log.warning("moving record %s: the old one could not be cancelled; undoing", old.record_id)
     try:
         await services.altegio.cancel_record(new.record_id, new.record_hash)
+        state = "gone"
     except errors.AltegioError:
-        log.error("records %s and %s both stand", old.record_id, new.record_id)
+        state = await _state_of(context, new)
+    if state != "gone":
+        await _tell_salon(
+            context,
+            f"records {old.record_id} and {new.record_id} may both stand (a move could not "
+            "cancel the old one nor undo the new one)",
+            old,
+        )
         text = t.gettext(
             "Your new time is booked, but the old appointment could not be cancelled. "
             "Please cancel one of them in My appointments."
@@ -319,7 +403,8 @@ async def _undo(
             update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1))
         )
         return END
-    await store(context, f"the cancel of record {new.record_id}", lambda: cancelled(services, new))
+    what = f"the cancel of record {new.record_id}"
+    await store(context, what, lambda: cancelled(services, new))
     text = t.gettext(
         "Sorry, the appointment could not be moved right now. It stays as it was: %(when)s.",
         when=when(t, old.start, company),
@@ -370,6 +455,12 @@ async def _unknown(
 ) -> Outcome:
     t = context.t
     put_draft(context, None)
+    await _tell_salon(
+        context,
+        f"whether record {booking.record_id} ({booking.start:%Y-%m-%d %H:%M}) moved to "
+        f"{draft.slot} is unknown (Altegio's answer was lost)",
+        booking,
+    )
     text = t.gettext(
         "The booking system did not answer in time, so I cannot tell whether your appointment "
         "was moved. Please check My appointments in a minute."

@@ -112,6 +112,16 @@ class Bot:
         await self.stop(graceful)
         await self.start()
 
+    async def settle(self, minutes: float = 3) -> None:
+        """Let the bot look at unanswered bookings until they are settled, as the JobQueue's
+        tick does every ten seconds."""
+        from conversations.attempts import resolve_attempts
+
+        assert self.app is not None
+        for _ in range(int(minutes * 60 / 10)):
+            self.clock.advance(seconds=10)
+            await resolve_attempts(self.app)
+
     def user(self, user_id: int = 100001, **kwargs: Any) -> StubUser:
         assert self.app is not None
         found = self.users.get(user_id)

@@ -162,6 +162,9 @@ async def test_book_record_timeout_after_sending_never_books_twice(faulty: Fault
     await to_summary(user)
     faulty.faults["book_record"] = after_sending(timeout, faulty)
     await user.tap("✅ Confirm")
+    assert "checking whether your booking went through" in user.last.text
+    await user.tap("My appointments")
+    await bot_of(faulty).settle()
     assert len(records(faulty)) == 1  # made once, never repeated blindly
     assert faulty.seen.count("POST book_record") == 1
     assert "cannot confirm your booking" in user.last.text
@@ -176,6 +179,9 @@ async def test_book_record_timeout_before_it_happened_lets_the_client_confirm_ag
     faulty.faults["book_record"] = timeout  # lost on the way: nothing was booked
     await user.tap("✅ Confirm")
     assert records(faulty) == []
+    assert "checking whether your booking went through" in user.last.text
+    # Never "not booked" while the write may still land: only once the time stayed free.
+    await bot_of(faulty).settle()
     assert "did not go through" in user.last.text
     del faulty.faults["book_record"]
     await user.tap("✅ Confirm")
@@ -387,12 +393,15 @@ async def test_a_slow_altegio_finishing_after_the_timeout_is_not_booked_twice(
     faulty.faults["book_record"] = slow
     faulty.faults["book_times"] = finishing_later
     await user.tap("✅ Confirm")
+    assert "did not go through" not in user.last.text
+    await bot_of(faulty).settle()
     assert len(records(faulty)) == 1
     assert faulty.seen.count("POST book_record") == 1
     assert "cannot confirm your booking" in user.last.text
+    assert not any("did not go through" in text for text in user.bot_texts)
 
 
-async def test_a_retry_after_a_lost_answer_that_meets_its_own_booking_says_so(
+async def test_confirm_tapped_again_while_a_lost_answer_is_checked_books_nothing_more(
     faulty: Faulty,
 ) -> None:
     user = bot_of(faulty).user()
@@ -408,12 +417,16 @@ async def test_a_retry_after_a_lost_answer_that_meets_its_own_booking_says_so(
         raise httpx.ReadTimeout("still working", request=request)
 
     faulty.faults["book_record"] = slow
+    summary = user.bot_messages[-1]
+    confirm = next(b["callback_data"] for row in summary.inline_keyboard for b in row)
     await user.tap("✅ Confirm")
-    assert "did not go through" in user.last.text
     bot_of(faulty).sandbox.handle(pending.pop())  # Altegio finishes the first attempt at last
     del faulty.faults["book_record"]
-    await user.tap("✅ Confirm")
+    await user.tap_data(confirm, message_id=summary.message_id)
+    assert "Still checking" in user.answers[-1]
+    await bot_of(faulty).settle()
     assert len(records(faulty)) == 1
+    assert faulty.seen.count("POST book_record") == 1
     assert "cannot confirm your booking" in user.last.text
 
 

@@ -5,11 +5,16 @@ each lived through as the client and the salon would."""
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
+import httpx
+import pytest
+
+from bot.altegio.sandbox import SANDBOX_SMS_COMPANY_ID
 from bot.telegram_stub import StubUser
 from conversations.reminders import send_due
 from tests.conftest import Bot, FakeClock
-from tests.test_real_answers import book, live, to_summary
+from tests.test_real_answers import PHONE, book, live, to_summary
 
 ADMIN = 777
 
@@ -79,3 +84,170 @@ async def test_conversation_state_written_while_the_database_is_busy_is_not_lost
     await user.tap("Any available team member")
     assert "Choose a day" in user.last.text
     assert "Women's haircut" in user.last.text
+
+
+class Died(BaseException):
+    """The bot's process ends here (killed): nothing after this line of it runs."""
+
+
+class Wire(httpx.AsyncBaseTransport):
+    """The sandbox, where a booking call can be carried out and the process then killed, or
+    answered only after a while (on the injected clock)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.die_after_booking = False
+        self.booking_takes = 0.0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        booking = request.method == "POST" and "/book_record/" in request.url.path
+        if booking and self.booking_takes:
+            await self.bot.clock.sleep(self.booking_takes)
+        response = self.bot.sandbox.handle(request)
+        if booking and self.die_after_booking:
+            self.die_after_booking = False
+            raise Died
+        return response
+
+
+async def killed_mid_booking(make_bot: Any, **options: Any) -> tuple[Bot, StubUser, Wire]:
+    bot: Bot = await make_bot(**options)
+    wire = Wire(bot)
+    bot.transport = wire
+    await bot.restart()
+    user = bot.user()
+    return bot, user, wire
+
+
+async def test_killed_while_booking_is_in_flight_never_books_twice(make_bot: Any) -> None:
+    bot, user, wire = await killed_mid_booking(make_bot)
+    await to_summary(user)
+    summary = user.bot_messages[-1]
+    confirm = next(b["callback_data"] for row in summary.inline_keyboard for b in row)
+    wire.die_after_booking = True
+    with pytest.raises(Died):
+        await user.tap("✅ Confirm")
+    await bot.restart(graceful=False)
+    user = bot.user()
+    # The client taps Confirm again on the same summary: no second booking.
+    await user.tap_data(confirm, message_id=summary.message_id)
+    assert "Still checking" in user.answers[-1]
+    assert len(live(bot)) == 1
+    await bot.settle()
+    assert any("restarted while your booking was being made" in t for t in user.bot_texts)
+    assert "cannot confirm your booking" in user.last.text
+    await user.tap_data(confirm, message_id=summary.message_id)
+    assert len(live(bot)) == 1
+
+
+async def test_killed_mid_booking_at_an_sms_location_finds_the_booking(make_bot: Any) -> None:
+    """Where the client confirmed their phone, their own list tells: the booking made before
+    the crash becomes known, with its reminders."""
+    bot, user, wire = await killed_mid_booking(make_bot, company_id=SANDBOX_SMS_COMPANY_ID)
+    await user.send("/book")
+    await user.tap("Hair")
+    await user.tap("Women's haircut")
+    await user.tap("Any available team member")
+    await user.send("Friday")
+    await user.tap_number(1)
+    await user.send("+49 151 23456789")
+    await user.tap("Keep this name")
+    await user.tap("Skip")
+    await user.tap("✅ Confirm")
+    code = bot.sandbox.last_sms_code(SANDBOX_SMS_COMPANY_ID, PHONE)
+    assert code is not None
+    wire.die_after_booking = True
+    with pytest.raises(Died):
+        await user.send(code)
+    await bot.restart(graceful=False)
+    user = bot.user()
+    await bot.settle()
+    assert "You are booked" in user.last.text
+    made = live(bot, SANDBOX_SMS_COMPANY_ID)
+    assert len(made) == 1
+    assert bot.services is not None
+    stored = bot.services.storage.bookings_for_chat(user.chat_id)
+    assert [b.record_id for b in stored] == [made[0]["record_id"]]
+    await user.send("/appointments")
+    await user.tap_number(1)
+    assert "could not be asked" not in user.last.text
+    assert {"Reschedule", "Cancel appointment"} <= {b for row in user.last.buttons for b in row}
+
+
+async def test_a_booking_that_takes_35_seconds_is_booked_not_declared_failed(
+    make_bot: Any,
+) -> None:
+    bot, user, wire = await killed_mid_booking(make_bot)
+    await to_summary(user)
+    wire.booking_takes = 35
+    await user.tap("✅ Confirm")
+    assert "You are booked" in user.last.text
+    assert not any("did not go through" in t for t in user.bot_texts)
+    assert len(live(bot)) == 1
+
+
+async def reschedule_to_saturday(user: StubUser) -> None:
+    await user.send("/appointments")
+    await user.tap_number(1)
+    await user.tap("Reschedule")
+    await user.send("Saturday")
+    await user.tap_number(1)
+    await user.tap("✅ Move it")
+
+
+async def test_a_move_whose_cancel_answer_is_lost_ends_moved_not_with_none(
+    bot: Bot, clock: FakeClock
+) -> None:
+    user = bot.user()
+    await book(user)
+    old = live(bot)[0]
+    # No user token: the move books the new time, then cancels the old; that cancel is carried
+    # out, but its answer is a 504.
+    bot.sandbox.fault(
+        "DELETE", "user", status=504, body="<html>Gateway Time-out</html>", carry_out=True
+    )
+    clock.advance(minutes=1)
+    await reschedule_to_saturday(user)
+    assert "Done! Your appointment is moved" in user.last.text, user.screen()
+    now_live = live(bot)
+    assert len(now_live) == 1 and now_live[0]["record_id"] != old["record_id"]
+    await user.send("/appointments")
+    assert "Cancelled by the salon" not in user.last.text
+    assert "Sat" in user.last.buttons[0][0]
+
+
+async def test_a_move_whose_booking_answer_is_lost_tells_the_truth_and_the_salon(
+    bot: Bot, clock: FakeClock
+) -> None:
+    admin = with_admin(bot)
+    await admin.send("/help")
+    user = bot.user()
+    await book(user)
+    bot.sandbox.fault(
+        "POST", "book_record", status=504, body="<html>Gateway Time-out</html>", carry_out=True
+    )
+    clock.advance(minutes=1)
+    await reschedule_to_saturday(user)
+    text = user.last.text
+    assert "cannot tell whether your new time was booked" in text
+    assert "stands" in text
+    assert not any("Done!" in t for t in user.bot_texts)
+    assert any("A move through the bot needs checking" in t for t in admin.bot_texts)
+    # The old appointment was left as it was: never none.
+    assert any(r["start"].weekday() == 4 for r in live(bot))
+
+
+async def test_a_move_whose_answer_is_lost_is_read_back_from_the_record(
+    bot: Bot, clock: FakeClock
+) -> None:
+    user = bot.user()
+    await book(user)
+    assert bot.services is not None
+    token = bot.sandbox.add_user_token(PHONE)
+    bot.services.storage.set_user_token(user.user_id, token)
+    bot.sandbox.fault("PUT", "book_record", status=504, body="", carry_out=True)
+    clock.advance(minutes=1)
+    await reschedule_to_saturday(user)
+    assert "Done! Your appointment is moved" in user.last.text
+    assert len(live(bot)) == 1 and live(bot)[0]["start"].weekday() == 5

@@ -104,6 +104,8 @@ async def test_an_unreadable_201_books_once_and_is_never_offered_again(
     await to_summary(user, staff)
     bot.sandbox.fault("POST", "book_record", status=201, body=body, carry_out=True)
     await user.tap("✅ Confirm")
+    assert "checking whether your booking went through" in user.last.text
+    await bot.settle()
     assert len(live(bot)) == 1
     text = user.last.text
     assert "cannot confirm it here" in text and "Please do not book again" in text

@@ -68,6 +68,9 @@ _HTTPX_FILTER = _HideRecordHashes()
 T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.alteg.io/api"
+# A booking is waited for much longer than a read: an answer given up on leaves its outcome to be
+# found out, while Altegio taking half a minute to book is only slow.
+BOOKING_TIMEOUT = httpx.Timeout(45.0, connect=5.0)
 ACCEPT = "application/vnd.api.v2+json"
 
 
@@ -552,6 +555,7 @@ class AltegioClient:
                 body=booking.as_wire(),
                 retry=Retry.WRITE,
                 route="book_record",
+                wait=BOOKING_TIMEOUT,
             )
         except errors.UnexpectedResponse as exc:
             # A success status with a body nobody can read (an HTML page, cut-off JSON): Altegio
@@ -689,6 +693,7 @@ class AltegioClient:
         retry: Retry = Retry.READ,
         user_token: str | None = None,
         urgent: bool = False,
+        wait: httpx.Timeout | None = None,
     ) -> Json:
         """One call through the circuit breaker; see `_send`."""
         self.breaker.check()
@@ -702,6 +707,7 @@ class AltegioClient:
                 retry=retry,
                 user_token=user_token,
                 urgent=urgent,
+                wait=wait,
             )
         except (errors.Unavailable, errors.RateLimited):
             self.breaker.failure()
@@ -723,6 +729,7 @@ class AltegioClient:
         retry: Retry = Retry.READ,
         user_token: str | None = None,
         urgent: bool = False,
+        wait: httpx.Timeout | None = None,
     ) -> Json:
         """Send one call, retrying where safe, and return the unwrapped `data`.
 
@@ -742,7 +749,12 @@ class AltegioClient:
                     self.requests_sent += 1
                     started = time.perf_counter()
                     response = await self._http.request(
-                        method, path, params=list(params), content=content, headers=headers
+                        method,
+                        path,
+                        params=list(params),
+                        content=content,
+                        headers=headers,
+                        timeout=wait or httpx.USE_CLIENT_DEFAULT,
                     )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing left this process: safe to try again even for a write.
