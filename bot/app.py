@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +34,7 @@ from bot.i18n import SHIPPED_LANGUAGES, Catalogs
 from bot.persistence import SqlitePersistence
 from bot.settings import Settings
 from bot.storage import Storage
-from bot.updates import FloodGuard, PerChatUpdateProcessor
+from bot.updates import CodeGuard, FloodGuard, PerChatUpdateProcessor
 from conversations import appointments, booking, common, language, privacy, reminders
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,7 @@ def build_services(
         ),
         clock=clock,
         flood=FloodGuard(lambda: clock().timestamp()),
+        codes=CodeGuard(lambda: clock().timestamp()),
     )
 
 
@@ -103,9 +106,11 @@ def build_application(
     persistence_interval: float = 5.0,
     reminder_interval: float | None = 10.0,
     telegram_rate_limit: bool = True,
+    slow_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> BotApplication:
     """`reminder_interval=None` leaves reminders to whoever calls `send_due` (the tests);
-    `telegram_rate_limit=False` drops PTB's limiter, which waits in real time."""
+    `telegram_rate_limit=False` drops PTB's limiter, which waits in real time; `slow_sleep`
+    is how the update processor waits before it tells a client their update is slow."""
     settings = services.settings
     builder = (
         ApplicationBuilder()
@@ -115,7 +120,11 @@ def build_application(
         .base_file_url(settings.telegram_api_base_file_url)
         .context_types(ContextTypes(context=Context))
         .persistence(SqlitePersistence(services.storage, update_interval=persistence_interval))
-        .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES, on_slow=_typing))
+        .concurrent_updates(
+            PerChatUpdateProcessor(
+                MAX_CONCURRENT_UPDATES, on_slow=_when_slow(services), sleep=slow_sleep
+            )
+        )
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -172,10 +181,24 @@ def add_handlers(application: BotApplication) -> None:
     application.add_error_handler(common.on_error)
 
 
-async def _typing(update: Update) -> None:
-    chat = update.effective_chat
-    if chat is not None and chat.type == "private":
-        await update.get_bot().send_chat_action(chat.id, ChatAction.TYPING)
+def _when_slow(services: Services) -> Callable[[Update], Awaitable[None]]:
+    """What a client sees while their update waits (Altegio slow, or its rate limit): the
+    button they tapped answered at once, as Telegram wants it within seconds, then typing."""
+
+    async def notice(update: Update) -> None:
+        query = update.callback_query
+        if query is not None and services.answered.add(query.id):
+            user = update.effective_user
+            t = services.catalogs.translator(
+                services.catalogs.pick(user.language_code if user else None)
+            )
+            with contextlib.suppress(TelegramError):
+                await query.answer(t.gettext("One moment…"))
+        chat = update.effective_chat
+        if chat is not None and chat.type == "private":
+            await update.get_bot().send_chat_action(chat.id, ChatAction.TYPING)
+
+    return notice
 
 
 async def _flush(update: Update, context: Context) -> None:

@@ -180,16 +180,36 @@ def mask_phone(phone: str) -> str:
 # --- names ----------------------------------------------------------------------------------
 
 
+# Terminal escape sequences (colours, cursor moves, window titles) go as a whole, not only their
+# escape character: "\x1b[31mAnna" is "Anna", not "[31mAnna".
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window titles, links
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # CSI in its one-character form
+    r"|\x1b[@-Z\\-_]"  # two-character sequences
+)
+# Invisible characters that are part of how a name is written: the joiner that makes one emoji
+# of several, and the non-joiner some scripts (Persian, Indic) need inside words.
+_KEPT = frozenset("\u200c\u200d")
+
+
+def _printable(text: str, keep: str = "") -> str:
+    text = _ESCAPES.sub("", text)
+    return "".join(ch for ch in text if ch.isprintable() or ch in _KEPT or ch in keep)
+
+
 def clean_name(text: str) -> str | None:
     """A name as a person would write it: printable, with at least one letter, not too long."""
-    name = " ".join("".join(ch for ch in text if ch.isprintable()).split())
+    name = " ".join(_printable(text).split())
     if not name or len(name) > MAX_NAME or not any(ch.isalpha() for ch in name):
         return None
     return name
 
 
 def clean_comment(text: str) -> str:
-    return "".join(ch for ch in text if ch.isprintable() or ch == "\n").strip()[:MAX_COMMENT]
+    """A comment as typed, without control characters; its length is the caller's to check
+    (`MAX_COMMENT`): a long one is refused, never cut."""
+    return _printable(text, keep="\n").strip()
 
 
 _EMAIL = re.compile(r"[^@\s<>()\[\],;:\"]+@([^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]{2,})")
@@ -240,7 +260,9 @@ class TypedDay:
     after: int | None = None  # minutes after midnight
 
 
-def parse_day(text: str, languages: Sequence[str], today: date) -> TypedDay | None:
+def parse_day(
+    text: str, languages: Sequence[str], today: date, *, month_first: bool = False
+) -> TypedDay | None:
     """A calendar day from free text in the client's language or English, or None.
 
     Only answers that name a single day are accepted ("March" names a month); a bare number is
@@ -253,9 +275,9 @@ def parse_day(text: str, languages: Sequence[str], today: date) -> TypedDay | No
     core = _AFTER.sub(" ", text).strip() or text
     if _IN_TWO_DAYS.search(core):
         return TypedDay(today + timedelta(days=2), after)
-    found = _numeric_day(core, today)
+    found = _numeric_day(core, today, month_first)
     if found is None:
-        found = _dateparser_day(core, languages, today)
+        found = _dateparser_day(core, languages, today, month_first)
     if found is None:
         stripped = _FILLER.sub(" ", core).strip()
         if stripped and stripped != core:
@@ -279,7 +301,7 @@ def _after(text: str) -> int | None:
     return hour * 60 + minute
 
 
-def _numeric_day(text: str, today: date) -> date | None:
+def _numeric_day(text: str, today: date, month_first: bool = False) -> date | None:
     if match := _ISO.match(text):
         return _safe_date(int(match[1]), int(match[2]), int(match[3]))
     if match := _BARE_DAY.match(text):
@@ -293,9 +315,14 @@ def _numeric_day(text: str, today: date) -> date | None:
     if match := _NUMERIC.match(text):
         first, second = int(match[1]), int(match[2])
         year_text = match[3]
-        # Day first, as nearly every Altegio market writes it; month first only when day first
-        # cannot be a date (12/25).
-        day, month = (first, second) if second <= 12 else (second, first)
+        # Day first, as nearly every Altegio market writes it; month first where the salon's
+        # country writes dates so (11/02 is 2 November in the United States), except with dots,
+        # which nobody writes month first. Either way the other order where only it is a date.
+        month_first_here = month_first and "." not in text
+        if month_first_here:
+            month, day = (first, second) if first <= 12 else (second, first)
+        else:
+            day, month = (first, second) if second <= 12 else (second, first)
         if year_text:
             year = int(year_text) + (2000 if len(year_text) == 2 else 0)
             return _safe_date(year, month, day)
@@ -313,20 +340,23 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
         return None
 
 
-_PARSERS: dict[tuple[tuple[str, ...], date], DateDataParser] = {}
+_PARSERS: dict[tuple[tuple[str, ...], date, bool], DateDataParser] = {}
 
 
-def _dateparser_day(text: str, languages: Sequence[str], today: date) -> date | None:
+def _dateparser_day(
+    text: str, languages: Sequence[str], today: date, month_first: bool = False
+) -> date | None:
     # The parser knows languages, not regions: pt_BR is "pt".
     codes = [language.split("_")[0].lower() for language in languages]
-    key = (tuple(dict.fromkeys([*codes, "en"])), today)
+    key = (tuple(dict.fromkeys([*codes, "en"])), today, month_first)
     parser = _PARSERS.get(key)
     if parser is None:
         if len(_PARSERS) > 64:
             _PARSERS.clear()
         # Noon as the base keeps "tomorrow" on the right day whatever the salon's offset.
         base = datetime(today.year, today.month, today.day, 12)  # noqa: DTZ001
-        settings = {"PREFER_DATES_FROM": "future", "RELATIVE_BASE": base, "DATE_ORDER": "DMY"}
+        order = "MDY" if month_first else "DMY"
+        settings = {"PREFER_DATES_FROM": "future", "RELATIVE_BASE": base, "DATE_ORDER": order}
         parser = DateDataParser(languages=list(key[0]), settings=settings)
         _PARSERS[key] = parser
     try:

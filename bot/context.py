@@ -20,7 +20,7 @@ from bot.i18n import Catalogs, Translator
 from bot.persistence import SqlitePersistence
 from bot.settings import Settings
 from bot.storage import PendingWrites, Storage
-from bot.updates import FloodGuard
+from bot.updates import Answered, CodeGuard, FloodGuard
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,10 @@ class Services:
     catalogs: Catalogs
     clock: Callable[[], datetime]
     flood: FloodGuard
+    codes: CodeGuard
     holds: Holds = field(default_factory=Holds)
     pending: PendingWrites = field(default_factory=PendingWrites)
+    answered: Answered = field(default_factory=Answered)
 
     @property
     def reminder_policy(self) -> ReminderPolicy:

@@ -13,7 +13,8 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.dates import format_date, format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -70,6 +71,24 @@ def _price(language: str, amount: Decimal, currency: str) -> str:
         # Salons price in whole units; "€40" reads better than "€40.00".
         pattern = pattern.replace(".00", "")
     return format_currency(amount, currency, format=pattern, locale=locale, currency_digits=False)
+
+
+@functools.cache
+def writes_month_first(country: str) -> bool:
+    """Whether people in `country` (ISO code) write a date month first (11/02: 2 November), as
+    its main language's short date format does there."""
+    if not country:
+        return False
+    languages = get_global("territory_languages").get(country.upper(), {})
+    official = [code for code, info in languages.items() if info.get("official_status")]
+    for language in official or list(languages):
+        try:
+            pattern = Locale.parse(f"{language}_{country.upper()}").date_formats["short"].pattern
+        except (ValueError, LookupError, UnknownLocaleError):
+            continue
+        order = [ch for ch in pattern.lower() if ch in "dm"]
+        return bool(order) and order[0] == "m"
+    return False
 
 
 class CatalogError(ValueError):

@@ -65,6 +65,8 @@ ACTIONS: dict[str, str] = {
     "fgtok": "",
     "fgtno": "",
 }
+# The years a button may name: bookings are made a few months ahead, never centuries.
+YEARS = (2000, 2199)
 _FLOW = re.compile(r"^(?:-|[a-z0-9]{4,8})$")
 _ARGS = {action: re.compile(f"^(?:{pattern})$") for action, pattern in ACTIONS.items()}
 
@@ -121,6 +123,10 @@ def _real_moment(digits: str) -> bool:
     """Whether `YYYYMM`, `YYYYMMDD` or `YYYYMMDDHHMM` names a real month, day or minute (every
     button is checked this way when it is made, so this stays cheap: no strptime)."""
     day = int(digits[6:8]) if len(digits) > 6 else 1
+    if not YEARS[0] <= int(digits[:4]) <= YEARS[1]:
+        # No button names a day that far off; a forged one (December 9999) would run a
+        # calendar past the last year a date can have.
+        return False
     try:
         date(int(digits[:4]), int(digits[4:6]), day)
     except ValueError:

@@ -592,6 +592,18 @@ class Storage:
                     "UPDATE attempts SET state = ?, check_at = NULL WHERE flow = ?", (state, flow)
                 )
 
+    def abandon_attempt(self, flow: str) -> None:
+        """The client left the booking while its call is checked: its outcome is still told,
+        but not offered to be tried again."""
+        row = self.db.conn.execute("SELECT data FROM attempts WHERE flow = ?", (flow,)).fetchone()
+        if row is None:
+            return
+        data = {**json.loads(row[0]), "abandoned": True}
+        with self.db.conn:
+            self.db.conn.execute(
+                "UPDATE attempts SET data = ? WHERE flow = ?", (json.dumps(data), flow)
+            )
+
     def forget_settled_attempts(self, before: datetime) -> None:
         with self.db.conn:
             self.db.conn.execute(

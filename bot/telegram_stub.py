@@ -983,9 +983,13 @@ class StubUser:
         language_code: str | None = "en",
         chat_id: int | None = None,
         phone_number: str = "+12025550143",
+        through_processor: bool = False,
     ) -> None:
         self.api = api
         self.app = app
+        # Updates go through the application's update processor, as the real fetcher sends
+        # them (per-chat order, slow notices), rather than straight to `process_update`.
+        self.through_processor = through_processor
         self.user_id = user_id
         self.first_name = first_name
         self.last_name = last_name
@@ -1215,7 +1219,12 @@ class StubUser:
         await self._process({"update_id": self.api.next_update_id(), "callback_query": query})
 
     async def _process(self, update: JSONDict) -> None:
-        await self.app.process_update(Update.de_json(update, self.app.bot))
+        parsed = Update.de_json(update, self.app.bot)
+        if self.through_processor:
+            processor = self.app.update_processor
+            await processor.process_update(parsed, self.app.process_update(parsed))
+        else:
+            await self.app.process_update(parsed)
 
 
 def _command_entities(text: str) -> list[JSONDict]:

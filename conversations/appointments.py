@@ -24,7 +24,7 @@ from bot.context import Context, Services
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
 from bot.storage import StoredBooking
-from conversations.common import h, show, store
+from conversations.common import answer, h, show, store
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ async def _failed(update: Update, context: Context, exc: errors.AltegioError, re
 async def list_appointments(update: Update, context: Context) -> None:
     """/appointments and the My appointments button."""
     if update.callback_query:
-        await update.callback_query.answer()
+        await answer(update, context)
     services = context.services
     t = context.t
     chat = update.effective_chat
@@ -218,14 +218,16 @@ async def _fresh_owned(
     booking = owned(update, context, cb.number)
     if booking is None:
         if query:
-            await query.answer(t.gettext("This appointment is not available."), show_alert=True)
+            await answer(
+                update, context, t.gettext("This appointment is not available."), alert=True
+            )
         return None
     services = context.services
     try:
         company = await services.altegio.company()
     except errors.AltegioError as exc:
         if query:
-            await query.answer()
+            await answer(update, context)
         await _failed(update, context, exc, Callback(NO_FLOW, cb.action, cb.arg).encode())
         return None
     fresh = await refresh(
@@ -233,7 +235,7 @@ async def _fresh_owned(
     )
     if fresh.change is Change.DELETED or booking.status != "active":
         if query:
-            await query.answer()
+            await answer(update, context)
         await show(
             update,
             context,
@@ -242,7 +244,7 @@ async def _fresh_owned(
         )
         return None
     if query:
-        await query.answer()
+        await answer(update, context)
     return fresh, company
 
 
@@ -410,10 +412,12 @@ async def coming(update: Update, context: Context, cb: Callback) -> None:
     t = context.t
     if owned(update, context, cb.number) is None:
         if query:
-            await query.answer(t.gettext("This appointment is not available."), show_alert=True)
+            await answer(
+                update, context, t.gettext("This appointment is not available."), alert=True
+            )
         return
     if query:
-        await query.answer(t.gettext("Thank you! See you soon."))
+        await answer(update, context, t.gettext("Thank you! See you soon."))
         if query.message is not None:
             # The reminder may be too old to edit; the thank-you above is what matters.
             with contextlib.suppress(TelegramError):
@@ -436,9 +440,8 @@ async def reminders_setting(update: Update, context: Context, enabled: bool | No
     query = update.callback_query
     on = storage.reminders_enabled(chat.id)
     if query:
-        await query.answer(
-            t.gettext("Reminders are on.") if on else t.gettext("Reminders are off.")
-        )
+        toast = t.gettext("Reminders are on.") if on else t.gettext("Reminders are off.")
+        await answer(update, context, toast)
     k = keys(context)
     text = (
         t.gettext("Reminders before your appointments are on.")
@@ -464,7 +467,7 @@ async def on_button(update: Update, context: Context) -> None:
         return
     cb = decode(query.data)
     if cb is None:
-        await query.answer(context.t.gettext("This button is no longer active."))
+        await answer(update, context, context.t.gettext("This button is no longer active."))
         return
     if cb.action == "apts":
         context.fresh_menu = cb.arg == "1"

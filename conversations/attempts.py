@@ -104,6 +104,10 @@ async def _settle(
     if finding.verdict is Verdict.NOT_BOOKED:
         log.info("booking %s did not go through", flow)
         storage.settle_attempt(flow, "not_booked")
+        if attempt.data.get("abandoned"):
+            text = t.gettext("The booking you confirmed earlier did not go through.")
+            await _say(application, attempt, text, None)
+            return
         text = t.gettext(
             "The salon's booking system did not answer, and the booking did not go through. "
             "Your choices are kept: tap Confirm to try again."

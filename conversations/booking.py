@@ -50,7 +50,7 @@ from conversations.choose import (
     on_time_page,
     typed_day,
 )
-from conversations.common import get_draft, h, put_draft, show
+from conversations.common import answer, get_draft, h, put_draft, show
 from conversations.details import (
     needs_consent,
     needs_email,
@@ -104,7 +104,7 @@ async def start(update: Update, context: Context) -> Outcome:
 async def begin(update: Update, context: Context) -> Outcome:
     """/book or the Book button: a fresh draft, then the services."""
     if update.callback_query:
-        await update.callback_query.answer()
+        await answer(update, context)
     context.fresh_menu = True  # what the button sits on (a confirmation, a reminder) stays
     draft = Draft()
     outcome = await go(update, context, draft, Step.SERVICE)
@@ -195,7 +195,7 @@ def router(step: Step) -> Handler:
             return await _dispatch(step, actions, update, context, decode(query.data))
         finally:
             text, alert = context.toast or (None, False)
-            await query.answer(text, show_alert=alert)
+            await answer(update, context, text, alert=alert)
 
     return route
 

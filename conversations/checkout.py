@@ -31,7 +31,15 @@ from bot.context import Context
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys
 from bot.storage import Attempt, Contact, StoredBooking
-from conversations.common import get_draft, h, put_draft, show, store, unavailable
+from conversations.common import (
+    get_draft,
+    h,
+    just_booked,
+    put_draft,
+    show,
+    store,
+    unavailable,
+)
 from conversations.details import after_name, needs_comment, needs_consent, needs_email
 from conversations.flow import (
     END,
@@ -419,6 +427,11 @@ async def _send_code(update: Update, context: Context, draft: Draft) -> Outcome:
     altegio = context.services.altegio
     try:
         await altegio.check([_appointment(draft)])
+        wait = context.services.codes.allow(draft.phone, user_id_of(update))
+        if wait:
+            # A code went to this number a moment ago (and still works): no second text.
+            draft.code_sent = True
+            return await ask_code(update, context, draft, code_wait(context.t, wait))
         await altegio.send_code(draft.phone, draft.name)
     except errors.Rejected as exc:
         return await _rejected(update, context, draft, exc)
@@ -457,6 +470,11 @@ async def ask_code(update: Update, context: Context, draft: Draft, note: str = "
 async def on_resend(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     if not (draft.phone and draft.name):
         return await go(update, context, draft, Step.SUMMARY)
+    wait = context.services.codes.allow(draft.phone, user_id_of(update))
+    if wait:
+        note = code_wait(context.t, wait)
+        context.notify(note)
+        return await ask_code(update, context, draft, note)
     try:
         await context.services.altegio.send_code(draft.phone, draft.name)
     except errors.AltegioError as exc:
@@ -464,6 +482,23 @@ async def on_resend(update: Update, context: Context, draft: Draft, cb: Callback
         return Step.CODE
     draft.code_attempts = 0
     return await ask_code(update, context, draft, context.t.gettext("A new code is on its way."))
+
+
+def code_wait(t: Translator, wait: float) -> str:
+    """When the next text message with a code may be asked for."""
+    if wait < 90:
+        seconds = max(1, int(-(-wait // 1)))
+        return t.ngettext(
+            "You can ask for a new code in %(n)s second.",
+            "You can ask for a new code in %(n)s seconds.",
+            seconds,
+        )
+    minutes = int(-(-wait // 60))
+    return t.ngettext(
+        "You can ask for a new code in %(n)s minute.",
+        "You can ask for a new code in %(n)s minutes.",
+        minutes,
+    )
 
 
 async def read_code(update: Update, context: Context, draft: Draft) -> str | None:
@@ -595,6 +630,7 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
 
     await store(context, f"booking {created[0].record_id}", remember)
     put_draft(context, None)
+    just_booked(context)
     log.info("booked record %s for client %s", created[0].record_id, user_id)
     title = service.title if service else ""
     text = booked_text(t, title, who, company, start)

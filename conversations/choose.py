@@ -18,6 +18,7 @@ from bot.booking import (
     parse_day,
 )
 from bot.context import Context
+from bot.i18n import writes_month_first
 from bot.keyboards import Callback, Keys, time_arg
 from conversations.common import get_draft, h, put_draft, show, unavailable
 from conversations.flow import (
@@ -306,7 +307,12 @@ async def typed_day(update: Update, context: Context) -> Outcome:
     except errors.AltegioError as exc:
         await unavailable(update, context, exc, draft.flow)
         return Step.DAY
-    typed = parse_day(text, [context.language], salon_today(context, company))
+    typed = parse_day(
+        text,
+        [context.language],
+        salon_today(context, company),
+        month_first=writes_month_first(company.country),
+    )
     if typed is None:
         await show(
             update,

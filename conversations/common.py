@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from html import escape
 
 from telegram import (
@@ -22,11 +23,16 @@ from telegram.ext import ApplicationHandlerStop
 from bot.altegio import errors
 from bot.booking import Draft
 from bot.context import BotApplication, Context
-from bot.keyboards import NO_FLOW, Callback, Keys
+from bot.i18n import Translator
+from bot.keyboards import NO_FLOW, Callback, Keys, decode
 
 log = logging.getLogger(__name__)
 
 DRAFT = "draft"
+DONE = "done"  # the last few finished bookings' flows
+BOOKED = "booked_at"  # when the client last booked
+JUST_BOOKED = timedelta(minutes=10)
+KEEP_DONE = 5
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
@@ -49,6 +55,18 @@ async def store_in(application: BotApplication, what: str, write: Callable[[], N
         await application.storage_trouble("database is busy")
 
 
+async def answer(
+    update: Update, context: Context, text: str | None = None, *, alert: bool = False
+) -> None:
+    """Answer the tapped button, once: a slow step's button was answered already ("One
+    moment"), and Telegram refuses a second answer."""
+    query = update.callback_query
+    if query is None or not context.services.answered.add(query.id):
+        return
+    with contextlib.suppress(TelegramError):
+        await query.answer(text, show_alert=alert)
+
+
 def get_draft(context: Context) -> Draft | None:
     if context.user_data is None:
         return None
@@ -64,6 +82,10 @@ def put_draft(context: Context, draft: Draft | None) -> None:
         holds.release(str(previous.get("flow")))
     if draft is None:
         context.user_data.pop(DRAFT, None)
+        if isinstance(previous, dict) and isinstance(previous.get("flow"), str):
+            # Its buttons, tapped again (twenty times on Confirm), get a quiet answer.
+            done = [f for f in context.user_data.get(DONE, []) if isinstance(f, str)]
+            context.user_data[DONE] = [*done[-(KEEP_DONE - 1) :], previous["flow"]]
     else:
         # The chosen time is held from the bot's other clients while this client books it.
         holds.keep(draft.flow, draft.staff_id, draft.slot, context.now())
@@ -120,18 +142,25 @@ async def unavailable(
         phone = company.phone
     except errors.AltegioError:
         pass
+    wait: float | None = None
     if isinstance(exc, errors.CircuitOpen):
+        wait = context.services.altegio.breaker.remaining
         text = t.gettext(
             "Online booking is temporarily unavailable: the salon's booking system is having "
-            "trouble. Your choices so far are kept; please try again in a few minutes."
+            "trouble. Your choices so far are kept."
         )
     else:
+        if isinstance(exc, errors.RateLimited):
+            wait = exc.retry_after
         text = t.gettext(
             "Sorry, the salon's booking system is not answering right now. "
-            "Your choices so far are kept: please try again in a moment."
+            "Your choices so far are kept."
         )
+    text += " " + _when_to_retry(t, wait)
     if phone:
         text += "\n" + t.gettext("You can also call the salon: %(phone)s", phone=h(phone))
+    # Tapped again while it lasts, the screen may not change: the answer to the tap shows it.
+    context.notify(t.gettext("The salon's booking system is still not answering."))
     markup = InlineKeyboardMarkup(
         [
             [
@@ -149,6 +178,26 @@ async def unavailable(
     await show(update, context, text, markup)
 
 
+def _when_to_retry(t: Translator, wait: float | None) -> str:
+    """When trying again makes sense: Altegio's own word (Retry-After), or the pause the bot
+    keeps from it, rounded up; "in a moment" when nobody said."""
+    if not wait or wait < 5:
+        return t.gettext("Please try again in a moment.")
+    if wait < 60:
+        seconds = int(-(-wait // 5) * 5)
+        return t.ngettext(
+            "Please try again in about %(n)s second.",
+            "Please try again in about %(n)s seconds.",
+            seconds,
+        )
+    minutes = int(-(-wait // 60))
+    return t.ngettext(
+        "Please try again in about %(n)s minute.",
+        "Please try again in about %(n)s minutes.",
+        minutes,
+    )
+
+
 async def private_only(update: Update, context: Context) -> None:
     """Groups and channels: explain once per message that the bot works in private chats."""
     chat = update.effective_chat
@@ -163,7 +212,7 @@ async def private_only(update: Update, context: Context) -> None:
                 )
             )
     elif update.callback_query is not None:
-        await update.callback_query.answer()
+        await answer(update, context)
     raise ApplicationHandlerStop
 
 
@@ -191,7 +240,27 @@ async def help_command(update: Update, context: Context) -> None:
 
 
 async def nothing_to_cancel(update: Update, context: Context) -> None:
-    await offer_booking(update, context, context.t.gettext("There is nothing to cancel right now."))
+    """/cancel with no booking in progress: typed while a booking was being made, it finds the
+    booking made, and says so rather than that nothing was booked."""
+    t = context.t
+    booked = context.user_data.get(BOOKED) if context.user_data is not None else None
+    if isinstance(booked, str):
+        with contextlib.suppress(ValueError):
+            if context.now() - datetime.fromisoformat(booked) < JUST_BOOKED:
+                text = t.gettext(
+                    "Your booking has just been made. To cancel it, open My appointments."
+                )
+                keys = Keys(NO_FLOW, t)
+                markup = InlineKeyboardMarkup([[keys.button(t.gettext("My appointments"), "apts")]])
+                await show(update, context, text, markup, new=True)
+                return
+    await offer_booking(update, context, t.gettext("There is nothing to cancel right now."))
+
+
+def just_booked(context: Context) -> None:
+    """Remember when this client last booked, for a /cancel typed while it was being made."""
+    if context.user_data is not None:
+        context.user_data[BOOKED] = context.now().isoformat()
 
 
 async def stale_button(update: Update, context: Context) -> None:
@@ -199,7 +268,13 @@ async def stale_button(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None:
         return
-    await query.answer(context.t.gettext("This button is no longer active."))
+    cb = decode(query.data)
+    done = context.user_data.get(DONE, []) if context.user_data is not None else []
+    if cb is not None and cb.flow in done:
+        # A button of a booking just finished, tapped again: its outcome is on the screen.
+        await answer(update, context)
+        return
+    await answer(update, context, context.t.gettext("This button is no longer active."))
     if isinstance(query.message, Message):
         text = context.t.gettext("That menu has expired. Would you like to book an appointment?")
         await offer_booking(update, context, text)
@@ -229,8 +304,7 @@ async def on_error(update: object, context: Context) -> None:
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     if update.callback_query is not None:
-        with contextlib.suppress(TelegramError):
-            await update.callback_query.answer()
+        await answer(update, context)
     with contextlib.suppress(TelegramError):
         await context.bot.send_message(
             update.effective_chat.id,
@@ -259,8 +333,7 @@ async def hold_floods(update: Update, context: Context) -> None:
                 ),
             )
     if update.callback_query is not None:
-        with contextlib.suppress(TelegramError):
-            await update.callback_query.answer()
+        await answer(update, context)
     raise ApplicationHandlerStop
 
 

@@ -9,7 +9,7 @@ import hashlib
 from telegram import Update
 from telegram.constants import ParseMode
 
-from bot.booking import Draft, clean_comment, clean_email
+from bot.booking import MAX_COMMENT, Draft, clean_comment, clean_email
 from bot.context import Context
 from bot.keyboards import Callback, Keys
 from conversations.common import get_draft, h, show
@@ -106,6 +106,16 @@ async def typed_comment(update: Update, context: Context) -> Outcome:
     if draft is None or update.message is None or not update.message.text:
         return await lost(update, context)
     comment = clean_comment(update.message.text)
+    if len(comment) > MAX_COMMENT:
+        await update.message.reply_text(
+            context.t.gettext(
+                "That comment is %(length)s characters long; the salon's booking system takes "
+                "up to %(limit)s. Please shorten it and send it again.",
+                length=len(comment),
+                limit=MAX_COMMENT,
+            )
+        )
+        return Step.COMMENT
     if not comment and await needs_comment(context, draft):
         await update.message.reply_text(
             context.t.gettext("Please type a comment: the salon asks for one.")

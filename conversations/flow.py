@@ -194,8 +194,22 @@ async def cancel(update: Update, context: Context) -> Outcome:
     draft = get_draft(context)
     put_draft(context, None)
     keys = Keys(NO_FLOW, t)
+    attempt = context.services.storage.attempt(draft.flow) if draft is not None else None
     if draft is not None and draft.reschedule:
         text = t.gettext("Rescheduling stopped. Your appointment stays as it was.")
+    elif attempt is not None and attempt.state in ("sending", "checking"):
+        # The booking call has gone out: "nothing was booked" may not be true.
+        context.services.storage.abandon_attempt(attempt.flow)
+        text = t.gettext(
+            "The booking you confirmed is still being checked: I will tell you here what "
+            "became of it."
+        )
+    elif attempt is not None and attempt.state in ("booked", "unknown"):
+        text = t.gettext("This booking has been made: you will find it in My appointments.")
+        if attempt.state == "unknown":
+            text = t.gettext(
+                "Whether this booking was made is not known: please check with the salon."
+            )
     else:
         text = t.gettext("Booking cancelled. Nothing was booked.")
     button = keys.button(t.gettext("Book an appointment"), "book")

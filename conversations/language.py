@@ -7,7 +7,7 @@ from telegram import InlineKeyboardMarkup, Update
 from bot.context import Context
 from bot.i18n import language_name, normalize_language
 from bot.keyboards import NO_FLOW, Keys
-from conversations.common import show
+from conversations.common import answer, show
 
 
 async def ask_language(update: Update, context: Context) -> None:
@@ -30,13 +30,13 @@ async def on_button(update: Update, context: Context) -> None:
         return
     code = normalize_language(query.data.rsplit(":", 1)[-1], context.services.catalogs.languages)
     if code is None:
-        await query.answer(context.t.gettext("This button is no longer active."))
+        await answer(update, context, context.t.gettext("This button is no longer active."))
         return
     context.user_data["language"] = code
     if update.effective_chat is not None:
         context.services.storage.set_language(update.effective_chat.id, code)
     t = context.t  # now in the chosen language
-    await query.answer()
+    await answer(update, context)
     keys = Keys(NO_FLOW, t)
     await show(
         update,

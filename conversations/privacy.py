@@ -8,7 +8,7 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot.context import Context
 from bot.keyboards import NO_FLOW, Keys
-from conversations.common import put_draft, show
+from conversations.common import answer, put_draft, show
 from conversations.flow import END, Outcome
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ async def on_button(update: Update, context: Context) -> None:
     if query is None or update.effective_user is None or update.effective_chat is None:
         return
     t = context.t
-    await query.answer()
+    await answer(update, context)
     if query.data != "b1:-:fgtok":
         await show(update, context, t.gettext("Nothing was deleted."), None)
         return

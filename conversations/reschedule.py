@@ -23,8 +23,8 @@ from bot.context import BotApplication, Context
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
 from bot.storage import Contact, StoredBooking
 from conversations.appointments import cancelled, owned, refusal_text, when
-from conversations.checkout import ask_code
-from conversations.common import h, put_draft, show, store, unavailable
+from conversations.checkout import ask_code, code_wait
+from conversations.common import answer, h, put_draft, show, store, unavailable
 from conversations.flow import (
     END,
     Outcome,
@@ -50,9 +50,11 @@ async def _owned_from_query(update: Update, context: Context) -> StoredBooking |
         return None
     booking = owned(update, context, cb.number)
     if booking is None or booking.status != "active":
-        await query.answer(context.t.gettext("This appointment is not available."), show_alert=True)
+        await answer(
+            update, context, context.t.gettext("This appointment is not available."), alert=True
+        )
         return None
-    await query.answer()
+    await answer(update, context)
     context.fresh_menu = True  # the reminder or appointment card stays as it is
     return booking
 
@@ -180,14 +182,17 @@ async def _move(update: Update, context: Context, draft: Draft, code: str | None
         moved = await services.altegio.reschedule(booking.record_id, draft.slot, token)
     except errors.AuthError:
         if code is None and (await services.altegio.company(fresh=True)).phone_confirmation:
+            draft.phone, draft.name = booking.phone, booking.fullname
+            draft.code_sent = True
+            draft.code_attempts = 0
+            wait = services.codes.allow(booking.phone, user_id_of(update))
+            if wait:
+                return await ask_code(update, context, draft, code_wait(context.t, wait))
             try:
                 await services.altegio.send_code(booking.phone, booking.fullname)
             except errors.AltegioError as exc:
                 await unavailable(update, context, exc, draft.flow)
                 return Step.MOVE
-            draft.phone, draft.name = booking.phone, booking.fullname
-            draft.code_sent = True
-            draft.code_attempts = 0
             return await ask_code(update, context, draft)
         return await _swap(update, context, draft, booking, company=company, code=code)
     except (errors.SlotTaken, errors.NoStaffAvailable):

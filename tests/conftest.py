@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -69,6 +69,7 @@ class Bot:
     services: Services | None = None
     users: dict[int, StubUser] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    slow_sleep: Callable[[float], Awaitable[None]] | None = None
 
     async def start(self) -> BotApplication:
         env = {"ALTEGIO_COMPANY_ID": str(self.company_id), **self.env}
@@ -89,6 +90,7 @@ class Bot:
             request=self.stub,
             reminder_interval=None,
             telegram_rate_limit=False,
+            slow_sleep=self.slow_sleep or self.clock.sleep,
         )
         await self.app.initialize()
         await self.app.start()
@@ -160,3 +162,24 @@ async def make_bot(
 async def bot(make_bot: Callable[..., Any]) -> Bot:
     made: Bot = await make_bot()
     return made
+
+
+class Recording(httpx.AsyncBaseTransport):
+    """The sandbox, with every request kept so a test can count what reached Altegio."""
+
+    def __init__(self) -> None:
+        self.bot: Bot | None = None
+        self.seen: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert self.bot is not None
+        self.seen.append(request)
+        await request.aread()
+        return self.bot.sandbox.handle(request)
+
+
+@pytest.fixture
+async def recorded(make_bot: Callable[..., Any]) -> tuple[Bot, Recording]:
+    wire = Recording()
+    wire.bot = await make_bot(transport=wire)
+    return wire.bot, wire

@@ -250,6 +250,16 @@ async def test_old_and_forged_buttons_get_a_polite_answer(bot: Bot) -> None:
     assert sum(r["phone"] == "+4915123456789" for r in bot.sandbox.records(1001)) == 1
 
 
+async def test_a_forged_month_far_in_the_future_is_refused_politely(bot: Bot) -> None:
+    user = bot.user()
+    await choose_service(user)
+    await user.tap("Any available team member")
+    flow = bot.app.user_data[user.user_id]["draft"]["flow"]  # type: ignore[union-attr]
+    await user.tap_data(f"b1:{flow}:mon:999912")
+    assert user.answers[-1] == "This button is no longer active."
+    assert not any("went wrong" in t for t in user.bot_texts)
+
+
 async def test_confirm_tapped_twice_books_once(bot: Bot) -> None:
     user = bot.user()
     await choose_service(user)

@@ -247,8 +247,24 @@ async def test_two_devices_tapping_confirm_book_once(bot: Bot) -> None:
     await phone.tap("✅ Confirm")
     # The same client's second device taps Confirm on the same summary afterwards.
     await phone.tap_data(confirm, message_id=summary.message_id)
-    assert phone.answers[-1] == "This button is no longer active."
     assert sum(r["phone"] == PHONE for r in bot.sandbox.records(1001)) == 1
+
+
+async def test_confirm_tapped_twenty_times_books_once_and_answers_once(bot: Bot) -> None:
+    user = bot.user()
+    await to_summary(user)
+    summary = user.last.message
+    confirm = next(b["callback_data"] for row in summary.inline_keyboard for b in row)
+    before = len(user.bot_messages)
+    answers_before = len(user.callback_answers)
+    for _ in range(20):
+        await user.tap_data(confirm, message_id=summary.message_id)
+    assert sum(r["phone"] == PHONE for r in bot.sandbox.records(1001)) == 1
+    assert sum("You are booked" in t for t in user.bot_texts) == 1
+    assert not any("expired" in t for t in user.bot_texts)
+    assert len(user.bot_messages) - before <= 1  # the confirmation, edited in or sent
+    assert len(user.callback_answers) - answers_before == 20  # every tap answered
+    assert not any("no longer active" in a for a in user.answers)
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ each lived through as the client and the salon would."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from bot.altegio.sandbox import SANDBOX_SMS_COMPANY_ID
 from bot.telegram_stub import StubUser
+from bot.updates import CodeGuard
 from conversations.reminders import send_due
 from tests.conftest import Bot, FakeClock
 from tests.test_real_answers import PHONE, book, live, to_summary
@@ -251,3 +253,157 @@ async def test_a_move_whose_answer_is_lost_is_read_back_from_the_record(
     await reschedule_to_saturday(user)
     assert "Done! Your appointment is moved" in user.last.text
     assert len(live(bot)) == 1 and live(bot)[0]["start"].weekday() == 5
+
+
+async def test_thirty_code_resends_send_one_text_and_say_when_the_next_may_come(
+    make_bot: Any, clock: FakeClock
+) -> None:
+    texts: list[str] = []
+    bot: Bot = await make_bot(company_id=SANDBOX_SMS_COMPANY_ID)
+    bot.sandbox._on_sms = lambda company, phone, code: texts.append(code)
+    user = bot.user()
+    await user.send("/book")
+    await user.tap("Hair")
+    await user.tap("Women's haircut")
+    await user.tap("Any available team member")
+    await user.send("Friday")
+    await user.tap_number(1)
+    await user.send("+49 151 23456789")
+    await user.tap("Keep this name")
+    await user.tap("Skip")
+    await user.tap("✅ Confirm")
+    assert len(texts) == 1
+    for _ in range(30):
+        clock.advance(seconds=0.6)
+        await user.tap("Send the code again")
+    assert len(texts) == 1  # thirty taps in eighteen seconds: no second text message
+    assert "You can ask for a new code in" in user.answers[-1]
+    assert "You can ask for a new code in" in user.last.text
+    clock.advance(seconds=60)
+    await user.tap("Send the code again")
+    assert len(texts) == 2
+    assert "A new code is on its way" in user.last.text
+    await user.send(texts[-1])
+    assert "You are booked" in user.last.text
+
+
+def test_codes_are_limited_per_phone_and_per_client() -> None:
+    now = [0.0]
+    guard = CodeGuard(lambda: now[0])
+    assert guard.allow("+491", 1) == 0
+    assert guard.allow("+491", 2) == 60  # the same phone, another client: a minute apart
+    assert guard.allow("+492", 1) == 60  # the same client, another phone: likewise
+    for _ in range(4):
+        now[0] += 61
+        assert guard.allow("+491", 1) == 0
+    now[0] += 61
+    assert guard.allow("+491", 1) > 600  # five an hour, then the hour must pass
+    assert guard.sent == 5 and guard.refused == 3
+
+
+async def test_a_date_typed_at_a_month_first_salon_reads_month_first(bot: Bot) -> None:
+    bot.sandbox.configure(1001, country="United States", timezone_name="America/New_York")
+    user = bot.user()
+    await user.send("/book")
+    await user.tap("Hair")
+    await user.tap("Women's haircut")
+    await user.tap("Any available team member")
+    await user.send("12/04/2026")
+    assert "Friday, December 4, 2026" in user.last.text.replace("\u202f", " ")
+    bot.sandbox.configure(1001, country="Germany", timezone_name="Europe/Berlin")
+
+
+async def test_a_slow_booking_has_its_button_answered_at_once(make_bot: Any) -> None:
+    """Telegram refuses an answer given more than some seconds after the tap: the button is
+    answered while Altegio is still booking, and the outcome shows when it comes."""
+
+    async def at_once(_seconds: float) -> None:
+        await asyncio.sleep(0)  # the processor's "slow" is now: no real time passes in tests
+
+    bot: Bot = await make_bot(slow_sleep=at_once)
+    gate = asyncio.Event()
+
+    class Slow(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            await request.aread()
+            if request.method == "POST" and "/book_record/" in request.url.path:
+                await gate.wait()
+            return bot.sandbox.handle(request)
+
+    bot.transport = Slow()
+    await bot.restart()
+    assert bot.app is not None
+    user = StubUser(bot.stub, bot.app, user_id=100001, first_name="Anna", through_processor=True)
+    await to_summary(user)
+    answered = len(user.callback_answers)
+    tapped = asyncio.create_task(user.tap("✅ Confirm"))
+    for _ in range(200):
+        await asyncio.sleep(0)
+        if len(user.callback_answers) > answered:
+            break
+    # Answered before the booking's answer came.
+    assert [a.text for a in user.callback_answers[answered:]] == ["One moment…"]
+    assert not tapped.done()
+    gate.set()
+    await tapped
+    assert "You are booked" in user.last.text
+    assert len(user.callback_answers) == answered + 1  # and not a second time
+
+
+async def test_try_again_during_a_pause_altegio_asked_for_says_how_long(
+    recorded: Any, clock: FakeClock
+) -> None:
+    bot, wire = recorded
+    user = bot.user()
+    await user.send("/book")
+    await user.tap("Hair")
+    await user.tap("Women's haircut")
+    bot.sandbox.fault(
+        "GET", "book_dates", status=429, headers={"Retry-After": "60"}, body={"success": False}
+    )
+    await user.tap("Any available team member")
+    assert "Please try again in about 1 minute" in user.last.text
+    sent = len(wire.seen)
+    for _ in range(3):
+        clock.advance(seconds=5)
+        await user.tap("Try again")
+        assert user.answers[-1] == "The salon's booking system is still not answering."
+    assert len(wire.seen) == sent  # no request spent on a pause Altegio asked for
+    assert "Please try again in about 45 seconds" in user.last.text
+    clock.advance(seconds=50)
+    await user.tap("Try again")
+    assert "Choose a day" in user.last.text
+
+
+async def test_cancel_typed_while_the_booking_call_runs_is_answered_truthfully(
+    make_bot: Any,
+) -> None:
+    async def at_once(_seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    bot: Bot = await make_bot(slow_sleep=at_once)
+    gate = asyncio.Event()
+
+    class Slow(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            await request.aread()
+            if request.method == "POST" and "/book_record/" in request.url.path:
+                await gate.wait()
+            return bot.sandbox.handle(request)
+
+    bot.transport = Slow()
+    await bot.restart()
+    assert bot.app is not None
+    user = StubUser(bot.stub, bot.app, user_id=100001, first_name="Anna", through_processor=True)
+    await to_summary(user)
+    booking = asyncio.create_task(user.tap("✅ Confirm"))
+    cancelling = asyncio.create_task(user.send("/cancel"))
+    for _ in range(50):
+        await asyncio.sleep(0)
+    gate.set()
+    await booking
+    await cancelling
+    assert any("You are booked" in t for t in user.bot_texts)
+    assert "Nothing was booked" not in " ".join(user.bot_texts)
+    assert "Your booking has just been made" in user.last.text
+    assert len(live(bot)) == 1

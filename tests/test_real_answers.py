@@ -14,7 +14,7 @@ import pytest
 from bot.altegio.sandbox import SANDBOX_COMPANY_ID, SANDBOX_SMS_COMPANY_ID
 from bot.telegram_stub import StubUser
 from conversations.reminders import send_due
-from tests.conftest import Bot, FakeClock
+from tests.conftest import Bot, FakeClock, Recording
 
 PHONE = "+4915123456789"
 HAIRCUT = 10001
@@ -64,27 +64,6 @@ async def book(user: StubUser, staff: str = "Anna Weber", day: str = "Friday") -
 
 def requests_to(seen: list[httpx.Request], route: str, method: str = "GET") -> int:
     return sum(1 for r in seen if r.method == method and f"/v1/{route}" in r.url.path)
-
-
-class Recording(httpx.AsyncBaseTransport):
-    """The sandbox, with every request kept so a test can count what reached Altegio."""
-
-    def __init__(self) -> None:
-        self.bot: Bot | None = None
-        self.seen: list[httpx.Request] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        assert self.bot is not None
-        self.seen.append(request)
-        await request.aread()
-        return self.bot.sandbox.handle(request)
-
-
-@pytest.fixture
-async def recorded(make_bot: Any) -> tuple[Bot, Recording]:
-    wire = Recording()
-    wire.bot = await make_bot(transport=wire)
-    return wire.bot, wire
 
 
 # --- an unreadable success from book_record -----------------------------------------------------

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from bot.booking import (
     Draft,
+    clean_comment,
     clean_name,
     display_phone,
     mask_phone,
@@ -163,6 +164,8 @@ def test_callback_round_trip_and_limits() -> None:
         "b1:a1b2c3:tim:202611272400",  # no such hour
         "b1:a1b2c3:tim:202611271060",  # no such minute
         "b1:a1b2c3:tim:202611311000",  # no such day
+        "b1:a1b2c3:mon:999912",  # a calendar past the last year a date can have
+        "b1:a1b2c3:day:00010101",
         "b1:A1B2C3:svc:1",
         "b1:a1b2c3:rm -rf:1",
         "b1:a1b2c3:svc:1:extra",
@@ -375,3 +378,41 @@ def test_two_bots_started_from_one_folder_do_not_mix(tmp_path: Path) -> None:
     )
     assert third.returncode == 2
     assert "holds the data of Altegio location 1001" in third.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "month_first", "expected"),
+    [
+        ("11/02/2026", True, date(2026, 11, 2)),  # the United States: month first
+        ("11/02/2026", False, date(2026, 2, 11)),
+        ("11.02.2026", True, date(2026, 2, 11)),  # dots are day first everywhere
+        ("25/12", True, date(2026, 12, 25)),  # only one reading is a date
+        ("12-25", False, date(2026, 12, 25)),
+    ],
+)
+def test_typed_dates_follow_the_salons_country(
+    text: str, month_first: bool, expected: date
+) -> None:
+    typed = parse_day(text, ["en"], TODAY, month_first=month_first)
+    assert typed is not None and typed.day == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("Anna 👩\u200d👩\u200d👧", "Anna 👩\u200d👩\u200d👧"),  # one emoji, joined
+        ("علی\u200cرضا", "علی\u200cرضا"),  # the non-joiner Persian needs
+        ("\x1b[31mAnna\x1b[0m", "Anna"),  # a colour code goes whole, not only its escape
+        ("\x1b]0;Title\x07Bob", "Bob"),
+        ("Ann\x00a", "Anna"),
+        ("\u202eevil", "evil"),  # a direction override is no part of a name
+    ],
+)
+def test_names_keep_their_joiners_and_lose_escape_sequences(typed: str, kept: str) -> None:
+    assert clean_name(typed) == kept
+
+
+def test_a_comment_keeps_its_lines_and_is_never_cut() -> None:
+    long = "x" * 900
+    assert clean_comment("one\ntwo\x1b[2J") == "one\ntwo"
+    assert clean_comment(long) == long

@@ -71,6 +71,8 @@ DEFAULT_BASE_URL = "https://api.alteg.io/api"
 # A booking is waited for much longer than a read: an answer given up on leaves its outcome to be
 # found out, while Altegio taking half a minute to book is only slow.
 BOOKING_TIMEOUT = httpx.Timeout(45.0, connect=5.0)
+# The longest pause a 429's Retry-After is kept to (a longer one is taken as this).
+MAX_PAUSE = 300.0
 ACCEPT = "application/vnd.api.v2+json"
 
 
@@ -224,6 +226,11 @@ class Breaker:
     def is_open(self) -> bool:
         return self._monotonic() < self._open_until
 
+    @property
+    def remaining(self) -> float:
+        """Seconds until calls go through again (0 when they do)."""
+        return max(0.0, self._open_until - self._monotonic())
+
     def check(self) -> None:
         if self.is_open:
             raise errors.CircuitOpen("Altegio keeps failing; not calling it for a while")
@@ -305,6 +312,7 @@ class AltegioClient:
         self._staff_names: dict[int, str] = {}
         self._facts = facts or Facts()
         self._on_facts = on_facts
+        self._quiet_until = 0.0
         self.requests_sent = 0
 
     async def aclose(self) -> None:
@@ -697,6 +705,11 @@ class AltegioClient:
     ) -> Json:
         """One call through the circuit breaker; see `_send`."""
         self.breaker.check()
+        quiet = self._quiet_until - self._monotonic()
+        if quiet > 0:
+            # Altegio asked for a longer pause than is worth waiting in line for: until it is
+            # over, callers hear so at once rather than spending another request on a 429.
+            raise errors.RateLimited("Altegio asked for a pause", quiet)
         try:
             data = await self._send(
                 method,
@@ -783,6 +796,9 @@ class AltegioClient:
                     self.limiter.pause(min(retry_after or 1.0, self._retry_after_cap))
                 if last or (retry_after is not None and retry_after > self._retry_after_cap):
                     if status == 429:
+                        if retry_after is not None and retry_after > self._retry_after_cap:
+                            pause = min(retry_after, MAX_PAUSE)
+                            self._quiet_until = self._monotonic() + pause
                         raise errors.RateLimited(f"{route}: HTTP 429", retry_after)
                     raise errors.Unavailable(f"{route}: HTTP {status}")
                 if status == 429 and retry is Retry.WRITE:

@@ -278,6 +278,7 @@ class Company:
     currency: str = ""  # "" when Altegio did not say
     # The currency of the location's country: prices carry it when nothing more exact is known.
     country_currency: str = ""
+    country: str = ""  # ISO 3166 code of the location's country, where it could be told
     phone_confirmation: bool = False
     rules: Rules = Rules()
     comment_required: bool = False
@@ -321,6 +322,7 @@ class Company:
             phone=facts.phone,
             currency=facts.currency,
             country_currency=country_currency(as_str(raw.get("country"))),
+            country=territory(as_str(raw.get("country"))) or "",
             phone_confirmation=as_bool(raw.get("phone_confirmation")),
             rules=facts.rules,
             comment_required=as_bool(raw.get("booking_comment_required")),
@@ -345,10 +347,15 @@ def _territories() -> dict[str, str]:
     return names
 
 
+def territory(country: str) -> str | None:
+    """The ISO 3166 code of a country named as Altegio names it ("Germany", "Россия")."""
+    return _territories().get(country.strip().casefold())
+
+
 @functools.cache
 def country_currency(country: str) -> str:
     """The ISO currency of a country named as Altegio names it ("Germany", "Россия"); ""."""
-    code = _territories().get(country.strip().casefold())
+    code = territory(country)
     if code is None:
         return ""
     currencies = get_territory_currencies(code)
