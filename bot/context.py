@@ -43,6 +43,8 @@ class Services:
     holds: Holds = field(default_factory=Holds)
     pending: PendingWrites = field(default_factory=PendingWrites)
     answered: Answered = field(default_factory=Answered)
+    # Booking calls this process is making right now (their attempts are not orphans).
+    in_flight: set[str] = field(default_factory=set)
 
     @property
     def reminder_policy(self) -> ReminderPolicy:

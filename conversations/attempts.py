@@ -33,11 +33,6 @@ from conversations.common import h, store_in
 
 log = logging.getLogger(__name__)
 
-RESTARTED = (
-    "The bot restarted while your booking was being made. I am checking whether it went "
-    "through and will tell you here within a few minutes."
-)
-
 
 async def resolve_attempts(application: BotApplication) -> int:
     """Look at the attempts that are due; returns how many were settled."""
@@ -54,26 +49,43 @@ async def resolve_attempts(application: BotApplication) -> int:
         return 0
     settled = 0
     for found in due:
-        attempt = found
-        if found.state == "sending":
-            # Its process died (or the call hung) before the answer came.
-            log.warning("booking %s was in flight when the bot stopped", found.flow)
-            attempt = replace(found, state="checking", deadline=now + CHECK_FOR)
-            storage.check_attempt(attempt.flow, now, now + CHECK_FOR)
-            await _say(application, attempt, _t(application, attempt).gettext(RESTARTED), None)
+        if found.flow in services.in_flight:
+            continue  # its call is still on its way from this very process
         try:
-            finding = await look(services.altegio, storage, attempt, now)
-        except errors.AltegioError as exc:
-            log.info("booking %s: cannot look now (%s)", attempt.flow, type(exc).__name__)
-            late = attempt.deadline is None or now >= attempt.deadline
-            finding = Finding(Verdict.UNKNOWN if late else Verdict.WAIT)
-        if finding.verdict is Verdict.WAIT:
-            assert attempt.deadline is not None
-            storage.check_attempt(attempt.flow, now + CHECK_EVERY, attempt.deadline)
-            continue
-        await _settle(application, attempt, finding, now)
-        settled += 1
+            settled += await _resolve(application, found, now)
+        except sqlite3.Error as exc:
+            log.warning("unanswered bookings wait for the database: %s", exc)
+            break
     return settled
+
+
+async def _resolve(application: BotApplication, found: Attempt, now: datetime) -> int:
+    """One look at one attempt; 1 when it is settled."""
+    services = application.services
+    storage = services.storage
+    attempt = found
+    if found.state == "sending":
+        # Its process died (or the call hung) before the answer came.
+        log.warning("booking %s was in flight when the bot stopped", found.flow)
+        attempt = replace(found, state="checking", deadline=now + CHECK_FOR)
+        storage.check_attempt(attempt.flow, now, now + CHECK_FOR)
+        restarted = _t(application, attempt).gettext(
+            "The bot restarted while your booking was being made. I am checking whether it "
+            "went through and will tell you here within a few minutes."
+        )
+        await _say(application, attempt, restarted, None)
+    try:
+        finding = await look(services.altegio, storage, attempt, now)
+    except errors.AltegioError as exc:
+        log.info("booking %s: cannot look now (%s)", attempt.flow, type(exc).__name__)
+        late = attempt.deadline is None or now >= attempt.deadline
+        finding = Finding(Verdict.UNKNOWN if late else Verdict.WAIT)
+    if finding.verdict is Verdict.WAIT:
+        assert attempt.deadline is not None
+        storage.check_attempt(attempt.flow, now + CHECK_EVERY, attempt.deadline)
+        return 0
+    await _settle(application, attempt, finding, now)
+    return 1
 
 
 def _t(application: BotApplication, attempt: Attempt) -> Translator:

@@ -401,7 +401,13 @@ async def _after_earlier(
 ) -> Outcome:
     t = context.t
     if earlier.state in ("sending", "checking"):
-        context.notify(t.gettext(STILL_CHECKING), alert=True)
+        context.notify(
+            t.gettext(
+                "Still checking whether your booking went through. I will tell you here as soon "
+                "as I know."
+            ),
+            alert=True,
+        )
         return Step.SUMMARY
     put_draft(context, None)
     keys = Keys(NO_FLOW, t)
@@ -413,11 +419,6 @@ async def _after_earlier(
         text += await call_salon(context)
     await show(update, context, text, markup)
     return END
-
-
-STILL_CHECKING = (
-    "Still checking whether your booking went through. I will tell you here as soon as I know."
-)
 
 
 async def _send_code(update: Update, context: Context, draft: Draft) -> Outcome:
@@ -546,8 +547,11 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
         notify_by_sms=settings.notify_by_sms,
         notify_by_email=settings.notify_by_email,
     )
-    service = await chosen_service(context, draft)
-    member = await chosen_staff(context, draft)
+    try:
+        service = await chosen_service(context, draft)
+        member = await chosen_staff(context, draft)
+    except errors.AltegioError:
+        service, member = None, None  # only names for the messages: the booking goes on
     chat_id = _chat(update)
     user_id = user_id_of(update)
     now = context.now()
@@ -574,6 +578,7 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
         storage.begin_attempt(flow, chat_id, user_id, data, now)
     except sqlite3.Error as exc:
         log.error("booking without a note of it in flight (%s)", exc)
+    services.in_flight.add(flow)
     try:
         created = await services.altegio.book(booking)
     except errors.OutcomeUnknown as exc:
@@ -590,6 +595,8 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
         ended = f"the end of booking {flow}"
         await store(context, ended, lambda: storage.settle_attempt(flow, "gone"))
         return await _not_booked(update, context, draft, code, exc)
+    finally:
+        services.in_flight.discard(flow)
     company = await services.altegio.company()
     record = await _booked_record(context, draft, company, created[0].record_id, created)
     start = record.start if record else parse_datetime(draft.slot, company.tz) or context.now()
@@ -670,18 +677,16 @@ async def _checking(update: Update, context: Context, draft: Draft) -> Outcome:
     being checked (never that it failed while it may still land); `resolve_attempts` looks."""
     t = context.t
     log.warning("booking %s: no readable answer; checking what became of it", draft.flow)
-    text = t.gettext(CHECKING)
+    text = t.gettext(
+        "The salon's booking system has not answered yet. I am checking whether your booking "
+        "went through and will tell you here within a few minutes. Please do not book again "
+        "meanwhile."
+    )
     keys = Keys(NO_FLOW, t)
     markup = single(keys.button(t.gettext("My appointments"), "apts", 1))
     await show(update, context, text, markup, draft=draft, new=True)
     put_draft(context, draft)
     return Step.SUMMARY
-
-
-CHECKING = (
-    "The salon's booking system has not answered yet. I am checking whether your booking went "
-    "through and will tell you here within a few minutes. Please do not book again meanwhile."
-)
 
 
 async def _booked_record(
