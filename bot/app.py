@@ -88,6 +88,7 @@ def build_services(
         clock=clock,
         flood=FloodGuard(lambda: clock().timestamp()),
         codes=CodeGuard(lambda: clock().timestamp()),
+        started_at=clock(),
     )
 
 

@@ -45,6 +45,8 @@ class Services:
     answered: Answered = field(default_factory=Answered)
     # Booking calls this process is making right now (their attempts are not orphans).
     in_flight: set[str] = field(default_factory=set)
+    # When this process started: a booking call still "sending" from before it is an orphan.
+    started_at: datetime | None = None
 
     @property
     def reminder_policy(self) -> ReminderPolicy:

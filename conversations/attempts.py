@@ -43,7 +43,12 @@ async def resolve_attempts(application: BotApplication) -> int:
         if services.pending.retry():
             return 0  # the database is busy: what is known cannot be kept yet
         storage.forget_settled_attempts(now - KEEP_SETTLED)
-        due = storage.attempts_due(now, now - ORPHANED_AFTER)
+        # A call still "sending" is an orphan when it began before this process did (the
+        # bot was stopped or killed meanwhile), or long enough ago to have ended anyway.
+        orphaned_before = now - ORPHANED_AFTER
+        if services.started_at is not None:
+            orphaned_before = max(orphaned_before, services.started_at)
+        due = storage.attempts_due(now, orphaned_before)
     except sqlite3.Error as exc:
         log.warning("unanswered bookings wait for the database: %s", exc)
         return 0
