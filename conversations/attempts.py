@@ -28,6 +28,7 @@ from bot.context import BotApplication
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Keys
 from bot.storage import Attempt, Contact, StoredBooking
+from conversations.appointments import cancelled, when
 from conversations.checkout import booked_text, uncertain_text
 from conversations.common import h, store_in
 
@@ -106,6 +107,10 @@ async def _settle(
     t = _t(application, attempt)
     company = await services.altegio.company()
     flow = attempt.flow
+    moved = attempt.data.get("move_of")
+    if moved is not None:
+        await _settle_move(application, attempt, finding, company, old_id=int(moved), now=now)
+        return
     if finding.verdict is Verdict.BOOKED and finding.record is not None:
         record = finding.record
         await store_in(
@@ -136,6 +141,77 @@ async def _settle(
     storage.settle_attempt(flow, "unknown")
     told = await application.tell_admin(_for_salon(attempt, company))
     text = uncertain_text(t, answered=attempt.answered, told=told)
+    if company.phone:
+        text += " " + t.gettext("You can also call the salon: %(phone)s", phone=h(company.phone))
+    await _say(application, attempt, text, _appointments(t))
+
+
+async def _settle_move(
+    application: BotApplication,
+    attempt: Attempt,
+    finding: Finding,
+    company: Company,
+    *,
+    old_id: int,
+    now: datetime,
+) -> None:
+    """A move whose new booking's answer was lost: exactly one appointment when it can be
+    made so, told as it is; the salon told when it cannot."""
+    services = application.services
+    storage = services.storage
+    t = _t(application, attempt)
+    old = storage.booking(old_id)
+    old_when = when(t, old.start, company) if old else ""
+    if finding.verdict is Verdict.NOT_BOOKED:
+        storage.settle_attempt(attempt.flow, "not_booked")
+        text = t.gettext(
+            "Sorry, the appointment could not be moved right now. It stays as it was: %(when)s.",
+            when=old_when,
+        )
+        await _say(application, attempt, text, _appointments(t))
+        return
+    if finding.verdict is Verdict.BOOKED and finding.record is not None and old is not None:
+        record = finding.record
+        await store_in(
+            application,
+            f"booking {record.id}",
+            lambda: _remember(application, attempt, record, company, now),
+        )
+        try:
+            token = storage.user_token(old.user_id)
+            await services.altegio.cancel_record(old.record_id, old.record_hash, token)
+        except errors.AltegioError:
+            await application.tell_admin(
+                f"⚠️ A move through the bot left two appointments: records {old.record_id} and "
+                f"{record.id} (client {old.fullname}, Telegram chat {old.chat_id}). Please "
+                "cancel one with the client."
+            )
+            text = t.gettext(
+                "Your new time is booked, but the old appointment could not be cancelled. "
+                "Please cancel one of them in My appointments."
+            )
+            await _say(application, attempt, text, _appointments(t))
+            return
+        await store_in(
+            application, f"the cancel of record {old.record_id}", lambda: cancelled(services, old)
+        )
+        text = t.gettext("✅ Done! Your appointment is moved.")
+        text += "\n" + t.gettext("New time: %(when)s", when=when(t, record.start, company))
+        await _say(application, attempt, text, _appointments(t))
+        return
+    storage.settle_attempt(attempt.flow, "unknown")
+    await application.tell_admin(
+        f"⚠️ A move through the bot may have booked a second appointment (Altegio's answer was "
+        f"lost): record {old_id} stands; the new time was {attempt.data.get('slot')} "
+        f"(client {attempt.data.get('name') or ''}, Telegram chat {attempt.chat_id}). Please "
+        "check and tell the client."
+    )
+    text = t.gettext(
+        "The salon's booking system did not answer in time, so I cannot tell whether your new "
+        "time was booked. Your appointment on %(when)s stands. Please do not try again; check "
+        "My appointments in a minute.",
+        when=old_when,
+    )
     if company.phone:
         text += " " + t.gettext("You can also call the salon: %(phone)s", phone=h(company.phone))
     await _say(application, attempt, text, _appointments(t))

@@ -9,6 +9,7 @@ old one only once the new one is confirmed, so the client never ends with none o
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import replace
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from bot.altegio import errors
 from bot.altegio.client import Appointment, NewBooking
 from bot.altegio.models import Company, parse_datetime
 from bot.appointments import Change, Refusal, change_refusal, record_new, refresh, schedule
+from bot.attempts import CHECK_EVERY, CHECK_FOR, attempt_data
 from bot.booking import Draft
 from bot.context import BotApplication, Context
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
@@ -265,20 +267,58 @@ async def _swap(
         notify_by_sms=services.settings.notify_by_sms,
         notify_by_email=services.settings.notify_by_email,
     )
+    storage = services.storage
+    flow = draft.flow
+    now = context.now()
+    data = attempt_data(
+        service_id=old.service_ids[0] if old.service_ids else 0,
+        staff_id=old.staff_id,
+        slot=draft.slot,
+        slot_length=old.length,
+        phone=old.phone,
+        name=old.fullname,
+        code=code,
+        language=context.language,
+        details={
+            "title": old.title,
+            "staff_name": old.staff_name,
+            "move_of": old.record_id,  # the appointment this booking is to replace
+        },
+    )
+    try:
+        storage.begin_attempt(flow, old.chat_id, old.user_id, data, now)
+    except sqlite3.Error as exc:
+        log.error("moving without a note of it in flight (%s)", exc)
+    services.in_flight.add(flow)
     try:
         created = (await services.altegio.book(request))[0]
-    except (errors.SlotTaken, errors.NoStaffAvailable):
-        return await _taken(update, context, draft)
-    except errors.Rejected:
-        return await _refused(update, context, Refusal.BY_ALTEGIO, company)
-    except errors.OutcomeUnknown:
-        # The new time may have been booked; its record cannot be looked up, so the old one is
-        # left alone (two at worst, never none) and the salon is asked to see to it.
-        return await _new_time_unknown(update, context, draft, old, company)
+    except errors.OutcomeUnknown as exc:
+        # The new time may have been booked: what became of it is looked into (the old
+        # appointment is left alone meanwhile: two at worst, never none).
+        answered = exc.answered
+        await store(
+            context,
+            f"the check of move {flow}",
+            lambda: storage.check_attempt(
+                flow, now + CHECK_EVERY, now + CHECK_FOR, answered=answered
+            ),
+        )
+        return await _checking_move(update, context, old, company)
     except errors.AltegioError as exc:
+        await store(
+            context, f"the end of move {flow}", lambda: storage.settle_attempt(flow, "gone")
+        )
+        if isinstance(exc, errors.SlotTaken | errors.NoStaffAvailable):
+            return await _taken(update, context, draft)
+        if isinstance(exc, errors.Rejected):
+            return await _refused(update, context, Refusal.BY_ALTEGIO, company)
         put_draft(context, draft)
         await unavailable(update, context, exc, draft.flow)
         return Step.MOVE
+    finally:
+        services.in_flight.discard(flow)
+    ended = f"the end of move {flow}"
+    await store(context, ended, lambda: storage.settle_attempt(flow, "gone"))
     new_start = parse_datetime(draft.slot, company.tz) or old.start
     new = replace(
         old,
@@ -320,25 +360,17 @@ async def _state_of(context: Context, booking: StoredBooking) -> str:
     return "unknown" if fresh.change is Change.UNCHECKED else "live"
 
 
-async def _new_time_unknown(
-    update: Update, context: Context, draft: Draft, old: StoredBooking, company: Company
+async def _checking_move(
+    update: Update, context: Context, old: StoredBooking, company: Company
 ) -> Outcome:
     t = context.t
     put_draft(context, None)
-    await _tell_salon(
-        context,
-        f"a move of record {old.record_id} ({old.title}, {old.start:%Y-%m-%d %H:%M}) to "
-        f"{draft.slot} may have booked the new time too (Altegio's answer was lost); the old "
-        "appointment was left as it was",
-        old,
-    )
     text = t.gettext(
-        "The salon's booking system did not answer in time, so I cannot tell whether your new "
-        "time was booked. Your appointment on %(when)s stands. Please do not try again; check "
-        "My appointments in a minute.",
+        "The salon's booking system has not answered yet. I am checking whether your new time "
+        "was booked and will tell you here within a few minutes. Your appointment on %(when)s "
+        "stands meanwhile.",
         when=when(t, old.start, company),
     )
-    text += await call_salon(context)
     keys = Keys(NO_FLOW, t)
     await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1)))
     return END

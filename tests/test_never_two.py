@@ -231,13 +231,28 @@ async def test_a_move_whose_booking_answer_is_lost_tells_the_truth_and_the_salon
     )
     clock.advance(minutes=1)
     await reschedule_to_saturday(user)
+    assert "checking whether your new time was booked" in user.last.text
+    await bot.settle()
     text = user.last.text
     assert "cannot tell whether your new time was booked" in text
     assert "stands" in text
     assert not any("Done!" in t for t in user.bot_texts)
-    assert any("A move through the bot needs checking" in t for t in admin.bot_texts)
+    assert any("may have booked a second appointment" in t for t in admin.bot_texts)
     # The old appointment was left as it was: never none.
     assert any(r["start"].weekday() == 4 for r in live(bot))
+
+
+async def test_a_move_whose_booking_never_landed_ends_with_the_old_one_only(
+    bot: Bot, clock: FakeClock
+) -> None:
+    user = bot.user()
+    await book(user)
+    bot.sandbox.fault("POST", "book_record", status=504, body="<html>Gateway Time-out</html>")
+    clock.advance(minutes=1)
+    await reschedule_to_saturday(user)
+    await bot.settle()
+    assert "could not be moved right now. It stays as it was" in user.last.text
+    assert len(live(bot)) == 1 and live(bot)[0]["start"].weekday() == 4
 
 
 async def test_a_move_whose_answer_is_lost_is_read_back_from_the_record(
