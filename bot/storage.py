@@ -532,11 +532,11 @@ class Storage:
             )
 
     def user_token(self, user_id: int) -> str | None:
-        try:
-            token = self._table("clients").get(user_id).get("user_token")
-        except NotFoundError:
-            return None
-        return str(token) if token else None
+        # A plain statement: every appointment read asks for it (sqlite-utils reads the schema).
+        row = self.db.conn.execute(
+            "SELECT user_token FROM clients WHERE user_id = ?", (user_id,)
+        ).fetchone()
+        return str(row[0]) if row and row[0] else None
 
     # --- booking calls in flight -------------------------------------------------------------
 

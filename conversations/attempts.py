@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import replace
 from datetime import datetime
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
@@ -26,11 +26,11 @@ from bot.attempts import (
 )
 from bot.context import BotApplication
 from bot.i18n import Translator
-from bot.keyboards import NO_FLOW, Keys
+from bot.keyboards import Keys
 from bot.storage import Attempt, Contact, StoredBooking
 from conversations.appointments import cancelled, when
 from conversations.checkout import booked_text, uncertain_text
-from conversations.common import h, store_in
+from conversations.common import call_sentence, my_appointments, store_in
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ async def _settle(
         log.info("booking %s went through after all: record %s", flow, record.id)
         title = record.title or str(attempt.data.get("title") or "")
         text = booked_text(t, title, record.staff_name, company, record.start)
-        await _say(application, attempt, text, _appointments(t))
+        await _say(application, attempt, text, my_appointments(t))
         return
     if finding.verdict is Verdict.NOT_BOOKED:
         log.info("booking %s did not go through", flow)
@@ -135,15 +135,15 @@ async def _settle(
             "Your choices are kept: tap Confirm to try again."
         )
         keys = Keys(flow, t)
-        await _say(application, attempt, text, [[keys.button(t.gettext("✅ Confirm"), "confirm")]])
+        confirm = InlineKeyboardMarkup([[keys.button(t.gettext("✅ Confirm"), "confirm")]])
+        await _say(application, attempt, text, confirm)
         return
     log.warning("booking %s: whether it was made stays unknown", flow)
     storage.settle_attempt(flow, "unknown")
     told = await application.tell_admin(_for_salon(attempt, company))
     text = uncertain_text(t, answered=attempt.answered, told=told)
-    if company.phone:
-        text += " " + t.gettext("You can also call the salon: %(phone)s", phone=h(company.phone))
-    await _say(application, attempt, text, _appointments(t))
+    text += call_sentence(t, company.phone)
+    await _say(application, attempt, text, my_appointments(t))
 
 
 async def _settle_move(
@@ -168,7 +168,7 @@ async def _settle_move(
             "Sorry, the appointment could not be moved right now. It stays as it was: %(when)s.",
             when=old_when,
         )
-        await _say(application, attempt, text, _appointments(t))
+        await _say(application, attempt, text, my_appointments(t))
         return
     if finding.verdict is Verdict.BOOKED and finding.record is not None and old is not None:
         record = finding.record
@@ -190,14 +190,14 @@ async def _settle_move(
                 "Your new time is booked, but the old appointment could not be cancelled. "
                 "Please cancel one of them in My appointments."
             )
-            await _say(application, attempt, text, _appointments(t))
+            await _say(application, attempt, text, my_appointments(t))
             return
         await store_in(
             application, f"the cancel of record {old.record_id}", lambda: cancelled(services, old)
         )
         text = t.gettext("✅ Done! Your appointment is moved.")
         text += "\n" + t.gettext("New time: %(when)s", when=when(t, record.start, company))
-        await _say(application, attempt, text, _appointments(t))
+        await _say(application, attempt, text, my_appointments(t))
         return
     storage.settle_attempt(attempt.flow, "unknown")
     await application.tell_admin(
@@ -212,9 +212,8 @@ async def _settle_move(
         "My appointments in a minute.",
         when=old_when,
     )
-    if company.phone:
-        text += " " + t.gettext("You can also call the salon: %(phone)s", phone=h(company.phone))
-    await _say(application, attempt, text, _appointments(t))
+    text += call_sentence(t, company.phone)
+    await _say(application, attempt, text, my_appointments(t))
 
 
 def _remember(
@@ -271,17 +270,12 @@ def _for_salon(attempt: Attempt, company: Company) -> str:
     )
 
 
-def _appointments(t: Translator) -> list[list[InlineKeyboardButton]]:
-    return [[Keys(NO_FLOW, t).button(t.gettext("My appointments"), "apts", 1)]]
-
-
 async def _say(
     application: BotApplication,
     attempt: Attempt,
     text: str,
-    rows: list[list[InlineKeyboardButton]] | None,
+    markup: InlineKeyboardMarkup | None,
 ) -> None:
-    markup = InlineKeyboardMarkup(rows) if rows else None
     try:
         await application.bot.send_message(
             attempt.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup

@@ -35,6 +35,7 @@ from conversations.common import (
     get_draft,
     h,
     just_booked,
+    my_appointments,
     put_draft,
     show,
     store,
@@ -50,6 +51,7 @@ from conversations.flow import (
     cancel,
     chosen_service,
     chosen_staff,
+    finish,
     go,
     lost,
     renders,
@@ -409,16 +411,12 @@ async def _after_earlier(
             alert=True,
         )
         return Step.SUMMARY
-    put_draft(context, None)
-    keys = Keys(NO_FLOW, t)
-    markup = single(keys.button(t.gettext("My appointments"), "apts", 1))
     if earlier.state == "booked":
         text = t.gettext("This booking has been made: you will find it in My appointments.")
     else:
         text = uncertain_text(t, answered=earlier.answered, told=False)
         text += await call_salon(context)
-    await show(update, context, text, markup)
-    return END
+    return await finish(update, context, text)
 
 
 async def _send_code(update: Update, context: Context, draft: Draft) -> Outcome:
@@ -682,9 +680,7 @@ async def _checking(update: Update, context: Context, draft: Draft) -> Outcome:
         "went through and will tell you here within a few minutes. Please do not book again "
         "meanwhile."
     )
-    keys = Keys(NO_FLOW, t)
-    markup = single(keys.button(t.gettext("My appointments"), "apts", 1))
-    await show(update, context, text, markup, draft=draft, new=True)
+    await show(update, context, text, my_appointments(t), draft=draft, new=True)
     put_draft(context, draft)
     return Step.SUMMARY
 

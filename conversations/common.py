@@ -67,6 +67,24 @@ async def answer(
         await query.answer(text, show_alert=alert)
 
 
+def my_appointments(t: Translator, *, new: bool = True) -> InlineKeyboardMarkup:
+    """The My appointments button under a message that ends something; `new` opens the list as
+    a message of its own, leaving this one as it is."""
+    keys = Keys(NO_FLOW, t)
+    return InlineKeyboardMarkup(
+        [[keys.button(t.gettext("My appointments"), "apts", "1" if new else "")]]
+    )
+
+
+def call_sentence(t: Translator, phone: str, *, also: bool = True) -> str:
+    """A sentence giving the salon's phone to append, or "" when the phone is not known."""
+    if not phone:
+        return ""
+    if also:
+        return " " + t.gettext("You can also call the salon: %(phone)s", phone=h(phone))
+    return " " + t.gettext("Please call the salon: %(phone)s", phone=h(phone))
+
+
 def get_draft(context: Context) -> Draft | None:
     if context.user_data is None:
         return None

@@ -25,7 +25,15 @@ from bot.altegio.models import Company, Service, Staff
 from bot.booking import Draft
 from bot.context import Context
 from bot.keyboards import NO_FLOW, Callback, Keys
-from conversations.common import get_draft, h, put_draft, show, unavailable
+from conversations.common import (
+    call_sentence,
+    get_draft,
+    h,
+    my_appointments,
+    put_draft,
+    show,
+    unavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -114,13 +122,8 @@ async def service_gone(update: Update, context: Context, draft: Draft) -> Outcom
 
 async def _move_stops(update: Update, context: Context, note: str) -> Outcome:
     """A move that cannot go on because of what the salon changed: the appointment stays."""
-    t = context.t
-    put_draft(context, None)
-    text = note + " " + t.gettext("Your appointment stays as it was.")
-    text += await call_salon(context)
-    keys = Keys(NO_FLOW, t)
-    await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts")))
-    return END
+    text = note + " " + context.t.gettext("Your appointment stays as it was.")
+    return await finish(update, context, text + await call_salon(context), new=False)
 
 
 async def staff_gone(
@@ -174,13 +177,14 @@ async def salon_phone(context: Context) -> str:
 
 async def call_salon(context: Context, *, also: bool = True) -> str:
     """A sentence giving the salon's phone to append, or "" when the phone is not known."""
-    phone = await salon_phone(context)
-    if not phone:
-        return ""
-    t = context.t
-    if also:
-        return " " + t.gettext("You can also call the salon: %(phone)s", phone=h(phone))
-    return " " + t.gettext("Please call the salon: %(phone)s", phone=h(phone))
+    return call_sentence(context.t, await salon_phone(context), also=also)
+
+
+async def finish(update: Update, context: Context, text: str, *, new: bool = True) -> Outcome:
+    """End the conversation on `text`, with the way to the client's appointments."""
+    put_draft(context, None)
+    await show(update, context, text, my_appointments(context.t, new=new))
+    return END
 
 
 def take_notice(draft: Draft) -> str:

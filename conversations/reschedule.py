@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import replace
 from datetime import datetime
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 
 from bot.altegio import errors
 from bot.altegio.client import Appointment, NewBooking
@@ -26,7 +26,15 @@ from bot.keyboards import NO_FLOW, Callback, Keys, decode
 from bot.storage import Contact, StoredBooking
 from conversations.appointments import cancelled, owned, refusal_text, when
 from conversations.checkout import ask_code, code_wait
-from conversations.common import answer, h, put_draft, show, store, unavailable
+from conversations.common import (
+    answer,
+    h,
+    my_appointments,
+    put_draft,
+    show,
+    store,
+    unavailable,
+)
 from conversations.flow import (
     END,
     Outcome,
@@ -34,6 +42,7 @@ from conversations.flow import (
     call_salon,
     chosen_service,
     chosen_staff,
+    finish,
     go,
     lost,
     renders,
@@ -364,23 +373,19 @@ async def _checking_move(
     update: Update, context: Context, old: StoredBooking, company: Company
 ) -> Outcome:
     t = context.t
-    put_draft(context, None)
     text = t.gettext(
         "The salon's booking system has not answered yet. I am checking whether your new time "
         "was booked and will tell you here within a few minutes. Your appointment on %(when)s "
         "stands meanwhile.",
         when=when(t, old.start, company),
     )
-    keys = Keys(NO_FLOW, t)
-    await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1)))
-    return END
+    return await finish(update, context, text)
 
 
 async def _old_unknown(
     update: Update, context: Context, old: StoredBooking, new: StoredBooking, company: Company
 ) -> Outcome:
     t = context.t
-    put_draft(context, None)
     await _tell_salon(
         context,
         f"record {new.record_id} was booked to move record {old.record_id}, but whether "
@@ -393,9 +398,7 @@ async def _old_unknown(
         when=when(t, old.start, company),
     )
     text += await call_salon(context)
-    keys = Keys(NO_FLOW, t)
-    await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1)))
-    return END
+    return await finish(update, context, text)
 
 
 async def _tell_salon(context: Context, what: str, booking: StoredBooking) -> None:
@@ -417,7 +420,6 @@ async def _undo(
     t = context.t
     services = context.services
     put_draft(context, None)
-    keys = Keys(NO_FLOW, t)
     log.warning("moving record %s: the old one could not be cancelled; undoing", old.record_id)
     try:
         await services.altegio.cancel_record(new.record_id, new.record_hash)
@@ -435,11 +437,7 @@ async def _undo(
             "Your new time is booked, but the old appointment could not be cancelled. "
             "Please cancel one of them in My appointments."
         )
-        text += await call_salon(context)
-        await show(
-            update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1))
-        )
-        return END
+        return await finish(update, context, text + await call_salon(context))
     what = f"the cancel of record {new.record_id}"
     await store(context, what, lambda: cancelled(services, new))
     text = t.gettext(
@@ -455,16 +453,9 @@ async def _done(
 ) -> Outcome:
     t = context.t
     put_draft(context, None)
-    keys = Keys(NO_FLOW, t)
     text = t.gettext("✅ Done! Your appointment is moved.")
     text += "\n" + t.gettext("New time: %(when)s", when=when(t, new_start, company))
-    await show(
-        update,
-        context,
-        text,
-        InlineKeyboardMarkup([[keys.button(t.gettext("My appointments"), "apts", 1)]]),
-        new=update.callback_query is None,
-    )
+    await show(update, context, text, my_appointments(t), new=update.callback_query is None)
     return END
 
 
@@ -480,18 +471,14 @@ async def _taken(update: Update, context: Context, draft: Draft) -> Outcome:
 
 async def _refused(update: Update, context: Context, refusal: Refusal, company: Company) -> Outcome:
     t = context.t
-    put_draft(context, None)
     text = refusal_text(t, refusal, company.rules.change_notice, company.phone, "change")
-    keys = Keys(NO_FLOW, t)
-    await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1)))
-    return END
+    return await finish(update, context, text)
 
 
 async def _unknown(
     update: Update, context: Context, draft: Draft, booking: StoredBooking, company: Company
 ) -> Outcome:
     t = context.t
-    put_draft(context, None)
     await _tell_salon(
         context,
         f"whether record {booking.record_id} ({booking.start:%Y-%m-%d %H:%M}) moved to "
@@ -503,6 +490,4 @@ async def _unknown(
         "was moved. Please check My appointments in a minute."
     )
     text += await call_salon(context)
-    keys = Keys(NO_FLOW, t)
-    await show(update, context, text, single(keys.button(t.gettext("My appointments"), "apts", 1)))
-    return END
+    return await finish(update, context, text)

@@ -100,10 +100,13 @@ class Wire(httpx.AsyncBaseTransport):
         self.bot = bot
         self.die_after_booking = False
         self.booking_takes = 0.0
+        self.gate: asyncio.Event | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
         booking = request.method == "POST" and "/book_record/" in request.url.path
+        if booking and self.gate is not None:
+            await self.gate.wait()
         if booking and self.booking_takes:
             await self.bot.clock.sleep(self.booking_takes)
         response = self.bot.sandbox.handle(request)
@@ -147,15 +150,7 @@ async def test_killed_mid_booking_at_an_sms_location_finds_the_booking(make_bot:
     """Where the client confirmed their phone, their own list tells: the booking made before
     the crash becomes known, with its reminders."""
     bot, user, wire = await killed_mid_booking(make_bot, company_id=SANDBOX_SMS_COMPANY_ID)
-    await user.send("/book")
-    await user.tap("Hair")
-    await user.tap("Women's haircut")
-    await user.tap("Any available team member")
-    await user.send("Friday")
-    await user.tap_number(1)
-    await user.send("+49 151 23456789")
-    await user.tap("Keep this name")
-    await user.tap("Skip")
+    await to_summary(user, "Any available")
     await user.tap("✅ Confirm")
     code = bot.sandbox.last_sms_code(SANDBOX_SMS_COMPANY_ID, PHONE)
     assert code is not None
@@ -277,15 +272,7 @@ async def test_thirty_code_resends_send_one_text_and_say_when_the_next_may_come(
     bot: Bot = await make_bot(company_id=SANDBOX_SMS_COMPANY_ID)
     bot.sandbox._on_sms = lambda company, phone, code: texts.append(code)
     user = bot.user()
-    await user.send("/book")
-    await user.tap("Hair")
-    await user.tap("Women's haircut")
-    await user.tap("Any available team member")
-    await user.send("Friday")
-    await user.tap_number(1)
-    await user.send("+49 151 23456789")
-    await user.tap("Keep this name")
-    await user.tap("Skip")
+    await to_summary(user, "Any available")
     await user.tap("✅ Confirm")
     assert len(texts) == 1
     for _ in range(30):
@@ -328,27 +315,28 @@ async def test_a_date_typed_at_a_month_first_salon_reads_month_first(bot: Bot) -
     bot.sandbox.configure(1001, country="Germany", timezone_name="Europe/Berlin")
 
 
+async def booking_behind_a_gate(make_bot: Any) -> tuple[Bot, StubUser, asyncio.Event]:
+    """A bot whose booking calls wait until the gate opens, and a client whose updates go
+    through the update processor (its "slow" comes at once: no real time passes in tests)."""
+
+    async def at_once(_seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    bot: Bot = await make_bot(slow_sleep=at_once)
+    wire = Wire(bot)
+    wire.gate = asyncio.Event()
+    bot.transport = wire
+    await bot.restart()
+    assert bot.app is not None
+    user = StubUser(bot.stub, bot.app, user_id=100001, first_name="Anna", through_processor=True)
+    return bot, user, wire.gate
+
+
 async def test_a_slow_booking_has_its_button_answered_at_once(make_bot: Any) -> None:
     """Telegram refuses an answer given more than some seconds after the tap: the button is
     answered while Altegio is still booking, and the outcome shows when it comes."""
 
-    async def at_once(_seconds: float) -> None:
-        await asyncio.sleep(0)  # the processor's "slow" is now: no real time passes in tests
-
-    bot: Bot = await make_bot(slow_sleep=at_once)
-    gate = asyncio.Event()
-
-    class Slow(httpx.AsyncBaseTransport):
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            await request.aread()
-            if request.method == "POST" and "/book_record/" in request.url.path:
-                await gate.wait()
-            return bot.sandbox.handle(request)
-
-    bot.transport = Slow()
-    await bot.restart()
-    assert bot.app is not None
-    user = StubUser(bot.stub, bot.app, user_id=100001, first_name="Anna", through_processor=True)
+    _bot, user, gate = await booking_behind_a_gate(make_bot)
     await to_summary(user)
     answered = len(user.callback_answers)
     tapped = asyncio.create_task(user.tap("✅ Confirm"))
@@ -393,23 +381,7 @@ async def test_try_again_during_a_pause_altegio_asked_for_says_how_long(
 async def test_cancel_typed_while_the_booking_call_runs_is_answered_truthfully(
     make_bot: Any,
 ) -> None:
-    async def at_once(_seconds: float) -> None:
-        await asyncio.sleep(0)
-
-    bot: Bot = await make_bot(slow_sleep=at_once)
-    gate = asyncio.Event()
-
-    class Slow(httpx.AsyncBaseTransport):
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            await request.aread()
-            if request.method == "POST" and "/book_record/" in request.url.path:
-                await gate.wait()
-            return bot.sandbox.handle(request)
-
-    bot.transport = Slow()
-    await bot.restart()
-    assert bot.app is not None
-    user = StubUser(bot.stub, bot.app, user_id=100001, first_name="Anna", through_processor=True)
+    bot, user, gate = await booking_behind_a_gate(make_bot)
     await to_summary(user)
     booking = asyncio.create_task(user.tap("✅ Confirm"))
     cancelling = asyncio.create_task(user.send("/cancel"))

@@ -108,41 +108,34 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target / "bin"
 
 
-def _environment(work: Path) -> dict[str, str]:
+def _run(command: list[str], work: Path) -> subprocess.CompletedProcess[str]:
+    """A command of the installed bot, run from `work`, with no setting of this checkout's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALTEGIO_", "BOT_"))}
     env.pop("PYTHONPATH", None)
     env["BOT_DB_PATH"] = str(work / "bot.sqlite3")
-    return env
+    return subprocess.run(
+        command,
+        input="/quit\n",
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_the_installed_command_greets_a_russian_client_in_russian(
     installed: Path, tmp_path: Path
 ) -> None:
-    run = subprocess.run(
-        [str(installed / "altegio-bot"), "chat", "--language", "ru"],
-        input="/quit\n",
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=_environment(tmp_path),
-        timeout=120,
-        check=False,
-    )
+    run = _run([str(installed / "altegio-bot"), "chat", "--language", "ru"], tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert GREETING["ru"] in run.stdout, run.stdout
     assert "Записаться" in run.stdout
 
 
 def test_the_installed_bot_speaks_every_shipped_language(installed: Path, tmp_path: Path) -> None:
-    run = subprocess.run(
-        [str(installed / "python"), "-c", PROBE, *SHIPPED_LANGUAGES],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=_environment(tmp_path),
-        timeout=120,
-        check=False,
-    )
+    run = _run([str(installed / "python"), "-c", PROBE, *SHIPPED_LANGUAGES], tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.splitlines()
     assert lines[0].startswith("from: " + str(installed.parent)), lines[0]
@@ -167,16 +160,7 @@ def test_a_damaged_catalog_stops_the_bot_at_start(
     else:
         catalog.write_bytes(b'msgid "x"\nmsgstr "\xff\xfe\n')
     try:
-        run = subprocess.run(
-            [str(installed / "altegio-bot"), "chat"],
-            input="/quit\n",
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=_environment(tmp_path),
-            timeout=120,
-            check=False,
-        )
+        run = _run([str(installed / "altegio-bot"), "chat"], tmp_path)
     finally:
         catalog.write_bytes(saved)
     assert run.returncode == 2, run.stdout + run.stderr

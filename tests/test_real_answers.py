@@ -558,15 +558,7 @@ async def test_sms_confirmation_switched_on_while_running_books_with_a_code(bot:
 async def test_sms_confirmation_switched_off_sends_no_paid_text(make_bot: Any) -> None:
     bot: Bot = await make_bot(company_id=SANDBOX_SMS_COMPANY_ID)
     user = bot.user()
-    await user.send("/book")
-    await user.tap("Hair")
-    await user.tap("Women's haircut")
-    await user.tap("Any available team member")
-    await user.send("Friday")
-    await user.tap_number(1)
-    await user.send("+49 151 23456789")
-    await user.tap("Keep this name")
-    await user.tap("Skip")
+    await to_summary(user, "Any available")
     bot.sandbox.configure(SANDBOX_SMS_COMPANY_ID, phone_confirmation=False)
     await user.tap("✅ Confirm")
     assert "You are booked" in user.last.text

@@ -313,6 +313,7 @@ class AltegioClient:
         self._facts = facts or Facts()
         self._on_facts = on_facts
         self._quiet_until = 0.0
+        self._merged: tuple[Company | None, Facts | None, Company | None] = (None, None, None)
         self.requests_sent = 0
 
     async def aclose(self) -> None:
@@ -331,7 +332,12 @@ class AltegioClient:
         if fresh:
             self._cache.expire("company")
         company = await self._cache.get("company", self._catalogue_ttl, load, stale_if_error=True)
-        return company.with_facts(self._facts)
+        # Read many times an update: the merged copy is kept until either side changes.
+        read, facts, merged = self._merged
+        if merged is None or read is not company or facts is not self._facts:
+            merged = company.with_facts(self._facts)
+            self._merged = (company, self._facts, merged)
+        return merged
 
     def forget_company(self) -> None:
         """A setting turned out to differ from the copy held: read it again next time."""
