@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import datetime
 
 from telegram import (
@@ -18,7 +17,7 @@ from bot.altegio import errors
 from bot.altegio.client import Appointment, NewBooking
 from bot.altegio.models import Company, CreatedRecord, Record, parse_datetime
 from bot.appointments import remember_booking
-from bot.attempts import CHECK_EVERY, CHECK_FOR, attempt_data
+from bot.attempts import attempt_data
 from bot.booking import (
     Draft,
     clean_name,
@@ -32,6 +31,7 @@ from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys
 from bot.storage import Attempt, Contact, StoredBooking
 from conversations.common import (
+    book_noted,
     get_draft,
     h,
     just_booked,
@@ -571,30 +571,13 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
         },
     )
     try:
-        # Written before the call leaves: should the bot die before the answer comes, the
-        # next start finds out what became of it instead of letting the client book twice.
-        storage.begin_attempt(flow, chat_id, user_id, data, now)
-    except sqlite3.Error as exc:
-        log.error("booking without a note of it in flight (%s)", exc)
-    services.in_flight.add(flow)
-    try:
-        created = await services.altegio.book(booking)
-    except errors.OutcomeUnknown as exc:
-        answered = exc.answered
-        await store(
-            context,
-            f"the check of booking {flow}",
-            lambda: storage.check_attempt(
-                flow, now + CHECK_EVERY, now + CHECK_FOR, answered=answered
-            ),
+        created = await book_noted(
+            context, booking, flow=flow, chat_id=chat_id, user_id=user_id, data=data
         )
+    except errors.OutcomeUnknown:
         return await _checking(update, context, draft)
     except errors.AltegioError as exc:
-        ended = f"the end of booking {flow}"
-        await store(context, ended, lambda: storage.settle_attempt(flow, "gone"))
         return await _not_booked(update, context, draft, code, exc)
-    finally:
-        services.in_flight.discard(flow)
     company = await services.altegio.company()
     record = await _booked_record(context, draft, company, created[0].record_id, created)
     start = record.start if record else parse_datetime(draft.slot, company.tz) or context.now()

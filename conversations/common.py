@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from html import escape
+from typing import Any
 
 from telegram import (
     InlineKeyboardButton,
@@ -21,6 +23,9 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.altegio import errors
+from bot.altegio.client import NewBooking
+from bot.altegio.models import CreatedRecord
+from bot.attempts import CHECK_EVERY, CHECK_FOR
 from bot.booking import Draft
 from bot.context import BotApplication, Context
 from bot.i18n import Translator
@@ -83,6 +88,49 @@ def call_sentence(t: Translator, phone: str, *, also: bool = True) -> str:
     if also:
         return " " + t.gettext("You can also call the salon: %(phone)s", phone=h(phone))
     return " " + t.gettext("Please call the salon: %(phone)s", phone=h(phone))
+
+
+async def book_noted(
+    context: Context,
+    booking: NewBooking,
+    *,
+    flow: str,
+    chat_id: int,
+    user_id: int,
+    data: dict[str, Any],
+) -> list[CreatedRecord]:
+    """`book_record`, noted in storage before it leaves: should the answer be lost, or the bot
+    die before it comes, the attempt is looked into (`resolve_attempts`) instead of letting the
+    client book twice. A lost answer is raised as `OutcomeUnknown` with the attempt being
+    checked; any other failure ends the attempt. On success the caller ends it, with what it
+    keeps of the booking."""
+    services = context.services
+    storage = services.storage
+    now = context.now()
+    try:
+        storage.begin_attempt(flow, chat_id, user_id, data, now)
+    except sqlite3.Error as exc:
+        log.error("booking %s without a note of it in flight (%s)", flow, exc)
+    services.in_flight.add(flow)
+    try:
+        return await services.altegio.book(booking)
+    except errors.OutcomeUnknown as exc:
+        answered = exc.answered
+        await store(
+            context,
+            f"the check of booking {flow}",
+            lambda: storage.check_attempt(
+                flow, now + CHECK_EVERY, now + CHECK_FOR, answered=answered
+            ),
+        )
+        raise
+    except errors.AltegioError:
+        await store(
+            context, f"the end of booking {flow}", lambda: storage.settle_attempt(flow, "gone")
+        )
+        raise
+    finally:
+        services.in_flight.discard(flow)
 
 
 def get_draft(context: Context) -> Draft | None:

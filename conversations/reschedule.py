@@ -9,7 +9,6 @@ old one only once the new one is confirmed, so the client never ends with none o
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import replace
 from datetime import datetime
 
@@ -19,7 +18,7 @@ from bot.altegio import errors
 from bot.altegio.client import Appointment, NewBooking
 from bot.altegio.models import Company, parse_datetime
 from bot.appointments import Change, Refusal, change_refusal, record_new, refresh, schedule
-from bot.attempts import CHECK_EVERY, CHECK_FOR, attempt_data
+from bot.attempts import attempt_data
 from bot.booking import Draft
 from bot.context import BotApplication, Context
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
@@ -28,6 +27,7 @@ from conversations.appointments import cancelled, owned, refusal_text, when
 from conversations.checkout import ask_code, code_wait
 from conversations.common import (
     answer,
+    book_noted,
     h,
     my_appointments,
     put_draft,
@@ -278,7 +278,6 @@ async def _swap(
     )
     storage = services.storage
     flow = draft.flow
-    now = context.now()
     data = attempt_data(
         service_id=old.service_ids[0] if old.service_ids else 0,
         staff_id=old.staff_id,
@@ -295,37 +294,23 @@ async def _swap(
         },
     )
     try:
-        storage.begin_attempt(flow, old.chat_id, old.user_id, data, now)
-    except sqlite3.Error as exc:
-        log.error("moving without a note of it in flight (%s)", exc)
-    services.in_flight.add(flow)
-    try:
-        created = (await services.altegio.book(request))[0]
-    except errors.OutcomeUnknown as exc:
+        created = (
+            await book_noted(
+                context, request, flow=flow, chat_id=old.chat_id, user_id=old.user_id, data=data
+            )
+        )[0]
+    except errors.OutcomeUnknown:
         # The new time may have been booked: what became of it is looked into (the old
         # appointment is left alone meanwhile: two at worst, never none).
-        answered = exc.answered
-        await store(
-            context,
-            f"the check of move {flow}",
-            lambda: storage.check_attempt(
-                flow, now + CHECK_EVERY, now + CHECK_FOR, answered=answered
-            ),
-        )
         return await _checking_move(update, context, old, company)
+    except (errors.SlotTaken, errors.NoStaffAvailable):
+        return await _taken(update, context, draft)
+    except errors.Rejected:
+        return await _refused(update, context, Refusal.BY_ALTEGIO, company)
     except errors.AltegioError as exc:
-        await store(
-            context, f"the end of move {flow}", lambda: storage.settle_attempt(flow, "gone")
-        )
-        if isinstance(exc, errors.SlotTaken | errors.NoStaffAvailable):
-            return await _taken(update, context, draft)
-        if isinstance(exc, errors.Rejected):
-            return await _refused(update, context, Refusal.BY_ALTEGIO, company)
         put_draft(context, draft)
         await unavailable(update, context, exc, draft.flow)
         return Step.MOVE
-    finally:
-        services.in_flight.discard(flow)
     ended = f"the end of move {flow}"
     await store(context, ended, lambda: storage.settle_attempt(flow, "gone"))
     new_start = parse_datetime(draft.slot, company.tz) or old.start
