@@ -40,7 +40,8 @@ from telegram.request import BaseRequest, RequestData
 from bot.altegio.limiter import RateLimiter
 from bot.altegio.sandbox import SANDBOX_PARTNER_TOKEN, Sandbox
 from bot.app import OFFLINE_TOKEN, build_application, build_services
-from bot.context import BotApplication, Services
+from bot.context import BotApplication
+from bot.services import Services
 from bot.settings import Settings
 from bot.storage import Storage
 from bot.telegram_stub import BotApiStub, StubUser

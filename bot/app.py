@@ -29,9 +29,10 @@ from telegram.request import BaseRequest
 from bot.altegio.client import AltegioClient
 from bot.altegio.models import Facts
 from bot.altegio.sandbox import Sandbox
-from bot.context import BotApplication, Context, Services
+from bot.context import BotApplication, Context
 from bot.i18n import SHIPPED_LANGUAGES, Catalogs
 from bot.persistence import SqlitePersistence
+from bot.services import Services
 from bot.settings import Settings
 from bot.storage import Storage
 from bot.updates import CodeGuard, FloodGuard, PerChatUpdateProcessor

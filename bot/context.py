@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -13,44 +11,15 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.altegio.client import AltegioClient
-from bot.appointments import ReminderPolicy
-from bot.booking import Holds
-from bot.i18n import Catalogs, Translator
+from bot.i18n import Translator
 from bot.persistence import SqlitePersistence
-from bot.settings import Settings
-from bot.storage import PendingWrites, Storage
-from bot.updates import Answered, CodeGuard, FloodGuard
+from bot.services import Alerts, Services
 
 log = logging.getLogger(__name__)
 
 UserData = dict[str, Any]
 ChatData = dict[str, Any]
 BotData = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    """What handlers may use: the one owner of each outside world, and the clock."""
-
-    settings: Settings
-    altegio: AltegioClient
-    storage: Storage
-    catalogs: Catalogs
-    clock: Callable[[], datetime]
-    flood: FloodGuard
-    codes: CodeGuard
-    holds: Holds = field(default_factory=Holds)
-    pending: PendingWrites = field(default_factory=PendingWrites)
-    answered: Answered = field(default_factory=Answered)
-    # Booking calls this process is making right now (their attempts are not orphans).
-    in_flight: set[str] = field(default_factory=set)
-    # When this process started: a booking call still "sending" from before it is an orphan.
-    started_at: datetime | None = None
-
-    @property
-    def reminder_policy(self) -> ReminderPolicy:
-        return ReminderPolicy(self.settings.reminder_offsets, self.settings.quiet_hours)
 
 
 class BotApplication(Application[ExtBot[Any], "Context", UserData, ChatData, BotData, Any]):
@@ -139,6 +108,14 @@ class Context(CallbackContext[ExtBot[Any], UserData, ChatData, BotData]):
         if not isinstance(application, BotApplication):
             raise TypeError("the application was not built by bot.app")
         return application.services
+
+    @property
+    def alerts(self) -> Alerts:
+        """The salon's admin chat, for the workflows: the application carries it."""
+        application = self.application
+        if not isinstance(application, BotApplication):
+            raise TypeError("the application was not built by bot.app")
+        return application
 
     @property
     def language(self) -> str:

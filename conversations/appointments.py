@@ -20,9 +20,10 @@ from bot.altegio import errors
 from bot.altegio.models import Company
 from bot.appointments import Change, Fresh, Refusal, cancel_refusal, refresh
 from bot.calendar_file import CalendarEntry, ics
-from bot.context import Context, Services
+from bot.context import Context
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
+from bot.services import Services
 from bot.storage import StoredBooking
 from conversations.common import answer, h, show, store
 

@@ -14,10 +14,7 @@ from telegram import (
 from telegram.constants import ChatAction, ParseMode
 
 from bot.altegio import errors
-from bot.altegio.client import Appointment, NewBooking
-from bot.altegio.models import Company, CreatedRecord, Record, parse_datetime
-from bot.appointments import remember_booking
-from bot.attempts import attempt_data
+from bot.altegio.models import Company, parse_datetime
 from bot.booking import (
     Draft,
     clean_name,
@@ -29,16 +26,15 @@ from bot.booking import (
 from bot.context import Context
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys
-from bot.storage import Attempt, Contact, StoredBooking
+from bot.storage import Attempt
+from bot.workflows import book
 from conversations.common import (
-    book_noted,
     get_draft,
     h,
     just_booked,
     my_appointments,
     put_draft,
     show,
-    store,
     unavailable,
 )
 from conversations.details import after_name, needs_comment, needs_consent, needs_email
@@ -367,11 +363,6 @@ async def on_change_what(update: Update, context: Context, draft: Draft, cb: Cal
     return await ask_new_phone(update, context, draft)
 
 
-def _appointment(draft: Draft) -> Appointment:
-    assert draft.service_id is not None and draft.staff_id is not None and draft.slot
-    return Appointment(1, (draft.service_id,), draft.staff_id, draft.slot)
-
-
 async def on_confirm(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     if not (draft.summary_ready and draft.slot and draft.phone and draft.name):
         return await go(update, context, draft, Step.SUMMARY)
@@ -380,18 +371,13 @@ async def on_confirm(update: Update, context: Context, draft: Draft, cb: Callbac
         # A booking call of this very booking has gone out before (its answer lost, or the bot
         # restarted meanwhile): its outcome decides, never a second call.
         return await _after_earlier(update, context, draft, earlier)
-    altegio = context.services.altegio
     try:
-        company = await altegio.company()
-        if company.phone_confirmation:
-            # A text message costs the salon money: never send one because of a copy of the
-            # settings that may be minutes old.
-            company = await altegio.company(fresh=True)
+        code_needed = await book.needs_code(context.services)
     except errors.AltegioError as exc:
         put_draft(context, draft)
         await unavailable(update, context, exc, draft.flow)
         return Step.SUMMARY
-    if company.phone_confirmation:
+    if code_needed:
         return await _send_code(update, context, draft)
     if update.effective_chat:
         await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
@@ -420,25 +406,16 @@ async def _after_earlier(
 
 
 async def _send_code(update: Update, context: Context, draft: Draft) -> Outcome:
-    """Text the client a code, once the time is known to be free: a location without codes
-    needs no such dry run, as book_record itself refuses a taken time in the same words."""
-    assert draft.phone and draft.name
-    altegio = context.services.altegio
-    try:
-        await altegio.check([_appointment(draft)])
-        wait = context.services.codes.allow(draft.phone, user_id_of(update))
-        if wait:
-            # A code went to this number a moment ago (and still works): no second text.
-            draft.code_sent = True
-            return await ask_code(update, context, draft, code_wait(context.t, wait))
-        await altegio.send_code(draft.phone, draft.name)
-    except errors.Rejected as exc:
-        return await _rejected(update, context, draft, exc)
-    except errors.AltegioError as exc:
+    sent = await book.text_code(context.services, draft, user_id_of(update))
+    if isinstance(sent, book.NotBooked):
+        if isinstance(sent.reason, errors.Rejected):
+            return await _rejected(update, context, draft, sent.reason)
         put_draft(context, draft)
-        await unavailable(update, context, exc, draft.flow)
+        await unavailable(update, context, sent.reason, draft.flow)
         return Step.SUMMARY
     draft.code_sent = True
+    if isinstance(sent, book.CodeWait):
+        return await ask_code(update, context, draft, code_wait(context.t, sent.wait))
     draft.code_attempts = 0
     return await ask_code(update, context, draft)
 
@@ -469,16 +446,15 @@ async def ask_code(update: Update, context: Context, draft: Draft, note: str = "
 async def on_resend(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     if not (draft.phone and draft.name):
         return await go(update, context, draft, Step.SUMMARY)
-    wait = context.services.codes.allow(draft.phone, user_id_of(update))
-    if wait:
-        note = code_wait(context.t, wait)
-        context.notify(note)
-        return await ask_code(update, context, draft, note)
     try:
-        await context.services.altegio.send_code(draft.phone, draft.name)
+        sent = await book.resend_code(context.services, draft.phone, draft.name, user_id_of(update))
     except errors.AltegioError as exc:
         await unavailable(update, context, exc, draft.flow)
         return Step.CODE
+    if isinstance(sent, book.CodeWait):
+        note = code_wait(context.t, sent.wait)
+        context.notify(note)
+        return await ask_code(update, context, draft, note)
     draft.code_attempts = 0
     return await ask_code(update, context, draft, context.t.gettext("A new code is on its way."))
 
@@ -527,101 +503,16 @@ async def book_with_code(update: Update, context: Context, draft: Draft, code: s
 
 
 async def _book(update: Update, context: Context, draft: Draft, code: str | None) -> Outcome:
-    services = context.services
-    storage = services.storage
-    t = context.t
-    settings = services.settings
-    assert (
-        draft.phone and draft.name and draft.service_id is not None and draft.staff_id is not None
-    )
-    booking = NewBooking(
-        phone=draft.phone,
-        fullname=draft.name,
-        appointments=(_appointment(draft),),
-        email=draft.email or "",
-        comment=draft.comment or "",
-        code=code,
-        api_id=draft.flow,
-        notify_by_sms=settings.notify_by_sms,
-        notify_by_email=settings.notify_by_email,
-    )
-    try:
-        service = await chosen_service(context, draft)
-        member = await chosen_staff(context, draft)
-    except errors.AltegioError:
-        service, member = None, None  # only names for the messages: the booking goes on
-    chat_id = _chat(update)
-    user_id = user_id_of(update)
-    now = context.now()
-    flow = draft.flow
-    data = attempt_data(
-        service_id=draft.service_id,
-        staff_id=draft.staff_id,
-        slot=draft.slot or "",
-        slot_length=draft.slot_length,
-        phone=draft.phone,
-        name=draft.name,
-        code=code,
-        language=context.language,
-        details={
-            "title": service.title if service else "",
-            "staff_name": member.name if member else "",
-            "email": draft.email or "",
-            "consent": draft.consent,
-        },
-    )
-    try:
-        created = await book_noted(
-            context, booking, flow=flow, chat_id=chat_id, user_id=user_id, data=data
-        )
-    except errors.OutcomeUnknown:
+    who = book.Who(_chat(update), user_id_of(update), context.language)
+    outcome = await book.book(context.services, context.alerts, draft, who, code)
+    if isinstance(outcome, book.Checking):
         return await _checking(update, context, draft)
-    except errors.AltegioError as exc:
-        return await _not_booked(update, context, draft, code, exc)
-    company = await services.altegio.company()
-    record = await _booked_record(context, draft, company, created[0].record_id, created)
-    start = record.start if record else parse_datetime(draft.slot, company.tz) or context.now()
-    who = (record.staff_name if record else "") or (member.name if member else "")
-    bookings = [
-        StoredBooking(
-            record_id=made.record_id,
-            company_id=company.id,
-            record_hash=made.record_hash,
-            chat_id=chat_id,
-            user_id=user_id,
-            service_ids=(draft.service_id,),
-            staff_id=(record.staff_id if record else None) or draft.staff_id,
-            start=start,
-            length=(record.length if record else 0) or draft.slot_length or 0,
-            created_at=now,
-            phone=draft.phone,
-            fullname=draft.name,
-            title=(record.title if record else "") or (service.title if service else ""),
-            staff_name=who,
-        )
-        for made in created
-    ]
-    contact = Contact(draft.name, draft.phone, draft.email or "", draft.consent)
-    language = context.language
-
-    def remember() -> None:
-        remember_booking(
-            storage,
-            bookings,
-            contact,
-            language=language,
-            tz=company.tz,
-            policy=services.reminder_policy,
-            now=now,
-        )
-        storage.settle_attempt(flow, "gone")
-
-    await store(context, f"booking {created[0].record_id}", remember)
+    if isinstance(outcome, book.NotBooked):
+        return await _not_booked(update, context, draft, code, outcome.reason)
+    t = context.t
     put_draft(context, None)
     just_booked(context)
-    log.info("booked record %s for client %s", created[0].record_id, user_id)
-    title = service.title if service else ""
-    text = booked_text(t, title, who, company, start)
+    text = booked_text(t, outcome.title, outcome.who, outcome.company, outcome.start)
     keys = Keys(NO_FLOW, t)
     markup = single(keys.button(t.gettext("Book another appointment"), "book"))
     await show(update, context, text, markup, new=update.callback_query is None)
@@ -632,11 +523,9 @@ async def _not_booked(
     update: Update, context: Context, draft: Draft, code: str | None, exc: errors.AltegioError
 ) -> Outcome:
     """Altegio answered that it did not book (or the call never left): say why, and on."""
-    services = context.services
     if isinstance(exc, errors.WrongCode):
         if code is None:
             # The salon has just switched SMS confirmation on: ask for a code, as it now does.
-            services.altegio.forget_company()
             return await _send_code(update, context, draft)
         return await ask_code(
             update, context, draft, context.t.gettext("That code is not right. Please try again.")
@@ -644,9 +533,6 @@ async def _not_booked(
     if isinstance(exc, errors.Rejected):
         return await _rejected(update, context, draft, exc)
     if isinstance(exc, errors.NotFound):
-        # Altegio does not know what was asked for: most likely the team member has gone. The
-        # times, read afresh, tell (and a departed team member is said to be so).
-        services.altegio.forget_availability()
         return await _other_time(update, context, draft, taken=False)
     put_draft(context, draft)
     await unavailable(update, context, exc, draft.flow)
@@ -655,9 +541,8 @@ async def _not_booked(
 
 async def _checking(update: Update, context: Context, draft: Draft) -> Outcome:
     """The answer to the booking call was lost or unreadable: the client is told the outcome is
-    being checked (never that it failed while it may still land); `resolve_attempts` looks."""
+    being checked (never that it failed while it may still land)."""
     t = context.t
-    log.warning("booking %s: no readable answer; checking what became of it", draft.flow)
     text = t.gettext(
         "The salon's booking system has not answered yet. I am checking whether your booking "
         "went through and will tell you here within a few minutes. Please do not book again "
@@ -666,26 +551,6 @@ async def _checking(update: Update, context: Context, draft: Draft) -> Outcome:
     await show(update, context, text, my_appointments(t), draft=draft, new=True)
     put_draft(context, draft)
     return Step.SUMMARY
-
-
-async def _booked_record(
-    context: Context, draft: Draft, company: Company, record_id: int, created: list[CreatedRecord]
-) -> Record | None:
-    """The new appointment as Altegio made it, read when the client chose "any team member"
-    (Altegio picks who) or the salon's phone and rules are not known yet (the record carries
-    them). A failed read only leaves those unknown: the booking stands."""
-    altegio = context.services.altegio
-    if draft.staff_id and company.phone:
-        return None
-    if altegio.limiter.waiting:
-        # At a busy moment the rate limit goes to other clients' bookings; the appointment shows
-        # who it is with as soon as it is next read (My appointments, the reminder).
-        return None
-    try:
-        return await altegio.record(record_id, created[0].record_hash, urgent=True)
-    except errors.AltegioError as exc:
-        log.info("could not read the new record back: %s", type(exc).__name__)
-        return None
 
 
 def _chat(update: Update) -> int:
@@ -752,8 +617,6 @@ async def _rejected(
     """Altegio said no: explain in the client's words and take them to the step that fixes it,
     with their choices kept."""
     t = context.t
-    altegio = context.services.altegio
-    altegio.forget_availability()
     if isinstance(exc, errors.SlotTaken | errors.NoStaffAvailable):
         context.notify(
             t.gettext("Sorry, that time has just been taken. Please choose another."),
@@ -767,8 +630,6 @@ async def _rejected(
     if isinstance(exc, errors.NameRequired):
         draft.name = None
         return await go(update, context, draft, Step.NAME)
-    if isinstance(exc, errors.EmailRequired | errors.CommentRequired):
-        altegio.forget_company()  # the salon's settings have changed, or were never told
     if isinstance(exc, errors.EmailRequired):
         draft.email_needed = True
         draft.email = None
@@ -790,8 +651,6 @@ async def _rejected(
         return END
     # A refusal whose reason Altegio did not name: nothing was booked, so the client chooses
     # again with everything else kept, rather than losing the whole booking.
-    log.warning("booking refused without a known reason: codes=%s", list(exc.codes))
-    altegio.forget_company()
     draft.refusals += 1
     note = t.gettext("The salon's booking system did not accept this booking at that time.")
     if draft.refusals > 1:

@@ -14,7 +14,8 @@ import pytest
 
 from bot.altegio.sandbox import SANDBOX_COMPANY_ID, Sandbox
 from bot.app import OFFLINE_TOKEN, build_application, build_services
-from bot.context import BotApplication, Services
+from bot.context import BotApplication
+from bot.services import Services
 from bot.settings import Settings
 from bot.storage import Storage
 from bot.telegram_stub import BotApiStub, StubUser

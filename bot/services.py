@@ -1,0 +1,63 @@
+"""What the core's workflows are given: the one owner of each outside world, and the clock.
+
+Plain code, no Telegram: the application hands these to the handlers, which hand them to the
+workflows (`bot/workflows/`), and to the tick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from bot.altegio.client import AltegioClient
+from bot.appointments import ReminderPolicy
+from bot.booking import Holds
+from bot.i18n import Catalogs
+from bot.settings import Settings
+from bot.storage import PendingWrites, Storage
+from bot.updates import Answered, CodeGuard, FloodGuard
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What handlers and workflows may use: the one owner of each outside world, and the clock."""
+
+    settings: Settings
+    altegio: AltegioClient
+    storage: Storage
+    catalogs: Catalogs
+    clock: Callable[[], datetime]
+    flood: FloodGuard
+    codes: CodeGuard
+    holds: Holds = field(default_factory=Holds)
+    pending: PendingWrites = field(default_factory=PendingWrites)
+    answered: Answered = field(default_factory=Answered)
+    # Booking calls this process is making right now (their attempts are not orphans).
+    in_flight: set[str] = field(default_factory=set)
+    # When this process started: a booking call still "sending" from before it is an orphan.
+    started_at: datetime | None = None
+
+    @property
+    def reminder_policy(self) -> ReminderPolicy:
+        return ReminderPolicy(self.settings.reminder_offsets, self.settings.quiet_hours)
+
+
+class Alerts(Protocol):
+    """The salon's admin chat, as the core sees it (the application carries it)."""
+
+    async def tell_admin(self, text: str) -> bool:
+        """A note to the salon's admin chat; whether it reached one."""
+        ...
+
+    async def storage_trouble(self, cause: str) -> None:
+        """Tell the salon (once a trouble) that the database cannot be written."""
+        ...
+
+
+async def keep(services: Services, alerts: Alerts, what: str, write: Callable[[], None]) -> None:
+    """Write what Altegio has already done (a booking, a move, a cancel) to the database; a busy
+    database keeps it for later and the salon is told, but the client's outcome stands."""
+    if not services.pending.run(what, write):
+        await alerts.storage_trouble("database is busy")
