@@ -23,17 +23,11 @@ from bot.calendar_file import CalendarEntry, ics
 from bot.context import Context
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
-from bot.services import Services
 from bot.storage import StoredBooking
-from conversations.common import answer, h, show, store
+from bot.workflows import cancel
+from conversations.common import answer, h, show
 
 log = logging.getLogger(__name__)
-
-
-def cancelled(services: Services, booking: StoredBooking) -> None:
-    """The client's own cancel, as the stored copy keeps it: no more reminders."""
-    services.storage.update_booking(booking.record_id, status="cancelled")
-    services.storage.drop_reminders(booking.record_id)
 
 
 def keys(context: Context) -> Keys:
@@ -313,40 +307,13 @@ async def do_cancel(update: Update, context: Context, cb: Callback) -> None:
         return
     fresh, company = found
     t = context.t
-    services = context.services
-    booking = fresh.booking
-    again = Callback(NO_FLOW, "cnlok", cb.arg).encode()
-    refusal = cancel_refusal(fresh.rules(company), booking.start, context.now())
-    if refusal is not None:
-        await _refuse_cancel(update, context, fresh, company, refusal)
+    outcome = await cancel.cancel(context.services, context.alerts, fresh, company)
+    if isinstance(outcome, cancel.Refused):
+        await _refuse_cancel(update, context, fresh, company, outcome.refusal)
         return
-    token = services.storage.user_token(booking.user_id)
-    try:
-        await services.altegio.cancel_record(booking.record_id, booking.record_hash, token)
-    except (errors.NotFound, errors.OutcomeUnknown) as exc:
-        # Already gone, or no answer: only the record itself tells whether it is cancelled
-        # (a hash that no longer opens it says nothing about the appointment).
-        after = await refresh(
-            services.altegio, services.storage, booking, services.reminder_policy, context.now()
-        )
-        if after.change is not Change.DELETED:
-            if isinstance(exc, errors.OutcomeUnknown) or after.outage:
-                await _failed(update, context, errors.Unavailable("cancel"), again)
-            else:
-                await _refuse_cancel(update, context, fresh, company, Refusal.BY_ALTEGIO)
-            return
-    except errors.Rejected:
-        # The salon's rule, enforced by Altegio, which has the last word (its rules may have
-        # changed since they were read): its refusal is reported as its own.
-        services.altegio.forget_company()
-        await _refuse_cancel(update, context, fresh, company, Refusal.BY_ALTEGIO)
+    if isinstance(outcome, cancel.Unanswered):
+        await _failed(update, context, outcome.reason, Callback(NO_FLOW, "cnlok", cb.arg).encode())
         return
-    except errors.AltegioError as exc:
-        await _failed(update, context, exc, again)
-        return
-    what = f"the cancel of record {booking.record_id}"
-    await store(context, what, lambda: cancelled(services, booking))
-    log.info("client cancelled record %s", booking.record_id)
     gone = replace(fresh, change=Change.SAME)  # whatever could be read before, it is gone
     text = t.gettext("Your appointment is cancelled:") + "\n\n" + describe(t, gone, company)
     k = keys(context)

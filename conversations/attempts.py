@@ -28,7 +28,8 @@ from bot.context import BotApplication
 from bot.i18n import Translator
 from bot.keyboards import Keys
 from bot.storage import Attempt, Contact, StoredBooking
-from conversations.appointments import cancelled, when
+from bot.workflows.cancel import cancelled
+from conversations.appointments import when
 from conversations.checkout import booked_text, uncertain_text
 from conversations.common import call_sentence, my_appointments, store_in
 
@@ -193,7 +194,9 @@ async def _settle_move(
             await _say(application, attempt, text, my_appointments(t))
             return
         await store_in(
-            application, f"the cancel of record {old.record_id}", lambda: cancelled(services, old)
+            application,
+            f"the cancel of record {old.record_id}",
+            lambda: cancelled(services.storage, old),
         )
         text = t.gettext("✅ Done! Your appointment is moved.")
         text += "\n" + t.gettext("New time: %(when)s", when=when(t, record.start, company))

@@ -1,0 +1,77 @@
+"""The client's own cancel of an appointment, within the salon's rules.
+
+The rules the record carries are checked first; Altegio has the last word. A cancel whose answer
+is lost, or that Altegio answers with not-found, is read back from the record: only the record
+tells whether the appointment is gone. Plain code: no Telegram here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.altegio import errors
+from bot.altegio.models import Company
+from bot.appointments import Change, Fresh, Refusal, cancel_refusal, refresh
+from bot.services import Alerts, Services, keep
+from bot.storage import Storage, StoredBooking
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    refusal: Refusal
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """Altegio could not be asked, or did not say: the appointment stands as far as is known."""
+
+    reason: errors.AltegioError
+
+
+def cancelled(storage: Storage, booking: StoredBooking) -> None:
+    """The client's own cancel, as the stored copy keeps it: no more reminders."""
+    storage.update_booking(booking.record_id, status="cancelled")
+    storage.drop_reminders(booking.record_id)
+
+
+async def cancel(
+    services: Services, alerts: Alerts, fresh: Fresh, company: Company
+) -> Cancelled | Refused | Unanswered:
+    """Cancel the appointment `fresh` was just read as."""
+    altegio = services.altegio
+    booking = fresh.booking
+    refusal = cancel_refusal(fresh.rules(company), booking.start, services.clock())
+    if refusal is not None:
+        return Refused(refusal)
+    token = services.storage.user_token(booking.user_id)
+    try:
+        await altegio.cancel_record(booking.record_id, booking.record_hash, token)
+    except (errors.NotFound, errors.OutcomeUnknown) as exc:
+        # Already gone, or no answer: only the record itself tells whether it is cancelled
+        # (a hash that no longer opens it says nothing about the appointment).
+        after = await refresh(
+            altegio, services.storage, booking, services.reminder_policy, services.clock()
+        )
+        if after.change is not Change.DELETED:
+            if isinstance(exc, errors.OutcomeUnknown) or after.outage:
+                return Unanswered(errors.Unavailable("cancel"))
+            return Refused(Refusal.BY_ALTEGIO)
+    except errors.Rejected:
+        # The salon's rule, enforced by Altegio, which has the last word (its rules may have
+        # changed since they were read): its refusal is reported as its own.
+        altegio.forget_company()
+        return Refused(Refusal.BY_ALTEGIO)
+    except errors.AltegioError as exc:
+        return Unanswered(exc)
+    what = f"the cancel of record {booking.record_id}"
+    await keep(services, alerts, what, lambda: cancelled(services.storage, booking))
+    log.info("client cancelled record %s", booking.record_id)
+    return Cancelled()

@@ -1,0 +1,345 @@
+"""Moving an appointment to another time, never leaving the client with none or two.
+
+Altegio's reschedule call first. Where Altegio wants a user token for it, the client's phone is
+confirmed with an SMS code when the salon confirms phones; otherwise the new time is booked
+first and the old appointment cancelled only once the new one is confirmed, the new one undone
+if the old one is still there. Whatever answer is lost on the way is read back from the records,
+never assumed. Plain code: no Telegram here; the handler puts the outcome into words.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot.altegio import errors
+from bot.altegio.client import Appointment, NewBooking
+from bot.altegio.models import Company, parse_datetime
+from bot.appointments import Change, Fresh, Refusal, change_refusal, record_new, refresh, schedule
+from bot.attempts import attempt_data
+from bot.services import Alerts, Services, keep
+from bot.storage import Contact, StoredBooking
+from bot.workflows.book import Who, place
+from bot.workflows.cancel import cancelled
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    start: datetime
+    company: Company
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """The new time has been taken meanwhile: the appointment stays, another time is chosen."""
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    refusal: Refusal
+    company: Company
+
+
+@dataclass(frozen=True, slots=True)
+class CodeNeeded:
+    """Altegio wants the client's phone confirmed: a code is on its way (`wait` 0), or one went
+    to this phone a moment ago and the next may be asked for in `wait` seconds."""
+
+    wait: float
+
+
+@dataclass(frozen=True, slots=True)
+class WrongCode:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """Altegio could not be asked: nothing changed, the client may try again."""
+
+    reason: errors.AltegioError
+
+
+@dataclass(frozen=True, slots=True)
+class Checking:
+    """The new time's booking answer was lost: looked into like a lost booking, with the old
+    appointment left as it is meanwhile (two at worst, never none)."""
+
+    old_start: datetime
+    company: Company
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """Whether the appointment moved is unknown; the salon has been told."""
+
+
+@dataclass(frozen=True, slots=True)
+class OldUnknown:
+    """The new time is booked; whether the old one was cancelled is unknown (salon told)."""
+
+    old_start: datetime
+    company: Company
+
+
+@dataclass(frozen=True, slots=True)
+class Undone:
+    """The old appointment could not be cancelled, so the new one was: it stays as it was."""
+
+    old_start: datetime
+    company: Company
+
+
+@dataclass(frozen=True, slots=True)
+class BothStand:
+    """Neither the old one could be cancelled nor the new one undone (salon told)."""
+
+
+Outcome = (
+    Moved | Taken | Refused | CodeNeeded | Unanswered | Checking | Unknown | OldUnknown | Undone
+) | BothStand
+
+
+async def confirm_phone(
+    services: Services, booking: StoredBooking, code: str, user_id: int
+) -> WrongCode | Unanswered | None:
+    """Trade the client's SMS code for a user token, kept for their next moves; None when done."""
+    try:
+        token = await services.altegio.user_auth(booking.phone, code)
+    except errors.WrongCode:
+        return WrongCode()
+    except errors.AltegioError as exc:
+        return Unanswered(exc)
+    now = services.clock()
+    services.storage.remember_contact(user_id, Contact(booking.fullname, booking.phone), now)
+    services.storage.set_user_token(user_id, token)
+    return None
+
+
+async def move(
+    services: Services,
+    alerts: Alerts,
+    booking: StoredBooking,
+    slot: str,
+    *,
+    flow: str,
+    who: Who,
+    code: str | None,
+) -> Outcome:
+    """Move `booking` to `slot` (a time Altegio offered)."""
+    altegio = services.altegio
+    try:
+        company = await altegio.company()
+    except errors.AltegioError as exc:
+        return Unanswered(exc)
+    refusal = change_refusal(company.rules, booking.start, services.clock())
+    if refusal is not None:
+        return Refused(refusal, company)
+    token = services.storage.user_token(who.user_id)
+    try:
+        moved = await altegio.reschedule(booking.record_id, slot, token)
+    except errors.AuthError:
+        if code is None and (await altegio.company(fresh=True)).phone_confirmation:
+            wait = services.codes.allow(booking.phone, who.user_id)
+            if wait:
+                return CodeNeeded(wait)
+            try:
+                await altegio.send_code(booking.phone, booking.fullname)
+            except errors.AltegioError as exc:
+                return Unanswered(exc)
+            return CodeNeeded(0)
+        return await _swap(services, alerts, booking, slot, company, flow=flow, who=who, code=code)
+    except (errors.SlotTaken, errors.NoStaffAvailable):
+        altegio.forget_availability()
+        return Taken()
+    except errors.Rejected:
+        # Altegio has the last word on the salon's rules: its refusal is reported as its own.
+        altegio.forget_company()
+        return Refused(Refusal.BY_ALTEGIO, company)
+    except errors.OutcomeUnknown:
+        # One record either way: it tells where it stands now.
+        fresh = await _refresh(services, booking)
+        wanted = parse_datetime(slot, company.tz) or booking.start
+        read = fresh.change is not Change.DELETED and fresh.record is not None
+        if read and fresh.booking.start == wanted:
+            return Moved(wanted, company)
+        return await _unknown(alerts, booking, slot)
+    except errors.AltegioError as exc:
+        return Unanswered(exc)
+    wanted = parse_datetime(slot, company.tz) or booking.start
+    if moved is not None:
+        new_start = moved.start
+    else:
+        # Altegio accepted the move without saying where the appointment now stands: its
+        # record tells. Should it not answer, its "yes" stands for the time asked for.
+        fresh = await _refresh(services, booking)
+        if fresh.change is Change.UNCHECKED:
+            new_start = wanted
+        elif fresh.change is Change.DELETED or fresh.booking.start != wanted:
+            return await _unknown(alerts, booking, slot)
+        else:
+            new_start = fresh.booking.start
+    moved_booking = replace(booking, start=new_start)
+    now = services.clock()
+
+    def remember() -> None:
+        services.storage.update_booking(booking.record_id, start=new_start)
+        schedule(services.storage, moved_booking, company.tz, services.reminder_policy, now)
+
+    await keep(services, alerts, f"the move of record {booking.record_id}", remember)
+    log.info("moved record %s", booking.record_id)
+    return Moved(new_start, company)
+
+
+async def _swap(
+    services: Services,
+    alerts: Alerts,
+    old: StoredBooking,
+    slot: str,
+    company: Company,
+    *,
+    flow: str,
+    who: Who,
+    code: str | None,
+) -> Outcome:
+    """Book the new time, then cancel the old one; undo the new one if the old cannot go."""
+    storage = services.storage
+    altegio = services.altegio
+    contact = storage.contact(old.user_id)
+    request = NewBooking(
+        phone=old.phone,
+        fullname=old.fullname,
+        appointments=(Appointment(1, old.service_ids, old.staff_id, slot),),
+        email=contact.email if contact else "",
+        code=code,
+        api_id=flow,
+        notify_by_sms=services.settings.notify_by_sms,
+        notify_by_email=services.settings.notify_by_email,
+    )
+    data = attempt_data(
+        service_id=old.service_ids[0] if old.service_ids else 0,
+        staff_id=old.staff_id,
+        slot=slot,
+        slot_length=old.length,
+        phone=old.phone,
+        name=old.fullname,
+        code=code,
+        language=who.language,
+        details={
+            "title": old.title,
+            "staff_name": old.staff_name,
+            "move_of": old.record_id,  # the appointment this booking is to replace
+        },
+    )
+    owner = Who(old.chat_id, old.user_id, who.language)
+    try:
+        created = (await place(services, alerts, request, flow=flow, who=owner, data=data))[0]
+    except errors.OutcomeUnknown:
+        # The new time may have been booked: what became of it is looked into (the old
+        # appointment is left alone meanwhile: two at worst, never none).
+        return Checking(old.start, company)
+    except (errors.SlotTaken, errors.NoStaffAvailable):
+        altegio.forget_availability()
+        return Taken()
+    except errors.Rejected:
+        return Refused(Refusal.BY_ALTEGIO, company)
+    except errors.AltegioError as exc:
+        return Unanswered(exc)
+    await keep(
+        services, alerts, f"the end of move {flow}", lambda: storage.settle_attempt(flow, "gone")
+    )
+    new_start = parse_datetime(slot, company.tz) or old.start
+    now = services.clock()
+    new = replace(
+        old,
+        record_id=created.record_id,
+        record_hash=created.record_hash,
+        start=new_start,
+        created_at=now,
+    )
+    await keep(
+        services,
+        alerts,
+        f"booking {new.record_id}",
+        lambda: record_new(storage, new, company.tz, services.reminder_policy, now),
+    )
+    token = storage.user_token(old.user_id)
+    try:
+        await altegio.cancel_record(old.record_id, old.record_hash, token)
+    except errors.AltegioError:
+        # Read, never assumed: a cancel whose answer was lost may well have happened.
+        state = await _state_of(services, old)
+        if state == "live":
+            return await _undo(services, alerts, old, new, company)
+        if state == "unknown":
+            await _tell_salon(
+                alerts,
+                f"record {new.record_id} was booked to move record {old.record_id}, but whether "
+                f"record {old.record_id} ({old.start:%Y-%m-%d %H:%M}) was cancelled is unknown",
+                old,
+            )
+            return OldUnknown(old.start, company)
+    what = f"the cancel of record {old.record_id}"
+    await keep(services, alerts, what, lambda: cancelled(storage, old))
+    log.info("moved record %s to new record %s", old.record_id, created.record_id)
+    return Moved(new_start, company)
+
+
+async def _undo(
+    services: Services, alerts: Alerts, old: StoredBooking, new: StoredBooking, company: Company
+) -> Outcome:
+    """The old appointment could not be cancelled after the new one was booked: cancel the new
+    one, so the client keeps exactly one."""
+    log.warning("moving record %s: the old one could not be cancelled; undoing", old.record_id)
+    try:
+        await services.altegio.cancel_record(new.record_id, new.record_hash)
+        state = "gone"
+    except errors.AltegioError:
+        state = await _state_of(services, new)
+    if state != "gone":
+        await _tell_salon(
+            alerts,
+            f"records {old.record_id} and {new.record_id} may both stand (a move could not "
+            "cancel the old one nor undo the new one)",
+            old,
+        )
+        return BothStand()
+    what = f"the cancel of record {new.record_id}"
+    await keep(services, alerts, what, lambda: cancelled(services.storage, new))
+    return Undone(old.start, company)
+
+
+async def _refresh(services: Services, booking: StoredBooking) -> Fresh:
+    return await refresh(
+        services.altegio, services.storage, booking, services.reminder_policy, services.clock()
+    )
+
+
+async def _state_of(services: Services, booking: StoredBooking) -> str:
+    """Whether an appointment is `gone`, `live` or `unknown`, as Altegio reads now."""
+    fresh = await _refresh(services, booking)
+    if fresh.change is Change.DELETED:
+        return "gone"
+    return "unknown" if fresh.change is Change.UNCHECKED else "live"
+
+
+async def _unknown(alerts: Alerts, booking: StoredBooking, slot: str) -> Unknown:
+    await _tell_salon(
+        alerts,
+        f"whether record {booking.record_id} ({booking.start:%Y-%m-%d %H:%M}) moved to "
+        f"{slot} is unknown (Altegio's answer was lost)",
+        booking,
+    )
+    return Unknown()
+
+
+async def _tell_salon(alerts: Alerts, what: str, booking: StoredBooking) -> None:
+    """The admin chat hears of a move whose outcome Altegio left unknown."""
+    log.warning("move outcome unknown: %s", what)
+    await alerts.tell_admin(
+        f"⚠️ A move through the bot needs checking: {what}. Client {booking.fullname} "
+        f"(Telegram chat {booking.chat_id}). Please check and tell the client."
+    )
