@@ -55,6 +55,10 @@ class Alerts(Protocol):
         """Tell the salon (once a trouble) that the database cannot be written."""
         ...
 
+    async def storage_recovered(self) -> None:
+        """Tell the salon the database can be written again, once nothing waits."""
+        ...
+
 
 async def keep(services: Services, alerts: Alerts, what: str, write: Callable[[], None]) -> None:
     """Write what Altegio has already done (a booking, a move, a cancel) to the database; a busy
