@@ -18,8 +18,8 @@ from bot.keyboards import NO_FLOW, Keys
 from bot.workflows import remind
 from bot.workflows.remind import Delivery, Notice, Tell
 from conversations.appointments import describe, what, when
-from conversations.attempts import resolve_attempts
 from conversations.common import h
+from conversations.late_answers import resolve_attempts
 
 log = logging.getLogger(__name__)
 

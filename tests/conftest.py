@@ -118,7 +118,7 @@ class Bot:
     async def settle(self, minutes: float = 3) -> None:
         """Let the bot look at unanswered bookings until they are settled, as the JobQueue's
         tick does every ten seconds."""
-        from conversations.attempts import resolve_attempts
+        from conversations.late_answers import resolve_attempts
 
         assert self.app is not None
         for _ in range(int(minutes * 60 / 10)):

@@ -1,16 +1,19 @@
-"""Booking calls whose answer never came: looked at until their outcome is known, then told to
-the client (and, where it stays unknown, to the salon). Runs from the JobQueue tick."""
+"""Booking calls whose answer never came: looked at until their outcome is known, kept as it is,
+and handed over to be told to the client (and, where it stays unknown, told to the salon).
+
+Runs from the tick. What a look finds is `bot/attempts.py`'s; this settles it: a booking found
+is stored with its reminders, a move's old appointment is cancelled once its new one is found,
+and every outcome becomes `News` for `say` (the handler's) to put into words.
+"""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from dataclasses import replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
-
-from telegram import InlineKeyboardMarkup
-from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from enum import StrEnum
 
 from bot.altegio import errors
 from bot.altegio.models import Company, Record, parse_datetime
@@ -24,21 +27,43 @@ from bot.attempts import (
     Verdict,
     look,
 )
-from bot.context import BotApplication
-from bot.i18n import Translator
-from bot.keyboards import Keys
+from bot.services import Alerts, Services, keep
 from bot.storage import Attempt, Contact, StoredBooking
 from bot.workflows.cancel import cancelled
-from conversations.appointments import when
-from conversations.checkout import booked_text, uncertain_text
-from conversations.common import call_sentence, my_appointments, store_in
 
 log = logging.getLogger(__name__)
 
 
-async def resolve_attempts(application: BotApplication) -> int:
+class Became(StrEnum):
+    """What the client hears of an unanswered booking call."""
+
+    RESTARTED = "restarted"  # the bot restarted mid-call: being checked
+    BOOKED = "booked"  # it went through after all
+    NOT_BOOKED = "not_booked"  # it did not: Confirm again (choices kept)
+    ABANDONED = "abandoned"  # it did not, and the client had left the booking
+    UNKNOWN = "unknown"  # nobody can tell: the salon has been asked (`told`)
+    MOVE_NOT_BOOKED = "move_not_booked"  # the old appointment stays
+    MOVED = "moved"  # the new one found, the old one cancelled
+    MOVE_LEFT_TWO = "move_left_two"  # the old one could not be cancelled (salon told)
+    MOVE_UNKNOWN = "move_unknown"  # the old one stands; the new one unknown (salon told)
+
+
+@dataclass(frozen=True, slots=True)
+class News:
+    became: Became
+    attempt: Attempt
+    language: str
+    company: Company | None = None
+    record: Record | None = None  # the booking found
+    old_start: datetime | None = None  # a move's old appointment
+    told: bool = False  # whether the salon's admin chat was told
+
+
+Say = Callable[[News], Awaitable[None]]
+
+
+async def resolve(services: Services, alerts: Alerts, say: Say) -> int:
     """Look at the attempts that are due; returns how many were settled."""
-    services = application.services
     storage = services.storage
     now = services.clock()
     try:
@@ -59,16 +84,21 @@ async def resolve_attempts(application: BotApplication) -> int:
         if found.flow in services.in_flight:
             continue  # its call is still on its way from this very process
         try:
-            settled += await _resolve(application, found, now)
+            settled += await _resolve(services, alerts, say, found, now)
         except sqlite3.Error as exc:
             log.warning("unanswered bookings wait for the database: %s", exc)
             break
     return settled
 
 
-async def _resolve(application: BotApplication, found: Attempt, now: datetime) -> int:
+def _language(services: Services, attempt: Attempt) -> str:
+    return str(attempt.data.get("language") or services.catalogs.default)
+
+
+async def _resolve(
+    services: Services, alerts: Alerts, say: Say, found: Attempt, now: datetime
+) -> int:
     """One look at one attempt; 1 when it is settled."""
-    services = application.services
     storage = services.storage
     attempt = found
     if found.state == "sending":
@@ -76,11 +106,7 @@ async def _resolve(application: BotApplication, found: Attempt, now: datetime) -
         log.warning("booking %s was in flight when the bot stopped", found.flow)
         attempt = replace(found, state="checking", deadline=now + CHECK_FOR)
         storage.check_attempt(attempt.flow, now, now + CHECK_FOR)
-        restarted = _t(application, attempt).gettext(
-            "The bot restarted while your booking was being made. I am checking whether it "
-            "went through and will tell you here within a few minutes."
-        )
-        await _say(application, attempt, restarted, None)
+        await say(News(Became.RESTARTED, attempt, _language(services, attempt)))
     try:
         finding = await look(services.altegio, storage, attempt, now)
     except errors.AltegioError as exc:
@@ -91,138 +117,94 @@ async def _resolve(application: BotApplication, found: Attempt, now: datetime) -
         assert attempt.deadline is not None
         storage.check_attempt(attempt.flow, now + CHECK_EVERY, attempt.deadline)
         return 0
-    await _settle(application, attempt, finding, now)
+    await say(await _settle(services, alerts, attempt, finding, now))
     return 1
 
 
-def _t(application: BotApplication, attempt: Attempt) -> Translator:
-    catalogs = application.services.catalogs
-    return catalogs.translator(str(attempt.data.get("language") or catalogs.default))
-
-
 async def _settle(
-    application: BotApplication, attempt: Attempt, finding: Finding, now: datetime
-) -> None:
-    services = application.services
+    services: Services, alerts: Alerts, attempt: Attempt, finding: Finding, now: datetime
+) -> News:
     storage = services.storage
-    t = _t(application, attempt)
     company = await services.altegio.company()
     flow = attempt.flow
+    news = News(Became.UNKNOWN, attempt, _language(services, attempt), company)
     moved = attempt.data.get("move_of")
     if moved is not None:
-        await _settle_move(application, attempt, finding, company, old_id=int(moved), now=now)
-        return
+        return await _settle_move(services, alerts, news, finding, old_id=int(moved), now=now)
     if finding.verdict is Verdict.BOOKED and finding.record is not None:
         record = finding.record
-        await store_in(
-            application,
+        await keep(
+            services,
+            alerts,
             f"booking {record.id}",
-            lambda: _remember(application, attempt, record, company, now),
+            lambda: _remember(services, attempt, record, company, now),
         )
         log.info("booking %s went through after all: record %s", flow, record.id)
-        title = record.title or str(attempt.data.get("title") or "")
-        text = booked_text(t, title, record.staff_name, company, record.start)
-        await _say(application, attempt, text, my_appointments(t))
-        return
+        return replace(news, became=Became.BOOKED, record=record)
     if finding.verdict is Verdict.NOT_BOOKED:
         log.info("booking %s did not go through", flow)
         storage.settle_attempt(flow, "not_booked")
-        if attempt.data.get("abandoned"):
-            text = t.gettext("The booking you confirmed earlier did not go through.")
-            await _say(application, attempt, text, None)
-            return
-        text = t.gettext(
-            "The salon's booking system did not answer, and the booking did not go through. "
-            "Your choices are kept: tap Confirm to try again."
-        )
-        keys = Keys(flow, t)
-        confirm = InlineKeyboardMarkup([[keys.button(t.gettext("✅ Confirm"), "confirm")]])
-        await _say(application, attempt, text, confirm)
-        return
+        abandoned = bool(attempt.data.get("abandoned"))
+        return replace(news, became=Became.ABANDONED if abandoned else Became.NOT_BOOKED)
     log.warning("booking %s: whether it was made stays unknown", flow)
     storage.settle_attempt(flow, "unknown")
-    told = await application.tell_admin(_for_salon(attempt, company))
-    text = uncertain_text(t, answered=attempt.answered, told=told)
-    text += call_sentence(t, company.phone)
-    await _say(application, attempt, text, my_appointments(t))
+    told = await alerts.tell_admin(_for_salon(attempt, company))
+    return replace(news, told=told)
 
 
 async def _settle_move(
-    application: BotApplication,
-    attempt: Attempt,
+    services: Services,
+    alerts: Alerts,
+    news: News,
     finding: Finding,
-    company: Company,
     *,
     old_id: int,
     now: datetime,
-) -> None:
+) -> News:
     """A move whose new booking's answer was lost: exactly one appointment when it can be
-    made so, told as it is; the salon told when it cannot."""
-    services = application.services
+    made so; the salon told when it cannot."""
     storage = services.storage
-    t = _t(application, attempt)
+    attempt, company = news.attempt, news.company
+    assert company is not None
     old = storage.booking(old_id)
-    old_when = when(t, old.start, company) if old else ""
+    news = replace(news, old_start=old.start if old else None)
     if finding.verdict is Verdict.NOT_BOOKED:
         storage.settle_attempt(attempt.flow, "not_booked")
-        text = t.gettext(
-            "Sorry, the appointment could not be moved right now. It stays as it was: %(when)s.",
-            when=old_when,
-        )
-        await _say(application, attempt, text, my_appointments(t))
-        return
+        return replace(news, became=Became.MOVE_NOT_BOOKED)
     if finding.verdict is Verdict.BOOKED and finding.record is not None and old is not None:
         record = finding.record
-        await store_in(
-            application,
+        await keep(
+            services,
+            alerts,
             f"booking {record.id}",
-            lambda: _remember(application, attempt, record, company, now),
+            lambda: _remember(services, attempt, record, company, now),
         )
         try:
             token = storage.user_token(old.user_id)
             await services.altegio.cancel_record(old.record_id, old.record_hash, token)
         except errors.AltegioError:
-            await application.tell_admin(
+            told = await alerts.tell_admin(
                 f"⚠️ A move through the bot left two appointments: records {old.record_id} and "
                 f"{record.id} (client {old.fullname}, Telegram chat {old.chat_id}). Please "
                 "cancel one with the client."
             )
-            text = t.gettext(
-                "Your new time is booked, but the old appointment could not be cancelled. "
-                "Please cancel one of them in My appointments."
-            )
-            await _say(application, attempt, text, my_appointments(t))
-            return
-        await store_in(
-            application,
-            f"the cancel of record {old.record_id}",
-            lambda: cancelled(services.storage, old),
-        )
-        text = t.gettext("✅ Done! Your appointment is moved.")
-        text += "\n" + t.gettext("New time: %(when)s", when=when(t, record.start, company))
-        await _say(application, attempt, text, my_appointments(t))
-        return
+            return replace(news, became=Became.MOVE_LEFT_TWO, record=record, told=told)
+        what = f"the cancel of record {old.record_id}"
+        await keep(services, alerts, what, lambda: cancelled(storage, old))
+        return replace(news, became=Became.MOVED, record=record)
     storage.settle_attempt(attempt.flow, "unknown")
-    await application.tell_admin(
+    told = await alerts.tell_admin(
         f"⚠️ A move through the bot may have booked a second appointment (Altegio's answer was "
         f"lost): record {old_id} stands; the new time was {attempt.data.get('slot')} "
         f"(client {attempt.data.get('name') or ''}, Telegram chat {attempt.chat_id}). Please "
         "check and tell the client."
     )
-    text = t.gettext(
-        "The salon's booking system did not answer in time, so I cannot tell whether your new "
-        "time was booked. Your appointment on %(when)s stands. Please do not try again; check "
-        "My appointments in a minute.",
-        when=old_when,
-    )
-    text += call_sentence(t, company.phone)
-    await _say(application, attempt, text, my_appointments(t))
+    return replace(news, became=Became.MOVE_UNKNOWN, told=told)
 
 
 def _remember(
-    application: BotApplication, attempt: Attempt, record: Record, company: Company, now: datetime
+    services: Services, attempt: Attempt, record: Record, company: Company, now: datetime
 ) -> None:
-    services = application.services
     data = attempt.data
     booking = StoredBooking(
         record_id=record.id,
@@ -246,12 +228,11 @@ def _remember(
         str(data.get("email") or ""),
         str(data.get("consent") or ""),
     )
-    language = str(data.get("language") or services.catalogs.default)
     remember_booking(
         services.storage,
         [booking],
         contact,
-        language=language,
+        language=_language(services, attempt),
         tz=company.tz,
         policy=services.reminder_policy,
         now=now,
@@ -271,17 +252,3 @@ def _for_salon(attempt: Attempt, company: Company) -> str:
         f"{data.get('name') or ''} (Telegram chat {attempt.chat_id}). Please check and confirm "
         "with the client."
     )
-
-
-async def _say(
-    application: BotApplication,
-    attempt: Attempt,
-    text: str,
-    markup: InlineKeyboardMarkup | None,
-) -> None:
-    try:
-        await application.bot.send_message(
-            attempt.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
-    except TelegramError as exc:
-        log.warning("could not tell chat %s of booking %s: %s", attempt.chat_id, attempt.flow, exc)
