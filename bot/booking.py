@@ -42,7 +42,6 @@ class Draft:
     refusals: int = 0  # unexplained refusals of this booking by Altegio
     code_sent: bool = False
     code_attempts: int = 0
-    message_id: int | None = None  # the menu message being edited in place
     summary_ready: bool = False
     new_contact: bool = False  # the client wants to give details other than the remembered ones
     reschedule: int | None = None  # the record being moved, when this draft moves one

@@ -119,6 +119,27 @@ def decode(data: str | None) -> Callback | None:
     return Callback(flow, action, arg)
 
 
+def pattern(*actions: str) -> str:
+    """What PTB matches the buttons outside a booking (flow `-`) with these actions by: built
+    from the codec's own table, so a handler never writes its own regex for callback data."""
+    alternatives = []
+    for action in actions:
+        arg = ACTIONS[action]
+        if not arg:
+            alternatives.append(re.escape(action))
+        elif re.fullmatch(arg, ""):
+            alternatives.append(f"{re.escape(action)}(?::(?:{arg}))?")
+        else:
+            alternatives.append(f"{re.escape(action)}:(?:{arg})")
+    return f"^{VERSION}:{re.escape(NO_FLOW)}:(?:{'|'.join(alternatives)})$"
+
+
+def booking_pattern() -> str:
+    """What PTB matches the buttons of a booking in progress by (a flow of their own); which
+    step takes which action, and whether the data holds up, is `decode`'s and the flow's."""
+    return f"^{VERSION}:[a-z0-9]+:"
+
+
 def _real_moment(digits: str) -> bool:
     """Whether `YYYYMM`, `YYYYMMDD` or `YYYYMMDDHHMM` names a real month, day or minute (every
     button is checked this way when it is made, so this stays cheap: no strptime)."""

@@ -22,7 +22,7 @@ from bot.appointments import Change, Fresh, Refusal, cancel_refusal, refresh
 from bot.calendar_file import CalendarEntry, ics
 from bot.context import Context
 from bot.i18n import Translator
-from bot.keyboards import NO_FLOW, Callback, Keys, decode
+from bot.keyboards import NO_FLOW, Callback, Keys, decode, pattern
 from bot.storage import StoredBooking
 from bot.workflows import cancel
 from conversations.common import answer, h, show
@@ -456,4 +456,6 @@ async def on_button(update: Update, context: Context) -> None:
         await reminders_setting(update, context, cb.action == "remon")
 
 
-APPOINTMENT_ACTIONS = r"^b1:-:(apts|apt|cnl|cnlok|ics|addr|come|remoff|remon)(:\d+)?$"
+APPOINTMENT_ACTIONS = pattern(
+    "apts", "apt", "cnl", "cnlok", "ics", "addr", "come", "remoff", "remon"
+)

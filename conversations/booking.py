@@ -1,10 +1,22 @@
-"""The booking conversation: entry, per-step routing of buttons and texts, and its handler."""
+"""The booking conversation, declared in one table (`FLOW`), and the handler built from it.
+
+Each step says how it is shown, which buttons it takes (by the codec's action names), what typed
+text or a shared contact mean there, where Back goes and what hint anything else gets. Handlers
+return `go(draft, step)` to move the client on; `settle` shows that step as the table says, and
+turns an Altegio outage on the way into "try again" with the client's choices kept.
+
+To add a step: a `Step` member (`conversations/flow.py`), its screen and handlers in the module
+of its part of the flow, and one row here. To add a button: its action in the codec
+(`bot/keyboards.py`, `ACTIONS`) and in the `buttons` of the step it belongs to.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -21,8 +33,9 @@ from bot.altegio import errors
 from bot.booking import Draft
 from bot.context import Context
 from bot.i18n import Translator
-from bot.keyboards import NO_FLOW, Callback, Keys, decode
+from bot.keyboards import NO_FLOW, Callback, Keys, booking_pattern, decode, pattern
 from conversations.checkout import (
+    ask_code,
     ask_new_phone,
     book_with_code,
     on_change,
@@ -34,6 +47,9 @@ from conversations.checkout import (
     on_resend,
     read_code,
     shared_contact,
+    show_name,
+    show_phone,
+    show_summary,
     typed_name,
     typed_phone,
 )
@@ -48,14 +64,21 @@ from conversations.choose import (
     on_staff,
     on_time,
     on_time_page,
+    show_day,
+    show_service,
+    show_staff,
+    show_time,
     typed_day,
 )
-from conversations.common import answer, get_draft, h, put_draft, show
+from conversations.common import answer, get_draft, h, put_draft, show, unavailable
 from conversations.details import (
     needs_consent,
     needs_email,
     on_agree,
     on_skip_comment,
+    show_comment,
+    show_consent,
+    show_email,
     typed_comment,
     typed_email,
 )
@@ -64,18 +87,168 @@ from conversations.flow import (
     Action,
     Handler,
     Outcome,
+    Render,
+    Show,
     Step,
     cancel,
     go,
     lost,
+    service_gone,
+    staff_gone,
 )
 from conversations.privacy import ask_forget
-from conversations.reschedule import begin_reschedule, book_again, move_with_code, on_move
+from conversations.reschedule import (
+    begin_reschedule,
+    book_again,
+    move_with_code,
+    on_move,
+    show_move,
+)
 
 log = logging.getLogger(__name__)
 
-
 CONVERSATION = "booking"
+Hint = Callable[[Translator], str]
+
+
+def _use_the_buttons(t: Translator) -> str:
+    return t.gettext("Please use the buttons below.")
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    show: Render  # how the step is shown
+    buttons: Mapping[str, Action]  # the codec's actions it takes (besides Back, Cancel, Retry)
+    back: Step | None  # where « Back goes (None: the first step, shown afresh)
+    hint: Hint = _use_the_buttons  # for anything sent that the step cannot use
+    typed: Handler | None = None  # what typed text means here
+    contact: Handler | None = None  # what a shared contact means here
+
+
+async def typed_code(update: Update, context: Context) -> Outcome:
+    """The SMS code: it confirms a new booking, or the phone of a client moving one."""
+    draft = get_draft(context)
+    if draft is None:
+        return await lost(update, context)
+    code = await read_code(update, context, draft)
+    if code is None:
+        return Step.CODE
+    if draft.reschedule:
+        return await move_with_code(update, context, draft, code)
+    return await book_with_code(update, context, draft, code)
+
+
+# fmt: off
+FLOW: dict[Step, StepSpec] = {
+    Step.SERVICE: StepSpec(
+        show=show_service,
+        buttons={"cat": on_category, "catp": on_category_page,
+                 "svc": on_service, "svcp": on_service_page},
+        back=None,
+    ),
+    Step.STAFF: StepSpec(show=show_staff, buttons={"stf": on_staff}, back=Step.SERVICE),
+    Step.DAY: StepSpec(
+        show=show_day,
+        buttons={"mon": on_month, "day": on_day, "cal": on_calendar},
+        back=Step.STAFF,
+        typed=typed_day,
+        hint=lambda t: t.gettext(
+            "Please tap a day in the calendar, or type one such as “tomorrow”."
+        ),
+    ),
+    Step.TIME: StepSpec(
+        show=show_time, buttons={"tim": on_time, "timp": on_time_page}, back=Step.DAY
+    ),
+    Step.PHONE: StepSpec(
+        show=show_phone,
+        buttons={"me": on_remembered, "other": on_other_details},
+        back=Step.TIME,
+        typed=typed_phone,
+        contact=shared_contact,
+        hint=lambda t: t.gettext("Please share your phone number with the button, or type it."),
+    ),
+    Step.NAME: StepSpec(
+        show=show_name,
+        buttons={"keep": on_keep_name},
+        back=Step.PHONE,
+        typed=typed_name,
+        hint=lambda t: t.gettext(
+            "Please type the name for the booking, or tap the button to keep it."
+        ),
+    ),
+    Step.EMAIL: StepSpec(  # only where the location asks for an address
+        show=show_email,
+        buttons={},
+        back=Step.NAME,
+        typed=typed_email,
+        hint=lambda t: t.gettext("Please type your e-mail address."),
+    ),
+    Step.COMMENT: StepSpec(
+        show=show_comment,
+        buttons={"skip": on_skip_comment},
+        back=Step.EMAIL,
+        typed=typed_comment,
+        hint=lambda t: t.gettext("Please type your comment as text, or tap Skip."),
+    ),
+    Step.CONSENT: StepSpec(  # only where the location has its own privacy policy
+        show=show_consent, buttons={"agree": on_agree}, back=Step.COMMENT
+    ),
+    Step.SUMMARY: StepSpec(
+        show=show_summary,
+        buttons={"confirm": on_confirm, "change": on_change, "chg": on_change_what},
+        back=Step.CONSENT,
+    ),
+    Step.CODE: StepSpec(
+        show=ask_code,
+        buttons={"resend": on_resend},
+        back=Step.SUMMARY,  # a move's code goes back to the move's summary
+        typed=typed_code,
+        hint=lambda t: t.gettext("Please type the code from the text message."),
+    ),
+    Step.MOVE: StepSpec(show=show_move, buttons={"mvok": on_move}, back=Step.TIME),
+}
+# fmt: on
+
+
+# --- showing a step -------------------------------------------------------------------------------
+
+
+async def settle(update: Update, context: Context, outcome: Outcome) -> Outcome:
+    """Show the step a handler moved the client to (which may move them on again)."""
+    while isinstance(outcome, Show):
+        outcome = await _render(update, context, outcome.draft, outcome.step)
+    return outcome
+
+
+async def _render(update: Update, context: Context, draft: Draft, step: Step) -> Outcome:
+    """Show `step`; when Altegio fails, say so and let the client retry this very step."""
+    try:
+        outcome = await FLOW[step].show(update, context, draft)
+    except errors.StaffGone as exc:
+        return await staff_gone(update, context, draft, exc)
+    except errors.ServiceUnavailable:
+        return await service_gone(update, context, draft)
+    except (
+        errors.Unavailable,
+        errors.RateLimited,
+        errors.UnexpectedResponse,
+        errors.Rejected,
+    ) as exc:
+        # A read refused for a reason nobody named is, for the client, a failure to try again.
+        put_draft(context, draft)
+        await unavailable(update, context, exc, draft.flow)
+        return step
+    put_draft(context, draft)
+    return outcome
+
+
+def settled(handler: Handler) -> Handler:
+    """`handler`, with the step it moves the client to shown before the conversation goes on."""
+
+    async def run(update: Update, context: Context) -> Outcome:
+        return await settle(update, context, await handler(update, context))
+
+    return run
 
 
 async def start(update: Update, context: Context) -> Outcome:
@@ -106,8 +279,7 @@ async def begin(update: Update, context: Context) -> Outcome:
     if update.callback_query:
         await answer(update, context)
     context.fresh_menu = True  # what the button sits on (a confirmation, a reminder) stays
-    draft = Draft()
-    outcome = await go(update, context, draft, Step.SERVICE)
+    outcome = await settle(update, context, go(Draft(), Step.SERVICE))
     context.fresh_menu = False
     return outcome
 
@@ -115,26 +287,11 @@ async def begin(update: Update, context: Context) -> Outcome:
 # --- routing --------------------------------------------------------------------------------
 
 
-BACK: dict[Step, Step] = {
-    Step.STAFF: Step.SERVICE,
-    Step.DAY: Step.STAFF,
-    Step.TIME: Step.DAY,
-    Step.PHONE: Step.TIME,
-    Step.NAME: Step.PHONE,
-    Step.EMAIL: Step.NAME,
-    Step.COMMENT: Step.EMAIL,
-    Step.CONSENT: Step.COMMENT,
-    Step.SUMMARY: Step.CONSENT,
-    Step.CODE: Step.SUMMARY,
-    Step.MOVE: Step.TIME,
-}
-
-
 async def _back(step: Step, update: Update, context: Context, draft: Draft) -> Outcome:
-    if step is Step.SERVICE:
+    target = FLOW[step].back
+    if target is None:
         draft.category_id = None
-        return await go(update, context, draft, Step.SERVICE)
-    target = BACK[step]
+        return go(draft, step)
     if draft.reschedule and target in (Step.STAFF, Step.SERVICE):
         # A move keeps the service and the team member: going further back stops it.
         return await cancel(update, context)
@@ -156,28 +313,7 @@ async def _back(step: Step, update: Update, context: Context, draft: Draft) -> O
     if target is Step.PHONE:
         return await ask_new_phone(update, context, draft)
     draft.code_sent = False
-    return await go(update, context, draft, target)
-
-
-ACTIONS: dict[Step, dict[str, Action]] = {
-    Step.SERVICE: {
-        "cat": on_category,
-        "catp": on_category_page,
-        "svc": on_service,
-        "svcp": on_service_page,
-    },
-    Step.STAFF: {"stf": on_staff},
-    Step.DAY: {"mon": on_month, "day": on_day, "cal": on_calendar},
-    Step.TIME: {"tim": on_time, "timp": on_time_page},
-    Step.PHONE: {"me": on_remembered, "other": on_other_details},
-    Step.MOVE: {"mvok": on_move},
-    Step.NAME: {"keep": on_keep_name},
-    Step.EMAIL: {},
-    Step.COMMENT: {"skip": on_skip_comment},
-    Step.CONSENT: {"agree": on_agree},
-    Step.SUMMARY: {"confirm": on_confirm, "change": on_change, "chg": on_change_what},
-    Step.CODE: {"resend": on_resend},
-}
+    return go(draft, target)
 
 
 def router(step: Step) -> Handler:
@@ -185,14 +321,14 @@ def router(step: Step) -> Handler:
 
     The query is answered once, after the step ran, with whatever note the step left.
     """
-    actions = ACTIONS[step]
 
     async def route(update: Update, context: Context) -> Outcome:
         query = update.callback_query
         if query is None:
             return None
         try:
-            return await _dispatch(step, actions, update, context, decode(query.data))
+            outcome = await _dispatch(step, update, context, decode(query.data))
+            return await settle(update, context, outcome)
         finally:
             text, alert = context.toast or (None, False)
             await answer(update, context, text, alert=alert)
@@ -200,13 +336,7 @@ def router(step: Step) -> Handler:
     return route
 
 
-async def _dispatch(
-    step: Step,
-    actions: dict[str, Action],
-    update: Update,
-    context: Context,
-    cb: Callback | None,
-) -> Outcome:
+async def _dispatch(step: Step, update: Update, context: Context, cb: Callback | None) -> Outcome:
     draft = get_draft(context)
     t = context.t
     if cb is None or draft is None or cb.flow != draft.flow:
@@ -217,33 +347,15 @@ async def _dispatch(
     if cb.action == "cancel":
         return await cancel(update, context)
     if cb.action == "retry":
-        return await go(update, context, draft, step)
+        return go(draft, step)
     if cb.action == "back":
         return await _back(step, update, context, draft)
-    handler = actions.get(cb.action)
+    handler = FLOW[step].buttons.get(cb.action)
     if handler is None:
         # A button from an earlier step of this booking: show where the client really is.
         context.notify(t.gettext("This button is no longer active."))
-        draft.message_id = None
-        return await go(update, context, draft, step)
+        return go(draft, step)
     return await handler(update, context, draft, cb)
-
-
-def _hint(step: Step, t: Translator) -> str:
-    """What the client can do at `step`, for anything sent that the step cannot use."""
-    if step is Step.DAY:
-        return t.gettext("Please tap a day in the calendar, or type one such as “tomorrow”.")
-    if step is Step.PHONE:
-        return t.gettext("Please share your phone number with the button, or type it.")
-    if step is Step.NAME:
-        return t.gettext("Please type the name for the booking, or tap the button to keep it.")
-    if step is Step.EMAIL:
-        return t.gettext("Please type your e-mail address.")
-    if step is Step.COMMENT:
-        return t.gettext("Please type your comment as text, or tap Skip.")
-    if step is Step.CODE:
-        return t.gettext("Please type the code from the text message.")
-    return t.gettext("Please use the buttons below.")
 
 
 def _use_buttons(step: Step) -> Handler:
@@ -254,27 +366,13 @@ def _use_buttons(step: Step) -> Handler:
         if draft is None:
             return await lost(update, context)
         if update.message:
-            await update.message.reply_text(_hint(step, context.t))
+            await update.message.reply_text(FLOW[step].hint(context.t))
         if step is Step.PHONE and draft.phone is None and not draft.reschedule:
             # The reply keyboard with the share button is still open below: nothing to redraw.
             return step
-        draft.message_id = None
-        return await go(update, context, draft, step)
+        return go(draft, step)
 
     return remind
-
-
-async def typed_code(update: Update, context: Context) -> Outcome:
-    """The SMS code: it confirms a new booking, or the phone of a client moving one."""
-    draft = get_draft(context)
-    if draft is None:
-        return await lost(update, context)
-    code = await read_code(update, context, draft)
-    if code is None:
-        return Step.CODE
-    if draft.reschedule:
-        return await move_with_code(update, context, draft, code)
-    return await book_with_code(update, context, draft, code)
 
 
 def build() -> ConversationHandler[Context]:
@@ -282,24 +380,15 @@ def build() -> ConversationHandler[Context]:
     new = filters.UpdateType.MESSAGE
     text = new & filters.TEXT & ~filters.COMMAND
     states: dict[object, list[BaseHandler[Update, Context, Outcome]]] = {}
-    for step in Step:
+    for step, spec in FLOW.items():
         handlers: list[BaseHandler[Update, Context, Outcome]] = [
-            CallbackQueryHandler(router(step), pattern=r"^b1:[a-z0-9]+:")
+            CallbackQueryHandler(router(step), pattern=booking_pattern())
         ]
-        if step is Step.DAY:
-            handlers.append(MessageHandler(text, typed_day))
-        elif step is Step.PHONE:
-            handlers.append(MessageHandler(new & filters.CONTACT, shared_contact))
-            handlers.append(MessageHandler(text, typed_phone))
-        elif step is Step.NAME:
-            handlers.append(MessageHandler(text, typed_name))
-        elif step is Step.EMAIL:
-            handlers.append(MessageHandler(text, typed_email))
-        elif step is Step.COMMENT:
-            handlers.append(MessageHandler(text, typed_comment))
-        elif step is Step.CODE:
-            handlers.append(MessageHandler(text, typed_code))
-        handlers.append(MessageHandler(new & ~filters.COMMAND, _use_buttons(step)))
+        if spec.contact is not None:
+            handlers.append(MessageHandler(new & filters.CONTACT, settled(spec.contact)))
+        if spec.typed is not None:
+            handlers.append(MessageHandler(text, settled(spec.typed)))
+        handlers.append(MessageHandler(new & ~filters.COMMAND, settled(_use_buttons(step))))
         states[step] = handlers
     private = filters.ChatType.PRIVATE
     with warnings.catch_warnings():
@@ -308,9 +397,9 @@ def build() -> ConversationHandler[Context]:
         return ConversationHandler(
             entry_points=[
                 CommandHandler("book", begin, filters=private),
-                CallbackQueryHandler(begin, pattern=r"^b1:-:book$"),
-                CallbackQueryHandler(begin_reschedule, pattern=r"^b1:-:resc:\d+$"),
-                CallbackQueryHandler(book_again, pattern=r"^b1:-:again:\d+$"),
+                CallbackQueryHandler(begin, pattern=pattern("book")),
+                CallbackQueryHandler(settled(begin_reschedule), pattern=pattern("resc")),
+                CallbackQueryHandler(settled(book_again), pattern=pattern("again")),
             ],
             states=states,  # type: ignore[arg-type]
             fallbacks=[

@@ -40,7 +40,6 @@ from conversations.common import (
 from conversations.details import after_name, needs_comment, needs_consent, needs_email
 from conversations.flow import (
     END,
-    RENDER,
     Outcome,
     Step,
     call_salon,
@@ -50,7 +49,6 @@ from conversations.flow import (
     finish,
     go,
     lost,
-    renders,
     service_gone,
     single,
     staff_name,
@@ -85,7 +83,6 @@ def _phone_keyboard(context: Context) -> ReplyKeyboardMarkup:
     )
 
 
-@renders(Step.PHONE)
 async def show_phone(update: Update, context: Context, draft: Draft) -> Outcome:
     t = context.t
     keys = Keys(draft.flow, t)
@@ -136,7 +133,7 @@ async def _choice_text(context: Context, draft: Draft) -> str:
 async def on_remembered(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     remembered = context.services.storage.contact(user_id_of(update))
     if remembered is None:
-        return await go(update, context, draft, Step.PHONE)
+        return go(draft, Step.PHONE)
     draft.name, draft.phone = remembered.name, remembered.phone
     draft.email = draft.email or remembered.email or None
     return await after_name(update, context, draft)
@@ -147,7 +144,7 @@ async def ask_new_phone(update: Update, context: Context, draft: Draft) -> Outco
     draft.phone = None
     draft.email = None
     draft.new_contact = True
-    return await go(update, context, draft, Step.PHONE)
+    return go(draft, Step.PHONE)
 
 
 async def on_other_details(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
@@ -192,7 +189,7 @@ async def typed_phone(update: Update, context: Context) -> Outcome:
             t.gettext("OK, back to the times."), reply_markup=ReplyKeyboardRemove()
         )
         draft.slot = None
-        return await go(update, context, draft, Step.TIME)
+        return go(draft, Step.TIME)
     if text == t.gettext("Cancel"):
         return await cancel(update, context)
     try:
@@ -225,10 +222,9 @@ async def _got_phone(update: Update, context: Context, draft: Draft, phone: str)
             parse_mode=ParseMode.HTML,
             reply_markup=ReplyKeyboardRemove(),
         )
-    return await go(update, context, draft, Step.NAME)
+    return go(draft, Step.NAME)
 
 
-@renders(Step.NAME)
 async def show_name(update: Update, context: Context, draft: Draft) -> Outcome:
     t = context.t
     keys = Keys(draft.flow, t)
@@ -264,7 +260,7 @@ async def typed_name(update: Update, context: Context) -> Outcome:
 
 async def on_keep_name(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     if not draft.name:
-        return await go(update, context, draft, Step.NAME)
+        return go(draft, Step.NAME)
     return await after_name(update, context, draft)
 
 
@@ -309,18 +305,17 @@ async def summary_text(context: Context, draft: Draft) -> str:
     return "\n".join(lines)
 
 
-@renders(Step.SUMMARY)
 async def show_summary(update: Update, context: Context, draft: Draft) -> Outcome:
     t = context.t
     keys = Keys(draft.flow, t)
     if not (draft.slot and draft.phone and draft.name):
         return await show_phone(update, context, draft)
     if draft.email is None and await needs_email(context, draft):
-        return await RENDER[Step.EMAIL](update, context, draft)
+        return go(draft, Step.EMAIL)
     if not draft.comment and await needs_comment(context, draft):
-        return await RENDER[Step.COMMENT](update, context, draft)
+        return go(draft, Step.COMMENT)
     if await needs_consent(context, draft, update) is not None:
-        return await RENDER[Step.CONSENT](update, context, draft)
+        return go(draft, Step.CONSENT)
     draft.summary_ready = True
     rows = [
         [keys.button(t.gettext("✅ Confirm"), "confirm")],
@@ -353,19 +348,19 @@ async def on_change_what(update: Update, context: Context, draft: Draft, cb: Cal
     if cb.arg == "svc":
         draft.category_id = draft.service_id = draft.staff_id = None
         draft.day = draft.slot = draft.month = None
-        return await go(update, context, draft, Step.SERVICE)
+        return go(draft, Step.SERVICE)
     if cb.arg == "stf":
         draft.staff_id = draft.day = draft.slot = draft.month = None
-        return await go(update, context, draft, Step.STAFF)
+        return go(draft, Step.STAFF)
     if cb.arg == "day":
         draft.day = draft.slot = None
-        return await go(update, context, draft, Step.DAY)
+        return go(draft, Step.DAY)
     return await ask_new_phone(update, context, draft)
 
 
 async def on_confirm(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     if not (draft.summary_ready and draft.slot and draft.phone and draft.name):
-        return await go(update, context, draft, Step.SUMMARY)
+        return go(draft, Step.SUMMARY)
     earlier = context.services.storage.attempt(draft.flow)
     if earlier is not None and earlier.state != "not_booked":
         # A booking call of this very booking has gone out before (its answer lost, or the bot
@@ -420,7 +415,6 @@ async def _send_code(update: Update, context: Context, draft: Draft) -> Outcome:
     return await ask_code(update, context, draft)
 
 
-@renders(Step.CODE)
 async def ask_code(update: Update, context: Context, draft: Draft, note: str = "") -> Outcome:
     t = context.t
     keys = Keys(draft.flow, t)
@@ -445,7 +439,7 @@ async def ask_code(update: Update, context: Context, draft: Draft, note: str = "
 
 async def on_resend(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     if not (draft.phone and draft.name):
-        return await go(update, context, draft, Step.SUMMARY)
+        return go(draft, Step.SUMMARY)
     try:
         sent = await book.resend_code(context.services, draft.phone, draft.name, user_id_of(update))
     except errors.AltegioError as exc:
@@ -629,16 +623,16 @@ async def _rejected(
         return await ask_new_phone(update, context, draft)
     if isinstance(exc, errors.NameRequired):
         draft.name = None
-        return await go(update, context, draft, Step.NAME)
+        return go(draft, Step.NAME)
     if isinstance(exc, errors.EmailRequired):
         draft.email_needed = True
         draft.email = None
         draft.notice = t.gettext("The salon needs an e-mail address with the booking.")
-        return await go(update, context, draft, Step.EMAIL)
+        return go(draft, Step.EMAIL)
     if isinstance(exc, errors.CommentRequired):
         draft.comment_needed = True
         draft.comment = None
-        return await go(update, context, draft, Step.COMMENT)
+        return go(draft, Step.COMMENT)
     if isinstance(exc, errors.WrongCode):
         return await ask_code(
             update, context, draft, t.gettext("That code is not right. Please try again.")
@@ -664,4 +658,4 @@ async def _other_time(update: Update, context: Context, draft: Draft, *, taken: 
     draft.slot = None
     draft.code_sent = False
     draft.taken = taken
-    return await go(update, context, draft, Step.TIME)
+    return go(draft, Step.TIME)

@@ -30,7 +30,6 @@ from conversations.flow import (
     chosen_staff,
     go,
     lost,
-    renders,
     salon_today,
     staff_name,
     take_notice,
@@ -77,7 +76,6 @@ def _service_line(
     return line + (" — " + ", ".join(details) if details else "")
 
 
-@renders(Step.SERVICE)
 async def show_service(update: Update, context: Context, draft: Draft, page: int = 0) -> Outcome:
     t = context.t
     altegio = context.services.altegio
@@ -121,7 +119,7 @@ async def show_service(update: Update, context: Context, draft: Draft, page: int
 
 async def on_category(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     draft.category_id = cb.number
-    return await go(update, context, draft, Step.SERVICE)
+    return go(draft, Step.SERVICE)
 
 
 async def on_category_page(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
@@ -150,16 +148,15 @@ async def on_service(update: Update, context: Context, draft: Draft, cb: Callbac
         context.notify(
             context.t.gettext("This service is no longer offered. Please choose another.")
         )
-        return await go(update, context, draft, Step.SERVICE)
+        return go(draft, Step.SERVICE)
     draft.service_id = service.id
     draft.staff_id = draft.day = draft.slot = draft.month = None
-    return await go(update, context, draft, Step.STAFF)
+    return go(draft, Step.STAFF)
 
 
 # --- team member ----------------------------------------------------------------------------
 
 
-@renders(Step.STAFF)
 async def show_staff(update: Update, context: Context, draft: Draft) -> Outcome:
     t = context.t
     keys = Keys(draft.flow, t)
@@ -202,17 +199,17 @@ async def show_staff(update: Update, context: Context, draft: Draft) -> Outcome:
 
 async def on_staff(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     if draft.service_id is None:
-        return await go(update, context, draft, Step.SERVICE)
+        return go(draft, Step.SERVICE)
     if cb.number != 0:
         staff = await context.services.altegio.staff([draft.service_id])
         if not any(s.id == cb.number for s in staff):
             context.notify(
                 context.t.gettext("This team member is no longer available. Please choose again.")
             )
-            return await go(update, context, draft, Step.STAFF)
+            return go(draft, Step.STAFF)
     draft.staff_id = cb.number
     draft.day = draft.slot = draft.month = None
-    return await go(update, context, draft, Step.DAY)
+    return go(draft, Step.DAY)
 
 
 # --- day ------------------------------------------------------------------------------------
@@ -246,7 +243,6 @@ def _month_end(day: date) -> date:
     return following - timedelta(days=1)
 
 
-@renders(Step.DAY)
 async def show_day(update: Update, context: Context, draft: Draft) -> Outcome:
     t = context.t
     keys = Keys(draft.flow, t)
@@ -285,11 +281,11 @@ async def show_day(update: Update, context: Context, draft: Draft) -> Outcome:
 
 async def on_month(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     draft.month = date(int(cb.arg[:4]), int(cb.arg[4:6]), 1).isoformat()
-    return await go(update, context, draft, Step.DAY)
+    return go(draft, Step.DAY)
 
 
 async def on_calendar(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
-    return await go(update, context, draft, Step.DAY)
+    return go(draft, Step.DAY)
 
 
 async def on_day(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
@@ -345,7 +341,7 @@ async def choose_day(update: Update, context: Context, draft: Draft, typed: Type
     if day in bookable:
         draft.day = day.isoformat()
         draft.after = typed.after
-        return await go(update, context, draft, Step.TIME)
+        return go(draft, Step.TIME)
     if day < today:
         reason = t.gettext("%(day)s has already passed.", day=t.date(day))
     elif day > horizon(today)[1]:
@@ -354,7 +350,7 @@ async def choose_day(update: Update, context: Context, draft: Draft, typed: Type
         reason = t.gettext("There are no free times on %(day)s.", day=t.date(day))
     near = nearest_days(max(day, today), bookable)
     if not near:
-        return await go(update, context, draft, Step.DAY)
+        return go(draft, Step.DAY)
     text = reason + "\n" + t.gettext("The nearest days with free times:")
     await show(update, context, text, keys.days(near), draft=draft)
     put_draft(context, draft)
@@ -382,7 +378,6 @@ async def _free_times(context: Context, draft: Draft, day: date) -> list[Slot]:
     return [s for s in slots if s.start > now and s.raw not in held]
 
 
-@renders(Step.TIME)
 async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
     t = context.t
     keys = Keys(draft.flow, t)
@@ -449,7 +444,7 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
 async def on_time_page(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     """Another page of the times already read: no second call to Altegio."""
     if not draft.offered or not draft.time_text:
-        return await go(update, context, draft, Step.TIME)
+        return go(draft, Step.TIME)
     company = await context.services.altegio.company()
     starts = sorted(
         datetime.strptime(key, "%Y%m%d%H%M").replace(tzinfo=company.tz) for key in draft.offered
@@ -463,16 +458,16 @@ async def on_time_page(update: Update, context: Context, draft: Draft, cb: Callb
 async def on_time(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     day = draft.chosen_day
     if day is None or not cb.arg.startswith(day.strftime("%Y%m%d")):
-        return await go(update, context, draft, Step.TIME if day else Step.DAY)
+        return go(draft, Step.TIME if day else Step.DAY)
     offered = draft.offered.get(cb.arg)
     if offered is None:
         # Not among the times shown last (an old button): show the times as they are now.
-        return await go(update, context, draft, Step.TIME)
+        return go(draft, Step.TIME)
     draft.slot, draft.slot_length = offered
     draft.offered = {}
     if draft.reschedule:
-        return await go(update, context, draft, Step.MOVE)
+        return go(draft, Step.MOVE)
     if draft.phone and draft.name:
         # A new time after a taken one, or "Change: day and time": the contact details stand.
-        return await go(update, context, draft, Step.SUMMARY)
-    return await go(update, context, draft, Step.PHONE)
+        return go(draft, Step.SUMMARY)
+    return go(draft, Step.PHONE)

@@ -182,8 +182,6 @@ async def show(
                     return message
                 log.info("cannot edit the menu (%s); sending a new one", exc.message)
             else:
-                if draft is not None and isinstance(edited, Message):
-                    draft.message_id = edited.message_id
                 return edited if isinstance(edited, Message) else message
     chat = update.effective_chat
     if chat is None:
@@ -191,8 +189,6 @@ async def show(
     sent = await context.bot.send_message(
         chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup
     )
-    if draft is not None:
-        draft.message_id = sent.message_id
     return sent
 
 

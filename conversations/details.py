@@ -14,12 +14,10 @@ from bot.context import Context
 from bot.keyboards import Callback, Keys
 from conversations.common import get_draft, h, show
 from conversations.flow import (
-    RENDER,
     Outcome,
     Step,
     go,
     lost,
-    renders,
     take_notice,
     user_id_of,
 )
@@ -28,8 +26,8 @@ from conversations.flow import (
 async def after_name(update: Update, context: Context, draft: Draft) -> Outcome:
     """The e-mail step where the location wants an address, else the comment."""
     if draft.email is None and await needs_email(context, draft):
-        return await go(update, context, draft, Step.EMAIL)
-    return await go(update, context, draft, Step.COMMENT)
+        return go(draft, Step.EMAIL)
+    return go(draft, Step.COMMENT)
 
 
 async def needs_email(context: Context, draft: Draft) -> bool:
@@ -41,7 +39,6 @@ async def needs_email(context: Context, draft: Draft) -> bool:
 # --- e-mail ---------------------------------------------------------------------------------
 
 
-@renders(Step.EMAIL)
 async def show_email(update: Update, context: Context, draft: Draft) -> Outcome:
     t = context.t
     keys = Keys(draft.flow, t)
@@ -66,7 +63,7 @@ async def typed_email(update: Update, context: Context) -> Outcome:
         return Step.EMAIL
     draft.email = email
     # Asked for after a refusal, the comment has been answered already.
-    return await go(update, context, draft, Step.COMMENT if draft.comment is None else Step.CONSENT)
+    return go(draft, Step.COMMENT if draft.comment is None else Step.CONSENT)
 
 
 async def needs_comment(context: Context, draft: Draft) -> bool:
@@ -75,7 +72,6 @@ async def needs_comment(context: Context, draft: Draft) -> bool:
     return (await context.services.altegio.company()).comment_required
 
 
-@renders(Step.COMMENT)
 async def show_comment(update: Update, context: Context, draft: Draft) -> Outcome:
     t = context.t
     keys = Keys(draft.flow, t)
@@ -122,14 +118,14 @@ async def typed_comment(update: Update, context: Context) -> Outcome:
         )
         return Step.COMMENT
     draft.comment = comment
-    return await go(update, context, draft, Step.CONSENT)
+    return go(draft, Step.CONSENT)
 
 
 async def on_skip_comment(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     if await needs_comment(context, draft):
-        return await go(update, context, draft, Step.COMMENT)
+        return go(draft, Step.COMMENT)
     draft.comment = ""
-    return await go(update, context, draft, Step.CONSENT)
+    return go(draft, Step.CONSENT)
 
 
 # --- the salon's privacy policy -------------------------------------------------------------
@@ -158,12 +154,11 @@ async def needs_consent(context: Context, draft: Draft, update: Update) -> str |
     return policy
 
 
-@renders(Step.CONSENT)
 async def show_consent(update: Update, context: Context, draft: Draft) -> Outcome:
     """Where the salon has its own privacy policy, it is shown and accepted before booking."""
     policy = await needs_consent(context, draft, update)
     if policy is None:
-        return await RENDER[Step.SUMMARY](update, context, draft)
+        return go(draft, Step.SUMMARY)
     t = context.t
     keys = Keys(draft.flow, t)
     heading = t.gettext("The salon's privacy policy:")
@@ -201,4 +196,4 @@ def _split(text: str, size: int) -> list[str]:
 async def on_agree(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     policy = await context.services.altegio.privacy_policy()
     draft.consent = fingerprint(policy) if policy else ""
-    return await go(update, context, draft, Step.SUMMARY)
+    return go(draft, Step.SUMMARY)

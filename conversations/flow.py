@@ -1,16 +1,18 @@
 """What every step of the booking conversation shares: the steps, moving between them, helpers.
 
-Each step module registers how its step is shown with `@renders(Step.X)`; `go` shows a step and
-turns an Altegio outage into a polite "try again" that keeps the client's choices.
+A handler that moves the client to a step returns `go(draft, step)`; the conversation
+(`conversations/booking.py`) shows that step as its table says, and turns an Altegio outage on
+the way into a polite "try again" that keeps the client's choices.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from telegram import (
     InlineKeyboardButton,
@@ -32,7 +34,6 @@ from conversations.common import (
     my_appointments,
     put_draft,
     show,
-    unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -54,46 +55,33 @@ class Step(StrEnum):
 
 
 END = ConversationHandler.END
-Outcome = Step | int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    """Where a handler sends the client: `step`, shown with `draft` by the conversation."""
+
+    draft: Draft
+    step: Step
+
+
+Outcome = Step | int | None | Show
 Action = Callable[[Update, Context, Draft, Callback], Awaitable[Outcome]]
 Handler = Callable[[Update, Context], Coroutine[Any, Any, Outcome]]
 Render = Callable[[Update, Context, Draft], Awaitable[Outcome]]
 
-R = TypeVar("R", bound=Render)
 
-RENDER: dict[Step, Render] = {}
+# Failures worth trying again: Altegio slow, pausing us, or answering what cannot be read.
 TEMPORARY = (errors.Unavailable, errors.RateLimited, errors.UnexpectedResponse)
 
 
-def renders(step: Step) -> Callable[[R], R]:
-    """Register the function that shows `step`."""
-
-    def register(function: R) -> R:
-        RENDER[step] = function
-        return function
-
-    return register
+def go(draft: Draft, step: Step) -> Show:
+    """Move the client to `step` (shown once the handler returns)."""
+    return Show(draft, step)
 
 
 def single(button: InlineKeyboardButton) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button]])
-
-
-async def go(update: Update, context: Context, draft: Draft, step: Step) -> Outcome:
-    """Render `step`; when Altegio fails, say so and let the client retry this very step."""
-    try:
-        outcome = await RENDER[step](update, context, draft)
-    except errors.StaffGone as exc:
-        return await staff_gone(update, context, draft, exc)
-    except errors.ServiceUnavailable:
-        return await service_gone(update, context, draft)
-    except (*TEMPORARY, errors.Rejected) as exc:
-        # A read refused for a reason nobody named is, for the client, a failure to try again.
-        put_draft(context, draft)
-        await unavailable(update, context, exc, draft.flow)
-        return step
-    put_draft(context, draft)
-    return outcome
 
 
 async def service_gone(update: Update, context: Context, draft: Draft) -> Outcome:
@@ -117,7 +105,7 @@ async def service_gone(update: Update, context: Context, draft: Draft) -> Outcom
     draft.service_id = draft.staff_id = None
     draft.day = draft.slot = draft.month = None
     draft.code_sent = False
-    return await go(update, context, draft, Step.SERVICE)
+    return go(draft, Step.SERVICE)
 
 
 async def _move_stops(update: Update, context: Context, note: str) -> Outcome:
@@ -140,7 +128,7 @@ async def staff_gone(
         return await _move_stops(update, context, note)
     draft.staff_id = draft.day = draft.slot = draft.month = None
     draft.notice = note + " " + t.gettext("Please choose someone else.")
-    return await go(update, context, draft, Step.STAFF)
+    return go(draft, Step.STAFF)
 
 
 def user_id_of(update: Update) -> int:

@@ -6,7 +6,7 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot.context import Context
 from bot.i18n import language_name, normalize_language
-from bot.keyboards import NO_FLOW, Keys
+from bot.keyboards import NO_FLOW, Keys, decode, pattern
 from conversations.common import answer, show
 
 
@@ -26,9 +26,11 @@ async def ask_language(update: Update, context: Context) -> None:
 
 async def on_button(update: Update, context: Context) -> None:
     query = update.callback_query
-    if query is None or query.data is None or context.user_data is None:
+    if query is None or context.user_data is None:
         return
-    code = normalize_language(query.data.rsplit(":", 1)[-1], context.services.catalogs.languages)
+    cb = decode(query.data)
+    languages = context.services.catalogs.languages
+    code = normalize_language(cb.arg, languages) if cb is not None else None
     if code is None:
         await answer(update, context, context.t.gettext("This button is no longer active."))
         return
@@ -46,4 +48,4 @@ async def on_button(update: Update, context: Context) -> None:
     )
 
 
-LANGUAGE_ACTIONS = r"^b1:-:lang:[A-Za-z_]{2,5}$"
+LANGUAGE_ACTIONS = pattern("lang")

@@ -7,7 +7,7 @@ import logging
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.context import Context
-from bot.keyboards import NO_FLOW, Keys
+from bot.keyboards import NO_FLOW, Keys, decode, pattern
 from conversations.common import answer, put_draft, show
 from conversations.flow import END, Outcome
 
@@ -46,7 +46,8 @@ async def on_button(update: Update, context: Context) -> None:
         return
     t = context.t
     await answer(update, context)
-    if query.data != "b1:-:fgtok":
+    cb = decode(query.data)
+    if cb is None or cb.action != "fgtok":
         await show(update, context, t.gettext("Nothing was deleted."), None)
         return
     user_id, chat_id = update.effective_user.id, update.effective_chat.id
@@ -64,4 +65,4 @@ async def on_button(update: Update, context: Context) -> None:
     )
 
 
-FORGET_ACTIONS = r"^b1:-:(fgtok|fgtno)$"
+FORGET_ACTIONS = pattern("fgtok", "fgtno")

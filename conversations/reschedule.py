@@ -42,7 +42,6 @@ from conversations.flow import (
     finish,
     go,
     lost,
-    renders,
     single,
     staff_name,
     user_id_of,
@@ -102,7 +101,7 @@ async def begin_reschedule(update: Update, context: Context) -> Outcome:
         phone=booking.phone,
         name=booking.fullname,
     )
-    return await go(update, context, draft, Step.DAY)
+    return go(draft, Step.DAY)
 
 
 async def book_again(update: Update, context: Context) -> Outcome:
@@ -113,11 +112,10 @@ async def book_again(update: Update, context: Context) -> Outcome:
     draft = Draft(service_id=booking.service_ids[0] if booking.service_ids else None)
     if booking.staff_id:
         draft.staff_id = booking.staff_id
-        return await go(update, context, draft, Step.DAY)
-    return await go(update, context, draft, Step.STAFF)
+        return go(draft, Step.DAY)
+    return go(draft, Step.STAFF)
 
 
-@renders(Step.MOVE)
 async def show_move(update: Update, context: Context, draft: Draft) -> Outcome:
     t = context.t
     keys = Keys(draft.flow, t)
@@ -182,7 +180,7 @@ async def _move(update: Update, context: Context, draft: Draft, code: str | None
             t.gettext("Sorry, that time has just been taken. Please choose another."), alert=True
         )
         draft.slot = None
-        return await go(update, context, draft, Step.TIME)
+        return go(draft, Step.TIME)
     if isinstance(outcome, move.Refused):
         company = outcome.company
         text = refusal_text(
