@@ -41,7 +41,6 @@ from bot.altegio.models import (
     created_records,
     error_codes,
     records_from_wire,
-    services_param,
     unwrap,
 )
 
@@ -969,3 +968,7 @@ def _plain(text: str) -> str:
         if line or (paragraphs and paragraphs[-1]):
             paragraphs.append(line)
     return "\n".join(paragraphs).strip()
+
+
+def services_param(service_ids: Sequence[int]) -> list[tuple[str, str]]:
+    return [("service_ids[]", str(i)) for i in service_ids]
