@@ -13,16 +13,17 @@ import logging
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import Enum
 from html.parser import HTMLParser
-from typing import Any, TypeVar
 
 import httpx
 
 from bot.altegio import errors
+from bot.altegio.breaker import Breaker
+from bot.altegio.cache import TtlCache
 from bot.altegio.limiter import NORMAL, URGENT, RateLimiter, Sleep
 from bot.altegio.models import (
     BookableDates,
@@ -64,7 +65,6 @@ class _HideRecordHashes(logging.Filter):
 
 _HTTPX_FILTER = _HideRecordHashes()
 
-T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.alteg.io/api"
 # A booking is waited for much longer than a read: an answer given up on leaves its outcome to be
@@ -133,120 +133,6 @@ class NewBooking:
         return body
 
 
-class _Cache:
-    """A small TTL cache that also merges concurrent identical reads into one request."""
-
-    def __init__(self, monotonic: Callable[[], float]) -> None:
-        self._monotonic = monotonic
-        self._values: dict[str, tuple[float, Any]] = {}
-        self._inflight: dict[str, asyncio.Future[Any]] = {}
-
-    async def get(
-        self,
-        key: str,
-        ttl: float,
-        load: Callable[[], Awaitable[T]],
-        *,
-        stale_if_error: bool = False,
-        stale_while_loading: bool = False,
-    ) -> T:
-        """`stale_if_error`: when the load fails, an expired value is better than nothing (the
-        salon's name and phone during an outage). `stale_while_loading`: an expired value is
-        returned at once while one load runs in the background."""
-        now = self._monotonic()
-        hit = self._values.get(key)
-        if hit is not None and hit[0] > now:
-            value: T = hit[1]
-            return value
-        task = self._inflight.get(key)
-        if task is None:
-            # The load runs in its own task that every caller shields, so one caller giving up
-            # (a cancelled update) does not cancel the read for the others waiting on it.
-            task = asyncio.ensure_future(self._load(key, ttl, load))
-            self._inflight[key] = task
-            if stale_while_loading and hit is not None:
-                task.add_done_callback(_quiet)
-        if stale_while_loading and hit is not None:
-            previous: T = hit[1]
-            return previous
-        try:
-            result: T = await asyncio.shield(task)
-        except errors.AltegioError:
-            if stale_if_error and hit is not None:
-                stale: T = hit[1]
-                return stale
-            raise
-        return result
-
-    async def _load(self, key: str, ttl: float, load: Callable[[], Awaitable[T]]) -> T:
-        try:
-            result = await load()
-            if ttl > 0:
-                self._values[key] = (self._monotonic() + ttl, result)
-            return result
-        finally:
-            del self._inflight[key]
-
-    def drop(self, prefix: str = "") -> None:
-        for key in [k for k in self._values if k.startswith(prefix)]:
-            del self._values[key]
-
-    def expire(self, key: str) -> None:
-        """Read `key` afresh next time, but keep the old value for `stale_if_error`."""
-        hit = self._values.get(key)
-        if hit is not None:
-            self._values[key] = (float("-inf"), hit[1])
-
-
-def _quiet(task: asyncio.Future[Any]) -> None:
-    """A background load's failure is only logged; the next caller tries again."""
-    if not task.cancelled() and task.exception() is not None:
-        log.info("background read failed: %s", type(task.exception()).__name__)
-
-
-class Breaker:
-    """Stops calling Altegio while it keeps failing, and lets one call through now and then.
-
-    After `threshold` calls in a row end in an outage (after their own retries), every call
-    fails at once for `cooldown` seconds; then calls go through again, and the first failure
-    opens it anew while the first success closes it.
-    """
-
-    def __init__(
-        self, monotonic: Callable[[], float], threshold: int = 5, cooldown: float = 30.0
-    ) -> None:
-        self._monotonic = monotonic
-        self._threshold = threshold
-        self._cooldown = cooldown
-        self._failures = 0
-        self._open_until = 0.0
-
-    @property
-    def is_open(self) -> bool:
-        return self._monotonic() < self._open_until
-
-    @property
-    def remaining(self) -> float:
-        """Seconds until calls go through again (0 when they do)."""
-        return max(0.0, self._open_until - self._monotonic())
-
-    def check(self) -> None:
-        if self.is_open:
-            raise errors.CircuitOpen("Altegio keeps failing; not calling it for a while")
-
-    def success(self) -> None:
-        self._failures = 0
-        self._open_until = 0.0
-
-    def failure(self) -> None:
-        self._failures += 1
-        if self._failures >= self._threshold:
-            if not self.is_open:
-                log.warning("Altegio keeps failing: pausing calls for %.0f s", self._cooldown)
-            self._open_until = self._monotonic() + self._cooldown
-            self._failures = self._threshold - 1  # after the pause, one failure reopens it
-
-
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -299,7 +185,7 @@ class AltegioClient:
         self._jitter = jitter
         self._max_attempts = max(1, max_attempts)
         self._retry_after_cap = retry_after_cap
-        self._cache = _Cache(monotonic)
+        self._cache = TtlCache(monotonic)
         self.breaker = Breaker(monotonic)
         self._catalogue_ttl = catalogue_ttl
         self._availability_ttl = availability_ttl
