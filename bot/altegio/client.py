@@ -13,11 +13,10 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import Enum
-from html.parser import HTMLParser
 
 import httpx
 
@@ -35,15 +34,13 @@ from bot.altegio.models import (
     Record,
     Slot,
     Staff,
-    as_dict,
     as_int,
-    as_list,
-    as_str,
     created_records,
     error_codes,
     records_from_wire,
     unwrap,
 )
+from bot.altegio.models.policy_text import policy_text
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +264,7 @@ class AltegioClient:
                 # to read it: booking goes on as where no own policy is set.
                 log.info("no privacy policy to show (%s)", type(exc).__name__)
                 return None
-            return _policy_text(data)
+            return policy_text(data)
 
         policy: str | None = await self._cache.get(
             "privacy_policy", self._catalogue_ttl, load, stale_if_error=True
@@ -737,8 +734,6 @@ class AltegioClient:
 
 
 _INVALID = object()
-# Answers to a privacy-policy read that mean "none to show".
-_NO_POLICY = (errors.NotFound, errors.ForeignAnswer, errors.AuthError)
 
 
 def _json_body(response: httpx.Response) -> Json:
@@ -778,82 +773,6 @@ def _rejection(
         # Altegio's older refusals carry a sentence and no code.
         return errors.refusal_by_meaning(message)(message, codes, ids)
     return errors.Rejected(message, codes, ids)
-
-
-# --- the privacy policy ----------------------------------------------------------------------
-
-_POLICY_KEYS = ("text", "privacy_policy", "policy", "content", "html", "body", "value", "title")
-_POLICY_LINKS = ("url", "link", "href", "privacy_policy_url")
-
-
-def _policy_text(data: Json) -> str | None:
-    """The policy's text from an answer of undocumented shape; None for "no own policy"."""
-    if isinstance(data, str):
-        return _plain(data) or None
-    raw = as_dict(data)
-    if not raw and isinstance(data, list):
-        texts = [_policy_text(item) for item in as_list(data)]
-        joined = "\n\n".join(t for t in texts if t)
-        return joined or None
-    if raw.get("is_custom") in (False, 0, "0"):
-        return None
-    for key in _POLICY_KEYS[:-1]:
-        value = raw.get(key)
-        if isinstance(value, Mapping):
-            nested = _policy_text(value)
-            if nested:
-                return nested
-        text = _plain(as_str(value))
-        if text:
-            return text
-    for key in _POLICY_LINKS:
-        link = as_str(raw.get(key))
-        if link.startswith(("http://", "https://")):
-            return link
-    return None
-
-
-class _Text(HTMLParser):
-    """HTML to plain text: paragraphs and line breaks kept, links written out."""
-
-    _BREAKS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._href = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._BREAKS:
-            self.parts.append("\n")
-        if tag == "li":
-            self.parts.append("• ")
-        if tag == "a":
-            self._href = dict(attrs).get("href") or ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._href.startswith(("http://", "https://")):
-            self.parts.append(f" ({self._href})")
-            self._href = ""
-        if tag in self._BREAKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def _plain(text: str) -> str:
-    if "<" in text and ">" in text:
-        parser = _Text()
-        parser.feed(text)
-        parser.close()
-        text = "".join(parser.parts)
-    lines = [" ".join(line.split()) for line in text.splitlines()]
-    paragraphs: list[str] = []
-    for line in lines:
-        if line or (paragraphs and paragraphs[-1]):
-            paragraphs.append(line)
-    return "\n".join(paragraphs).strip()
 
 
 def services_param(service_ids: Sequence[int]) -> list[tuple[str, str]]:

@@ -7,8 +7,8 @@ cannot do without is missing.
 
 The records live in modules by subject: `lenient` (scalars), `envelope` (an answer's data and
 refusal codes), `company` and `region` (the location), `catalogue` (services, categories, team),
-`free_times` (days and times), `visits` (appointments). This package re-exports their public
-names, so `from bot.altegio.models import Company` keeps working
+`free_times` (days and times), `visits` (appointments), `policy_text` (the privacy policy). This
+package re-exports their public names, so `from bot.altegio.models import Company` keeps working
 wherever the bot and its tests import them; code inside `bot/altegio/` imports the defining
 module.
 """
@@ -30,6 +30,7 @@ from bot.altegio.models.lenient import (
     require_int,
     zone,
 )
+from bot.altegio.models.policy_text import policy_text
 from bot.altegio.models.region import country_currency, fixed_zone, territory, utc_offset
 from bot.altegio.models.visits import (
     CreatedRecord,
@@ -65,6 +66,7 @@ __all__ = [
     "fixed_zone",
     "parse_date",
     "parse_datetime",
+    "policy_text",
     "records_from_wire",
     "require_int",
     "territory",
