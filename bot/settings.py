@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
 
-from bot.altegio.client import DEFAULT_BASE_URL
 from bot.altegio.sandbox import SANDBOX_COMPANY_ID, SANDBOX_PARTNER_TOKEN
+from bot.altegio.transport import DEFAULT_BASE_URL
 from bot.i18n import SHIPPED_LANGUAGES, normalize_language
 from bot.reminders import QuietHours, parse_offsets, parse_quiet_hours
 

@@ -23,7 +23,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.altegio import errors
-from bot.altegio.client import NewBooking
+from bot.altegio.booking_calls import NewBooking
 from bot.altegio.models import CreatedRecord
 from bot.attempts import CHECK_EVERY, CHECK_FOR
 from bot.booking import Draft

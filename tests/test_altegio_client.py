@@ -20,7 +20,8 @@ import httpx
 import pytest
 
 from bot.altegio import errors
-from bot.altegio.client import AltegioClient, Appointment, NewBooking
+from bot.altegio.booking_calls import Appointment, NewBooking
+from bot.altegio.client import AltegioClient
 from bot.altegio.limiter import NORMAL, URGENT, RateLimiter
 from bot.altegio.models import Facts, Rules, Slot
 

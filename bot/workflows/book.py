@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.altegio import errors
-from bot.altegio.client import Appointment, NewBooking
+from bot.altegio.booking_calls import Appointment, NewBooking
 from bot.altegio.models import Company, CreatedRecord, Record, parse_datetime
 from bot.appointments import remember_booking
 from bot.attempts import CHECK_EVERY, CHECK_FOR, attempt_data

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.altegio import errors
-from bot.altegio.client import Appointment, NewBooking
+from bot.altegio.booking_calls import Appointment, NewBooking
 from bot.altegio.models import Company, parse_datetime
 from bot.appointments import Change, Fresh, Refusal, change_refusal, record_new, refresh, schedule
 from bot.attempts import attempt_data

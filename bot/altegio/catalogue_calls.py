@@ -1,0 +1,178 @@
+"""What can be booked: the services, the team and its durations, bookable days and free times;
+services and team members Altegio refused are kept out of the lists for a while."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import date
+
+from bot.altegio import errors
+from bot.altegio.location_calls import LocationCalls
+from bot.altegio.models.catalogue import Catalogue, Staff
+from bot.altegio.models.free_times import BookableDates, Slot
+from bot.altegio.models.lenient import Json
+
+
+class CatalogueCalls(LocationCalls):
+    """`book_services`, `book_staff`, `book_dates` and `book_times`.
+
+    The state below is set up by `AltegioClient.__init__`.
+    """
+
+    _availability_ttl: float  # team members and bookable days (free times are never cached)
+    _durations_ttl: float
+    _withdrawn_ttl: float
+    # Services and team members Altegio refused or no longer knows, until when: not offered
+    # again even while a list read before the refusal is still cached.
+    _withdrawn: dict[tuple[str, int], float]
+    _staff_names: dict[int, str]  # for telling the client who left, once Altegio forgot them
+
+    # --- the catalogue -----------------------------------------------------------------------
+
+    async def catalogue(self, staff_id: int | None = None) -> Catalogue:
+        params: list[tuple[str, str]] = []
+        if staff_id:
+            params.append(("staff_id", str(staff_id)))
+
+        async def load() -> Catalogue:
+            data = await self._request(
+                "GET", f"book_services/{self.company_id}", params=params, route="book_services"
+            )
+            return Catalogue.from_wire(data)
+
+        catalogue = await self._cache.get(
+            f"services:{staff_id or 0}", self._catalogue_ttl, load, stale_if_error=True
+        )
+        gone = self._gone("service")
+        if not gone:
+            return catalogue
+        return Catalogue(
+            tuple(s for s in catalogue.services if s.id not in gone), catalogue.categories
+        )
+
+    async def durations(self) -> dict[int, tuple[int, int]]:
+        """Each service's shortest and longest duration in seconds, over the team.
+
+        `book_services` carries durations only when asked for one team member, so the team's
+        own lists are read (in the background of a long cache, as durations rarely change).
+        """
+
+        async def load() -> dict[int, tuple[int, int]]:
+            found: dict[int, list[int]] = {}
+            for service in (await self.catalogue()).services:
+                if service.duration:
+                    found.setdefault(service.id, []).append(service.duration)
+            data = await self._request("GET", f"book_staff/{self.company_id}", route="book_staff")
+            members = Staff.list_from_wire(data)
+            lists = await asyncio.gather(
+                *(self.catalogue(m.id) for m in members), return_exceptions=True
+            )
+            for listed in lists:
+                if isinstance(listed, Catalogue):
+                    for service in listed.services:
+                        if service.duration:
+                            found.setdefault(service.id, []).append(service.duration)
+            return {sid: (min(lengths), max(lengths)) for sid, lengths in found.items()}
+
+        durations: dict[int, tuple[int, int]] = await self._cache.get(
+            "durations", self._durations_ttl, load, stale_if_error=True, stale_while_loading=True
+        )
+        return durations
+
+    # --- availability ------------------------------------------------------------------------
+
+    async def staff(self, service_ids: Sequence[int]) -> list[Staff]:
+        params = services_param(service_ids)
+
+        async def load() -> list[Staff]:
+            data = await self._request(
+                "GET", f"book_staff/{self.company_id}", params=params, route="book_staff"
+            )
+            return Staff.list_from_wire(data)
+
+        key = "avail:staff:" + ",".join(map(str, service_ids))
+        members = await self._cache.get(key, self._availability_ttl, load)
+        for member in members:
+            self._staff_names[member.id] = member.name
+        gone = self._gone("staff")
+        return [m for m in members if m.id not in gone]
+
+    async def dates(
+        self, service_ids: Sequence[int], staff_id: int, date_from: date, date_to: date
+    ) -> BookableDates:
+        params = [
+            *services_param(service_ids),
+            ("staff_id", str(staff_id)),
+            # `date` too, for servers that predate `date_from`/`date_to` (these override it).
+            ("date", date_from.isoformat()),
+            ("date_from", date_from.isoformat()),
+            ("date_to", date_to.isoformat()),
+        ]
+
+        async def load() -> BookableDates:
+            data = await self._staff_read(
+                staff_id, "GET", f"book_dates/{self.company_id}", params, "book_dates"
+            )
+            return BookableDates.from_wire(data, span=(date_from, date_to))
+
+        key = f"avail:dates:{staff_id}:{','.join(map(str, service_ids))}:{date_from}:{date_to}"
+        return await self._cache.get(key, self._availability_ttl, load)
+
+    async def times(self, staff_id: int, day: date, service_ids: Sequence[int]) -> list[Slot]:
+        """Free times on `day`; always fresh, never cached."""
+        company = await self.company()
+        data = await self._staff_read(
+            staff_id,
+            "GET",
+            f"book_times/{self.company_id}/{staff_id}/{day.isoformat()}",
+            services_param(service_ids),
+            "book_times",
+        )
+        return [s for s in Slot.list_from_wire(data, company.tz, day) if s.start.date() == day]
+
+    async def _staff_read(
+        self,
+        staff_id: int,
+        method: str,
+        path: str,
+        params: Sequence[tuple[str, str]],
+        route: str,
+    ) -> Json:
+        """A read about one team member: Altegio not finding them means they left the online
+        booking (fired, hidden, no longer bookable), which the client is told as such."""
+        try:
+            return await self._request(method, path, params=params, route=route)
+        except errors.NotFound as exc:
+            if not staff_id or not exc.from_altegio:
+                raise
+            name = self._staff_names.get(staff_id, "")
+            self.withdraw_staff(staff_id)
+            raise errors.StaffGone(staff_id, name) from exc
+
+    def withdraw_service(self, service_id: int) -> None:
+        """Altegio refused the service (438): it is not offered again for a while, and the lists
+        are read afresh."""
+        self._withdrawn[("service", service_id)] = self._monotonic() + self._withdrawn_ttl
+        self._cache.drop("services:")
+        self._cache.drop("durations")
+        self._cache.drop("avail:")
+
+    def withdraw_staff(self, staff_id: int) -> None:
+        """The team member no longer takes online bookings: not offered again for a while."""
+        self._withdrawn[("staff", staff_id)] = self._monotonic() + self._withdrawn_ttl
+        self._cache.drop("avail:")
+
+    def _gone(self, kind: str) -> set[int]:
+        now = self._monotonic()
+        for key in [k for k, until in self._withdrawn.items() if until <= now]:
+            del self._withdrawn[key]
+        return {ident for (what, ident) in self._withdrawn if what == kind}
+
+    def forget_availability(self) -> None:
+        """Drop cached staff and days, e.g. after a slot turned out to be taken."""
+        self._cache.drop("avail:")
+
+
+def services_param(service_ids: Sequence[int]) -> list[tuple[str, str]]:
+    return [("service_ids[]", str(i)) for i in service_ids]

@@ -1,0 +1,101 @@
+"""The location's own reads: `GET company`, completed by what its records tell, and its privacy
+policy."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from bot.altegio import errors
+from bot.altegio.cache import TtlCache
+from bot.altegio.models.company import Company, Facts
+from bot.altegio.models.lenient import as_int
+from bot.altegio.models.policy_text import policy_text
+from bot.altegio.models.visits import Record
+from bot.altegio.transport import Transport
+
+# The client's parts log under the one name the client always had, so log lines read as before.
+log = logging.getLogger("bot.altegio.client")
+
+
+class LocationCalls(Transport):
+    """The location, and what the other groups of calls share: every one of them reads the
+    location (its zone, for a start) and keeps its reads in the one cache.
+
+    The state below is set up by `AltegioClient.__init__`.
+    """
+
+    _cache: TtlCache
+    _catalogue_ttl: float  # the location, its policy and its services are kept this long
+    _facts: Facts  # what records told about the location; handed to `_on_facts` when it changes
+    _on_facts: Callable[[Facts], None] | None
+    # The last location read, the facts it was completed with, and the completed copy.
+    _merged: tuple[Company | None, Facts | None, Company | None]
+
+    async def company(self, *, fresh: bool = False) -> Company:
+        """The location; `fresh` reads it again now (a salon may have changed a setting), yet
+        falls back to the last copy when Altegio does not answer."""
+
+        async def load() -> Company:
+            data = await self._request("GET", f"company/{self.company_id}", route="company")
+            return Company.from_wire(data)
+
+        if fresh:
+            self._cache.expire("company")
+        company = await self._cache.get("company", self._catalogue_ttl, load, stale_if_error=True)
+        # Read many times an update: the merged copy is kept until either side changes.
+        read, facts, merged = self._merged
+        if merged is None or read is not company or facts is not self._facts:
+            merged = company.with_facts(self._facts)
+            self._merged = (company, self._facts, merged)
+        return merged
+
+    def forget_company(self) -> None:
+        """A setting turned out to differ from the copy held: read it again next time."""
+        self._cache.expire("company")
+
+    @property
+    def facts(self) -> Facts:
+        return self._facts
+
+    def _learn(self, records: Sequence[Record]) -> None:
+        """Keep what records tell about the location (phone, currency, rules): `GET company` is
+        documented without them."""
+        learned = self._facts
+        for record in records:
+            block_id = as_int(record.company.get("id"))
+            if record.company and block_id in (None, self.company_id):
+                learned = record.facts.over(learned)
+        if learned != self._facts:
+            self._facts = learned
+            if self._on_facts is not None:
+                self._on_facts(learned)
+
+    async def privacy_policy(self) -> str | None:
+        """The location's own privacy policy as plain text, or None when it has none.
+
+        The answer's shape is undocumented: the text is looked for as the data itself or under
+        a likely key; HTML is reduced to text. A location without one may also answer 404.
+        """
+
+        async def load() -> str | None:
+            try:
+                data = await self._request(
+                    "GET", f"privacy_policy/{self.company_id}", route="privacy_policy"
+                )
+            except (
+                errors.NotFound,
+                errors.ForeignAnswer,
+                errors.AuthError,
+                errors.Rejected,
+            ) as exc:
+                # No such policy, or no such endpoint where this location is served, or no right
+                # to read it: booking goes on as where no own policy is set.
+                log.info("no privacy policy to show (%s)", type(exc).__name__)
+                return None
+            return policy_text(data)
+
+        policy: str | None = await self._cache.get(
+            "privacy_policy", self._catalogue_ttl, load, stale_if_error=True
+        )
+        return policy

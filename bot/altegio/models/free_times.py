@@ -1,0 +1,95 @@
+"""When a team member can be booked: the bookable days of a range and the free times of a day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.altegio.models.lenient import (
+    Json,
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
+    parse_date,
+    parse_datetime,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BookableDates:
+    booking_dates: tuple[date, ...]
+    working_dates: tuple[date, ...] = ()
+
+    @classmethod
+    def from_wire(cls, data: Json, span: tuple[date, date] | None = None) -> BookableDates:
+        """`span` is the requested range: month maps carry no year, so it supplies one."""
+        raw = as_dict(data)
+        booking = _dates(raw.get("booking_dates"))
+        if not booking and span is not None:
+            booking = _month_days(raw.get("booking_days"), span)
+        working = _dates(raw.get("working_dates"))
+        if not working and span is not None:
+            working = _month_days(raw.get("working_days"), span)
+        return cls(tuple(sorted(set(booking))), tuple(sorted(set(working))))
+
+
+def _dates(values: Json) -> list[date]:
+    return [d for d in (parse_date(v) for v in as_list(values)) if d]
+
+
+def _month_days(values: Json, span: tuple[date, date]) -> list[date]:
+    # Only used when `*_dates` is missing: each month gets the year that puts it in the range.
+    first, last = span
+    days: list[date] = []
+    for month_key, items in as_dict(values).items():
+        month = as_int(month_key)
+        if month is None or not 1 <= month <= 12:
+            continue
+        for item in as_list(items):
+            day = as_int(item)
+            if day is None:
+                continue
+            for year in range(first.year, last.year + 1):
+                try:
+                    candidate = date(year, month, day)
+                except ValueError:
+                    continue
+                if first <= candidate <= last:
+                    days.append(candidate)
+                    break
+    return days
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A free time; `raw` is Altegio's own `datetime`, echoed back unchanged when booking."""
+
+    start: datetime
+    raw: str
+    length: int | None = None
+
+    @classmethod
+    def list_from_wire(cls, data: Json, tz: ZoneInfo, day: date | None = None) -> list[Slot]:
+        slots: dict[datetime, Slot] = {}
+        for item in as_list(data):
+            raw = as_dict(item)
+            value = raw.get("datetime")
+            start = parse_datetime(value, tz)
+            if start is None and day is not None:
+                time_text = as_str(raw.get("time"))
+                try:
+                    hour, minute = (int(x) for x in time_text.split(":")[:2])
+                    start = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
+                except ValueError:
+                    start = None
+                value = start.isoformat() if start else None
+            if start is None:
+                continue
+            text = value if isinstance(value, str) else start.isoformat()
+            # Shown in the salon's zone whatever offset Altegio wrote; `raw` stays verbatim.
+            start = start.astimezone(tz)
+            length = as_int(raw.get("sum_length")) or as_int(raw.get("seance_length"))
+            slots.setdefault(start, cls(start, text, length))
+        return sorted(slots.values(), key=lambda s: s.start)
