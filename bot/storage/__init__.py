@@ -4,12 +4,12 @@ from bot.storage.database import (
     BUSY_TIMEOUT,
     Attempt,
     Contact,
-    PendingWrites,
     Reminder,
     Storage,
     StorageError,
     StoredBooking,
 )
+from bot.storage.pending import PendingWrites
 
 __all__ = [
     "BUSY_TIMEOUT",
