@@ -4,18 +4,27 @@ with a message naming it, not with a conversation quietly never saved."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import importlib
 import typing
+from pathlib import Path
 from typing import Any
 
 import pytest
-from telegram.ext import Application
 
 from bot import persistence
 from tests.conftest import Bot
 
 WHY = "bot/persistence.py relies on it (see its docstring)"
+ROOT = Path(__file__).resolve().parent.parent
+# What bot/persistence.py reads, and nothing else anywhere: each is checked below.
+PRIVATE_MODULES = {"telegram.ext._handlers.conversationhandler", "telegram.ext._utils.trackingdict"}
+PRIVATE_ATTRIBUTES = {
+    "_user_ids_to_be_updated_in_persistence",
+    "_user_ids_to_be_deleted_in_persistence",
+    "_conversation_handler_conversations",
+}
 
 
 def private(owner: object, name: str, kind: type | None = None) -> Any:
@@ -109,7 +118,7 @@ async def test_what_an_update_changed_is_in_the_database_after_it(bot: Bot) -> N
 
 
 async def test_a_step_still_running_keeps_its_old_state_until_it_ends(bot: Bot) -> None:
-    app: Application[Any, Any, Any, Any, Any, Any] | None = bot.app
+    app = bot.app
     assert app is not None and bot.services is not None
     storage = bot.services.storage
     name, states = next(iter(app._conversation_handler_conversations.items()))
@@ -138,3 +147,42 @@ async def test_a_step_still_running_keeps_its_old_state_until_it_ends(bot: Bot) 
     assert key not in storage.conversations(name), (
         f"an ended conversation (TrackingDict.DELETED) was not deleted: {WHY}"
     )
+
+
+def _private_uses(path: Path) -> set[str]:
+    """Private telegram modules imported, and private attributes of other objects than
+    `self`/`cls` reached into."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        modules = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            modules = [node.module]
+        elif isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        for module in modules:
+            parts = module.split(".")
+            if parts[0] == "telegram" and any(part.startswith("_") for part in parts):
+                found.add(module)
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+        ):
+            found.add(node.attr)
+    return found
+
+
+def test_no_other_private_name_is_used() -> None:
+    sources = [*(ROOT / "bot").rglob("*.py"), *(ROOT / "conversations").rglob("*.py")]
+    for path in sorted(sources):
+        relative = path.relative_to(ROOT).as_posix()
+        allowed = (
+            PRIVATE_MODULES | PRIVATE_ATTRIBUTES if relative == "bot/persistence.py" else set()
+        )
+        unexpected = _private_uses(path) - allowed
+        assert not unexpected, (
+            f"{relative} uses the private names {sorted(unexpected)}: python-telegram-bot's "
+            "public API only, or say why in bot/persistence.py and check the name here "
+            "(our own private names are not to be reached into from outside either)"
+        )
