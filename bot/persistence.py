@@ -1,16 +1,46 @@
-"""PTB's `BasePersistence` over `Storage`: conversation states and user/chat data as JSON rows."""
+"""PTB's `BasePersistence` over `Storage`: conversation states and user/chat data as JSON rows.
+
+All of it is PTB's public API but `SqlitePersistence.write_pending` (why it exists: see there).
+It must know what changed since the last write, which PTB tells through no public API, so it
+reads these private names of PTB 22, as `Application.update_persistence` itself does:
+
+- `Application._user_ids_to_be_updated_in_persistence` and `_user_ids_to_be_deleted_in_persistence`:
+  the users whose data changed, or was dropped, since the last write;
+- `Application._conversation_handler_conversations`: each persistent conversation's states, a
+  `TrackingDict` (`telegram.ext._utils.trackingdict`) whose `pop_accessed_write_items` says which
+  keys changed, with `DELETED` for a conversation that ended, and whose `mark_as_accessed` keeps a
+  key for the next write;
+- `PendingState` (`telegram.ext._handlers.conversationhandler`): the state of a non-blocking step
+  still running (`done`, `resolve`, `old_state`).
+
+A PTB release that renames or retypes any of them fails `tests/test_ptb_private_names.py`,
+naming the one that changed.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import MutableMapping
 from typing import Any
 
 from telegram.ext import Application, BasePersistence, PersistenceInput
-from telegram.ext._handlers.conversationhandler import PendingState
-from telegram.ext._utils.trackingdict import TrackingDict
-from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
+
+try:
+    from telegram.ext._handlers.conversationhandler import PendingState
+    from telegram.ext._utils.trackingdict import TrackingDict
+except ImportError as exc:  # a python-telegram-bot release this bot was not made for
+    raise ImportError(
+        f"python-telegram-bot moved a private name bot/persistence.py relies on ({exc}); "
+        "see that module's docstring and tests/test_ptb_private_names.py"
+    ) from exc
 
 from bot.storage import Storage
+
+# PTB's own aliases (in the private `telegram.ext._utils.types`), spelled out here; mypy checks
+# them against `BasePersistence`'s signatures, the test against PTB's definitions.
+ConversationKey = tuple[int | str, ...]
+ConversationDict = MutableMapping[ConversationKey, object]
+CDCData = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]
 
 Data = dict[str, Any]
 
@@ -86,7 +116,8 @@ class SqlitePersistence(BasePersistence[Data, Data, Data]):
         write later or elsewhere. This one serializes on the spot and runs after every update,
         where the copies and the tasks cost more than the writes; here the same changes go in
         one transaction, with no await in between, so no other update can interleave.
-        (PTB's bookkeeping is read as PTB 22 keeps it; only user data is stored, see above.)
+        (PTB's bookkeeping is read as PTB 22 keeps it, see the module docstring; only user data
+        is stored, see above.)
         """
         updated = application._user_ids_to_be_updated_in_persistence
         deleted = application._user_ids_to_be_deleted_in_persistence
@@ -113,7 +144,9 @@ class SqlitePersistence(BasePersistence[Data, Data, Data]):
         except sqlite3.Error:
             # The file is busy (another program holds it): what changed stays pending and goes
             # out with the next write, nothing is lost.
-            application._user_ids_to_be_updated_in_persistence |= updated
+            application.mark_data_for_update_persistence(user_ids=updated)
+            # A drop has no public way to be marked again: `Application.drop_user_data` would
+            # also throw away what a later handler of the update put in the user's data anew.
             application._user_ids_to_be_deleted_in_persistence |= deleted
             conversations_by_name = application._conversation_handler_conversations
             for name, key, _state in states:

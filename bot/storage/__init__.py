@@ -1,0 +1,33 @@
+"""Everything the bot keeps in SQLite: the file, its schema and the queries on it.
+
+Values are JSON text, never pickle; instants are ISO 8601 with their offset, or Unix seconds
+where a query orders or compares them.
+
+    database.py       the file (WAL, lock, owner, write check) and `Storage`, made of the rest
+    schema.py         the migrations, m001 to m005
+    pending.py        writes kept while another program holds the file
+    state_rows.py     conversation states and user/chat/bot data (PTB's persistence)
+    client_rows.py    contact details and Altegio user tokens
+    booking_rows.py   bookings made through the bot
+    reminder_rows.py  reminders on or off, the chat's language, the reminder queue
+    location_rows.py  what records told about a location
+    attempt_rows.py   booking calls in flight
+"""
+
+from bot.storage.attempt_rows import Attempt
+from bot.storage.booking_rows import StoredBooking
+from bot.storage.client_rows import Contact
+from bot.storage.database import BUSY_TIMEOUT, Storage, StorageError
+from bot.storage.pending import PendingWrites
+from bot.storage.reminder_rows import Reminder
+
+__all__ = [
+    "BUSY_TIMEOUT",
+    "Attempt",
+    "Contact",
+    "PendingWrites",
+    "Reminder",
+    "Storage",
+    "StorageError",
+    "StoredBooking",
+]

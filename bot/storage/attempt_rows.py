@@ -1,0 +1,130 @@
+"""Booking calls in flight: each noted before it is sent to Altegio, so that after a crash or a
+lost answer the bot knows what may have been booked, for whom, and since when."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A booking call that may have reached Altegio; see `schema.m005_attempts`."""
+
+    flow: str
+    chat_id: int
+    user_id: int
+    data: dict[str, Any]
+    state: str
+    started_at: datetime
+    check_at: datetime | None = None
+    deadline: datetime | None = None
+    answered: bool = False
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row | tuple[Any, ...]) -> Attempt:
+        flow, chat_id, user_id, data, state, started, check_at, deadline, answered = row
+        return cls(
+            flow,
+            chat_id,
+            user_id,
+            json.loads(data),
+            state,
+            _instant(started),
+            None if check_at is None else _instant(check_at),
+            None if deadline is None else _instant(deadline),
+            bool(answered),
+        )
+
+
+def _instant(stamp: int) -> datetime:
+    return datetime.fromtimestamp(stamp, tz=UTC)
+
+
+_ATTEMPT = (
+    "SELECT flow, chat_id, user_id, data, state, started_at, check_at, deadline, answered "
+    "FROM attempts"
+)
+
+
+class AttemptRows:
+    """The `attempts` table: one row per flow (a chat's booking, or its move)."""
+
+    db: Database
+
+    def begin_attempt(
+        self, flow: str, chat_id: int, user_id: int, data: dict[str, Any], now: datetime
+    ) -> None:
+        """Note a booking call before it is sent (replacing an earlier one of the same flow)."""
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO attempts (flow, chat_id, user_id, data, state,"
+                " started_at, answered) VALUES (?, ?, ?, ?, 'sending', ?, 0)",
+                (flow, chat_id, user_id, json.dumps(data), int(now.timestamp())),
+            )
+
+    def attempt(self, flow: str) -> Attempt | None:
+        row = self.db.conn.execute(_ATTEMPT + " WHERE flow = ?", (flow,)).fetchone()
+        return Attempt.from_row(row) if row else None
+
+    def attempts_due(self, now: datetime, orphaned_before: datetime) -> list[Attempt]:
+        """Attempts to look at now: those being checked whose next look is due, and those still
+        "sending" since before `orphaned_before` (their process died, or the call hung)."""
+        rows = self.db.conn.execute(
+            _ATTEMPT + " WHERE (state = 'checking' AND check_at <= ?)"
+            " OR (state = 'sending' AND started_at < ?) ORDER BY started_at",
+            (int(now.timestamp()), int(orphaned_before.timestamp())),
+        ).fetchall()
+        return [Attempt.from_row(r) for r in rows]
+
+    def check_attempt(
+        self, flow: str, check_at: datetime, deadline: datetime, *, answered: bool | None = None
+    ) -> None:
+        """Look again at `check_at`, until `deadline`."""
+        with self.db.conn:
+            self.db.conn.execute(
+                "UPDATE attempts SET state = 'checking', check_at = ?, deadline = ?,"
+                " answered = COALESCE(?, answered) WHERE flow = ?",
+                (
+                    int(check_at.timestamp()),
+                    int(deadline.timestamp()),
+                    None if answered is None else int(answered),
+                    flow,
+                ),
+            )
+
+    def settle_attempt(self, flow: str, state: str) -> None:
+        """How the attempt ended: booked, not_booked or unknown (kept a day, for the flow's
+        buttons), or gone (the call's own answer said)."""
+        with self.db.conn:
+            if state == "gone":
+                self.db.conn.execute("DELETE FROM attempts WHERE flow = ?", (flow,))
+            else:
+                self.db.conn.execute(
+                    "UPDATE attempts SET state = ?, check_at = NULL WHERE flow = ?", (state, flow)
+                )
+
+    def abandon_attempt(self, flow: str) -> None:
+        """The client left the booking while its call is checked: its outcome is still told,
+        but not offered to be tried again."""
+        row = self.db.conn.execute("SELECT data FROM attempts WHERE flow = ?", (flow,)).fetchone()
+        if row is None:
+            return
+        data = {**json.loads(row[0]), "abandoned": True}
+        with self.db.conn:
+            self.db.conn.execute(
+                "UPDATE attempts SET data = ? WHERE flow = ?", (json.dumps(data), flow)
+            )
+
+    def forget_settled_attempts(self, before: datetime) -> None:
+        with self.db.conn:
+            self.db.conn.execute(
+                "DELETE FROM attempts WHERE state IN ('booked', 'not_booked', 'unknown')"
+                " AND started_at < ?",
+                (int(before.timestamp()),),
+            )

@@ -1,0 +1,126 @@
+"""The database file and `Storage`, its one owner: opening it (WAL, the lock, the write check),
+the location it belongs to, and forgetting a client across every table.
+
+The queries live with their subject, one class per module, and `Storage` is made of them all.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import sqlite3
+from pathlib import Path
+from typing import IO
+
+from sqlite_utils import Database
+
+from bot.storage.attempt_rows import AttemptRows
+from bot.storage.booking_rows import BookingRows
+from bot.storage.client_rows import ClientRows
+from bot.storage.location_rows import LocationRows
+from bot.storage.reminder_rows import ReminderRows
+from bot.storage.schema import migrations
+from bot.storage.state_rows import StateRows
+
+
+class StorageError(RuntimeError):
+    """The database cannot be opened or written."""
+
+
+# How long a write waits for a lock another process holds: short, because the wait blocks every
+# client of this process; a write that still finds the file locked fails and is tried again.
+BUSY_TIMEOUT = 0.1
+
+
+def _lock(path: Path) -> IO[bytes]:
+    """Hold `<file>.lock` for as long as the process uses the database."""
+    handle = (path.parent / (path.name + ".lock")).open("ab")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise StorageError(
+            f"another bot process is using the database at {path}: stop it first, or give "
+            "this one a BOT_DB_PATH of its own"
+        ) from None
+    return handle
+
+
+class Storage(StateRows, ClientRows, BookingRows, ReminderRows, LocationRows, AttemptRows):
+    """The one owner of the SQLite file."""
+
+    def __init__(self, db: Database, lock: IO[bytes] | None = None) -> None:
+        self.db = db
+        self._lock = lock
+        migrations.apply(db)
+
+    @classmethod
+    def open(cls, path: Path | None) -> Storage:
+        """Open (or create) the database; `None` keeps it in memory, for tests and demos.
+
+        A file is this process's alone: a second bot started on it (two locations run from one
+        folder with the default path) is refused here, rather than reading and changing the
+        other's appointments.
+        """
+        if path is None:
+            return cls(Database(memory=True))
+        lock: IO[bytes] | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = _lock(path)
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT)
+            db = Database(conn)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+            # With WAL, NORMAL loses nothing when the process dies, only on power loss, and
+            # spares an fsync on every update.
+            db.execute("PRAGMA synchronous=NORMAL")
+            storage = cls(db, lock)
+            # Fail now, at start, rather than at a client's first booking.
+            db.execute("CREATE TABLE IF NOT EXISTS _write_check (x)")
+            db.execute("DROP TABLE _write_check")
+            return storage
+        except (sqlite3.Error, OSError) as exc:
+            if lock is not None:
+                lock.close()
+            raise StorageError(f"cannot open the database at {path}: {exc}") from exc
+
+    def close(self) -> None:
+        self.db.close()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def bind(self, company_id: int) -> None:
+        """Make the stored data this location's: a file that holds another location's data is
+        refused (its appointments would be read through the wrong salon)."""
+        row = self.db.conn.execute("SELECT value FROM meta WHERE key = 'company_id'").fetchone()
+        if row is None:
+            with self.db.conn:
+                self.db.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('company_id', ?)", (str(company_id),)
+                )
+        elif row[0] != str(company_id):
+            raise StorageError(
+                f"this database holds the data of Altegio location {row[0]}, not of location "
+                f"{company_id}: give each location a BOT_DB_PATH of its own"
+            )
+
+    def forget(self, user_id: int, chat_id: int) -> None:
+        """Delete everything kept about a client, in one transaction."""
+        with self.db.atomic():
+            self.db.execute("DELETE FROM reminders WHERE chat_id = ?", [chat_id])
+            self.db.execute(
+                "DELETE FROM attempts WHERE chat_id = ? OR user_id = ?", [chat_id, user_id]
+            )
+            self.db.execute(
+                "DELETE FROM bookings WHERE chat_id = ? OR user_id = ?", [chat_id, user_id]
+            )
+            self.db.execute("DELETE FROM clients WHERE user_id = ?", [user_id])
+            self.db.execute("DELETE FROM chats WHERE chat_id = ?", [chat_id])
+            self.db.execute("DELETE FROM user_data WHERE user_id = ?", [user_id])
+            self.db.execute("DELETE FROM chat_data WHERE chat_id = ?", [chat_id])
+            for row in list(self.db.table("conversations").rows):
+                key = json.loads(row["key"])
+                if chat_id in key or user_id in key:
+                    self.db.table("conversations").delete((row["name"], row["key"]))

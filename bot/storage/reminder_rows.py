@@ -1,0 +1,129 @@
+"""Reminders: whether a chat wants them and in which language, and the queue of those planned,
+claimed by one tick at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlite_utils import Database
+from sqlite_utils.db import NotFoundError
+
+_DROP_PENDING = "UPDATE reminders SET status = 'dropped' WHERE record_id = ? AND status = 'pending'"
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    id: int
+    record_id: int
+    chat_id: int
+    kind: str
+    offset_minutes: int
+    due_at: datetime
+    attempts: int = 0
+    failing_since: datetime | None = None
+
+
+class ReminderRows:
+    """The `chats` table (reminders on or off, the language) and the `reminders` queue."""
+
+    db: Database
+
+    def reminders_enabled(self, chat_id: int) -> bool:
+        try:
+            return bool(self.db.table("chats").get(chat_id)["reminders"])
+        except NotFoundError:
+            return True
+
+    def set_reminders(self, chat_id: int, enabled: bool) -> None:
+        self.db.table("chats").upsert({"chat_id": chat_id, "reminders": int(enabled)}, pk="chat_id")
+
+    def set_language(self, chat_id: int, language: str) -> None:
+        """The language messages sent outside a conversation (reminders) are written in."""
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT INTO chats (chat_id, language) VALUES (?, ?) "
+                "ON CONFLICT (chat_id) DO UPDATE SET language = excluded.language",
+                (chat_id, language),
+            )
+
+    def language(self, chat_id: int) -> str | None:
+        try:
+            value = self.db.table("chats").get(chat_id).get("language")
+        except NotFoundError:
+            return None
+        return str(value) if value else None
+
+    def replace_reminders(
+        self, record_id: int, chat_id: int, planned: list[tuple[str, int, datetime]]
+    ) -> None:
+        """Drop the record's pending reminders and schedule (kind, offset minutes, due) anew."""
+        with self.db.atomic():
+            self.db.execute(_DROP_PENDING, [record_id])
+            self.db.conn.executemany(
+                "INSERT INTO reminders (record_id, chat_id, kind, offset_minutes, due_at, status)"
+                " VALUES (?, ?, ?, ?, ?, 'pending')",
+                [
+                    (record_id, chat_id, kind, minutes, int(due.timestamp()))
+                    for kind, minutes, due in planned
+                ],
+            )
+
+    def drop_reminders(self, record_id: int) -> None:
+        self.db.execute(_DROP_PENDING, [record_id])
+
+    def claim_due(self, now: datetime, limit: int = 100) -> list[Reminder]:
+        """Atomically take the reminders that are due: a claimed reminder is nobody else's."""
+        stamp = int(now.timestamp())
+        with self.db.atomic():
+            rows = self.db.execute(
+                "UPDATE reminders SET status = 'claimed', claimed_at = ? WHERE id IN ("
+                " SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ?"
+                " ORDER BY due_at LIMIT ?"
+                ") RETURNING id, record_id, chat_id, kind, offset_minutes, due_at, attempts,"
+                " failing_since",
+                [stamp, stamp, limit],
+            ).fetchall()
+        return [
+            Reminder(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                datetime.fromtimestamp(r[5], tz=UTC),
+                r[6],
+                None if r[7] is None else datetime.fromtimestamp(r[7], tz=UTC),
+            )
+            for r in sorted(rows, key=lambda r: r[5])
+        ]
+
+    def finish_reminder(self, reminder_id: int, status: str) -> None:
+        with self.db.conn:
+            self.db.conn.execute(
+                "UPDATE reminders SET status = ? WHERE id = ?", (status, reminder_id)
+            )
+
+    def retry_reminder(
+        self, reminder_id: int, due: datetime, attempts: int, since: datetime
+    ) -> None:
+        """Try again at `due`: its appointment could not be read now (first failed at `since`)."""
+        with self.db.conn:
+            self.db.conn.execute(
+                "UPDATE reminders SET status = 'pending', claimed_at = NULL, due_at = ?,"
+                " attempts = ?, failing_since = ? WHERE id = ?",
+                (int(due.timestamp()), attempts, int(since.timestamp()), reminder_id),
+            )
+
+    def release_claim(self, reminder_id: int) -> None:
+        """A reminder that could not be checked or delivered now is tried again next tick."""
+        self.db.table("reminders").update(reminder_id, {"status": "pending", "claimed_at": None})
+
+    def release_stale_claims(self, now: datetime, older_than: int = 120) -> int:
+        """Claims left by a process that stopped mid-send go back to the queue."""
+        cursor = self.db.execute(
+            "UPDATE reminders SET status = 'pending', claimed_at = NULL"
+            " WHERE status = 'claimed' AND claimed_at <= ?",
+            [int(now.timestamp()) - older_than],
+        )
+        return cursor.rowcount

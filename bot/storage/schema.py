@@ -1,0 +1,113 @@
+"""The schema, as migrations: each runs once per database file, in order, and is never edited
+once released (sqlite-utils records each by its function name), so an existing file migrates
+the same way whichever version of the bot opens it."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("altegio-bot")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.table("conversations").create(
+        {"name": str, "key": str, "state": str}, pk=("name", "key"), not_null={"state"}
+    )
+    db.table("user_data").create({"user_id": int, "data": str}, pk="user_id")
+    db.table("chat_data").create({"chat_id": int, "data": str}, pk="chat_id")
+    db.table("bot_data").create({"id": int, "data": str}, pk="id")
+    db.table("clients").create(
+        {"user_id": int, "name": str, "phone": str, "updated_at": str}, pk="user_id"
+    )
+    db.table("bookings").create(
+        {
+            "record_id": int,
+            "company_id": int,
+            "record_hash": str,
+            "chat_id": int,
+            "user_id": int,
+            "service_ids": str,
+            "staff_id": int,
+            "start": str,
+            "length": int,
+            "created_at": str,
+        },
+        pk="record_id",
+    )
+    db.table("bookings").create_index(["chat_id", "start"])
+
+
+@migrations()
+def m002_appointments_and_reminders(db: Database) -> None:
+    bookings = db.table("bookings")
+    bookings.add_column("phone", str, not_null_default="")
+    bookings.add_column("fullname", str, not_null_default="")
+    # active | cancelled (by the client through the bot) | deleted (by the salon)
+    bookings.add_column("status", str, not_null_default="active")
+    db.table("clients").add_column("user_token", str)
+    db.table("chats").create(
+        {"chat_id": int, "reminders": int, "language": str},
+        pk="chat_id",
+        defaults={"reminders": 1},
+    )
+    db.table("reminders").create(
+        {
+            "id": int,
+            "record_id": int,
+            "chat_id": int,
+            "kind": str,  # before | after
+            "offset_minutes": int,
+            "due_at": int,  # Unix seconds, UTC: the index orders it, ticks read only what is due
+            "status": str,  # pending | claimed | sent | dropped
+            "claimed_at": int,
+        },
+        pk="id",
+        not_null={"record_id", "chat_id", "kind", "due_at", "status"},
+    )
+    db.table("reminders").create_index(["status", "due_at"])
+    db.table("reminders").create_index(["record_id"])
+
+
+@migrations()
+def m003_what_is_known(db: Database) -> None:
+    bookings = db.table("bookings")
+    # What the client was told they booked: shown when Altegio cannot be asked.
+    bookings.add_column("title", str, not_null_default="")
+    bookings.add_column("staff_name", str, not_null_default="")
+    clients = db.table("clients")
+    clients.add_column("email", str, not_null_default="")
+    clients.add_column("policy", str, not_null_default="")  # the privacy policy they accepted
+    # Reads of an appointment that failed before its reminder: the next try backs off.
+    db.table("reminders").add_column("attempts", int, not_null_default=0)
+    db.table("reminders").add_column("failing_since", int)  # Unix seconds of the first failure
+    db.table("locations").create({"company_id": int, "facts": str}, pk="company_id")
+
+
+@migrations()
+def m004_owner(db: Database) -> None:
+    # Which Altegio location the stored data belongs to: one file, one location.
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+
+
+@migrations()
+def m005_attempts(db: Database) -> None:
+    # A booking call on its way to Altegio, written before it is sent: after a crash, or an
+    # answer that never came, it says what may have been booked, for whom, and since when.
+    db.table("attempts").create(
+        {
+            "flow": str,
+            "chat_id": int,
+            "user_id": int,
+            "data": str,  # JSON: what was asked for
+            "state": str,  # sending | checking | booked | not_booked | unknown
+            "started_at": int,  # Unix seconds
+            "check_at": int,  # when the next look is due
+            "deadline": int,  # when looking stops and the salon takes over
+            "answered": int,  # Altegio answered success, unreadably
+        },
+        pk="flow",
+        not_null={"chat_id", "user_id", "data", "state", "started_at"},
+    )
+    db.table("attempts").create_index(["state", "check_at"])
