@@ -36,6 +36,7 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.storage import Storage
 from bot.updates import CodeGuard, FloodGuard, PerChatUpdateProcessor
+from bot.user_state import UserData
 from conversations import appointments, booking, common, language, privacy, reminders
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def build_application(
         .token(token or settings.require_telegram_token())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_file_url)
-        .context_types(ContextTypes(context=Context))
+        .context_types(ContextTypes(context=Context, user_data=UserData))
         .persistence(SqlitePersistence(services.storage, update_interval=persistence_interval))
         .concurrent_updates(
             PerChatUpdateProcessor(

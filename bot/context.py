@@ -14,10 +14,10 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.i18n import Translator
 from bot.persistence import SqlitePersistence
 from bot.services import Alerts, Services
+from bot.user_state import UserData
 
 log = logging.getLogger(__name__)
 
-UserData = dict[str, Any]
 ChatData = dict[str, Any]
 BotData = dict[str, Any]
 
@@ -84,6 +84,8 @@ class Context(CallbackContext[ExtBot[Any], UserData, ChatData, BotData]):
     ) -> None:
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.language_code: str | None = None
+        self.chat: int | None = None  # the chat of the update, whose language is kept
+        self._language: str | None = None
         self.toast: tuple[str, bool] | None = None
         # Set when a button opens something new (a booking, the list from a confirmation):
         # the message it sits on stays as it is, and the menu comes as a new message.
@@ -100,6 +102,8 @@ class Context(CallbackContext[ExtBot[Any], UserData, ChatData, BotData]):
         context = super().from_update(update, application)
         if isinstance(update, Update) and update.effective_user:
             context.language_code = update.effective_user.language_code
+        if isinstance(update, Update) and update.effective_chat:
+            context.chat = update.effective_chat.id
         return context
 
     @property
@@ -119,11 +123,19 @@ class Context(CallbackContext[ExtBot[Any], UserData, ChatData, BotData]):
 
     @property
     def language(self) -> str:
-        catalogs = self.services.catalogs
-        chosen = self.user_data.get("language") if self.user_data is not None else None
-        if isinstance(chosen, str) and chosen in catalogs.languages:
-            return chosen
-        return catalogs.pick(self.language_code)
+        """The language the client chose (`/language`), else their Telegram app's."""
+        if self._language is None:
+            catalogs = self.services.catalogs
+            chosen = self.services.storage.language(self.chat) if self.chat is not None else None
+            if chosen in catalogs.languages:
+                self._language = chosen
+            else:
+                self._language = catalogs.pick(self.language_code)
+        return self._language
+
+    def chose_language(self, code: str) -> None:
+        """The client has just chosen `code`: speak it from this very answer on."""
+        self._language = code
 
     @property
     def t(self) -> Translator:

@@ -35,6 +35,7 @@ except ImportError as exc:  # a python-telegram-bot release this bot was not mad
     ) from exc
 
 from bot.storage import Storage
+from bot.user_state import UserData
 
 # PTB's own aliases (in the private `telegram.ext._utils.types`), spelled out here; mypy checks
 # them against `BasePersistence`'s signatures, the test against PTB's definitions.
@@ -45,12 +46,12 @@ CDCData = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]
 Data = dict[str, Any]
 
 
-class SqlitePersistence(BasePersistence[Data, Data, Data]):
+class SqlitePersistence(BasePersistence[UserData, Data, Data]):
     """Writes through to SQLite; PTB calls the `update_*` methods on every flush."""
 
     def __init__(self, storage: Storage, update_interval: float = 5.0) -> None:
         super().__init__(
-            # Only user data is used (the booking draft, the chosen language); storing the rest
+            # Only user data is used (`UserData`: the booking draft); storing the rest
             # would write rows on every flush for nothing.
             store_data=PersistenceInput(
                 bot_data=False, chat_data=False, user_data=True, callback_data=False
@@ -59,8 +60,9 @@ class SqlitePersistence(BasePersistence[Data, Data, Data]):
         )
         self.storage = storage
 
-    async def get_user_data(self) -> dict[int, Data]:
-        return self.storage.all_data("user_data", "user_id")
+    async def get_user_data(self) -> dict[int, UserData]:
+        rows = self.storage.all_data("user_data", "user_id")
+        return {user_id: UserData.from_json(data) for user_id, data in rows.items()}
 
     async def get_chat_data(self) -> dict[int, Data]:
         return self.storage.all_data("chat_data", "chat_id")
@@ -79,8 +81,8 @@ class SqlitePersistence(BasePersistence[Data, Data, Data]):
     ) -> None:
         self.storage.save_conversation(name, key, new_state)
 
-    async def update_user_data(self, user_id: int, data: Data) -> None:
-        self.storage.save_data("user_data", "user_id", user_id, data)
+    async def update_user_data(self, user_id: int, data: UserData) -> None:
+        self.storage.save_data("user_data", "user_id", user_id, data.as_json())
 
     async def update_chat_data(self, chat_id: int, data: Data) -> None:
         self.storage.save_data("chat_data", "chat_id", chat_id, data)
@@ -97,7 +99,7 @@ class SqlitePersistence(BasePersistence[Data, Data, Data]):
     async def drop_user_data(self, user_id: int) -> None:
         self.storage.drop_data("user_data", "user_id", user_id)
 
-    async def refresh_user_data(self, user_id: int, user_data: Data) -> None:
+    async def refresh_user_data(self, user_id: int, user_data: UserData) -> None:
         return None
 
     async def refresh_chat_data(self, chat_id: int, chat_data: Data) -> None:
@@ -139,7 +141,9 @@ class SqlitePersistence(BasePersistence[Data, Data, Data]):
                 states.append((name, key, None if state is TrackingDict.DELETED else state))
         try:
             self.storage.save_state(
-                ((user_id, application.user_data[user_id]) for user_id in updated), deleted, states
+                ((user_id, application.user_data[user_id].as_json()) for user_id in updated),
+                deleted,
+                states,
             )
         except sqlite3.Error:
             # The file is busy (another program holds it): what changed stays pending and goes

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.altegio.client import AltegioClient
-from bot.appointments import ReminderPolicy
-from bot.booking import Holds
+from bot.draft import Holds
 from bot.i18n import Catalogs
+from bot.records import ReminderPolicy
 from bot.settings import Settings
 from bot.storage import PendingWrites, Storage
 from bot.updates import Answered, CodeGuard, FloodGuard

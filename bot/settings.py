@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.altegio.sandbox import SANDBOX_COMPANY_ID, SANDBOX_PARTNER_TOKEN
 from bot.altegio.transport import DEFAULT_BASE_URL
 from bot.i18n import SHIPPED_LANGUAGES, normalize_language
-from bot.reminders import QuietHours, parse_offsets, parse_quiet_hours
+from bot.reminder_times import QuietHours, parse_offsets, parse_quiet_hours
 
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 

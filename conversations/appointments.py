@@ -16,13 +16,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
+from bot import account
 from bot.altegio import errors
 from bot.altegio.models import Company
-from bot.appointments import Change, Fresh, Refusal, cancel_refusal, refresh
 from bot.calendar_file import CalendarEntry, ics
 from bot.context import Context
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys, decode, pattern
+from bot.records import Change, Fresh, Refusal, cancel_refusal, refresh
 from bot.storage import StoredBooking
 from bot.workflows import cancel
 from conversations.common import answer, h, show
@@ -404,7 +405,7 @@ async def reminders_setting(update: Update, context: Context, enabled: bool | No
         return
     storage = context.services.storage
     if enabled is not None:
-        storage.set_reminders(chat.id, enabled)
+        account.set_reminders(context.services, chat.id, enabled)
     query = update.callback_query
     on = storage.reminders_enabled(chat.id)
     if query:

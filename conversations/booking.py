@@ -30,8 +30,8 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.altegio import errors
-from bot.booking import Draft
 from bot.context import Context
+from bot.draft import Draft
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys, booking_pattern, decode, pattern
 from conversations.checkout import (

@@ -15,7 +15,8 @@ from telegram.constants import ChatAction, ParseMode
 
 from bot.altegio import errors
 from bot.altegio.models import Company, parse_datetime
-from bot.booking import (
+from bot.context import Context
+from bot.draft import (
     Draft,
     clean_name,
     display_phone,
@@ -23,7 +24,6 @@ from bot.booking import (
     normalize_phone,
     phone_region,
 )
-from bot.context import Context
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys
 from bot.storage import Attempt

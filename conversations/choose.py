@@ -10,14 +10,14 @@ from telegram import Update
 
 from bot.altegio import errors
 from bot.altegio.models import Catalogue, Company, Service, Slot
-from bot.booking import (
+from bot.context import Context
+from bot.draft import (
     Draft,
     TypedDay,
     horizon,
     nearest_days,
     parse_day,
 )
-from bot.context import Context
 from bot.i18n import writes_month_first
 from bot.keyboards import Callback, Keys, time_arg
 from conversations.common import get_draft, h, put_draft, show, unavailable

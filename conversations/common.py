@@ -26,18 +26,14 @@ from bot.altegio import errors
 from bot.altegio.booking_calls import NewBooking
 from bot.altegio.models import CreatedRecord
 from bot.attempts import CHECK_EVERY, CHECK_FOR
-from bot.booking import Draft
 from bot.context import BotApplication, Context
+from bot.draft import Draft
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
 
 log = logging.getLogger(__name__)
 
-DRAFT = "draft"
-DONE = "done"  # the last few finished bookings' flows
-BOOKED = "booked_at"  # when the client last booked
 JUST_BOOKED = timedelta(minutes=10)
-KEEP_DONE = 5
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
@@ -136,26 +132,21 @@ async def book_noted(
 def get_draft(context: Context) -> Draft | None:
     if context.user_data is None:
         return None
-    return Draft.from_json(context.user_data.get(DRAFT))
+    return context.user_data.get_draft()
 
 
 def put_draft(context: Context, draft: Draft | None) -> None:
     if context.user_data is None:
         return
     holds = context.services.holds
-    previous = context.user_data.get(DRAFT)
-    if isinstance(previous, dict) and (draft is None or previous.get("flow") != draft.flow):
+    previous = context.user_data.draft
+    if previous is not None and (draft is None or previous.get("flow") != draft.flow):
         holds.release(str(previous.get("flow")))
-    if draft is None:
-        context.user_data.pop(DRAFT, None)
-        if isinstance(previous, dict) and isinstance(previous.get("flow"), str):
-            # Its buttons, tapped again (twenty times on Confirm), get a quiet answer.
-            done = [f for f in context.user_data.get(DONE, []) if isinstance(f, str)]
-            context.user_data[DONE] = [*done[-(KEEP_DONE - 1) :], previous["flow"]]
-    else:
+    if draft is not None:
         # The chosen time is held from the bot's other clients while this client books it.
         holds.keep(draft.flow, draft.staff_id, draft.slot, context.now())
-        context.user_data[DRAFT] = draft.as_json()
+    # A finished booking's buttons, tapped again (twenty times on Confirm), get a quiet answer.
+    context.user_data.put_draft(draft)
 
 
 async def show(
@@ -305,7 +296,7 @@ async def nothing_to_cancel(update: Update, context: Context) -> None:
     """/cancel with no booking in progress: typed while a booking was being made, it finds the
     booking made, and says so rather than that nothing was booked."""
     t = context.t
-    booked = context.user_data.get(BOOKED) if context.user_data is not None else None
+    booked = context.user_data.booked_at if context.user_data is not None else None
     if isinstance(booked, str):
         with contextlib.suppress(ValueError):
             if context.now() - datetime.fromisoformat(booked) < JUST_BOOKED:
@@ -322,7 +313,7 @@ async def nothing_to_cancel(update: Update, context: Context) -> None:
 def just_booked(context: Context) -> None:
     """Remember when this client last booked, for a /cancel typed while it was being made."""
     if context.user_data is not None:
-        context.user_data[BOOKED] = context.now().isoformat()
+        context.user_data.booked_at = context.now().isoformat()
 
 
 async def stale_button(update: Update, context: Context) -> None:
@@ -331,7 +322,7 @@ async def stale_button(update: Update, context: Context) -> None:
     if query is None:
         return
     cb = decode(query.data)
-    done = context.user_data.get(DONE, []) if context.user_data is not None else []
+    done = context.user_data.done if context.user_data is not None else []
     if cb is not None and cb.flow in done:
         # A button of a booking just finished, tapped again: its outcome is on the screen.
         await answer(update, context)

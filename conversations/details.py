@@ -9,8 +9,8 @@ import hashlib
 from telegram import Update
 from telegram.constants import ParseMode
 
-from bot.booking import MAX_COMMENT, Draft, clean_comment, clean_email
 from bot.context import Context
+from bot.draft import MAX_COMMENT, Draft, clean_comment, clean_email
 from bot.keyboards import Callback, Keys
 from conversations.common import get_draft, h, show
 from conversations.flow import (

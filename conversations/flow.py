@@ -24,9 +24,10 @@ from telegram.ext import ConversationHandler
 
 from bot.altegio import errors
 from bot.altegio.models import Company, Service, Staff
-from bot.booking import Draft
 from bot.context import Context
+from bot.draft import Draft
 from bot.keyboards import NO_FLOW, Callback, Keys
+from bot.workflows import book
 from conversations.common import (
     call_sentence,
     get_draft,
@@ -191,7 +192,7 @@ async def cancel(update: Update, context: Context) -> Outcome:
         text = t.gettext("Rescheduling stopped. Your appointment stays as it was.")
     elif attempt is not None and attempt.state in ("sending", "checking"):
         # The booking call has gone out: "nothing was booked" may not be true.
-        context.services.storage.abandon_attempt(attempt.flow)
+        book.abandon(context.services, attempt.flow)
         text = t.gettext(
             "The booking you confirmed is still being checked: I will tell you here what "
             "became of it."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
 
+from bot import account
 from bot.context import Context
 from bot.i18n import language_name, normalize_language
 from bot.keyboards import NO_FLOW, Keys, decode, pattern
@@ -34,9 +35,9 @@ async def on_button(update: Update, context: Context) -> None:
     if code is None:
         await answer(update, context, context.t.gettext("This button is no longer active."))
         return
-    context.user_data["language"] = code
     if update.effective_chat is not None:
-        context.services.storage.set_language(update.effective_chat.id, code)
+        account.choose_language(context.services, update.effective_chat.id, code)
+    context.chose_language(code)
     t = context.t  # now in the chosen language
     await answer(update, context)
     keys = Keys(NO_FLOW, t)

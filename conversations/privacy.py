@@ -6,6 +6,7 @@ import logging
 
 from telegram import InlineKeyboardMarkup, Update
 
+from bot import account
 from bot.context import Context
 from bot.keyboards import NO_FLOW, Keys, decode, pattern
 from conversations.common import answer, put_draft, show
@@ -51,9 +52,8 @@ async def on_button(update: Update, context: Context) -> None:
         await show(update, context, t.gettext("Nothing was deleted."), None)
         return
     user_id, chat_id = update.effective_user.id, update.effective_chat.id
-    context.services.storage.forget(user_id, chat_id)
+    account.forget(context.services, user_id, chat_id)
     context.application.drop_user_data(user_id)
-    log.info("forgot client %s at their request", user_id)
     await show(
         update,
         context,

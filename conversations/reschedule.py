@@ -15,10 +15,10 @@ from telegram import Update
 
 from bot.altegio import errors
 from bot.altegio.models import Company, parse_datetime
-from bot.appointments import Change, change_refusal, refresh
-from bot.booking import Draft
 from bot.context import Context
+from bot.draft import Draft
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
+from bot.records import Change, change_refusal, refresh
 from bot.storage import StoredBooking
 from bot.workflows import move
 from bot.workflows.book import Who

@@ -254,7 +254,7 @@ async def test_a_forged_month_far_in_the_future_is_refused_politely(bot: Bot) ->
     user = bot.user()
     await choose_service(user)
     await user.tap("Any available team member")
-    flow = bot.app.user_data[user.user_id]["draft"]["flow"]  # type: ignore[union-attr]
+    flow = bot.app.user_data[user.user_id].draft["flow"]  # type: ignore[union-attr]
     await user.tap_data(f"b1:{flow}:mon:999912")
     assert user.answers[-1] == "This button is no longer active."
     assert not any("went wrong" in t for t in user.bot_texts)

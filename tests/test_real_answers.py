@@ -228,7 +228,7 @@ async def test_a_taken_time_refused_in_words_only_goes_back_to_fresh_times(
     await to_summary(user)
     # Someone outside the bot (the salon's phone, its web page) takes the chosen time meanwhile.
     assert bot.app is not None
-    slot = bot.app.user_data[user.user_id]["draft"]["slot"]
+    slot = bot.app.user_data[user.user_id].draft["slot"]
     taken = _api(bot).post(
         f"book_record/{SANDBOX_COMPANY_ID}",
         json={

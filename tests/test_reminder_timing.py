@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.reminders import (
+from bot.reminder_times import (
     READ_RETRIES,
     Planned,
     QuietHours,

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.booking import (
+from bot.draft import (
     Draft,
     clean_comment,
     clean_name,

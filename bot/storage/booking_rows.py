@@ -27,6 +27,7 @@ class StoredBooking:
     status: str = "active"
     title: str = ""  # the services, as last known
     staff_name: str = ""  # the team member, as last known
+    language: str = ""  # the language it was booked in: its reminders' unless one is chosen
 
     def as_row(self) -> dict[str, Any]:
         row = asdict(self)
@@ -53,6 +54,7 @@ class StoredBooking:
             status=row.get("status") or "active",
             title=row.get("title") or "",
             staff_name=row.get("staff_name") or "",
+            language=row.get("language") or "",
         )
 
 

@@ -39,7 +39,7 @@ class ReminderRows:
         self.db.table("chats").upsert({"chat_id": chat_id, "reminders": int(enabled)}, pk="chat_id")
 
     def set_language(self, chat_id: int, language: str) -> None:
-        """The language messages sent outside a conversation (reminders) are written in."""
+        """The language the client chose (`/language`): the bot speaks it, reminders included."""
         with self.db.conn:
             self.db.conn.execute(
                 "INSERT INTO chats (chat_id, language) VALUES (?, ?) "

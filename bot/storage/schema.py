@@ -4,6 +4,8 @@ the same way whichever version of the bot opens it."""
 
 from __future__ import annotations
 
+import json
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -111,3 +113,23 @@ def m005_attempts(db: Database) -> None:
         not_null={"chat_id", "user_id", "data", "state", "started_at"},
     )
     db.table("attempts").create_index(["state", "check_at"])
+
+
+@migrations()
+def m006_one_language(db: Database) -> None:
+    # The client's language has one home: the chat's row, set by /language. A booking keeps the
+    # language it was made in, for its reminders when the client never chose one. Choices kept
+    # with the conversation state until now move to the chat's row (a private chat's id is its
+    # user's).
+    db.table("bookings").add_column("language", str, not_null_default="")
+    for row in list(db.table("user_data").rows):
+        data = json.loads(row["data"])
+        chosen = data.pop("language", None) if isinstance(data, dict) else None
+        if not isinstance(chosen, str) or not chosen:
+            continue
+        db.execute(
+            "INSERT INTO chats (chat_id, language) VALUES (?, ?) "
+            "ON CONFLICT (chat_id) DO UPDATE SET language = excluded.language",
+            [row["user_id"], chosen],
+        )
+        db.table("user_data").update(row["user_id"], {"data": json.dumps(data)})

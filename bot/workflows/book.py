@@ -17,9 +17,9 @@ from typing import Any
 from bot.altegio import errors
 from bot.altegio.booking_calls import Appointment, NewBooking
 from bot.altegio.models import Company, CreatedRecord, Record, parse_datetime
-from bot.appointments import remember_booking
 from bot.attempts import CHECK_EVERY, CHECK_FOR, attempt_data
-from bot.booking import Draft
+from bot.draft import Draft
+from bot.records import remember_booking
 from bot.services import Alerts, Services, keep
 from bot.storage import Contact, StoredBooking
 
@@ -225,6 +225,12 @@ async def book(
     await keep(services, alerts, f"booking {created[0].record_id}", remember)
     log.info("booked record %s for client %s", created[0].record_id, who.user_id)
     return Booked(created[0].record_id, start, assigned, title, company)
+
+
+def abandon(services: Services, flow: str) -> None:
+    """The client left a booking whose call is still being looked into: they are told its
+    outcome all the same, with no Confirm to tap."""
+    services.storage.abandon_attempt(flow)
 
 
 async def place(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.altegio import errors
 from bot.altegio.models import Company
-from bot.appointments import Change, Fresh, Refusal, cancel_refusal, refresh
+from bot.records import Change, Fresh, Refusal, cancel_refusal, refresh
 from bot.services import Alerts, Services, keep
 from bot.storage import Storage, StoredBooking
 

@@ -16,8 +16,8 @@ from datetime import datetime
 from bot.altegio import errors
 from bot.altegio.booking_calls import Appointment, NewBooking
 from bot.altegio.models import Company, parse_datetime
-from bot.appointments import Change, Fresh, Refusal, change_refusal, record_new, refresh, schedule
 from bot.attempts import attempt_data
+from bot.records import Change, Fresh, Refusal, change_refusal, record_new, refresh, schedule
 from bot.services import Alerts, Services, keep
 from bot.storage import Contact, StoredBooking
 from bot.workflows.book import Who, place

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 from bot.altegio import errors
 from bot.altegio.models import Company
-from bot.appointments import Change, Fresh, refresh
-from bot.reminders import read_retry
+from bot.records import Change, Fresh, refresh
+from bot.reminder_times import read_retry
 from bot.services import Alerts, Services
 from bot.storage import Reminder
 
@@ -134,7 +134,8 @@ async def _notice(services: Services, reminder: Reminder, now: datetime) -> Noti
             log.info("reminder %s: after-visit message dropped, never checked", reminder.id)
             return DROPPED
         # Before the visit, a reminder with what is known beats none.
-    language = storage.language(reminder.chat_id) or services.catalogs.default
+    # The language the client chose, else the one they booked in.
+    language = storage.language(reminder.chat_id) or booking.language or services.catalogs.default
     if fresh.change is Change.DELETED:
         tell = Tell.SALON_CANCELLED
     elif fresh.change is Change.MOVED:

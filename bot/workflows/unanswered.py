@@ -17,7 +17,6 @@ from enum import StrEnum
 
 from bot.altegio import errors
 from bot.altegio.models import Company, Record, parse_datetime
-from bot.appointments import remember_booking
 from bot.attempts import (
     CHECK_EVERY,
     CHECK_FOR,
@@ -27,6 +26,7 @@ from bot.attempts import (
     Verdict,
     look,
 )
+from bot.records import remember_booking
 from bot.services import Alerts, Services, keep
 from bot.storage import Attempt, Contact, StoredBooking
 from bot.workflows.cancel import cancelled

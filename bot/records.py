@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.altegio import errors
 from bot.altegio.client import AltegioClient
 from bot.altegio.models import Company, Record, Rules
-from bot.reminders import QuietHours, plan_after_visit, plan_reminders
+from bot.reminder_times import QuietHours, plan_after_visit, plan_reminders
 from bot.storage import Contact, Storage, StoredBooking
 
 log = logging.getLogger(__name__)
@@ -208,13 +208,12 @@ def remember_booking(
     now: datetime,
 ) -> None:
     """Everything kept of a booking Altegio confirmed: its records with their reminders, the
-    client's details for next time and their language. Safe to repeat."""
+    client's details for next time; each keeps the language it was made in. Safe to repeat."""
     if not bookings:
         return
     for booking in bookings:
-        record_new(storage, booking, tz, policy, now)
+        record_new(storage, replace(booking, language=language), tz, policy, now)
     storage.remember_contact(bookings[0].user_id, contact, now)
-    storage.set_language(bookings[0].chat_id, language)
 
 
 def record_new(
