@@ -43,8 +43,9 @@ from bot.app import OFFLINE_TOKEN, build_application, build_services
 from bot.context import BotApplication, Services
 from bot.settings import Settings
 from bot.storage import Storage
-from bot.telegram_stub import BotApiStub, StubUser
 from conversations.reminders import send_due
+from standins.telegram.bot_api import BotApiStub
+from standins.telegram.users import StubUser
 
 SERVICE_CATEGORY = "Hair"
 SERVICE = "Women's haircut"

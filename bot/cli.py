@@ -17,7 +17,9 @@ from bot.i18n import CatalogError
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError
 from bot.storage import StorageError
-from bot.telegram_stub import BotApiStub, Change, StubMessage, StubUser, render
+from standins.telegram.bot_api import BotApiStub
+from standins.telegram.transcript import Change, StubMessage, render
+from standins.telegram.users import StubUser
 
 log = logging.getLogger("bot")
 

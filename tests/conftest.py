@@ -17,7 +17,8 @@ from bot.app import OFFLINE_TOKEN, build_application, build_services
 from bot.context import BotApplication, Services
 from bot.settings import Settings
 from bot.storage import Storage
-from bot.telegram_stub import BotApiStub, StubUser
+from standins.telegram.bot_api import BotApiStub
+from standins.telegram.users import StubUser
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # A Tuesday morning in the sandbox salon's timezone.

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 from bot.altegio.sandbox import SANDBOX_SMS_COMPANY_ID
 from bot.keyboards import Callback
-from bot.telegram_stub import StubUser
 from conversations.reminders import send_due
+from standins.telegram.users import StubUser
 from tests.conftest import BERLIN, Bot, FakeClock
 
 PHONE = "+4915123456789"

@@ -47,17 +47,17 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_lint() -> None:
-    result = run("ruff", "check", "bot", "conversations", "tests", "bench")
+    result = run("ruff", "check", "bot", "conversations", "standins", "tests", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format() -> None:
-    result = run("ruff", "format", "--check", "bot", "conversations", "tests", "bench")
+    result = run("ruff", "format", "--check", "bot", "conversations", "standins", "tests", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_mypy_strict() -> None:
-    result = run("mypy", "--strict", "bot", "conversations", "bench")
+    result = run("mypy", "--strict", "bot", "conversations", "standins", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

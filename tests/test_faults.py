@@ -12,7 +12,8 @@ import pytest
 
 from bot.altegio.sandbox import SANDBOX_SMS_COMPANY_ID
 from bot.keyboards import Callback
-from bot.telegram_stub import StubChat, StubUser
+from standins.telegram.transcript import StubChat
+from standins.telegram.users import StubUser
 from tests.conftest import Bot, FakeClock
 
 PHONE = "+4915123456789"

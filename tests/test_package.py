@@ -37,7 +37,8 @@ import asyncio, sys
 import bot
 from bot.app import OFFLINE_TOKEN, build_application, build_services
 from bot.settings import Settings
-from bot.telegram_stub import BotApiStub, StubUser
+from standins.telegram.bot_api import BotApiStub
+from standins.telegram.users import StubUser
 
 async def main() -> None:
     print("from:", bot.__file__)
