@@ -38,12 +38,12 @@ from telegram.ext import ApplicationBuilder, CallbackContext, MessageHandler, Ty
 from telegram.request import BaseRequest, RequestData
 
 from bot.altegio.limiter import RateLimiter
-from bot.altegio.sandbox import SANDBOX_PARTNER_TOKEN, Sandbox
 from bot.app import OFFLINE_TOKEN, build_application, build_services
 from bot.context import BotApplication, Services
 from bot.settings import Settings
 from bot.storage import Storage
 from conversations.reminders import send_due
+from standins.altegio.sandbox import SANDBOX_PARTNER_TOKEN, Sandbox
 from standins.telegram.bot_api import BotApiStub
 from standins.telegram.users import StubUser
 

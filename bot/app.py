@@ -28,7 +28,6 @@ from telegram.request import BaseRequest
 
 from bot.altegio.client import AltegioClient
 from bot.altegio.models import Facts
-from bot.altegio.sandbox import Sandbox
 from bot.context import BotApplication, Context, Services
 from bot.i18n import SHIPPED_LANGUAGES, Catalogs
 from bot.persistence import SqlitePersistence
@@ -36,6 +35,7 @@ from bot.settings import Settings
 from bot.storage import Storage
 from bot.updates import CodeGuard, FloodGuard, PerChatUpdateProcessor
 from conversations import appointments, booking, common, language, privacy, reminders
+from standins.altegio.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
 

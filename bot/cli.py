@@ -11,12 +11,14 @@ from collections.abc import Sequence
 
 from telegram import Update
 
-from bot.altegio.sandbox import SANDBOX_COMPANY_ID, SANDBOX_SMS_COMPANY_ID, Sandbox, make_server
 from bot.app import OFFLINE_TOKEN, build_application, build_services, utc_now
 from bot.i18n import CatalogError
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError
 from bot.storage import StorageError
+from standins.altegio.sandbox import Sandbox
+from standins.altegio.seed import SANDBOX_COMPANY_ID, SANDBOX_SMS_COMPANY_ID
+from standins.altegio.server import make_server
 from standins.telegram.bot_api import BotApiStub
 from standins.telegram.transcript import Change, StubMessage, render
 from standins.telegram.users import StubUser

@@ -10,9 +10,10 @@ from datetime import time, timedelta
 from pathlib import Path
 
 from bot.altegio.client import DEFAULT_BASE_URL
-from bot.altegio.sandbox import SANDBOX_COMPANY_ID, SANDBOX_PARTNER_TOKEN
 from bot.i18n import SHIPPED_LANGUAGES, normalize_language
 from bot.reminders import QuietHours, parse_offsets, parse_quiet_hours
+from standins.altegio.sandbox import SANDBOX_PARTNER_TOKEN
+from standins.altegio.seed import SANDBOX_COMPANY_ID
 
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 

@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.altegio.sandbox import SANDBOX_COMPANY_ID, Sandbox
 from bot.app import OFFLINE_TOKEN, build_application, build_services
 from bot.context import BotApplication, Services
 from bot.settings import Settings
 from bot.storage import Storage
+from standins.altegio.sandbox import Sandbox
+from standins.altegio.seed import SANDBOX_COMPANY_ID
 from standins.telegram.bot_api import BotApiStub
 from standins.telegram.users import StubUser
 

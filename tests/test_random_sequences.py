@@ -14,8 +14,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.altegio.sandbox import Sandbox
 from conversations.reminders import send_due
+from standins.altegio.sandbox import Sandbox
 from standins.telegram.bot_api import BotApiStub
 from tests.conftest import Bot, FakeClock
 
