@@ -78,8 +78,9 @@ class Bot:
         settings = Settings.load(env=env, env_file=Path("/nonexistent"))
         self.services = build_services(
             settings,
-            sandbox=self.sandbox,
-            altegio_transport=self.transport,
+            altegio_transport=self.transport
+            if self.transport is not None
+            else self.sandbox.transport(),
             storage=Storage.open(self.db_path),
             clock=self.clock.now,
             sleep=self.clock.sleep,

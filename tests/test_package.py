@@ -37,6 +37,7 @@ import asyncio, sys
 import bot
 from bot.app import OFFLINE_TOKEN, build_application, build_services
 from bot.settings import Settings
+from standins.altegio.sandbox import Sandbox
 from standins.telegram.bot_api import BotApiStub
 from standins.telegram.users import StubUser
 
@@ -45,7 +46,7 @@ async def main() -> None:
     settings = Settings.load()
     for language in sys.argv[1:]:
         stub = BotApiStub()
-        services = build_services(settings)
+        services = build_services(settings, altegio_transport=Sandbox().transport())
         application = build_application(
             services, token=OFFLINE_TOKEN, request=stub, reminder_interval=None
         )
