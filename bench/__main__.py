@@ -38,14 +38,15 @@ from telegram.ext import ApplicationBuilder, CallbackContext, MessageHandler, Ty
 from telegram.request import BaseRequest, RequestData
 
 from bot.altegio.limiter import RateLimiter
-from bot.altegio.sandbox import SANDBOX_PARTNER_TOKEN, Sandbox
 from bot.app import OFFLINE_TOKEN, build_application, build_services
 from bot.context import BotApplication
 from bot.services import Services
 from bot.settings import Settings
 from bot.storage import Storage
-from bot.telegram_stub import BotApiStub, StubUser
 from conversations.reminders import send_due
+from standins.altegio.sandbox import SANDBOX_PARTNER_TOKEN, Sandbox
+from standins.telegram.bot_api import BotApiStub
+from standins.telegram.users import StubUser
 
 SERVICE_CATEGORY = "Hair"
 SERVICE = "Women's haircut"
@@ -411,7 +412,9 @@ async def _in_process_bot(db_path: Path, sandbox: Sandbox, stub: BotApiStub) -> 
     """The bot started on the in-process sandbox, unpaced: for measuring CPU and memory, not
     the rate limit."""
     settings = Settings.load(env={"BOT_DB_PATH": str(db_path)}, env_file=db_path.parent / "none")
-    services = build_services(settings, sandbox=sandbox, limiter=RateLimiter(((10**9, 1.0),)))
+    services = build_services(
+        settings, altegio_transport=sandbox.transport(), limiter=RateLimiter(((10**9, 1.0),))
+    )
     app = _application(services, stub)
     await app.initialize()
     await app.start()
@@ -556,7 +559,7 @@ async def reminders_at_scale(stored: int, due: int, folder: Path) -> dict[str, f
     sandbox = Sandbox()
     settings = Settings.load(env={"BOT_DB_PATH": str(path)}, env_file=folder / "none")
     started = time.perf_counter()
-    services = build_services(settings, sandbox=sandbox)
+    services = build_services(settings, altegio_transport=sandbox.transport())
     app = _application(services, BotApiStub())
     await app.initialize()
     await app.start()

@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 
-from bot.altegio.sandbox import Sandbox, make_server
+from standins.altegio.sandbox import Sandbox
+from standins.altegio.server import make_server
 
 
 class Recorder:
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
     recorder = Recorder(Sandbox(enforce_rate_limit=True), args.latency)
-    server: Any = make_server(recorder, "127.0.0.1", args.port)  # type: ignore[arg-type]
+    server: Any = make_server(recorder, "127.0.0.1", args.port)
     print(server.server_port, flush=True)
     sys.stdout.close()
     server.serve_forever()

@@ -28,7 +28,6 @@ from telegram.request import BaseRequest
 
 from bot.altegio.client import AltegioClient
 from bot.altegio.models import Facts
-from bot.altegio.sandbox import Sandbox
 from bot.context import BotApplication, Context
 from bot.i18n import SHIPPED_LANGUAGES, Catalogs
 from bot.persistence import SqlitePersistence
@@ -53,15 +52,18 @@ def build_services(
     settings: Settings,
     *,
     altegio_transport: httpx.AsyncBaseTransport | None = None,
-    sandbox: Sandbox | None = None,
     storage: Storage | None = None,
     clock: Callable[[], datetime] = utc_now,
     **client_options: object,
 ) -> Services:
-    """The outside worlds the handlers use; with no partner token, Altegio is the sandbox."""
+    """The outside worlds the handlers use. With no partner token, Altegio is the sandbox
+    location: the caller passes its transport (the CLI loads it; the core never does)."""
     transport = altegio_transport
     if transport is None and settings.sandbox:
-        transport = (sandbox or Sandbox(clock)).transport()
+        raise ValueError(
+            "ALTEGIO_PARTNER_TOKEN is not set: pass the sandbox location's transport "
+            "(standins.altegio.sandbox.Sandbox().transport())"
+        )
     storage = storage or Storage.open(settings.db_path)
     company_id = settings.altegio_company_id
     storage.bind(company_id)

@@ -7,22 +7,27 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+import httpx
 from telegram import Update
 
-from bot.altegio.sandbox import SANDBOX_COMPANY_ID, SANDBOX_SMS_COMPANY_ID, Sandbox, make_server
 from bot.app import OFFLINE_TOKEN, build_application, build_services, utc_now
+from bot.context import BotApplication, Services
 from bot.i18n import CatalogError
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError
 from bot.storage import StorageError
-from bot.telegram_stub import BotApiStub, Change, StubMessage, StubUser, render
+
+# The stand-ins (`standins`: the sandbox location, the in-process Bot API) are imported inside
+# the commands that use them, so `run` with a partner token never loads them.
 
 log = logging.getLogger("bot")
 
 
 def sandbox_notice(settings: Settings) -> str:
+    from standins.altegio.seed import SANDBOX_SMS_COMPANY_ID
+
     kind = "with" if settings.altegio_company_id == SANDBOX_SMS_COMPANY_ID else "without"
     return (
         "ALTEGIO_PARTNER_TOKEN is not set: using the embedded sandbox location "
@@ -31,11 +36,27 @@ def sandbox_notice(settings: Settings) -> str:
     )
 
 
+def sandbox_transport(
+    on_sms: Callable[[int, str, str], None] | None = None,
+) -> httpx.AsyncBaseTransport:
+    """The sandbox location, in process."""
+    from standins.altegio.sandbox import Sandbox
+
+    return Sandbox(utc_now, on_sms=on_sms).transport()
+
+
+def build_for_run(settings: Settings) -> tuple[Services, BotApplication]:
+    """What `run` polls with, built but not started; the sandbox location is loaded only when
+    no partner token is set."""
+    token = settings.require_telegram_token()
+    transport = sandbox_transport() if settings.sandbox else None
+    services = build_services(settings, altegio_transport=transport)
+    return services, build_application(services, token=token)
+
+
 def run(settings: Settings) -> int:
     """The Telegram bot, long polling."""
-    token = settings.require_telegram_token()
-    services = build_services(settings)
-    application = build_application(services, token=token)
+    services, application = build_for_run(settings)
     if settings.sandbox:
         log.warning(sandbox_notice(settings))
     log.info(
@@ -48,9 +69,13 @@ def run(settings: Settings) -> int:
 
 async def chat(settings: Settings, language: str | None) -> int:
     """The same conversation in the terminal, through the in-process Bot API stand-in."""
+    from standins.telegram.bot_api import BotApiStub
+    from standins.telegram.terminal import act, print_changes
+    from standins.telegram.users import StubUser
+
     stub = BotApiStub()
-    sandbox = Sandbox(on_sms=_print_sms) if settings.sandbox else None
-    services = build_services(settings, sandbox=sandbox)
+    transport = sandbox_transport(on_sms=_print_sms) if settings.sandbox else None
+    services = build_services(settings, altegio_transport=transport)
     application = build_application(services, token=OFFLINE_TOKEN, request=stub)
     if settings.sandbox:
         print(sandbox_notice(settings), "\n")
@@ -69,7 +94,7 @@ async def chat(settings: Settings, language: str | None) -> int:
     try:
         mark = stub.mark()
         await user.send("/start")
-        _print_changes(stub.changes_since(mark, user.chat_id), user)
+        print_changes(stub.changes_since(mark, user.chat_id), user)
         while True:
             try:
                 line = (await asyncio.to_thread(input, "> ")).strip()
@@ -80,8 +105,8 @@ async def chat(settings: Settings, language: str | None) -> int:
             if not line:
                 continue
             mark = stub.mark()
-            await _act(user, line)
-            _print_changes(stub.changes_since(mark, user.chat_id), user)
+            await act(user, line)
+            print_changes(stub.changes_since(mark, user.chat_id), user)
     finally:
         await application.stop()
         await application.shutdown()
@@ -89,43 +114,15 @@ async def chat(settings: Settings, language: str | None) -> int:
     return 0
 
 
-async def _act(user: StubUser, line: str) -> None:
-    keyboard = [label for row in user.reply_keyboard or [] for label in row]
-    buttons = [label for row in user.last.buttons for label in row] if user.bot_messages else []
-    if line.isdigit() and 1 <= int(line) <= len(buttons):
-        await user.tap(buttons[int(line) - 1])
-    elif line in keyboard:
-        await user.tap(line)
-    else:
-        await user.send(line)
-
-
-def _print_changes(changes: Sequence[Change], user: StubUser) -> None:
-    """Each message the bot sent or edited, once, as it looks now; then its button answers."""
-    shown: dict[int, tuple[bool, StubMessage]] = {}
-    notes: list[str] = []
-    for change in changes:
-        message = change.message
-        if change.kind in ("sent", "edited") and message is not None:
-            edited = change.kind == "edited" and message.message_id not in shown
-            shown.pop(message.message_id, None)
-            shown[message.message_id] = (edited, message)
-        elif change.kind == "answered" and change.answer is not None and change.answer.text:
-            notes.append(change.answer.text)
-    for edited, message in shown.values():
-        if message.deleted:
-            continue
-        keyboard = user.reply_keyboard if message.message_id == user.last.message_id else None
-        print(("(updated) " if edited else "") + render(message, keyboard) + "\n")
-    for note in notes:
-        print(f"  ({note})\n")
-
-
 def _print_sms(company_id: int, phone: str, code: str) -> None:
     print(f"\n  [SMS to {phone}: your confirmation code is {code}]\n")
 
 
 def serve_sandbox(host: str, port: int) -> int:
+    from standins.altegio.sandbox import Sandbox
+    from standins.altegio.seed import SANDBOX_COMPANY_ID, SANDBOX_SMS_COMPANY_ID
+    from standins.altegio.server import make_server
+
     server = make_server(Sandbox(utc_now), host, port)
     print(
         f"Sandbox Altegio API on http://{host}:{server.server_port}/api "

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
 
-from bot.altegio.sandbox import SANDBOX_COMPANY_ID, SANDBOX_PARTNER_TOKEN
 from bot.altegio.transport import DEFAULT_BASE_URL
 from bot.i18n import SHIPPED_LANGUAGES, normalize_language
 from bot.reminder_times import QuietHours, parse_offsets, parse_quiet_hours
@@ -18,6 +17,12 @@ _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
 
 DEFAULT_QUIET_HOURS = QuietHours(time(22), time(8))
+
+# Without a partner token the bot talks to the sandbox location, which only the CLI loads (from
+# `standins`); its public location id and partner token are plain defaults here. A test checks
+# that they are the sandbox's own.
+SANDBOX_COMPANY_ID = 1001
+SANDBOX_PARTNER_TOKEN = "sandbox-partner-token"
 
 
 class SettingsError(ValueError):

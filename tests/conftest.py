@@ -12,13 +12,15 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.altegio.sandbox import SANDBOX_COMPANY_ID, Sandbox
 from bot.app import OFFLINE_TOKEN, build_application, build_services
 from bot.context import BotApplication
 from bot.services import Services
 from bot.settings import Settings
 from bot.storage import Storage
-from bot.telegram_stub import BotApiStub, StubUser
+from standins.altegio.sandbox import Sandbox
+from standins.altegio.seed import SANDBOX_COMPANY_ID
+from standins.telegram.bot_api import BotApiStub
+from standins.telegram.users import StubUser
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # A Tuesday morning in the sandbox salon's timezone.
@@ -77,8 +79,9 @@ class Bot:
         settings = Settings.load(env=env, env_file=Path("/nonexistent"))
         self.services = build_services(
             settings,
-            sandbox=self.sandbox,
-            altegio_transport=self.transport,
+            altegio_transport=self.transport
+            if self.transport is not None
+            else self.sandbox.transport(),
             storage=Storage.open(self.db_path),
             clock=self.clock.now,
             sleep=self.clock.sleep,

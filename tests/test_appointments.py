@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.altegio.sandbox import SANDBOX_SMS_COMPANY_ID
 from bot.keyboards import Callback
-from bot.telegram_stub import StubUser
 from conversations.reminders import send_due
+from standins.altegio.seed import SANDBOX_SMS_COMPANY_ID
+from standins.telegram.users import StubUser
 from tests.conftest import BERLIN, Bot, FakeClock
 
 PHONE = "+4915123456789"

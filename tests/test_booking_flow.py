@@ -6,9 +6,10 @@ from datetime import datetime
 
 import httpx
 
-from bot.altegio.sandbox import SANDBOX_SMS_COMPANY_ID
 from bot.keyboards import Callback
-from bot.telegram_stub import StubChat, StubUser
+from standins.altegio.seed import SANDBOX_SMS_COMPANY_ID
+from standins.telegram.transcript import StubChat
+from standins.telegram.users import StubUser
 from tests.conftest import BERLIN, Bot, FakeClock
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -15,18 +16,33 @@ from babel.messages.pofile import read_po
 from bot.i18n import SHIPPED_LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [*sorted((ROOT / "bot").rglob("*.py")), *sorted((ROOT / "conversations").rglob("*.py"))]
+PACKAGES = ("bot", "conversations", "standins")
+SOURCES = [path for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))]
+
+
+def imported(path: Path) -> list[tuple[str, bool]]:
+    """Every module `path` imports, and whether the import sits inside a function."""
+    found: list[tuple[str, bool]] = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        if isinstance(node, ast.Import):
+            found.extend((alias.name, in_function) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.append((node.module, in_function))
+        inside = in_function or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for child in ast.iter_child_nodes(node):
+            visit(child, inside)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), False)
+    return found
 
 
 def imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-    return found
+    return {name for name, _ in imported(path)}
+
+
+def _of(package: str, names: set[str]) -> list[str]:
+    return sorted(n for n in names if n == package or n.startswith(package + "."))
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -38,6 +54,64 @@ def test_import_direction(path: Path) -> None:
         assert not any(n.startswith("conversations") for n in names), relative
     if relative.startswith("bot/") and relative != "bot/app.py":
         assert not any(n.startswith("conversations") for n in names), relative
+    if relative.startswith(("bot/", "conversations/")):
+        # The core never imports a stand-in; only the CLI's commands do, inside themselves.
+        lazy_ok = relative == "bot/cli.py"
+        eager = {n for n, in_function in imported(path) if not (lazy_ok and in_function)}
+        assert _of("standins", eager) == [], relative
+    if relative.startswith("standins/"):
+        # Stand-ins stand in for the outside worlds: they know nothing of the bot.
+        assert _of("conversations", names) == [], relative
+        assert _of("bot", names) == [], relative
+
+
+def test_the_cores_sandbox_defaults_are_the_sandboxs_own() -> None:
+    from bot import settings
+    from standins.altegio import sandbox, seed
+
+    assert settings.SANDBOX_COMPANY_ID == seed.SANDBOX_COMPANY_ID
+    assert settings.SANDBOX_PARTNER_TOKEN == sandbox.SANDBOX_PARTNER_TOKEN
+
+
+# `altegio-bot run` up to, not including, polling Telegram: which stand-ins did it load?
+RUN_BUILD = """
+import sys
+from bot.cli import build_for_run
+from bot.settings import Settings
+services, application = build_for_run(Settings.load())
+services.storage.close()
+print(sorted(n for n in sys.modules if n == "standins" or n.startswith("standins.")))
+"""
+
+
+@pytest.mark.parametrize(
+    ("partner", "loads"), [("x", False), (None, True)], ids=["partner-token", "sandbox"]
+)
+def test_run_loads_stand_ins_only_without_a_partner_token(
+    tmp_path: Path, partner: str | None, loads: bool
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALTEGIO_", "BOT_"))}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "TELEGRAM_BOT_TOKEN": "123456:" + "A" * 35,
+        "BOT_DB_PATH": str(tmp_path / "bot.sqlite3"),
+    }
+    if partner is not None:
+        env |= {"ALTEGIO_PARTNER_TOKEN": partner, "ALTEGIO_COMPANY_ID": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_BUILD],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    loaded = ast.literal_eval(result.stdout.strip().splitlines()[-1])
+    assert ("standins.altegio.sandbox" in loaded) is loads, loaded
+    if not loads:
+        assert loaded == []
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -47,17 +121,17 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_lint() -> None:
-    result = run("ruff", "check", "bot", "conversations", "tests", "bench")
+    result = run("ruff", "check", "bot", "conversations", "standins", "tests", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format() -> None:
-    result = run("ruff", "format", "--check", "bot", "conversations", "tests", "bench")
+    result = run("ruff", "format", "--check", "bot", "conversations", "standins", "tests", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_mypy_strict() -> None:
-    result = run("mypy", "--strict", "bot", "conversations", "bench")
+    result = run("mypy", "--strict", "bot", "conversations", "standins", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -10,9 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.altegio.sandbox import SANDBOX_SMS_COMPANY_ID
 from bot.keyboards import Callback
-from bot.telegram_stub import StubChat, StubUser
+from standins.altegio.seed import SANDBOX_SMS_COMPANY_ID
+from standins.telegram.transcript import StubChat
+from standins.telegram.users import StubUser
 from tests.conftest import Bot, FakeClock
 
 PHONE = "+4915123456789"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import SHIPPED_LANGUAGES, Catalogs, normalize_language
-from bot.telegram_stub import StubUser
+from standins.telegram.users import StubUser
 from tests.conftest import Bot
 
 # How a client writes "Friday" in each language (the date parser understands them).

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.altegio.sandbox import SANDBOX_SMS_COMPANY_ID
-from bot.telegram_stub import StubUser
 from bot.updates import CodeGuard
 from conversations.reminders import send_due
+from standins.altegio.seed import SANDBOX_SMS_COMPANY_ID
+from standins.telegram.users import StubUser
 from tests.conftest import Bot, FakeClock
 from tests.test_real_answers import PHONE, book, live, to_summary
 

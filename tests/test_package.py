@@ -37,14 +37,16 @@ import asyncio, sys
 import bot
 from bot.app import OFFLINE_TOKEN, build_application, build_services
 from bot.settings import Settings
-from bot.telegram_stub import BotApiStub, StubUser
+from standins.altegio.sandbox import Sandbox
+from standins.telegram.bot_api import BotApiStub
+from standins.telegram.users import StubUser
 
 async def main() -> None:
     print("from:", bot.__file__)
     settings = Settings.load()
     for language in sys.argv[1:]:
         stub = BotApiStub()
-        services = build_services(settings)
+        services = build_services(settings, altegio_transport=Sandbox().transport())
         application = build_application(
             services, token=OFFLINE_TOKEN, request=stub, reminder_interval=None
         )

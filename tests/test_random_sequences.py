@@ -14,9 +14,9 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.altegio.sandbox import Sandbox
-from bot.telegram_stub import BotApiStub
 from conversations.reminders import send_due
+from standins.altegio.sandbox import Sandbox
+from standins.telegram.bot_api import BotApiStub
 from tests.conftest import Bot, FakeClock
 
 PHONE = "+4915123456789"

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.altegio.sandbox import SANDBOX_COMPANY_ID, SANDBOX_SMS_COMPANY_ID
-from bot.telegram_stub import StubUser
 from conversations.reminders import send_due
+from standins.altegio.seed import SANDBOX_COMPANY_ID, SANDBOX_SMS_COMPANY_ID
+from standins.telegram.users import StubUser
 from tests.conftest import Bot, FakeClock, Recording
 
 PHONE = "+4915123456789"

@@ -12,14 +12,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.altegio.sandbox import (
-    CLIENT_IP_EXTENSION,
-    SANDBOX_COMPANY_ID,
-    SANDBOX_PARTNER_TOKEN,
-    SANDBOX_SMS_COMPANY_ID,
-    Sandbox,
-    make_server,
-)
+from standins.altegio.faults import CLIENT_IP_EXTENSION
+from standins.altegio.sandbox import SANDBOX_PARTNER_TOKEN, Sandbox
+from standins.altegio.seed import SANDBOX_COMPANY_ID, SANDBOX_SMS_COMPANY_ID
+from standins.altegio.server import make_server
 
 BERLIN = ZoneInfo("Europe/Berlin")
 BASE_URL = "https://api.alteg.io/api"

@@ -34,8 +34,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram_format import parse_formatted
-from bot.telegram_stub import NOT_MODIFIED, QUERY_TOO_OLD, BotApiStub, StubUser
+from standins.telegram.api_rules import NOT_MODIFIED, QUERY_TOO_OLD
+from standins.telegram.bot_api import BotApiStub
+from standins.telegram.formatting import parse_formatted
+from standins.telegram.users import StubUser
 
 App = Application[Any, Any, Any, Any, Any, Any]
 Context = ContextTypes.DEFAULT_TYPE

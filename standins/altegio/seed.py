@@ -1,6 +1,6 @@
 """Seed data of the sandbox locations: the demo salon's team, services, schedules and bookings.
 
-Plain frozen data; `bot.altegio.sandbox` turns it into wire responses and live state.
+Plain frozen data; `salon.SalonState` makes live state of it and the endpoints answer from that.
 """
 
 from __future__ import annotations
