@@ -36,7 +36,15 @@ from bot.settings import Settings
 from bot.storage import Storage
 from bot.updates import CodeGuard, FloodGuard, PerChatUpdateProcessor
 from bot.user_state import UserData
-from conversations import appointments, booking, common, language, privacy, reminders
+from conversations import (
+    appointments,
+    booking,
+    fallbacks,
+    guards,
+    language,
+    privacy,
+    reminders,
+)
 
 log = logging.getLogger(__name__)
 
@@ -154,14 +162,14 @@ def build_application(
 
 def add_handlers(application: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
-    application.add_handler(TypeHandler(Update, common.hold_floods), group=-3)
-    application.add_handler(TypeHandler(Update, common.private_only), group=-2)
+    application.add_handler(TypeHandler(Update, guards.hold_floods), group=-3)
+    application.add_handler(TypeHandler(Update, guards.private_only), group=-2)
     application.add_handler(
-        MessageHandler(filters.UpdateType.EDITED_MESSAGE, common.edited_message), group=-1
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE, guards.edited_message), group=-1
     )
     application.add_handler(booking.build())
     application.add_handler(CommandHandler("start", booking.start, filters=private))
-    application.add_handler(CommandHandler("help", common.help_command, filters=private))
+    application.add_handler(CommandHandler("help", fallbacks.help_command, filters=private))
     application.add_handler(
         CommandHandler("appointments", appointments.list_appointments, filters=private)
     )
@@ -177,13 +185,13 @@ def add_handlers(application: BotApplication) -> None:
         CallbackQueryHandler(language.on_button, pattern=language.LANGUAGE_ACTIONS)
     )
     application.add_handler(CallbackQueryHandler(privacy.on_button, pattern=privacy.FORGET_ACTIONS))
-    application.add_handler(CommandHandler("cancel", common.nothing_to_cancel, filters=private))
-    application.add_handler(CallbackQueryHandler(common.stale_button))
-    application.add_handler(MessageHandler(private, common.outside_conversation))
+    application.add_handler(CommandHandler("cancel", fallbacks.nothing_to_cancel, filters=private))
+    application.add_handler(CallbackQueryHandler(fallbacks.stale_button))
+    application.add_handler(MessageHandler(private, fallbacks.outside_conversation))
     # Conversation state reaches SQLite after every update, not only on the periodic flush,
     # so a crash or restart mid-booking loses nothing.
     application.add_handler(TypeHandler(Update, _flush), group=100)
-    application.add_error_handler(common.on_error)
+    application.add_error_handler(guards.on_error)
 
 
 def _when_slow(services: Services) -> Callable[[Update], Awaitable[None]]:

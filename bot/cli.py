@@ -13,9 +13,10 @@ import httpx
 from telegram import Update
 
 from bot.app import OFFLINE_TOKEN, build_application, build_services, utc_now
-from bot.context import BotApplication, Services
+from bot.context import BotApplication
 from bot.i18n import CatalogError
 from bot.logs import setup_logging
+from bot.services import Services
 from bot.settings import Settings, SettingsError
 from bot.storage import StorageError
 

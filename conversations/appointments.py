@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import replace
-from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -21,12 +20,12 @@ from bot.altegio import errors
 from bot.altegio.models import Company
 from bot.calendar_file import CalendarEntry, ics
 from bot.context import Context
-from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys, decode, pattern
 from bot.records import Change, Fresh, Refusal, cancel_refusal, refresh
 from bot.storage import StoredBooking
 from bot.workflows import cancel
-from conversations.common import answer, h, show
+from conversations.screens import answer, show
+from conversations.texts import describe, h, refusal_text, what, when
 
 log = logging.getLogger(__name__)
 
@@ -44,81 +43,6 @@ def owned(update: Update, context: Context, record_id: int) -> StoredBooking | N
             log.warning("chat %s asked for record %s of another chat", chat and chat.id, record_id)
         return None
     return booking
-
-
-def when(t: Translator, start: datetime, company: Company) -> str:
-    local = start.astimezone(company.tz)
-    return t.gettext("%(day)s at %(time)s", day=t.long_date(local.date()), time=t.time(local))
-
-
-def what(t: Translator, fresh: Fresh) -> str:
-    """The services of an appointment, or the word itself when nothing names them."""
-    return fresh.title or t.gettext("appointment")
-
-
-def describe(t: Translator, fresh: Fresh, company: Company) -> str:
-    """The appointment as the client should see it, in their language and the salon's zone."""
-    lines = []
-    if fresh.title:
-        lines.append(f"<b>{h(fresh.title)}</b>")
-    lines.append(when(t, fresh.booking.start, company))
-    if fresh.staff_name:
-        lines.append(t.gettext("Team member: %(staff)s", staff=h(fresh.staff_name)))
-    if fresh.booking.length:
-        lines.append(t.gettext("Duration: %(duration)s", duration=t.duration(fresh.booking.length)))
-    if company.full_address:
-        lines.append(
-            t.gettext(
-                "Address: %(salon)s, %(address)s",
-                salon=h(company.title),
-                address=h(company.full_address),
-            )
-        )
-    if fresh.change is Change.UNCHECKED:
-        lines.append(
-            "<i>"
-            + t.gettext(
-                "The salon's booking system could not be asked about it just now: this is the "
-                "appointment as it was booked."
-            )
-            + "</i>"
-        )
-    return "\n".join(lines)
-
-
-def refusal_text(
-    t: Translator, refusal: Refusal, notice: int | None, phone: str, action: str
-) -> str:
-    """Why a change is refused, in the salon's own terms where they are known; never a rule
-    nobody stated."""
-    hours = max(1, round((notice or 0) / 3600))
-    if refusal is Refusal.PAST:
-        text = t.gettext("This appointment has already begun or is over.")
-    elif refusal is Refusal.NOT_ALLOWED:
-        if action == "cancel":
-            text = t.gettext("The salon does not accept cancellations online.")
-        else:
-            text = t.gettext("The salon does not accept changes online.")
-    elif refusal is Refusal.BY_ALTEGIO or notice is None:
-        if action == "cancel":
-            text = t.gettext("The salon's booking system did not accept cancelling it online.")
-        else:
-            text = t.gettext("The salon's booking system did not accept moving it online.")
-    elif action == "cancel":
-        text = t.ngettext(
-            "Online cancellation closes %(n)s hour before the visit.",
-            "Online cancellation closes %(n)s hours before the visit.",
-            hours,
-        )
-    else:
-        text = t.ngettext(
-            "Online rescheduling closes %(n)s hour before the visit.",
-            "Online rescheduling closes %(n)s hours before the visit.",
-            hours,
-        )
-    if phone:
-        text += " " + t.gettext("Please call the salon: %(phone)s", phone=h(phone))
-    return text
 
 
 async def _failed(update: Update, context: Context, exc: errors.AltegioError, retry: str) -> None:

@@ -70,7 +70,6 @@ from conversations.choose import (
     show_time,
     typed_day,
 )
-from conversations.common import answer, get_draft, h, put_draft, show, unavailable
 from conversations.details import (
     needs_consent,
     needs_email,
@@ -82,6 +81,7 @@ from conversations.details import (
     typed_comment,
     typed_email,
 )
+from conversations.drafts import get_draft, put_draft
 from conversations.flow import (
     END,
     Action,
@@ -104,6 +104,8 @@ from conversations.reschedule import (
     on_move,
     show_move,
 )
+from conversations.screens import answer, show, unavailable
+from conversations.texts import h
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from telegram import (
     KeyboardButton,
@@ -14,7 +13,7 @@ from telegram import (
 from telegram.constants import ChatAction, ParseMode
 
 from bot.altegio import errors
-from bot.altegio.models import Company, parse_datetime
+from bot.altegio.models import parse_datetime
 from bot.context import Context
 from bot.draft import (
     Draft,
@@ -24,20 +23,11 @@ from bot.draft import (
     normalize_phone,
     phone_region,
 )
-from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys
 from bot.storage import Attempt
 from bot.workflows import book
-from conversations.common import (
-    get_draft,
-    h,
-    just_booked,
-    my_appointments,
-    put_draft,
-    show,
-    unavailable,
-)
 from conversations.details import after_name, needs_comment, needs_consent, needs_email
+from conversations.drafts import get_draft, just_booked, put_draft
 from conversations.flow import (
     END,
     Outcome,
@@ -50,11 +40,12 @@ from conversations.flow import (
     go,
     lost,
     service_gone,
-    single,
     staff_name,
     take_notice,
     user_id_of,
 )
+from conversations.screens import my_appointments, show, single, unavailable
+from conversations.texts import booked_text, code_wait, h, uncertain_text
 
 log = logging.getLogger(__name__)
 
@@ -453,23 +444,6 @@ async def on_resend(update: Update, context: Context, draft: Draft, cb: Callback
     return await ask_code(update, context, draft, context.t.gettext("A new code is on its way."))
 
 
-def code_wait(t: Translator, wait: float) -> str:
-    """When the next text message with a code may be asked for."""
-    if wait < 90:
-        seconds = max(1, int(-(-wait // 1)))
-        return t.ngettext(
-            "You can ask for a new code in %(n)s second.",
-            "You can ask for a new code in %(n)s seconds.",
-            seconds,
-        )
-    minutes = int(-(-wait // 60))
-    return t.ngettext(
-        "You can ask for a new code in %(n)s minute.",
-        "You can ask for a new code in %(n)s minutes.",
-        minutes,
-    )
-
-
 async def read_code(update: Update, context: Context, draft: Draft) -> str | None:
     """The digits of a typed SMS code, or None once the client has been told what is wrong."""
     message = update.message
@@ -549,60 +523,6 @@ async def _checking(update: Update, context: Context, draft: Draft) -> Outcome:
 
 def _chat(update: Update) -> int:
     return update.effective_chat.id if update.effective_chat else 0
-
-
-def uncertain_text(t: Translator, *, answered: bool, told: bool) -> str:
-    """Why a booking cannot be confirmed, and what the client should not do."""
-    if answered and told:
-        return t.gettext(
-            "The salon's booking system accepted the booking, but its answer could not be read, "
-            "so I cannot confirm it here: it has most likely been made. Please do not book "
-            "again; the salon has been told and can confirm it."
-        )
-    if answered:
-        return t.gettext(
-            "The salon's booking system accepted the booking, but its answer could not be read, "
-            "so I cannot confirm it here: it has most likely been made. Please do not book "
-            "again before checking with the salon."
-        )
-    if told:
-        return t.gettext(
-            "The salon's booking system did not answer in time, so I cannot confirm your "
-            "booking: it may or may not have been made. Please do not book again; the salon "
-            "has been told and can confirm it."
-        )
-    return t.gettext(
-        "The salon's booking system did not answer in time, so I cannot confirm your booking: "
-        "it may or may not have been made. Please do not book again before checking with the "
-        "salon."
-    )
-
-
-def booked_text(t: Translator, title: str, who: str, company: Company, start: datetime) -> str:
-    local = start.astimezone(company.tz)
-    # "Any team member" whose name Altegio did not give back.
-    who = who or t.gettext("a team member the salon assigns")
-    lines = [
-        t.gettext("✅ You are booked!"),
-        "",
-        t.gettext(
-            "<b>%(service)s</b> with %(staff)s on %(day)s at %(time)s.",
-            service=h(title),
-            staff=h(who),
-            day=t.long_date(local.date()),
-            time=t.time(local),
-        ),
-    ]
-    if company.full_address:
-        lines.append(
-            t.gettext(
-                "Address: %(salon)s, %(address)s",
-                salon=h(company.title),
-                address=h(company.full_address),
-            )
-        )
-    lines.append(t.gettext("See you there!"))
-    return "\n".join(lines)
 
 
 async def _rejected(

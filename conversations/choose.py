@@ -20,7 +20,7 @@ from bot.draft import (
 )
 from bot.i18n import writes_month_first
 from bot.keyboards import Callback, Keys, time_arg
-from conversations.common import get_draft, h, put_draft, show, unavailable
+from conversations.drafts import get_draft, put_draft
 from conversations.flow import (
     TEMPORARY,
     Outcome,
@@ -34,6 +34,8 @@ from conversations.flow import (
     staff_name,
     take_notice,
 )
+from conversations.screens import show, unavailable
+from conversations.texts import h
 
 log = logging.getLogger(__name__)
 

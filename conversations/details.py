@@ -12,7 +12,7 @@ from telegram.constants import ParseMode
 from bot.context import Context
 from bot.draft import MAX_COMMENT, Draft, clean_comment, clean_email
 from bot.keyboards import Callback, Keys
-from conversations.common import get_draft, h, show
+from conversations.drafts import get_draft
 from conversations.flow import (
     Outcome,
     Step,
@@ -21,6 +21,8 @@ from conversations.flow import (
     take_notice,
     user_id_of,
 )
+from conversations.screens import show
+from conversations.texts import h
 
 
 async def after_name(update: Update, context: Context, draft: Draft) -> Outcome:

@@ -15,8 +15,6 @@ from enum import StrEnum
 from typing import Any
 
 from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
 )
@@ -28,14 +26,9 @@ from bot.context import Context
 from bot.draft import Draft
 from bot.keyboards import NO_FLOW, Callback, Keys
 from bot.workflows import book
-from conversations.common import (
-    call_sentence,
-    get_draft,
-    h,
-    my_appointments,
-    put_draft,
-    show,
-)
+from conversations.drafts import get_draft, put_draft
+from conversations.screens import my_appointments, show, single
+from conversations.texts import call_sentence, h
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +72,6 @@ TEMPORARY = (errors.Unavailable, errors.RateLimited, errors.UnexpectedResponse)
 def go(draft: Draft, step: Step) -> Show:
     """Move the client to `step` (shown once the handler returns)."""
     return Show(draft, step)
-
-
-def single(button: InlineKeyboardButton) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[button]])
 
 
 async def service_gone(update: Update, context: Context, draft: Draft) -> Outcome:

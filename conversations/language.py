@@ -8,7 +8,7 @@ from bot import account
 from bot.context import Context
 from bot.i18n import language_name, normalize_language
 from bot.keyboards import NO_FLOW, Keys, decode, pattern
-from conversations.common import answer, show
+from conversations.screens import answer, show
 
 
 async def ask_language(update: Update, context: Context) -> None:

@@ -13,9 +13,8 @@ from bot.context import BotApplication
 from bot.keyboards import Keys
 from bot.workflows import unanswered
 from bot.workflows.unanswered import Became, News
-from conversations.appointments import when
-from conversations.checkout import booked_text, uncertain_text
-from conversations.common import call_sentence, my_appointments
+from conversations.screens import my_appointments
+from conversations.texts import booked_text, call_sentence, uncertain_text, when
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,9 @@ from telegram import InlineKeyboardMarkup, Update
 from bot import account
 from bot.context import Context
 from bot.keyboards import NO_FLOW, Keys, decode, pattern
-from conversations.common import answer, put_draft, show
+from conversations.drafts import put_draft
 from conversations.flow import END, Outcome
+from conversations.screens import answer, show
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,8 @@ from bot.context import BotApplication, Context
 from bot.keyboards import NO_FLOW, Keys
 from bot.workflows import remind
 from bot.workflows.remind import Delivery, Notice, Tell
-from conversations.appointments import describe, what, when
-from conversations.common import h
 from conversations.late_answers import resolve_attempts
+from conversations.texts import describe, h, what, when
 
 log = logging.getLogger(__name__)
 

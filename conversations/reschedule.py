@@ -22,16 +22,9 @@ from bot.records import Change, change_refusal, refresh
 from bot.storage import StoredBooking
 from bot.workflows import move
 from bot.workflows.book import Who
-from conversations.appointments import owned, refusal_text, when
-from conversations.checkout import ask_code, code_wait
-from conversations.common import (
-    answer,
-    h,
-    my_appointments,
-    put_draft,
-    show,
-    unavailable,
-)
+from conversations.appointments import owned
+from conversations.checkout import ask_code
+from conversations.drafts import put_draft
 from conversations.flow import (
     END,
     Outcome,
@@ -42,10 +35,11 @@ from conversations.flow import (
     finish,
     go,
     lost,
-    single,
     staff_name,
     user_id_of,
 )
+from conversations.screens import answer, my_appointments, show, single, unavailable
+from conversations.texts import code_wait, h, refusal_text, when
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,41 @@
+"""The booking in progress as the handlers keep it: the draft in the client's typed user data,
+the times it holds from other clients, and when the client last booked."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.context import Context
+from bot.draft import Draft
+
+log = logging.getLogger(__name__)
+
+
+def get_draft(context: Context) -> Draft | None:
+    if context.user_data is None:
+        return None
+    return context.user_data.get_draft()
+
+
+def put_draft(context: Context, draft: Draft | None) -> None:
+    if context.user_data is None:
+        return
+    holds = context.services.holds
+    previous = context.user_data.draft
+    if previous is not None and (draft is None or previous.get("flow") != draft.flow):
+        holds.release(str(previous.get("flow")))
+    if draft is not None:
+        # The chosen time is held from the bot's other clients while this client books it.
+        holds.keep(draft.flow, draft.staff_id, draft.slot, context.now())
+    # A finished booking's buttons, tapped again (twenty times on Confirm), get a quiet answer.
+    context.user_data.put_draft(draft)
+
+
+def just_booked(context: Context) -> None:
+    """Remember when this client last booked, for a /cancel typed while it was being made."""
+    if context.user_data is not None:
+        context.user_data.booked_at = context.now().isoformat()
+
+
+JUST_BOOKED = timedelta(minutes=10)

@@ -1,0 +1,76 @@
+"""Answers outside any conversation: /help, /cancel with nothing to cancel, an old or unknown
+button, anything typed while no booking is in progress."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import datetime
+
+from telegram import (
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+
+from bot.context import Context
+from bot.keyboards import NO_FLOW, Keys, decode
+from conversations.drafts import JUST_BOOKED
+from conversations.screens import answer, offer_booking, show
+
+log = logging.getLogger(__name__)
+
+
+async def help_command(update: Update, context: Context) -> None:
+    t = context.t
+    text = "\n".join(
+        [
+            t.gettext("I book appointments at the salon for you."),
+            "",
+            t.gettext("/book — book an appointment"),
+            t.gettext("/cancel — stop the current booking"),
+            t.gettext("/help — this message"),
+        ]
+    )
+    await offer_booking(update, context, text)
+
+
+async def nothing_to_cancel(update: Update, context: Context) -> None:
+    """/cancel with no booking in progress: typed while a booking was being made, it finds the
+    booking made, and says so rather than that nothing was booked."""
+    t = context.t
+    booked = context.user_data.booked_at if context.user_data is not None else None
+    if isinstance(booked, str):
+        with contextlib.suppress(ValueError):
+            if context.now() - datetime.fromisoformat(booked) < JUST_BOOKED:
+                text = t.gettext(
+                    "Your booking has just been made. To cancel it, open My appointments."
+                )
+                keys = Keys(NO_FLOW, t)
+                markup = InlineKeyboardMarkup([[keys.button(t.gettext("My appointments"), "apts")]])
+                await show(update, context, text, markup, new=True)
+                return
+    await offer_booking(update, context, t.gettext("There is nothing to cancel right now."))
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """A button from a finished booking, from before a restart, or one nobody made."""
+    query = update.callback_query
+    if query is None:
+        return
+    cb = decode(query.data)
+    done = context.user_data.done if context.user_data is not None else []
+    if cb is not None and cb.flow in done:
+        # A button of a booking just finished, tapped again: its outcome is on the screen.
+        await answer(update, context)
+        return
+    await answer(update, context, context.t.gettext("This button is no longer active."))
+    if isinstance(query.message, Message):
+        text = context.t.gettext("That menu has expired. Would you like to book an appointment?")
+        await offer_booking(update, context, text)
+
+
+async def outside_conversation(update: Update, context: Context) -> None:
+    """Anything typed or sent while no booking is in progress."""
+    text = context.t.gettext("I can book you an appointment. Tap the button to start.")
+    await offer_booking(update, context, text)

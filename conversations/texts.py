@@ -1,0 +1,194 @@
+"""Texts more than one part of the bot says: an appointment, its time, why a change is refused,
+what became of a booking, when to try again or ask for a new code. HTML-safe throughout."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from html import escape
+
+from bot.altegio.models import Company
+from bot.i18n import Translator
+from bot.records import Change, Fresh, Refusal
+
+log = logging.getLogger(__name__)
+
+
+def h(text: object) -> str:
+    """Salon and client text inside our HTML messages."""
+    return escape(str(text), quote=False)
+
+
+def call_sentence(t: Translator, phone: str, *, also: bool = True) -> str:
+    """A sentence giving the salon's phone to append, or "" when the phone is not known."""
+    if not phone:
+        return ""
+    if also:
+        return " " + t.gettext("You can also call the salon: %(phone)s", phone=h(phone))
+    return " " + t.gettext("Please call the salon: %(phone)s", phone=h(phone))
+
+
+def when_to_retry(t: Translator, wait: float | None) -> str:
+    """When trying again makes sense: Altegio's own word (Retry-After), or the pause the bot
+    keeps from it, rounded up; "in a moment" when nobody said."""
+    if not wait or wait < 5:
+        return t.gettext("Please try again in a moment.")
+    if wait < 60:
+        seconds = int(-(-wait // 5) * 5)
+        return t.ngettext(
+            "Please try again in about %(n)s second.",
+            "Please try again in about %(n)s seconds.",
+            seconds,
+        )
+    minutes = int(-(-wait // 60))
+    return t.ngettext(
+        "Please try again in about %(n)s minute.",
+        "Please try again in about %(n)s minutes.",
+        minutes,
+    )
+
+
+def when(t: Translator, start: datetime, company: Company) -> str:
+    local = start.astimezone(company.tz)
+    return t.gettext("%(day)s at %(time)s", day=t.long_date(local.date()), time=t.time(local))
+
+
+def what(t: Translator, fresh: Fresh) -> str:
+    """The services of an appointment, or the word itself when nothing names them."""
+    return fresh.title or t.gettext("appointment")
+
+
+def describe(t: Translator, fresh: Fresh, company: Company) -> str:
+    """The appointment as the client should see it, in their language and the salon's zone."""
+    lines = []
+    if fresh.title:
+        lines.append(f"<b>{h(fresh.title)}</b>")
+    lines.append(when(t, fresh.booking.start, company))
+    if fresh.staff_name:
+        lines.append(t.gettext("Team member: %(staff)s", staff=h(fresh.staff_name)))
+    if fresh.booking.length:
+        lines.append(t.gettext("Duration: %(duration)s", duration=t.duration(fresh.booking.length)))
+    if company.full_address:
+        lines.append(
+            t.gettext(
+                "Address: %(salon)s, %(address)s",
+                salon=h(company.title),
+                address=h(company.full_address),
+            )
+        )
+    if fresh.change is Change.UNCHECKED:
+        lines.append(
+            "<i>"
+            + t.gettext(
+                "The salon's booking system could not be asked about it just now: this is the "
+                "appointment as it was booked."
+            )
+            + "</i>"
+        )
+    return "\n".join(lines)
+
+
+def refusal_text(
+    t: Translator, refusal: Refusal, notice: int | None, phone: str, action: str
+) -> str:
+    """Why a change is refused, in the salon's own terms where they are known; never a rule
+    nobody stated."""
+    hours = max(1, round((notice or 0) / 3600))
+    if refusal is Refusal.PAST:
+        text = t.gettext("This appointment has already begun or is over.")
+    elif refusal is Refusal.NOT_ALLOWED:
+        if action == "cancel":
+            text = t.gettext("The salon does not accept cancellations online.")
+        else:
+            text = t.gettext("The salon does not accept changes online.")
+    elif refusal is Refusal.BY_ALTEGIO or notice is None:
+        if action == "cancel":
+            text = t.gettext("The salon's booking system did not accept cancelling it online.")
+        else:
+            text = t.gettext("The salon's booking system did not accept moving it online.")
+    elif action == "cancel":
+        text = t.ngettext(
+            "Online cancellation closes %(n)s hour before the visit.",
+            "Online cancellation closes %(n)s hours before the visit.",
+            hours,
+        )
+    else:
+        text = t.ngettext(
+            "Online rescheduling closes %(n)s hour before the visit.",
+            "Online rescheduling closes %(n)s hours before the visit.",
+            hours,
+        )
+    if phone:
+        text += " " + t.gettext("Please call the salon: %(phone)s", phone=h(phone))
+    return text
+
+
+def code_wait(t: Translator, wait: float) -> str:
+    """When the next text message with a code may be asked for."""
+    if wait < 90:
+        seconds = max(1, int(-(-wait // 1)))
+        return t.ngettext(
+            "You can ask for a new code in %(n)s second.",
+            "You can ask for a new code in %(n)s seconds.",
+            seconds,
+        )
+    minutes = int(-(-wait // 60))
+    return t.ngettext(
+        "You can ask for a new code in %(n)s minute.",
+        "You can ask for a new code in %(n)s minutes.",
+        minutes,
+    )
+
+
+def uncertain_text(t: Translator, *, answered: bool, told: bool) -> str:
+    """Why a booking cannot be confirmed, and what the client should not do."""
+    if answered and told:
+        return t.gettext(
+            "The salon's booking system accepted the booking, but its answer could not be read, "
+            "so I cannot confirm it here: it has most likely been made. Please do not book "
+            "again; the salon has been told and can confirm it."
+        )
+    if answered:
+        return t.gettext(
+            "The salon's booking system accepted the booking, but its answer could not be read, "
+            "so I cannot confirm it here: it has most likely been made. Please do not book "
+            "again before checking with the salon."
+        )
+    if told:
+        return t.gettext(
+            "The salon's booking system did not answer in time, so I cannot confirm your "
+            "booking: it may or may not have been made. Please do not book again; the salon "
+            "has been told and can confirm it."
+        )
+    return t.gettext(
+        "The salon's booking system did not answer in time, so I cannot confirm your booking: "
+        "it may or may not have been made. Please do not book again before checking with the "
+        "salon."
+    )
+
+
+def booked_text(t: Translator, title: str, who: str, company: Company, start: datetime) -> str:
+    local = start.astimezone(company.tz)
+    # "Any team member" whose name Altegio did not give back.
+    who = who or t.gettext("a team member the salon assigns")
+    lines = [
+        t.gettext("✅ You are booked!"),
+        "",
+        t.gettext(
+            "<b>%(service)s</b> with %(staff)s on %(day)s at %(time)s.",
+            service=h(title),
+            staff=h(who),
+            day=t.long_date(local.date()),
+            time=t.time(local),
+        ),
+    ]
+    if company.full_address:
+        lines.append(
+            t.gettext(
+                "Address: %(salon)s, %(address)s",
+                salon=h(company.title),
+                address=h(company.full_address),
+            )
+        )
+    lines.append(t.gettext("See you there!"))
+    return "\n".join(lines)
