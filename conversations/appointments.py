@@ -24,7 +24,7 @@ from bot.keyboards import NO_FLOW, Callback, Keys, decode, pattern
 from bot.records import Change, Fresh, Refusal, cancel_refusal, refresh
 from bot.storage import StoredBooking
 from bot.workflows import cancel
-from conversations.screens import answer, show
+from conversations.screens import answer, show, unavailable
 from conversations.texts import describe, h, refusal_text, what, when
 
 log = logging.getLogger(__name__)
@@ -45,23 +45,6 @@ def owned(update: Update, context: Context, record_id: int) -> StoredBooking | N
     return booking
 
 
-async def _failed(update: Update, context: Context, exc: errors.AltegioError, retry: str) -> None:
-    t = context.t
-    log.warning("Altegio failed while showing appointments: %s", type(exc).__name__)
-    markup = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t.gettext("Try again"), callback_data=retry)]]
-    )
-    await show(
-        update,
-        context,
-        t.gettext(
-            "Sorry, the salon's booking system is not answering right now. "
-            "Please try again in a moment."
-        ),
-        markup,
-    )
-
-
 # --- the list ---------------------------------------------------------------------------------
 
 
@@ -79,7 +62,7 @@ async def list_appointments(update: Update, context: Context) -> None:
     try:
         company = await services.altegio.company()
     except errors.AltegioError as exc:
-        await _failed(update, context, exc, Callback(NO_FLOW, "apts").encode())
+        await unavailable(update, context, exc, retry=Callback(NO_FLOW, "apts"))
         return
     # Each read on its own: one appointment Altegio cannot tell about does not hide the rest.
     fresh = [
@@ -148,7 +131,7 @@ async def _fresh_owned(
     except errors.AltegioError as exc:
         if query:
             await answer(update, context)
-        await _failed(update, context, exc, Callback(NO_FLOW, cb.action, cb.arg).encode())
+        await unavailable(update, context, exc, retry=Callback(NO_FLOW, cb.action, cb.arg))
         return None
     fresh = await refresh(
         services.altegio, services.storage, booking, services.reminder_policy, context.now()
@@ -237,7 +220,7 @@ async def do_cancel(update: Update, context: Context, cb: Callback) -> None:
         await _refuse_cancel(update, context, fresh, company, outcome.refusal)
         return
     if isinstance(outcome, cancel.Unanswered):
-        await _failed(update, context, outcome.reason, Callback(NO_FLOW, "cnlok", cb.arg).encode())
+        await unavailable(update, context, outcome.reason, retry=Callback(NO_FLOW, "cnlok", cb.arg))
         return
     gone = replace(fresh, change=Change.SAME)  # whatever could be read before, it is gone
     text = t.gettext("Your appointment is cancelled:") + "\n\n" + describe(t, gone, company)

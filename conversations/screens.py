@@ -77,9 +77,16 @@ async def show(
 
 
 async def unavailable(
-    update: Update, context: Context, exc: errors.AltegioError, flow: str = NO_FLOW
+    update: Update,
+    context: Context,
+    exc: errors.AltegioError,
+    flow: str = NO_FLOW,
+    *,
+    retry: Callback | None = None,
 ) -> None:
-    """Altegio failed: say so politely, keep the client's choices, offer to try again."""
+    """Altegio failed: say so politely and offer to try again, in every flow. In a booking
+    (`flow`) the client's choices are kept and Try again resumes the step; elsewhere `retry` is
+    the button that does again what failed."""
     t = context.t
     log.warning("Altegio failed: %s: %s", type(exc).__name__, exc)
     phone = ""
@@ -91,13 +98,16 @@ async def unavailable(
     wait: float | None = None
     if isinstance(exc, errors.CircuitOpen):
         wait = context.services.altegio.breaker.remaining
+    elif isinstance(exc, errors.RateLimited):
+        wait = exc.retry_after
+    if retry is not None:
+        text = t.gettext("Sorry, the salon's booking system is not answering right now.")
+    elif isinstance(exc, errors.CircuitOpen):
         text = t.gettext(
             "Online booking is temporarily unavailable: the salon's booking system is having "
             "trouble. Your choices so far are kept."
         )
     else:
-        if isinstance(exc, errors.RateLimited):
-            wait = exc.retry_after
         text = t.gettext(
             "Sorry, the salon's booking system is not answering right now. "
             "Your choices so far are kept."
@@ -107,21 +117,12 @@ async def unavailable(
         text += "\n" + t.gettext("You can also call the salon: %(phone)s", phone=h(phone))
     # Tapped again while it lasts, the screen may not change: the answer to the tap shows it.
     context.notify(t.gettext("The salon's booking system is still not answering."))
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t.gettext("Try again"), callback_data=Callback(flow, "retry").encode()
-                )
-            ],
-            [
-                InlineKeyboardButton(
-                    t.gettext("Cancel"), callback_data=Callback(flow, "cancel").encode()
-                )
-            ],
-        ]
-    )
-    await show(update, context, text, markup)
+    try_again = retry or Callback(flow, "retry")
+    rows = [[InlineKeyboardButton(t.gettext("Try again"), callback_data=try_again.encode())]]
+    if retry is None:
+        cancel = Callback(flow, "cancel").encode()
+        rows.append([InlineKeyboardButton(t.gettext("Cancel"), callback_data=cancel)])
+    await show(update, context, text, InlineKeyboardMarkup(rows))
 
 
 def my_appointments(t: Translator, *, new: bool = True) -> InlineKeyboardMarkup:
