@@ -168,7 +168,7 @@ def add_handlers(application: BotApplication) -> None:
         MessageHandler(filters.UpdateType.EDITED_MESSAGE, guards.edited_message), group=-1
     )
     application.add_handler(booking.build())
-    application.add_handler(CommandHandler("start", booking.start, filters=private))
+    application.add_handler(CommandHandler("start", fallbacks.start, filters=private))
     application.add_handler(CommandHandler("help", fallbacks.help_command, filters=private))
     application.add_handler(
         CommandHandler("appointments", appointments.list_appointments, filters=private)

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -33,40 +33,44 @@ from bot.altegio import errors
 from bot.context import Context
 from bot.draft import Draft
 from bot.i18n import Translator
-from bot.keyboards import NO_FLOW, Callback, Keys, booking_pattern, decode, pattern
+from bot.keyboards import Callback, booking_pattern, decode, pattern
 from conversations.checkout import (
     ask_code,
-    ask_new_phone,
     book_with_code,
     on_change,
     on_change_what,
     on_confirm,
-    on_keep_name,
-    on_other_details,
-    on_remembered,
     on_resend,
     read_code,
-    shared_contact,
-    show_name,
-    show_phone,
     show_summary,
-    typed_name,
-    typed_phone,
 )
 from conversations.choose import (
-    on_calendar,
     on_category,
     on_category_page,
-    on_day,
-    on_month,
     on_service,
     on_service_page,
     on_staff,
+    show_service,
+    show_staff,
+)
+from conversations.contact import (
+    ask_new_phone,
+    on_keep_name,
+    on_other_details,
+    on_remembered,
+    shared_contact,
+    show_name,
+    show_phone,
+    typed_name,
+    typed_phone,
+)
+from conversations.day_time import (
+    on_calendar,
+    on_day,
+    on_month,
     on_time,
     on_time_page,
     show_day,
-    show_service,
-    show_staff,
     show_time,
     typed_day,
 )
@@ -82,8 +86,8 @@ from conversations.details import (
     typed_email,
 )
 from conversations.drafts import get_draft, put_draft
+from conversations.fallbacks import start
 from conversations.flow import (
-    END,
     Action,
     Handler,
     Outcome,
@@ -104,8 +108,7 @@ from conversations.reschedule import (
     on_move,
     show_move,
 )
-from conversations.screens import answer, show, unavailable
-from conversations.texts import h
+from conversations.screens import answer, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -251,29 +254,6 @@ def settled(handler: Handler) -> Handler:
         return await settle(update, context, await handler(update, context))
 
     return run
-
-
-async def start(update: Update, context: Context) -> Outcome:
-    """/start: greet with the salon's name and offer to book."""
-    t = context.t
-    put_draft(context, None)
-    try:
-        company = await context.services.altegio.company()
-        greeting = t.gettext(
-            "Hello! This is the booking assistant of <b>%(salon)s</b>.", salon=h(company.title)
-        )
-    except errors.AltegioError:
-        greeting = t.gettext("Hello! I can book you an appointment at the salon.")
-    text = greeting + "\n" + t.gettext("Book an appointment in a few taps, any time of day.")
-    keys = Keys(NO_FLOW, t)
-    markup = InlineKeyboardMarkup(
-        [
-            [keys.button(t.gettext("Book an appointment"), "book")],
-            [keys.button(t.gettext("My appointments"), "apts")],
-        ]
-    )
-    await show(update, context, text, markup, new=update.callback_query is None)
-    return END
 
 
 async def begin(update: Update, context: Context) -> Outcome:

@@ -3,35 +3,24 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
-from datetime import date, datetime, timedelta
 
 from telegram import Update
 
 from bot.altegio import errors
-from bot.altegio.models import Catalogue, Company, Service, Slot
+from bot.altegio.models import Catalogue, Service
 from bot.context import Context
 from bot.draft import (
     Draft,
-    TypedDay,
-    horizon,
-    nearest_days,
-    parse_day,
 )
-from bot.i18n import writes_month_first
-from bot.keyboards import Callback, Keys, time_arg
-from conversations.drafts import get_draft, put_draft
+from bot.keyboards import Callback, Keys
+from conversations.drafts import put_draft
 from conversations.flow import (
     TEMPORARY,
     Outcome,
     Step,
     call_salon,
     chosen_service,
-    chosen_staff,
     go,
-    lost,
-    salon_today,
-    staff_name,
     take_notice,
 )
 from conversations.screens import show, unavailable
@@ -217,259 +206,4 @@ async def on_staff(update: Update, context: Context, draft: Draft, cb: Callback)
 # --- day ------------------------------------------------------------------------------------
 
 
-async def _bookable_days(
-    context: Context, draft: Draft, company: Company, around: date | None = None
-) -> set[date]:
-    """Bookable days within the horizon; `around` names a month the client is looking at."""
-    first, last = horizon(salon_today(context, company))
-    assert draft.service_id is not None and draft.staff_id is not None
-    altegio = context.services.altegio
-    dates = await altegio.dates([draft.service_id], draft.staff_id, first, last)
-    days = {d for d in dates.booking_dates if first <= d <= last}
-    if around is not None and first <= around <= last and not _in_month(days, around):
-        # `date_from`/`date_to` are newer than `date`; a server that knows only `date` answers
-        # one month, so a month shown empty is asked for on its own before believing it.
-        start = max(first, around.replace(day=1))
-        end = min(last, _month_end(around))
-        more = await altegio.dates([draft.service_id], draft.staff_id, start, end)
-        days |= {d for d in more.booking_dates if first <= d <= last}
-    return days
-
-
-def _in_month(days: set[date], month: date) -> bool:
-    return any(d.year == month.year and d.month == month.month for d in days)
-
-
-def _month_end(day: date) -> date:
-    following = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-    return following - timedelta(days=1)
-
-
-async def show_day(update: Update, context: Context, draft: Draft) -> Outcome:
-    t = context.t
-    keys = Keys(draft.flow, t)
-    if draft.service_id is None or draft.staff_id is None:
-        return await show_staff(update, context, draft)
-    company = await context.services.altegio.company()
-    service = await chosen_service(context, draft)
-    member = await chosen_staff(context, draft)
-    bookable = await _bookable_days(context, draft, company, draft.shown_month)
-    intro = t.gettext(
-        "<b>%(service)s</b> with %(staff)s.",
-        service=h(service.title if service else ""),
-        staff=h(staff_name(context, member)),
-    )
-    if not bookable:
-        text = (
-            intro
-            + "\n"
-            + t.gettext(
-                "There are no free days in the coming weeks. Please choose another team member "
-                "or service."
-            )
-            + await call_salon(context)
-        )
-        await show(update, context, text, keys.markup([]), draft=draft)
-        return Step.DAY
-    first, last = horizon(salon_today(context, company))
-    month = draft.shown_month or min(bookable).replace(day=1)
-    draft.month = month.isoformat()
-    text = (
-        intro + "\n" + t.gettext("Choose a day, or type one (for example “tomorrow” or “25.12”).")
-    )
-    await show(update, context, text, keys.calendar(month, bookable, first, last), draft=draft)
-    return Step.DAY
-
-
-async def on_month(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
-    draft.month = date(int(cb.arg[:4]), int(cb.arg[4:6]), 1).isoformat()
-    return go(draft, Step.DAY)
-
-
-async def on_calendar(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
-    return go(draft, Step.DAY)
-
-
-async def on_day(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
-    return await choose_day(update, context, draft, TypedDay(cb.day, None))
-
-
-async def typed_day(update: Update, context: Context) -> Outcome:
-    draft = get_draft(context)
-    if draft is None:
-        return await lost(update, context)
-    text = update.message.text if update.message and update.message.text else ""
-    t = context.t
-    try:
-        company = await context.services.altegio.company()
-    except errors.AltegioError as exc:
-        await unavailable(update, context, exc, draft.flow)
-        return Step.DAY
-    typed = parse_day(
-        text,
-        [context.language],
-        salon_today(context, company),
-        month_first=writes_month_first(company.country),
-    )
-    if typed is None:
-        await show(
-            update,
-            context,
-            t.gettext(
-                "Sorry, I could not understand that day. Tap a day in the calendar, or type "
-                "one like “tomorrow”, “Friday” or “25.12”."
-            ),
-            Keys(draft.flow, t).markup(
-                [[Keys(draft.flow, t).button(t.gettext("Show the calendar"), "cal")]]
-            ),
-            draft=draft,
-        )
-        put_draft(context, draft)
-        return Step.DAY
-    return await choose_day(update, context, draft, typed)
-
-
-async def choose_day(update: Update, context: Context, draft: Draft, typed: TypedDay) -> Outcome:
-    t = context.t
-    keys = Keys(draft.flow, t)
-    try:
-        company = await context.services.altegio.company()
-        bookable = await _bookable_days(context, draft, company, typed.day)
-    except TEMPORARY as exc:
-        await unavailable(update, context, exc, draft.flow)
-        return Step.DAY
-    today = salon_today(context, company)
-    day = typed.day
-    if day in bookable:
-        draft.day = day.isoformat()
-        draft.after = typed.after
-        return go(draft, Step.TIME)
-    if day < today:
-        reason = t.gettext("%(day)s has already passed.", day=t.date(day))
-    elif day > horizon(today)[1]:
-        reason = t.gettext("%(day)s is too far ahead to book yet.", day=t.date(day))
-    else:
-        reason = t.gettext("There are no free times on %(day)s.", day=t.date(day))
-    near = nearest_days(max(day, today), bookable)
-    if not near:
-        return go(draft, Step.DAY)
-    text = reason + "\n" + t.gettext("The nearest days with free times:")
-    await show(update, context, text, keys.days(near), draft=draft)
-    put_draft(context, draft)
-    return Step.DAY
-
-
 # --- time -----------------------------------------------------------------------------------
-
-
-async def _free_times(context: Context, draft: Draft, day: date) -> list[Slot]:
-    altegio = context.services.altegio
-    assert draft.service_id is not None and draft.staff_id is not None
-    slots = await altegio.times(draft.staff_id, day, [draft.service_id])
-    if not slots and draft.staff_id == 0:
-        # Whether `book_times` with staff 0 merges everyone's times is undocumented: when it
-        # answers nothing, ask each team member who is bookable for this service.
-        merged: dict[datetime, Slot] = {}
-        for member in await altegio.staff([draft.service_id]):
-            if member.bookable:
-                for slot in await altegio.times(member.id, day, [draft.service_id]):
-                    merged.setdefault(slot.start, slot)
-        slots = sorted(merged.values(), key=lambda s: s.start)
-    now = context.now()
-    held = context.services.holds.held_for_others(draft.flow, draft.staff_id, now)
-    return [s for s in slots if s.start > now and s.raw not in held]
-
-
-async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
-    t = context.t
-    keys = Keys(draft.flow, t)
-    day = draft.chosen_day
-    if day is None:
-        return await show_day(update, context, draft)
-    slots = await _free_times(context, draft, day)
-    note = ""
-    if draft.notice:
-        note = "\n" + draft.notice
-        draft.notice = ""
-    elif draft.taken:
-        draft.taken = False
-        note = "\n" + t.gettext("Sorry, the time you chose has just been taken.")
-        if not slots and draft.staff_id and not draft.reschedule:
-            # The same team member first; when they have nothing left that day, anyone.
-            member = await chosen_staff(context, draft)
-            anyone = replace(draft, staff_id=0)
-            slots = await _free_times(context, anyone, day)
-            if slots:
-                draft.staff_id = 0
-                note += " " + t.gettext(
-                    "%(staff)s has no other free time that day; these are with any available "
-                    "team member.",
-                    staff=h(staff_name(context, member)),
-                )
-    member = await chosen_staff(context, draft)
-    if not slots:
-        company = await context.services.altegio.company()
-        bookable = await _bookable_days(context, draft, company)
-        bookable.discard(day)
-        near = nearest_days(day, bookable)
-        text = note.lstrip("\n") + (" " if note else "")
-        text += t.gettext("There are no free times on %(day)s any more.", day=t.date(day))
-        draft.day = None
-        if near:
-            text += "\n" + t.gettext("The nearest days with free times:")
-            await show(update, context, text, keys.days(near), draft=draft)
-        else:
-            await show(update, context, text, keys.markup([]), draft=draft)
-        return Step.DAY
-    shown = slots
-    if draft.after is not None:
-        later = [s for s in slots if s.start.hour * 60 + s.start.minute >= draft.after]
-        if later:
-            shown = later
-        else:
-            note = "\n" + t.gettext("Nothing is free that late; here are all the free times.")
-    draft.summary_ready = False
-    text = (
-        t.gettext(
-            "Free times on %(day)s with %(staff)s:",
-            day=t.long_date(day),
-            staff=h(staff_name(context, member)),
-        )
-        + note
-    )
-    draft.offered = {time_arg(s.start): (s.raw, s.length) for s in shown}
-    draft.time_text = text
-    await show(update, context, text, keys.times([s.start for s in shown]), draft=draft)
-    return Step.TIME
-
-
-async def on_time_page(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
-    """Another page of the times already read: no second call to Altegio."""
-    if not draft.offered or not draft.time_text:
-        return go(draft, Step.TIME)
-    company = await context.services.altegio.company()
-    starts = sorted(
-        datetime.strptime(key, "%Y%m%d%H%M").replace(tzinfo=company.tz) for key in draft.offered
-    )
-    keys = Keys(draft.flow, context.t)
-    await show(update, context, draft.time_text, keys.times(starts, cb.number), draft=draft)
-    put_draft(context, draft)
-    return Step.TIME
-
-
-async def on_time(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
-    day = draft.chosen_day
-    if day is None or not cb.arg.startswith(day.strftime("%Y%m%d")):
-        return go(draft, Step.TIME if day else Step.DAY)
-    offered = draft.offered.get(cb.arg)
-    if offered is None:
-        # Not among the times shown last (an old button): show the times as they are now.
-        return go(draft, Step.TIME)
-    draft.slot, draft.slot_length = offered
-    draft.offered = {}
-    if draft.reschedule:
-        return go(draft, Step.MOVE)
-    if draft.phone and draft.name:
-        # A new time after a taken one, or "Change: day and time": the contact details stand.
-        return go(draft, Step.SUMMARY)
-    return go(draft, Step.PHONE)

@@ -1,5 +1,5 @@
-"""Answers outside any conversation: /help, /cancel with nothing to cancel, an old or unknown
-button, anything typed while no booking is in progress."""
+"""/start, and the answers outside any conversation: /help, /cancel with nothing to cancel,
+an old or unknown button, anything typed while no booking is in progress."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ from telegram import (
     Update,
 )
 
+from bot.altegio import errors
 from bot.context import Context
 from bot.keyboards import NO_FLOW, Keys, decode
-from conversations.drafts import JUST_BOOKED
+from conversations.drafts import JUST_BOOKED, put_draft
+from conversations.flow import END, Outcome
 from conversations.screens import answer, offer_booking, show
+from conversations.texts import h
 
 log = logging.getLogger(__name__)
 
@@ -74,3 +77,26 @@ async def outside_conversation(update: Update, context: Context) -> None:
     """Anything typed or sent while no booking is in progress."""
     text = context.t.gettext("I can book you an appointment. Tap the button to start.")
     await offer_booking(update, context, text)
+
+
+async def start(update: Update, context: Context) -> Outcome:
+    """/start: greet with the salon's name and offer to book."""
+    t = context.t
+    put_draft(context, None)
+    try:
+        company = await context.services.altegio.company()
+        greeting = t.gettext(
+            "Hello! This is the booking assistant of <b>%(salon)s</b>.", salon=h(company.title)
+        )
+    except errors.AltegioError:
+        greeting = t.gettext("Hello! I can book you an appointment at the salon.")
+    text = greeting + "\n" + t.gettext("Book an appointment in a few taps, any time of day.")
+    keys = Keys(NO_FLOW, t)
+    markup = InlineKeyboardMarkup(
+        [
+            [keys.button(t.gettext("Book an appointment"), "book")],
+            [keys.button(t.gettext("My appointments"), "apts")],
+        ]
+    )
+    await show(update, context, text, markup, new=update.callback_query is None)
+    return END
