@@ -65,6 +65,76 @@ def test_import_direction(path: Path) -> None:
         assert _of("bot", names) == [], relative
 
 
+# The core: plain code that owns the business and the outside worlds, with no Telegram in it.
+CORE = (
+    "bot/workflows/",
+    "bot/storage/",
+    "bot/altegio/",
+    "bot/services.py",
+    "bot/account.py",
+    "bot/draft.py",
+    "bot/records.py",
+    "bot/attempts.py",
+    "bot/reminder_times.py",
+    "bot/user_state.py",
+    "bot/calendar_file.py",
+)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_core_knows_no_telegram(path: Path) -> None:
+    relative = path.relative_to(ROOT).as_posix()
+    if relative.startswith(CORE):
+        assert _of("telegram", imports(path)) == [], relative
+
+
+# What a handler may read from storage; every write goes through the core's workflows.
+STORAGE_READS = {
+    "attempt",
+    "booking",
+    "bookings_for_chat",
+    "contact",
+    "language",
+    "reminders_enabled",
+    "upcoming_bookings",
+    "user_token",
+}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in SOURCES if p.relative_to(ROOT).as_posix().startswith("conversations/")],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_handlers_never_write_storage(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        owner = node.func.value
+        named = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+        if named == "storage":
+            assert node.func.attr in STORAGE_READS, f"{path.name}:{node.lineno} writes storage"
+
+
+def test_no_two_modules_share_a_name() -> None:
+    """A name says which side a module is on: never two modules with the same one."""
+    seen: dict[str, str] = {}
+    for path in SOURCES:
+        if path.name in ("__init__.py", "__main__.py"):
+            continue
+        relative = path.relative_to(ROOT).as_posix()
+        assert path.stem not in seen, f"{relative} and {seen.get(path.stem)}"
+        seen[path.stem] = relative
+
+
+def test_no_product_module_is_long() -> None:
+    """About 400 lines at most: a module longer than that holds more than one idea."""
+    for path in SOURCES:
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        assert lines <= 420, f"{path.relative_to(ROOT)}: {lines} lines"
+
+
 def test_the_cores_sandbox_defaults_are_the_sandboxs_own() -> None:
     from bot import settings
     from standins.altegio import sandbox, seed
