@@ -296,3 +296,44 @@ async def test_the_chosen_language_wins_over_the_booking_language(
     await remind.send_due(services, desk, deliver)
     assert told and all(n.language == "lt" for n in told)
     assert told[-1].fresh.change in (Change.SAME, Change.UNCHECKED)
+
+
+# --- what the bot keeps of a client -----------------------------------------------------------
+
+
+def test_a_language_chosen_before_it_had_one_home_moves_there(tmp_path: Path) -> None:
+    """An earlier database kept the choice in the conversation state: it moves to the chat."""
+    path = tmp_path / "old.sqlite3"
+    storage = Storage.open(path)
+    db = storage.db
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm006_one_language'")
+    db.execute("ALTER TABLE bookings DROP COLUMN language")
+    storage.save_data("user_data", "user_id", 7, {"language": "lt", "draft": {"flow": "abc123"}})
+    storage.save_data("user_data", "user_id", 8, {"done": ["abc124"]})
+    storage.close()
+    again = Storage.open(path)
+    assert again.language(7) == "lt"
+    assert again.language(8) is None
+    assert again.all_data("user_data", "user_id") == {
+        7: {"draft": {"flow": "abc123"}},
+        8: {"done": ["abc124"]},
+    }
+    again.close()
+
+
+def test_user_data_reads_leniently_and_writes_plain_json() -> None:
+    from bot.user_state import UserData
+
+    assert UserData.from_json(None) == UserData()
+    assert UserData.from_json({"draft": "x", "done": [1, "ab12"], "booked_at": 5}) == UserData(
+        done=["ab12"]
+    )
+    data = UserData()
+    data.put_draft(Draft(flow="abc123"))
+    assert data.get_draft() == Draft(flow="abc123")
+    data.put_draft(None)
+    assert data.as_json() == {"done": ["abc123"]}
+    for n in range(10):
+        data.put_draft(Draft(flow=f"abc{n:03d}"))
+        data.put_draft(None)
+    assert len(data.done) == 5 and data.done[-1] == "abc009"
