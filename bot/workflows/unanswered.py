@@ -133,12 +133,7 @@ async def _settle(
         return await _settle_move(services, alerts, news, finding, old_id=int(moved), now=now)
     if finding.verdict is Verdict.BOOKED and finding.record is not None:
         record = finding.record
-        await keep(
-            services,
-            alerts,
-            f"booking {record.id}",
-            lambda: _remember(services, attempt, record, company, now),
-        )
+        await _keep_found(services, alerts, attempt, record, company=company)
         log.info("booking %s went through after all: record %s", flow, record.id)
         return replace(news, became=Became.BOOKED, record=record)
     if finding.verdict is Verdict.NOT_BOOKED:
@@ -173,12 +168,7 @@ async def _settle_move(
         return replace(news, became=Became.MOVE_NOT_BOOKED)
     if finding.verdict is Verdict.BOOKED and finding.record is not None and old is not None:
         record = finding.record
-        await keep(
-            services,
-            alerts,
-            f"booking {record.id}",
-            lambda: _remember(services, attempt, record, company, now),
-        )
+        await _keep_found(services, alerts, attempt, record, company=company)
         try:
             token = storage.user_token(old.user_id)
             await services.altegio.cancel_record(old.record_id, old.record_hash, token)
@@ -200,6 +190,19 @@ async def _settle_move(
         "check and tell the client."
     )
     return replace(news, became=Became.MOVE_UNKNOWN, told=told)
+
+
+async def _keep_found(
+    services: Services, alerts: Alerts, attempt: Attempt, record: Record, *, company: Company
+) -> None:
+    """A booking found after all: kept as one the bot made, with its reminders."""
+
+    now = services.clock()
+
+    def remember() -> None:
+        _remember(services, attempt, record, company, now)
+
+    await keep(services, alerts, f"booking {record.id}", remember)
 
 
 def _remember(
