@@ -30,11 +30,12 @@ from bot.altegio.client import AltegioClient
 from bot.altegio.models import Facts
 from bot.context import BotApplication, Context
 from bot.i18n import SHIPPED_LANGUAGES, Catalogs
+from bot.limits import CodeGuard, FloodGuard
 from bot.persistence import SqlitePersistence
 from bot.services import Services
 from bot.settings import Settings
 from bot.storage import Storage
-from bot.updates import CodeGuard, FloodGuard, PerChatUpdateProcessor
+from bot.updates import PerChatUpdateProcessor
 from bot.user_state import UserData
 from conversations import (
     appointments,

@@ -1,22 +1,17 @@
-"""Appointments made through the bot: the salon's rules for changing them, keeping the stored copy
-in step with Altegio, and their reminder schedule. Plain code: no Telegram here."""
+"""Appointments made through the bot, as plain rules: the salon's rules for changing them, what
+a fresh read of one found (`Fresh`, `Change`), and when its reminders go (`ReminderPolicy`).
+Keeping the stored copy in step is `bot/workflows/sync.py`'s."""
 
 from __future__ import annotations
 
 import logging
-import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
-from zoneinfo import ZoneInfo
 
-from bot.altegio import errors
-from bot.altegio.client import AltegioClient
 from bot.altegio.models import Company, Record, Rules
-from bot.reminder_times import QuietHours, plan_after_visit, plan_reminders
-from bot.storage import Contact, Storage, StoredBooking
+from bot.reminder_times import QuietHours
+from bot.storage import StoredBooking
 
 log = logging.getLogger(__name__)
 
@@ -86,143 +81,3 @@ class Fresh:
 class ReminderPolicy:
     offsets: tuple[timedelta, ...]
     quiet: QuietHours | None
-
-
-def schedule(
-    storage: Storage,
-    booking: StoredBooking,
-    tz: ZoneInfo,
-    policy: ReminderPolicy,
-    now: datetime,
-) -> None:
-    """(Re)plan a booking's reminders and its after-visit thank-you from its current time."""
-    planned: list[tuple[str, int, datetime]] = [
-        ("before", int(p.offset.total_seconds() // 60), p.due)
-        for p in plan_reminders(booking.start, policy.offsets, tz, policy.quiet, now)
-    ]
-    end = booking.start + timedelta(seconds=booking.length)
-    planned.append(("after", 0, plan_after_visit(end, tz, policy.quiet)))
-    storage.replace_reminders(booking.record_id, booking.chat_id, planned)
-
-
-async def read_record(
-    altegio: AltegioClient, booking: StoredBooking, user_token: str | None
-) -> tuple[Record | None, bool]:
-    """The appointment as Altegio has it, and whether Altegio proved it gone.
-
-    The record is read through its hash. Should that fail in any way but an outage (the
-    reference warns a hash may work only right after booking), it is looked for in the
-    client's own list (`user/records`: with their user token every appointment they have, or
-    else what the hash opens). Only Altegio's own not-found confirmed by that list, which
-    needs a user token, proves the appointment gone; anything else is simply not known now.
-    """
-    first: errors.AltegioError | None = None
-    if booking.record_hash:
-        try:
-            return await altegio.record(booking.record_id, booking.record_hash), False
-        except (errors.Unavailable, errors.RateLimited):
-            raise
-        except errors.AltegioError as exc:
-            first = exc
-            log.info("record %s: read failed (%s)", booking.record_id, type(exc).__name__)
-    try:
-        listed = await altegio.user_records(booking.record_id, booking.record_hash, user_token)
-    except errors.AltegioError:
-        if first is not None:
-            raise first from None
-        raise
-    found = next((r for r in listed if r.id == booking.record_id), None)
-    if found is not None:
-        return found, False
-    not_found = first is None or (isinstance(first, errors.NotFound) and first.from_altegio)
-    return None, user_token is not None and not_found
-
-
-async def refresh(
-    altegio: AltegioClient,
-    storage: Storage,
-    booking: StoredBooking,
-    policy: ReminderPolicy,
-    now: datetime,
-) -> Fresh:
-    """Read the appointment from Altegio and bring the stored copy and reminders in line.
-
-    A record Altegio reports deleted, or proves gone, was cancelled by the salon; a new start
-    time means the salon moved it, and the reminders follow. A read that fails is no such
-    proof: the booking is then `UNCHECKED` and stays as it was stored.
-    """
-    token = storage.user_token(booking.user_id)
-    try:
-        record, gone = await read_record(altegio, booking, token)
-    except errors.AltegioError as exc:
-        outage = isinstance(exc, errors.Unavailable | errors.RateLimited)
-        return Fresh(booking, None, Change.UNCHECKED, outage=outage)
-    if gone or (record is not None and record.deleted):
-        if booking.status == "active":
-            _keep(storage.update_booking, booking.record_id, status="deleted")
-            _keep(storage.drop_reminders, booking.record_id)
-        return Fresh(replace(booking, status="deleted"), record, Change.DELETED)
-    if record is None:
-        return Fresh(booking, None, Change.UNCHECKED)
-    known: dict[str, object] = {}
-    if record.staff_id and record.staff_id != booking.staff_id:
-        # "Any team member" bookings learn who was assigned; the salon may also reassign.
-        known["staff_id"] = record.staff_id
-    if record.staff_name and record.staff_name != booking.staff_name:
-        known["staff_name"] = record.staff_name
-    if record.title and record.title != booking.title:
-        known["title"] = record.title
-    if known:
-        _keep(storage.update_booking, booking.record_id, **known)
-        booking = replace(booking, **known)  # type: ignore[arg-type]
-    if record.start != booking.start or (record.length and record.length != booking.length):
-        moved = replace(booking, start=record.start, length=record.length or booking.length)
-        company = await altegio.company()
-
-        def follow() -> None:
-            storage.update_booking(booking.record_id, start=moved.start, length=moved.length)
-            schedule(storage, moved, company.tz, policy, now)
-
-        _keep(follow)
-        return Fresh(moved, record, Change.MOVED if record.start != booking.start else Change.SAME)
-    return Fresh(booking, record, Change.SAME)
-
-
-def _keep(write: Callable[..., None], *args: Any, **kwargs: Any) -> None:
-    """Bring the stored copy in line; a busy database only delays that to the next read, which
-    finds the same difference again."""
-    try:
-        write(*args, **kwargs)
-    except sqlite3.Error as exc:
-        log.warning("the stored copy waits for the database: %s", exc)
-
-
-def remember_booking(
-    storage: Storage,
-    bookings: list[StoredBooking],
-    contact: Contact,
-    *,
-    language: str,
-    tz: ZoneInfo,
-    policy: ReminderPolicy,
-    now: datetime,
-) -> None:
-    """Everything kept of a booking Altegio confirmed: its records with their reminders, the
-    client's details for next time; each keeps the language it was made in. Safe to repeat."""
-    if not bookings:
-        return
-    for booking in bookings:
-        record_new(storage, replace(booking, language=language), tz, policy, now)
-    storage.remember_contact(bookings[0].user_id, contact, now)
-
-
-def record_new(
-    storage: Storage,
-    booking: StoredBooking,
-    tz: ZoneInfo,
-    policy: ReminderPolicy,
-    now: datetime,
-) -> None:
-    """Remember a booking Altegio just confirmed and plan its reminders."""
-    storage.record_booking(booking)
-    schedule(storage, booking, tz, policy, now)

@@ -14,10 +14,10 @@ from typing import Protocol
 from bot.altegio.client import AltegioClient
 from bot.draft import Holds
 from bot.i18n import Catalogs
+from bot.limits import Answered, CodeGuard, FloodGuard
 from bot.records import ReminderPolicy
 from bot.settings import Settings
 from bot.storage import PendingWrites, Storage
-from bot.updates import Answered, CodeGuard, FloodGuard
 
 
 @dataclass(frozen=True, slots=True)

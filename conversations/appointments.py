@@ -21,9 +21,10 @@ from bot.altegio.models import Company
 from bot.calendar_file import CalendarEntry, ics
 from bot.context import Context
 from bot.keyboards import NO_FLOW, Callback, Keys, decode, pattern
-from bot.records import Change, Fresh, Refusal, cancel_refusal, refresh
+from bot.records import Change, Fresh, Refusal, cancel_refusal
 from bot.storage import StoredBooking
 from bot.workflows import cancel
+from bot.workflows.sync import refresh
 from conversations.screens import answer, show, unavailable
 from conversations.texts import describe, h, refusal_text, what, when
 
@@ -219,7 +220,7 @@ async def do_cancel(update: Update, context: Context, cb: Callback) -> None:
     if isinstance(outcome, cancel.Refused):
         await _refuse_cancel(update, context, fresh, company, outcome.refusal)
         return
-    if isinstance(outcome, cancel.Unanswered):
+    if isinstance(outcome, cancel.Unreachable):
         await unavailable(update, context, outcome.reason, retry=Callback(NO_FLOW, "cnlok", cb.arg))
         return
     gone = replace(fresh, change=Change.SAME)  # whatever could be read before, it is gone

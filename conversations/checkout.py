@@ -273,7 +273,7 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
     t = context.t
     put_draft(context, None)
     just_booked(context)
-    text = booked_text(t, outcome.title, outcome.who, outcome.company, outcome.start)
+    text = booked_text(t, outcome.title, outcome.staff_name, outcome.company, outcome.start)
     keys = Keys(NO_FLOW, t)
     markup = single(keys.button(t.gettext("Book another appointment"), "book"))
     await show(update, context, text, markup, new=update.callback_query is None)

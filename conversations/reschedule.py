@@ -18,10 +18,11 @@ from bot.altegio.models import Company, parse_datetime
 from bot.context import Context
 from bot.draft import Draft
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
-from bot.records import Change, change_refusal, refresh
+from bot.records import Change, change_refusal
 from bot.storage import StoredBooking
 from bot.workflows import move
 from bot.workflows.book import Who
+from bot.workflows.sync import refresh
 from conversations.appointments import owned
 from conversations.checkout import ask_code
 from conversations.drafts import put_draft
@@ -147,11 +148,11 @@ async def move_with_code(update: Update, context: Context, draft: Draft, code: s
     if booking is None:
         return await lost(update, context)
     failed = await move.confirm_phone(context.services, booking, code, user_id_of(update))
-    if isinstance(failed, move.WrongCode):
+    if isinstance(failed, move.CodeNotRight):
         return await ask_code(
             update, context, draft, context.t.gettext("That code is not right. Please try again.")
         )
-    if isinstance(failed, move.Unanswered):
+    if isinstance(failed, move.Unreachable):
         put_draft(context, draft)
         await unavailable(update, context, failed.reason, draft.flow)
         return Step.CODE
@@ -187,7 +188,7 @@ async def _move(update: Update, context: Context, draft: Draft, code: str | None
         draft.code_attempts = 0
         note = code_wait(t, outcome.wait) if outcome.wait else ""
         return await ask_code(update, context, draft, note)
-    if isinstance(outcome, move.Unanswered):
+    if isinstance(outcome, move.Unreachable):
         put_draft(context, draft)
         await unavailable(update, context, outcome.reason, draft.flow)
         return Step.MOVE

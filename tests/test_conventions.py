@@ -74,10 +74,10 @@ CORE = (
     "bot/account.py",
     "bot/draft.py",
     "bot/records.py",
-    "bot/attempts.py",
     "bot/reminder_times.py",
     "bot/user_state.py",
     "bot/calendar_file.py",
+    "bot/limits.py",
 )
 
 
@@ -86,6 +86,26 @@ def test_the_core_knows_no_telegram(path: Path) -> None:
     relative = path.relative_to(ROOT).as_posix()
     if relative.startswith(CORE):
         assert _of("telegram", imports(path)) == [], relative
+
+
+def test_the_core_loads_no_telegram_even_indirectly() -> None:
+    """Importing every core module, in a fresh interpreter, loads nothing of Telegram."""
+    modules = sorted(
+        p.relative_to(ROOT).with_suffix("").as_posix().replace("/", ".").removesuffix(".__init__")
+        for p in SOURCES
+        if p.relative_to(ROOT).as_posix().startswith(CORE)
+    )
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] == 'telegram'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", result.stdout
 
 
 # What a handler may read from storage; every write goes through the core's workflows.

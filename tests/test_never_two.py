@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.updates import CodeGuard
+from bot.limits import CodeGuard
 from conversations.reminders import send_due
 from standins.altegio.seed import SANDBOX_SMS_COMPANY_ID
 from standins.telegram.users import StubUser

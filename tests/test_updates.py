@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 from telegram import Chat, Message, Update, User
 
-from bot.updates import FloodGuard, PerChatUpdateProcessor
+from bot.limits import FloodGuard
+from bot.updates import PerChatUpdateProcessor
 
 
 def update(chat_id: int, update_id: int = 1) -> Update:

@@ -16,11 +16,12 @@ from bot.altegio import errors
 from bot.altegio.models import Slot
 from bot.app import build_services
 from bot.draft import Draft
-from bot.records import Change, Refusal, refresh
+from bot.records import Change, Refusal
 from bot.services import Services
 from bot.settings import Settings
 from bot.storage import Storage, StoredBooking
 from bot.workflows import book, cancel, move, remind, unanswered
+from bot.workflows.sync import refresh
 from standins.altegio.sandbox import Sandbox
 from tests.conftest import FakeClock
 
@@ -114,7 +115,7 @@ async def test_a_booking_is_kept_with_its_language_contact_and_reminders(
     outcome = await book.book(services, desk, draft, WHO, None)
     assert isinstance(outcome, book.Booked)
     assert outcome.start == slots[0].start
-    assert outcome.who and outcome.title
+    assert outcome.staff_name and outcome.title
     stored = services.storage.booking(outcome.record_id)
     assert stored is not None and stored.language == "de" and stored.status == "active"
     contact = services.storage.contact(WHO.user_id)
@@ -231,7 +232,7 @@ async def test_a_cancel_altegio_cannot_answer_leaves_it_booked(
     sandbox.fault("DELETE", "user", status=503, times=None)
     sandbox.fault("DELETE", "record", status=503, times=None)
     outcome = await cancel.cancel(services, desk, fresh, company)
-    assert isinstance(outcome, cancel.Unanswered)
+    assert isinstance(outcome, cancel.Unreachable)
     stored = services.storage.booking(old.record_id)
     assert stored is not None and stored.status == "active"
 

@@ -17,11 +17,11 @@ from typing import Any
 from bot.altegio import errors
 from bot.altegio.booking_calls import Appointment, NewBooking
 from bot.altegio.models import Company, CreatedRecord, Record, parse_datetime
-from bot.attempts import CHECK_EVERY, CHECK_FOR, attempt_data
 from bot.draft import Draft
-from bot.records import remember_booking
 from bot.services import Alerts, Services, keep
 from bot.storage import Contact, StoredBooking
+from bot.workflows.evidence import CHECK_EVERY, CHECK_FOR, attempt_data
+from bot.workflows.sync import remember_booking
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Who:
 class Booked:
     record_id: int
     start: datetime
-    who: str  # the team member's name; "" when Altegio assigned someone it did not name
+    staff_name: str  # the team member's; "" when Altegio assigned someone it did not name
     title: str
     company: Company
 
@@ -176,6 +176,12 @@ async def book(
         },
     )
     try:
+        # The location (its timezone, for what is kept) is read before the call: once Altegio
+        # has booked, nothing may stand between its answer and the booking being kept.
+        company = await services.altegio.company()
+    except errors.AltegioError as exc:
+        return NotBooked(exc)
+    try:
         created = await place(services, alerts, request, flow=draft.flow, who=who, data=data)
     except errors.OutcomeUnknown:
         log.warning("booking %s: no readable answer; checking what became of it", draft.flow)
@@ -183,7 +189,6 @@ async def book(
     except errors.AltegioError as exc:
         _learn(services, exc, code)
         return NotBooked(exc)
-    company = await services.altegio.company()
     record = await _read_back(services, draft, company, created)
     now = services.clock()
     start = record.start if record else parse_datetime(draft.slot, company.tz) or now

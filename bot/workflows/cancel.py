@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from bot.altegio import errors
 from bot.altegio.models import Company
-from bot.records import Change, Fresh, Refusal, cancel_refusal, refresh
+from bot.records import Change, Fresh, Refusal, cancel_refusal
 from bot.services import Alerts, Services, keep
 from bot.storage import Storage, StoredBooking
+from bot.workflows.sync import refresh
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class Refused:
 
 
 @dataclass(frozen=True, slots=True)
-class Unanswered:
+class Unreachable:
     """Altegio could not be asked, or did not say: the appointment stands as far as is known."""
 
     reason: errors.AltegioError
@@ -44,7 +45,7 @@ def cancelled(storage: Storage, booking: StoredBooking) -> None:
 
 async def cancel(
     services: Services, alerts: Alerts, fresh: Fresh, company: Company
-) -> Cancelled | Refused | Unanswered:
+) -> Cancelled | Refused | Unreachable:
     """Cancel the appointment `fresh` was just read as."""
     altegio = services.altegio
     booking = fresh.booking
@@ -62,7 +63,7 @@ async def cancel(
         )
         if after.change is not Change.DELETED:
             if isinstance(exc, errors.OutcomeUnknown) or after.outage:
-                return Unanswered(errors.Unavailable("cancel"))
+                return Unreachable(errors.Unavailable("cancel"))
             return Refused(Refusal.BY_ALTEGIO)
     except errors.Rejected:
         # The salon's rule, enforced by Altegio, which has the last word (its rules may have
@@ -70,7 +71,7 @@ async def cancel(
         altegio.forget_company()
         return Refused(Refusal.BY_ALTEGIO)
     except errors.AltegioError as exc:
-        return Unanswered(exc)
+        return Unreachable(exc)
     what = f"the cancel of record {booking.record_id}"
     await keep(services, alerts, what, lambda: cancelled(services.storage, booking))
     log.info("client cancelled record %s", booking.record_id)

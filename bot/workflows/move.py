@@ -16,12 +16,13 @@ from datetime import datetime
 from bot.altegio import errors
 from bot.altegio.booking_calls import Appointment, NewBooking
 from bot.altegio.models import Company, parse_datetime
-from bot.attempts import attempt_data
-from bot.records import Change, Fresh, Refusal, change_refusal, record_new, refresh, schedule
+from bot.records import Change, Fresh, Refusal, change_refusal
 from bot.services import Alerts, Services, keep
 from bot.storage import Contact, StoredBooking
 from bot.workflows.book import Who, place
 from bot.workflows.cancel import cancelled
+from bot.workflows.evidence import attempt_data
+from bot.workflows.sync import record_new, refresh, schedule
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,12 @@ class CodeNeeded:
 
 
 @dataclass(frozen=True, slots=True)
-class WrongCode:
+class CodeNotRight:
     pass
 
 
 @dataclass(frozen=True, slots=True)
-class Unanswered:
+class Unreachable:
     """Altegio could not be asked: nothing changed, the client may try again."""
 
     reason: errors.AltegioError
@@ -99,20 +100,20 @@ class BothStand:
 
 
 Outcome = (
-    Moved | Taken | Refused | CodeNeeded | Unanswered | Checking | Unknown | OldUnknown | Undone
+    Moved | Taken | Refused | CodeNeeded | Unreachable | Checking | Unknown | OldUnknown | Undone
 ) | BothStand
 
 
 async def confirm_phone(
     services: Services, booking: StoredBooking, code: str, user_id: int
-) -> WrongCode | Unanswered | None:
+) -> CodeNotRight | Unreachable | None:
     """Trade the client's SMS code for a user token, kept for their next moves; None when done."""
     try:
         token = await services.altegio.user_auth(booking.phone, code)
     except errors.WrongCode:
-        return WrongCode()
+        return CodeNotRight()
     except errors.AltegioError as exc:
-        return Unanswered(exc)
+        return Unreachable(exc)
     now = services.clock()
     services.storage.remember_contact(user_id, Contact(booking.fullname, booking.phone), now)
     services.storage.set_user_token(user_id, token)
@@ -134,7 +135,7 @@ async def move(
     try:
         company = await altegio.company()
     except errors.AltegioError as exc:
-        return Unanswered(exc)
+        return Unreachable(exc)
     refusal = change_refusal(company.rules, booking.start, services.clock())
     if refusal is not None:
         return Refused(refusal, company)
@@ -149,7 +150,7 @@ async def move(
             try:
                 await altegio.send_code(booking.phone, booking.fullname)
             except errors.AltegioError as exc:
-                return Unanswered(exc)
+                return Unreachable(exc)
             return CodeNeeded(0)
         return await _swap(services, alerts, booking, slot, company, flow=flow, who=who, code=code)
     except (errors.SlotTaken, errors.NoStaffAvailable):
@@ -168,7 +169,7 @@ async def move(
             return Moved(wanted, company)
         return await _unknown(alerts, booking, slot)
     except errors.AltegioError as exc:
-        return Unanswered(exc)
+        return Unreachable(exc)
     wanted = parse_datetime(slot, company.tz) or booking.start
     if moved is not None:
         new_start = moved.start
@@ -247,7 +248,7 @@ async def _swap(
     except errors.Rejected:
         return Refused(Refusal.BY_ALTEGIO, company)
     except errors.AltegioError as exc:
-        return Unanswered(exc)
+        return Unreachable(exc)
     await keep(
         services, alerts, f"the end of move {flow}", lambda: storage.settle_attempt(flow, "gone")
     )

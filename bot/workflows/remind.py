@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo
 
 from bot.altegio import errors
 from bot.altegio.models import Company
-from bot.records import Change, Fresh, refresh
+from bot.records import Change, Fresh
 from bot.reminder_times import read_retry
 from bot.services import Alerts, Services
 from bot.storage import Reminder
+from bot.workflows.sync import refresh
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,10 @@ from enum import StrEnum
 
 from bot.altegio import errors
 from bot.altegio.models import Company, Record, parse_datetime
-from bot.attempts import (
+from bot.services import Alerts, Services, keep
+from bot.storage import Attempt, Contact, StoredBooking
+from bot.workflows.cancel import cancelled
+from bot.workflows.evidence import (
     CHECK_EVERY,
     CHECK_FOR,
     KEEP_SETTLED,
@@ -26,10 +29,7 @@ from bot.attempts import (
     Verdict,
     look,
 )
-from bot.records import remember_booking
-from bot.services import Alerts, Services, keep
-from bot.storage import Attempt, Contact, StoredBooking
-from bot.workflows.cancel import cancelled
+from bot.workflows.sync import remember_booking
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,14 @@ async def _resolve(
         assert attempt.deadline is not None
         storage.check_attempt(attempt.flow, now + CHECK_EVERY, attempt.deadline)
         return 0
-    await say(await _settle(services, alerts, attempt, finding, now))
+    try:
+        news = await _settle(services, alerts, attempt, finding, now)
+    except errors.AltegioError as exc:
+        # The location could not be read to settle it with: looked at again on a later tick.
+        log.info("booking %s: cannot settle now (%s)", attempt.flow, type(exc).__name__)
+        storage.check_attempt(attempt.flow, now + CHECK_EVERY, attempt.deadline or now)
+        return 0
+    await say(news)
     return 1
 
 
