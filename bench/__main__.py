@@ -227,7 +227,7 @@ async def idle_cpu(seconds: float) -> float:
 
 def start_server(latency: float) -> tuple[subprocess.Popen[str], int]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.server", "--latency", str(latency)],
+        [sys.executable, "-m", "bench.http_sandbox", "--latency", str(latency)],
         stdout=subprocess.PIPE,
         text=True,
     )

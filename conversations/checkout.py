@@ -1,4 +1,5 @@
-"""From a chosen time to a confirmed appointment: contact, comment, summary, SMS code, booking."""
+"""From the details to a confirmed appointment: the summary, Confirm, the SMS code, and what became
+of the booking put into words."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from bot.draft import (
     display_phone,
 )
 from bot.keyboards import NO_FLOW, Callback, Keys
-from bot.storage import Attempt
+from bot.storage import Attempt, AttemptState
 from bot.workflows import book
 from conversations.contact import ask_new_phone, show_phone
 from conversations.details import needs_comment, needs_consent, needs_email
@@ -43,9 +44,6 @@ log = logging.getLogger(__name__)
 
 
 MAX_CODE_ATTEMPTS = 5
-
-
-# --- contact --------------------------------------------------------------------------------
 
 
 # --- summary and confirmation ---------------------------------------------------------------
@@ -146,7 +144,7 @@ async def on_confirm(update: Update, context: Context, draft: Draft, cb: Callbac
     if not (draft.summary_ready and draft.slot and draft.phone and draft.name):
         return go(draft, Step.SUMMARY)
     earlier = context.services.storage.attempt(draft.flow)
-    if earlier is not None and earlier.state != "not_booked":
+    if earlier is not None and earlier.state is not AttemptState.NOT_BOOKED:
         # A booking call of this very booking has gone out before (its answer lost, or the bot
         # restarted meanwhile): its outcome decides, never a second call.
         return await _after_earlier(update, context, draft, earlier)
@@ -167,7 +165,7 @@ async def _after_earlier(
     update: Update, context: Context, draft: Draft, earlier: Attempt
 ) -> Outcome:
     t = context.t
-    if earlier.state in ("sending", "checking"):
+    if earlier.state.open:
         context.notify(
             t.gettext(
                 "Still checking whether your booking went through. I will tell you here as soon "
@@ -176,7 +174,7 @@ async def _after_earlier(
             alert=True,
         )
         return Step.SUMMARY
-    if earlier.state == "booked":
+    if earlier.state is AttemptState.BOOKED:
         text = t.gettext("This booking has been made: you will find it in My appointments.")
     else:
         text = uncertain_text(t, answered=earlier.answered, told=False)

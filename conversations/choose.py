@@ -1,4 +1,4 @@
-"""Choosing what, with whom and when: service, team member, day and time."""
+"""Choosing what and with whom: the service (by category, page by page) and the team member."""
 
 from __future__ import annotations
 

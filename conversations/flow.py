@@ -25,6 +25,7 @@ from bot.altegio.models import Company, Service, Staff
 from bot.context import Context
 from bot.draft import Draft
 from bot.keyboards import NO_FLOW, Callback, Keys
+from bot.storage import AttemptState
 from bot.workflows import book
 from conversations.drafts import get_draft, put_draft
 from conversations.screens import my_appointments, show, single
@@ -179,16 +180,16 @@ async def cancel(update: Update, context: Context) -> Outcome:
     attempt = context.services.storage.attempt(draft.flow) if draft is not None else None
     if draft is not None and draft.reschedule:
         text = t.gettext("Rescheduling stopped. Your appointment stays as it was.")
-    elif attempt is not None and attempt.state in ("sending", "checking"):
+    elif attempt is not None and attempt.state.open:
         # The booking call has gone out: "nothing was booked" may not be true.
         book.abandon(context.services, attempt.flow)
         text = t.gettext(
             "The booking you confirmed is still being checked: I will tell you here what "
             "became of it."
         )
-    elif attempt is not None and attempt.state in ("booked", "unknown"):
+    elif attempt is not None and attempt.state in (AttemptState.BOOKED, AttemptState.UNKNOWN):
         text = t.gettext("This booking has been made: you will find it in My appointments.")
-        if attempt.state == "unknown":
+        if attempt.state is AttemptState.UNKNOWN:
             text = t.gettext(
                 "Whether this booking was made is not known: please check with the salon."
             )

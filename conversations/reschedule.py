@@ -175,6 +175,7 @@ async def _move(update: Update, context: Context, draft: Draft, code: str | None
             t.gettext("Sorry, that time has just been taken. Please choose another."), alert=True
         )
         draft.slot = None
+        draft.taken = True  # said on the times too: a code typed has no button to answer
         return go(draft, Step.TIME)
     if isinstance(outcome, move.Refused):
         company = outcome.company

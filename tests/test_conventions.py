@@ -140,7 +140,7 @@ def test_handlers_never_write_storage(path: Path) -> None:
 def test_no_two_modules_share_a_name() -> None:
     """A name says which side a module is on: never two modules with the same one."""
     seen: dict[str, str] = {}
-    for path in SOURCES:
+    for path in [*SOURCES, *sorted((ROOT / "bench").glob("*.py"))]:
         if path.name in ("__init__.py", "__main__.py"):
             continue
         relative = path.relative_to(ROOT).as_posix()

@@ -4,7 +4,7 @@ Values are JSON text, never pickle; instants are ISO 8601 with their offset, or 
 where a query orders or compares them.
 
     database.py       the file (WAL, lock, owner, write check) and `Storage`, made of the rest
-    schema.py         the migrations, m001 to m005
+    schema.py         the migrations, m001 to m006
     pending.py        writes kept while another program holds the file
     state_rows.py     conversation states and user/chat/bot data (PTB's persistence)
     client_rows.py    contact details and Altegio user tokens
@@ -14,7 +14,7 @@ where a query orders or compares them.
     attempt_rows.py   booking calls in flight
 """
 
-from bot.storage.attempt_rows import Attempt
+from bot.storage.attempt_rows import Attempt, AttemptState
 from bot.storage.booking_rows import StoredBooking
 from bot.storage.client_rows import Contact
 from bot.storage.database import BUSY_TIMEOUT, Storage, StorageError
@@ -24,6 +24,7 @@ from bot.storage.reminder_rows import Reminder
 __all__ = [
     "BUSY_TIMEOUT",
     "Attempt",
+    "AttemptState",
     "Contact",
     "PendingWrites",
     "Reminder",

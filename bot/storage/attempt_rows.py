@@ -7,9 +7,23 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlite_utils import Database
+
+
+class AttemptState(StrEnum):
+    SENDING = "sending"  # the call has gone out; its answer has not come (yet)
+    CHECKING = "checking"  # its answer was lost: what became of it is being looked into
+    BOOKED = "booked"  # it was found among the client's appointments
+    NOT_BOOKED = "not_booked"  # nothing was booked: the client may confirm again
+    UNKNOWN = "unknown"  # nobody can tell: the salon was asked
+
+    @property
+    def open(self) -> bool:
+        """Whether its outcome is still to be known."""
+        return self in (AttemptState.SENDING, AttemptState.CHECKING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +34,7 @@ class Attempt:
     chat_id: int
     user_id: int
     data: dict[str, Any]
-    state: str
+    state: AttemptState
     started_at: datetime
     check_at: datetime | None = None
     deadline: datetime | None = None
@@ -34,7 +48,7 @@ class Attempt:
             chat_id,
             user_id,
             json.loads(data),
-            state,
+            AttemptState(state),
             _instant(started),
             None if check_at is None else _instant(check_at),
             None if deadline is None else _instant(deadline),
@@ -98,16 +112,18 @@ class AttemptRows:
                 ),
             )
 
-    def settle_attempt(self, flow: str, state: str) -> None:
-        """How the attempt ended: booked, not_booked or unknown (kept a day, for the flow's
-        buttons), or gone (the call's own answer said)."""
+    def settle_attempt(self, flow: str, state: AttemptState) -> None:
+        """How a looked-into attempt ended: booked, not booked or unknown (kept a day, for the
+        flow's buttons)."""
         with self.db.conn:
-            if state == "gone":
-                self.db.conn.execute("DELETE FROM attempts WHERE flow = ?", (flow,))
-            else:
-                self.db.conn.execute(
-                    "UPDATE attempts SET state = ?, check_at = NULL WHERE flow = ?", (state, flow)
-                )
+            self.db.conn.execute(
+                "UPDATE attempts SET state = ?, check_at = NULL WHERE flow = ?", (str(state), flow)
+            )
+
+    def end_attempt(self, flow: str) -> None:
+        """The call's own answer said what became of it: its note is no longer needed."""
+        with self.db.conn:
+            self.db.conn.execute("DELETE FROM attempts WHERE flow = ?", (flow,))
 
     def abandon_attempt(self, flow: str) -> None:
         """The client left the booking while its call is checked: its outcome is still told,

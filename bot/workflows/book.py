@@ -225,7 +225,7 @@ async def book(
             policy=services.reminder_policy,
             now=now,
         )
-        services.storage.settle_attempt(flow, "gone")
+        services.storage.end_attempt(flow)
 
     await keep(services, alerts, f"booking {created[0].record_id}", remember)
     log.info("booked record %s for client %s", created[0].record_id, who.user_id)
@@ -277,7 +277,7 @@ async def place(
             services,
             alerts,
             f"the end of booking {flow}",
-            lambda: storage.settle_attempt(flow, "gone"),
+            lambda: storage.end_attempt(flow),
         )
         raise
     finally:

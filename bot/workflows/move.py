@@ -249,9 +249,7 @@ async def _swap(
         return Refused(Refusal.BY_ALTEGIO, company)
     except errors.AltegioError as exc:
         return Unreachable(exc)
-    await keep(
-        services, alerts, f"the end of move {flow}", lambda: storage.settle_attempt(flow, "gone")
-    )
+    await keep(services, alerts, f"the end of move {flow}", lambda: storage.end_attempt(flow))
     new_start = parse_datetime(slot, company.tz) or old.start
     now = services.clock()
     new = replace(

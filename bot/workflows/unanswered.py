@@ -18,7 +18,7 @@ from enum import StrEnum
 from bot.altegio import errors
 from bot.altegio.models import Company, Record, parse_datetime
 from bot.services import Alerts, Services, keep
-from bot.storage import Attempt, Contact, StoredBooking
+from bot.storage import Attempt, AttemptState, Contact, StoredBooking
 from bot.workflows.cancel import cancelled
 from bot.workflows.evidence import (
     CHECK_EVERY,
@@ -101,10 +101,10 @@ async def _resolve(
     """One look at one attempt; 1 when it is settled."""
     storage = services.storage
     attempt = found
-    if found.state == "sending":
+    if found.state is AttemptState.SENDING:
         # Its process died (or the call hung) before the answer came.
         log.warning("booking %s was in flight when the bot stopped", found.flow)
-        attempt = replace(found, state="checking", deadline=now + CHECK_FOR)
+        attempt = replace(found, state=AttemptState.CHECKING, deadline=now + CHECK_FOR)
         storage.check_attempt(attempt.flow, now, now + CHECK_FOR)
         await say(News(Became.RESTARTED, attempt, _language(services, attempt)))
     try:
@@ -145,11 +145,11 @@ async def _settle(
         return replace(news, became=Became.BOOKED, record=record)
     if finding.verdict is Verdict.NOT_BOOKED:
         log.info("booking %s did not go through", flow)
-        storage.settle_attempt(flow, "not_booked")
+        storage.settle_attempt(flow, AttemptState.NOT_BOOKED)
         abandoned = bool(attempt.data.get("abandoned"))
         return replace(news, became=Became.ABANDONED if abandoned else Became.NOT_BOOKED)
     log.warning("booking %s: whether it was made stays unknown", flow)
-    storage.settle_attempt(flow, "unknown")
+    storage.settle_attempt(flow, AttemptState.UNKNOWN)
     told = await alerts.tell_admin(_for_salon(attempt, company))
     return replace(news, told=told)
 
@@ -171,7 +171,7 @@ async def _settle_move(
     old = storage.booking(old_id)
     news = replace(news, old_start=old.start if old else None)
     if finding.verdict is Verdict.NOT_BOOKED:
-        storage.settle_attempt(attempt.flow, "not_booked")
+        storage.settle_attempt(attempt.flow, AttemptState.NOT_BOOKED)
         return replace(news, became=Became.MOVE_NOT_BOOKED)
     if finding.verdict is Verdict.BOOKED and finding.record is not None and old is not None:
         record = finding.record
@@ -189,7 +189,7 @@ async def _settle_move(
         what = f"the cancel of record {old.record_id}"
         await keep(services, alerts, what, lambda: cancelled(storage, old))
         return replace(news, became=Became.MOVED, record=record)
-    storage.settle_attempt(attempt.flow, "unknown")
+    storage.settle_attempt(attempt.flow, AttemptState.UNKNOWN)
     told = await alerts.tell_admin(
         f"⚠️ A move through the bot may have booked a second appointment (Altegio's answer was "
         f"lost): record {old_id} stands; the new time was {attempt.data.get('slot')} "
@@ -247,7 +247,7 @@ def _remember(
         policy=services.reminder_policy,
         now=now,
     )
-    services.storage.settle_attempt(attempt.flow, "booked")
+    services.storage.settle_attempt(attempt.flow, AttemptState.BOOKED)
 
 
 def _for_salon(attempt: Attempt, company: Company) -> str:
