@@ -164,7 +164,3 @@ class BookingCalls(LocationCalls):
             return None
         self._learn(found)
         return found[0]
-
-    async def settle(self, seconds: float) -> None:
-        """Wait (on the injected clock) for a write whose answer was lost to take effect."""
-        await self._sleep(seconds)
