@@ -100,7 +100,10 @@ class SalonState:
         self.blacklisted = {digits(phone) for phone in BLACKLISTED_PHONES}
         self.withdrawn: set[int] = set()
         self.removed: set[int] = set()
-        self._next_record_id = 4_100_001
+        # Altegio never gives a record id twice: ids go on from where an earlier run of the
+        # sandbox could have left them (a hundred a second), so a bot's database that outlives
+        # the sandbox never meets a new appointment under an old one's id.
+        self._next_record_id = 100_000_000 + int(self.now().timestamp() * 100) % 900_000_000
         self._next_user_id = 21_733_001
         self._seed()
 
