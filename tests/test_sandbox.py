@@ -1713,3 +1713,14 @@ def test_switches_over_http(clock: Clock) -> None:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def test_record_ids_are_never_given_twice_across_runs() -> None:
+    """Altegio's ids are unique for good: a sandbox started later goes on past an earlier one's,
+    so a bot's database that outlives the in-memory sandbox meets no reused id."""
+    first = Sandbox(lambda: datetime(2026, 12, 3, 6, 0, tzinfo=UTC))
+    later = Sandbox(lambda: datetime(2026, 12, 3, 6, 0, 10, tzinfo=UTC))
+    earlier_ids = {row["record_id"] for row in first.records()}
+    later_ids = {row["record_id"] for row in later.records()}
+    assert earlier_ids and later_ids
+    assert max(earlier_ids) < min(later_ids)
