@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from telegram import (
+    Bot,
     BotCommand,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
@@ -23,7 +24,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, EndPointNotFound, Forbidden
+from telegram.error import BadRequest, EndPointNotFound, Forbidden, InvalidToken
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -163,6 +164,21 @@ def anna(api: BotApiStub, app: App) -> StubUser:
 async def test_get_me_identifies_the_bot(app: App) -> None:
     assert app.bot.username == "altegio_demo_bot"
     assert app.bot.id == 7000000001
+
+
+async def test_a_token_telegram_does_not_know_is_unauthorized() -> None:
+    token = "123456789:the-bot-s-own-token-000000000000"
+    api = BotApiStub(token=token)
+    known = Bot(token, request=api, get_updates_request=api)
+    assert (await known.get_me()).username == "altegio_demo_bot"
+    other = Bot("123456789:a-token-nobody-issued-00000000000", request=api)
+    with pytest.raises(InvalidToken, match=r"^Unauthorized$"):
+        await other.get_me()
+    status, body = await api.do_request(f"https://api.telegram.org/bot{token}x/getMe", "POST")
+    assert (status, json.loads(body)) == (
+        401,
+        {"ok": False, "error_code": 401, "description": "Unauthorized"},
+    )
 
 
 async def test_transcript_keeps_both_sides_in_order(

@@ -42,8 +42,13 @@ class BotApiStub(BaseRequest):
         bot_id: int = 7000000001,
         bot_username: str = "altegio_demo_bot",
         bot_name: str = "Altegio Demo",
+        token: str | None = None,
     ) -> None:
         self.clock = clock or _utc_now
+        # The bot's token, when it matters: a request made with any other is refused as
+        # Telegram refuses a well-formed token it does not know (401 Unauthorized). None
+        # takes whatever token comes, as the offline stand-in of `chat` and most tests wants.
+        self.token = token
         self.bot_id = bot_id
         self.bot_username = bot_username
         self.bot_name = bot_name
@@ -104,8 +109,11 @@ class BotApiStub(BaseRequest):
         connect_timeout: object = BaseRequest.DEFAULT_NONE,
         pool_timeout: object = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        # Telegram's method names are case-insensitive.
-        handler = self._methods.get(url.rstrip("/").rsplit("/", 1)[-1].lower())
+        # `<base><token>/<method>`; Telegram's method names are case-insensitive.
+        root, _, name = url.rstrip("/").rpartition("/")
+        if self.token is not None and not root.endswith(self.token):
+            return self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+        handler = self._methods.get(name.lower())
         if handler is None:
             return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
         try:
