@@ -1,4 +1,5 @@
-"""`altegio-bot run | chat | sandbox`: the bot on Telegram, in a terminal, or the demo location."""
+"""`altegio-bot run | chat | sandbox | doctor`: the bot on Telegram, in a terminal, the demo
+location, or a check of what the bot needs."""
 
 from __future__ import annotations
 
@@ -139,6 +140,33 @@ def serve_sandbox(host: str, port: int) -> int:
     return 0
 
 
+def doctor() -> int:
+    """Each outside thing the bot needs, checked in turn: one line each, exit status 0 when
+    everything needed works (warnings allowed)."""
+    from bot.doctor import Mark, all_passed, diagnose
+
+    try:
+        settings = Settings.load()
+        secrets = [settings.telegram_bot_token or "", settings.altegio_partner_token or ""]
+    except SettingsError:
+        secrets = []  # doctor reports the setting itself
+    setup_logging("ERROR", secrets)
+
+    def transport(settings: Settings) -> httpx.AsyncBaseTransport | None:
+        return sandbox_transport() if settings.sandbox else None
+
+    checks = asyncio.run(diagnose(altegio_transport=transport))
+    width = max(len(check.thing) for check in checks)
+    for check in checks:
+        print(f"{check.mark.value} {check.thing.ljust(width)}  {check.found}")
+    failed = sum(check.mark is Mark.FAIL for check in checks)
+    if all_passed(checks):
+        print("\nEverything the bot needs works.")
+        return 0
+    print(f"\n{failed} to fix (marked ✗) before the bot can run.")
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="altegio-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -148,7 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("sandbox", help="serve the sandbox location over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8099)
+    commands.add_parser("doctor", help="check the settings, Telegram, Altegio and the database")
     args = parser.parse_args(argv)
+    if args.command == "doctor":
+        return doctor()
     try:
         settings = Settings.load()
         secrets = [settings.telegram_bot_token or "", settings.altegio_partner_token or ""]
