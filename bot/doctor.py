@@ -207,8 +207,11 @@ async def check_webhook(settings: Settings, url: str, request: BaseRequest | Non
                 thing, f"{found}; Telegram's last delivery failed: {info.last_error_message}"
             )
         return ok(thing, found)
-    held = info.url or "none"
-    return warn(thing, f"WEBHOOK_URL is {url}; Telegram has {held} until the bot sets it at start")
+    if not info.url:
+        return ok(thing, f"WEBHOOK_URL is {url}; the bot gives it to Telegram at start")
+    return warn(
+        thing, f"WEBHOOK_URL is {url}; Telegram has {info.url} until the bot sets it at start"
+    )
 
 
 # --- Altegio ---------------------------------------------------------------------------------
@@ -300,7 +303,7 @@ def _status(exc: errors.AltegioError) -> str:
 # --- the database ----------------------------------------------------------------------------
 
 
-def check_database(settings: Settings) -> list[Check]:
+def check_database(settings: Settings, low_space: int = LOW_DISK_BYTES) -> list[Check]:
     """The folder is there (or can be made) and writable, the file opens read-only and is this
     location's, and there is room on the disk. The bot's lock is not taken."""
     path = settings.db_path
@@ -327,7 +330,7 @@ def check_database(settings: Settings) -> list[Check]:
             )
         ]
     checks = [_database_file(settings, path, folder, existing)]
-    checks.append(_free_space(existing))
+    checks.append(_free_space(existing, low_space))
     return checks
 
 
@@ -373,10 +376,10 @@ def _database_file(settings: Settings, path: Path, folder: Path, existing: Path)
     return ok(thing, f"{path} opens, {whose}; the folder is writable")
 
 
-def _free_space(folder: Path) -> Check:
+def _free_space(folder: Path, low_space: int) -> Check:
     free = shutil.disk_usage(folder).free
     amount = f"{free / 1024 / 1024:,.0f} MB free where the database lives"
-    if free < LOW_DISK_BYTES:
+    if free < low_space:
         return warn("Disk space", f"only {amount}: free some space, or SQLite writes will fail")
     return ok("Disk space", amount)
 
