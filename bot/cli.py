@@ -148,7 +148,7 @@ def doctor() -> int:
     try:
         settings = Settings.load()
         secrets = [settings.telegram_bot_token or "", settings.altegio_partner_token or ""]
-    except SettingsError:
+    except (OSError, ValueError):
         secrets = []  # doctor reports the setting itself
     setup_logging("ERROR", secrets)
 

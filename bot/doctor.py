@@ -77,7 +77,11 @@ def check_settings(
         settings = Settings.load(env, env_file)
     except SettingsError as exc:
         return None, fail("Settings", f"{exc}")
-    return settings, ok("Settings", "read from the environment and .env")
+    except (OSError, ValueError) as exc:  # a .env that cannot be read
+        return None, fail("Settings", f".env cannot be read ({exc}): fix or remove it")
+    path = env_file if env_file is not None else Path(".env")
+    where = f"the environment and {path}" if path.is_file() else "the environment"
+    return settings, ok("Settings", f"read from {where}")
 
 
 async def diagnose(
@@ -372,8 +376,8 @@ def _database_file(settings: Settings, path: Path, folder: Path, existing: Path)
             f"{path} holds the data of Altegio location {owner}, not of location {company_id}: "
             "give each location a BOT_DB_PATH of its own",
         )
-    whose = f"location {company_id}'s" if owner is not None else "not yet any location's"
-    return ok(thing, f"{path} opens, {whose}; the folder is writable")
+    whose = f"belongs to location {company_id}" if owner is not None else "belongs to none yet"
+    return ok(thing, f"{path} opens and {whose}; the folder is writable")
 
 
 def _free_space(folder: Path, low_space: int) -> Check:

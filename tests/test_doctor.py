@@ -59,6 +59,7 @@ def test_all_good_on_the_sandbox(env: dict[str, str], sandbox: Sandbox) -> None:
         "Message overrides",
     ]
     assert all_passed(list(checks.values()))
+    assert checks["Settings"].found == "read from the environment"
     assert {c.mark for c in checks.values()} == {Mark.OK}
     assert "@altegio_demo_bot (Altegio Demo)" in checks["Telegram"].found
     location = checks["Altegio location"].found
@@ -179,7 +180,7 @@ def test_the_database_is_checked_beside_a_running_bot(
     try:
         database = doctor(env, sandbox)["Database"]
         assert database.mark is Mark.OK
-        assert "opens, location 1001's" in database.found
+        assert "opens and belongs to location 1001" in database.found
         running.bind(1001)  # the bot's file is as it was, still writable
     finally:
         running.close()
