@@ -190,31 +190,32 @@ def webhook_setting(
 async def check_webhook(settings: Settings, url: str, request: BaseRequest | None = None) -> Check:
     """WEBHOOK_URL is an https:// address; where Telegram holds another, say so."""
     thing = "Webhook"
+    token = settings.telegram_bot_token
+    shown = url.replace(token, "<token>") if token else url  # a token in the path stays unsaid
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
         return fail(
             thing,
-            f"WEBHOOK_URL must be an https:// address Telegram can reach, not {url!r}",
+            f"WEBHOOK_URL must be an https:// address Telegram can reach, not {shown!r}",
         )
-    if not settings.telegram_bot_token:
-        return ok(thing, f"WEBHOOK_URL is {url}")
+    if not token:
+        return ok(thing, f"WEBHOOK_URL is {shown}")
     try:
-        info: WebhookInfo = await _ask_telegram(
-            settings, settings.telegram_bot_token, request, "get_webhook_info"
-        )
+        info: WebhookInfo = await _ask_telegram(settings, token, request, "get_webhook_info")
     except TelegramError:
-        return warn(thing, f"WEBHOOK_URL is {url}; Telegram's own setting could not be read")
+        return warn(thing, f"WEBHOOK_URL is {shown}; Telegram's own setting could not be read")
     if info.url == url:
-        found = f"WEBHOOK_URL is {url}, as Telegram has it"
+        found = f"WEBHOOK_URL is {shown}, as Telegram has it"
         if info.last_error_message:
             return warn(
                 thing, f"{found}; Telegram's last delivery failed: {info.last_error_message}"
             )
         return ok(thing, found)
     if not info.url:
-        return ok(thing, f"WEBHOOK_URL is {url}; the bot gives it to Telegram at start")
+        return ok(thing, f"WEBHOOK_URL is {shown}; the bot gives it to Telegram at start")
+    held = info.url.replace(token, "<token>")
     return warn(
-        thing, f"WEBHOOK_URL is {url}; Telegram has {info.url} until the bot sets it at start"
+        thing, f"WEBHOOK_URL is {shown}; Telegram has {held} until the bot sets it at start"
     )
 
 
@@ -273,9 +274,10 @@ def _altegio_failure(settings: Settings, exc: errors.AltegioError) -> str:
     company_id = settings.altegio_company_id
     where = settings.altegio_base_url
     if isinstance(exc, errors.AuthError):
+        status = "HTTP 403" if "403" in str(exc) else "HTTP 401"
         return (
             f"ALTEGIO_PARTNER_TOKEN is not accepted by Altegio for location {company_id} "
-            f"({_status(exc)}): copy the API key from your Altegio Marketplace developer account, "
+            f"({status}): copy the API key from your Altegio Marketplace developer account, "
             "and make sure the location has your application connected"
         )
     if isinstance(exc, errors.NotFound) and exc.from_altegio:
@@ -297,11 +299,6 @@ def _altegio_failure(settings: Settings, exc: errors.AltegioError) -> str:
             "then run doctor again"
         )
     return f"Altegio answered unexpectedly ({type(exc).__name__}): check ALTEGIO_BASE_URL"
-
-
-def _status(exc: errors.AltegioError) -> str:
-    text = str(exc)
-    return "HTTP 403" if "403" in text else "HTTP 401"
 
 
 # --- the database ----------------------------------------------------------------------------

@@ -229,6 +229,9 @@ def test_the_webhook_address_is_checked(env: dict[str, str], sandbox: Sandbox) -
     good = doctor({**env, "WEBHOOK_URL": "https://bot.example.com/hook"}, sandbox)["Webhook"]
     assert good.mark is Mark.OK
     assert good.found.endswith("the bot gives it to Telegram at start")
+
+    in_path = doctor({**env, "WEBHOOK_URL": f"https://bot.example.com/{TOKEN}"}, sandbox)
+    assert in_path["Webhook"].found.startswith("WEBHOOK_URL is https://bot.example.com/<token>;")
     assert "Webhook" not in doctor(env, sandbox)
 
 
