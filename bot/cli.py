@@ -152,7 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.load()
         secrets = [settings.telegram_bot_token or "", settings.altegio_partner_token or ""]
-        setup_logging(settings.log_level if args.command != "chat" else "WARNING", secrets)
+        level = settings.log_level if args.command != "chat" else "WARNING"
+        setup_logging(level, secrets, settings.log_format)
         if args.command == "run":
             return run(settings)
         if args.command == "chat":
