@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import httpx
 from telegram import Update
@@ -19,6 +20,7 @@ from bot.logs import setup_logging
 from bot.services import Services
 from bot.settings import Settings, SettingsError
 from bot.storage import StorageError
+from bot.storage.backup import backup
 
 # The stand-ins (`standins`: the sandbox location, the in-process Bot API) are imported inside
 # the commands that use them, so `run` with a partner token never loads them.
@@ -139,6 +141,20 @@ def serve_sandbox(host: str, port: int) -> int:
     return 0
 
 
+def backup_database(settings: Settings, target: Path, force: bool) -> int:
+    """A consistent copy of the live database, safe while the bot runs."""
+    size = backup(settings.db_path, target, force=force)
+    print(f"Backed up {settings.db_path} to {target.resolve()} ({_size(size)}).")
+    return 0
+
+
+def _size(size: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}, {size:,} bytes"
+    return f"{size:,} bytes"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="altegio-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -148,6 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("sandbox", help="serve the sandbox location over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8099)
+    copy = commands.add_parser(
+        "backup", help="copy the database (BOT_DB_PATH) to PATH, safe while the bot runs"
+    )
+    copy.add_argument("path", type=Path, help="where the copy goes")
+    copy.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     args = parser.parse_args(argv)
     try:
         settings = Settings.load()
@@ -158,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(settings)
         if args.command == "chat":
             return asyncio.run(chat(settings, args.language))
+        if args.command == "backup":
+            return backup_database(settings, args.path, args.force)
         return serve_sandbox(args.host, args.port)
     except (SettingsError, StorageError, CatalogError) as exc:
         print(f"altegio-bot: {exc}", file=sys.stderr)
