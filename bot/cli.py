@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import httpx
 from telegram import Update
@@ -20,6 +21,7 @@ from bot.logs import setup_logging
 from bot.services import Services
 from bot.settings import Settings, SettingsError
 from bot.storage import StorageError
+from bot.storage.backup import backup
 
 # The stand-ins (`standins`: the sandbox location, the in-process Bot API) are imported inside
 # the commands that use them, so `run` with a partner token never loads them.
@@ -167,6 +169,20 @@ def doctor() -> int:
     return 1
 
 
+def backup_database(settings: Settings, target: Path, force: bool) -> int:
+    """A consistent copy of the live database, safe while the bot runs."""
+    size = backup(settings.db_path, target, force=force)
+    print(f"Backed up {settings.db_path} to {target.resolve()} ({_size(size)}).")
+    return 0
+
+
+def _size(size: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}, {size:,} bytes"
+    return f"{size:,} bytes"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="altegio-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -177,17 +193,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8099)
     commands.add_parser("doctor", help="check the settings, Telegram, Altegio and the database")
+    copy = commands.add_parser(
+        "backup", help="copy the database (BOT_DB_PATH) to PATH, safe while the bot runs"
+    )
+    copy.add_argument("path", type=Path, help="where the copy goes")
+    copy.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     args = parser.parse_args(argv)
     if args.command == "doctor":
         return doctor()
     try:
         settings = Settings.load()
         secrets = [settings.telegram_bot_token or "", settings.altegio_partner_token or ""]
-        setup_logging(settings.log_level if args.command != "chat" else "WARNING", secrets)
+        level = settings.log_level if args.command != "chat" else "WARNING"
+        setup_logging(level, secrets, settings.log_format)
         if args.command == "run":
             return run(settings)
         if args.command == "chat":
             return asyncio.run(chat(settings, args.language))
+        if args.command == "backup":
+            return backup_database(settings, args.path, args.force)
         return serve_sandbox(args.host, args.port)
     except (SettingsError, StorageError, CatalogError) as exc:
         print(f"altegio-bot: {exc}", file=sys.stderr)

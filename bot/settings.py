@@ -40,6 +40,7 @@ class Settings:
     db_path: Path
     default_language: str
     log_level: str = "INFO"
+    log_format: str = "plain"  # or "json": one JSON object per line
     reminder_offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=2))
     quiet_hours: QuietHours | None = DEFAULT_QUIET_HOURS
     admin_chat_id: int | None = None
@@ -117,6 +118,9 @@ class Settings:
         level = get("LOG_LEVEL", "INFO").upper()
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+        log_format = get("LOG_FORMAT", "plain").lower()
+        if log_format not in ("plain", "json"):
+            raise SettingsError(f"LOG_FORMAT must be plain or json, not {log_format!r}")
         try:
             offsets = parse_offsets(get("REMINDER_OFFSETS", "24h,2h"))
         except ValueError as exc:
@@ -148,6 +152,7 @@ class Settings:
             db_path=Path(get("BOT_DB_PATH", "altegio-bot.sqlite3")),
             default_language=language,
             log_level=level,
+            log_format=log_format,
             reminder_offsets=offsets,
             quiet_hours=quiet,
             admin_chat_id=admin,

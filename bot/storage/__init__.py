@@ -6,6 +6,7 @@ where a query orders or compares them.
     database.py       the file (WAL, lock, owner, write check) and `Storage`, made of the rest
     schema.py         the migrations, m001 to m006
     pending.py        writes kept while another program holds the file
+    backup.py         a consistent copy of the live file (SQLite's online backup API)
     state_rows.py     conversation states and user/chat/bot data (PTB's persistence)
     client_rows.py    contact details and Altegio user tokens
     booking_rows.py   bookings made through the bot
