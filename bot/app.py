@@ -45,6 +45,7 @@ from conversations import (
     language,
     privacy,
     reminders,
+    salon,
 )
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,11 @@ def build_application(
 def add_handlers(application: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
     application.add_handler(TypeHandler(Update, guards.hold_floods), group=-3)
+    # The salon's admin chats, which may be groups: before the private-chats-only guard.
+    application.add_handler(
+        CommandHandler(salon.COMMANDS, salon.command, filters=filters.UpdateType.MESSAGE),
+        group=-2,
+    )
     application.add_handler(TypeHandler(Update, guards.private_only), group=-2)
     application.add_handler(
         MessageHandler(filters.UpdateType.EDITED_MESSAGE, guards.edited_message), group=-1

@@ -1,4 +1,5 @@
-"""`altegio-bot run | chat | sandbox`: the bot on Telegram, in a terminal, or the demo location."""
+"""`altegio-bot run | chat | sandbox | admin-code`: the bot on Telegram, in a terminal, the demo
+location, or a code that makes a chat an admin chat."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import asyncio
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 
@@ -18,7 +20,7 @@ from bot.i18n import CatalogError
 from bot.logs import setup_logging
 from bot.services import Services
 from bot.settings import Settings, SettingsError
-from bot.storage import StorageError
+from bot.storage import Storage, StorageError
 
 # The stand-ins (`standins`: the sandbox location, the in-process Bot API) are imported inside
 # the commands that use them, so `run` with a partner token never loads them.
@@ -139,12 +141,38 @@ def serve_sandbox(host: str, port: int) -> int:
     return 0
 
 
+def admin_code(settings: Settings) -> int:
+    """Print a one-time code that makes the chat it is sent from (`/admin <code>`) an admin
+    chat. The database is opened beside a running bot, without its lock."""
+    from sqlite_utils import Database
+
+    from bot.salon_view import CODE_LIFETIME, issue_code
+
+    try:
+        settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+        storage = Storage(Database(sqlite3.connect(str(settings.db_path), timeout=5.0)))
+        try:
+            code = issue_code(storage, utc_now())
+        finally:
+            storage.db.close()
+    except (sqlite3.Error, OSError) as exc:
+        print(
+            f"altegio-bot: cannot write the database at {settings.db_path}: {exc}", file=sys.stderr
+        )
+        return 2
+    hours = int(CODE_LIFETIME.total_seconds() // 3600)
+    print(f"Send this to the bot in the chat to make an admin chat (once, within {hours} h):")
+    print(f"/admin {code}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="altegio-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the Telegram bot (long polling)")
     chat_parser = commands.add_parser("chat", help="talk to the bot in this terminal")
     chat_parser.add_argument("--language", help="the client's language code, e.g. ru")
+    commands.add_parser("admin-code", help="print a one-time code that makes a chat an admin chat")
     serve = commands.add_parser("sandbox", help="serve the sandbox location over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8099)
@@ -155,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(settings.log_level if args.command != "chat" else "WARNING", secrets)
         if args.command == "run":
             return run(settings)
+        if args.command == "admin-code":
+            return admin_code(settings)
         if args.command == "chat":
             return asyncio.run(chat(settings, args.language))
         return serve_sandbox(args.host, args.port)
