@@ -38,6 +38,7 @@ from bot.storage import Storage
 from bot.updates import PerChatUpdateProcessor
 from bot.user_state import UserData
 from conversations import (
+    admin_chats,
     appointments,
     booking,
     fallbacks,
@@ -45,7 +46,6 @@ from conversations import (
     language,
     privacy,
     reminders,
-    salon,
 )
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,9 @@ def add_handlers(application: BotApplication) -> None:
     application.add_handler(TypeHandler(Update, guards.hold_floods), group=-3)
     # The salon's admin chats, which may be groups: before the private-chats-only guard.
     application.add_handler(
-        CommandHandler(salon.COMMANDS, salon.command, filters=filters.UpdateType.MESSAGE),
+        CommandHandler(
+            admin_chats.COMMANDS, admin_chats.command, filters=filters.UpdateType.MESSAGE
+        ),
         group=-2,
     )
     application.add_handler(TypeHandler(Update, guards.private_only), group=-2)

@@ -74,6 +74,10 @@ def set_notices(services: Services, chat_id: int, on: bool) -> None:
     services.storage.set_admin_notices(chat_id, on)
 
 
+def notices_on(services: Services, chat_id: int) -> bool:
+    return services.storage.admin_notices(chat_id)
+
+
 def notice_chats(services: Services) -> list[int]:
     """The admin chats that have notices on (all of them while the database cannot say)."""
     chats = admin_chats(services)

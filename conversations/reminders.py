@@ -17,8 +17,8 @@ from bot.context import BotApplication, Context
 from bot.keyboards import NO_FLOW, Keys
 from bot.workflows import remind
 from bot.workflows.remind import Delivery, Notice, Tell
+from conversations.admin_chats import send_digests
 from conversations.late_answers import resolve_attempts
-from conversations.salon import send_digests
 from conversations.texts import describe, h, what, when
 
 log = logging.getLogger(__name__)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot import salon_view, stats_chart
@@ -29,7 +30,7 @@ COMMANDS = ("admin", "notices", "stats")
 
 
 def _help(services: Services, chat_id: int) -> str:
-    notices = "on" if services.storage.admin_notices(chat_id) else "off"
+    notices = "on" if salon_view.notices_on(services, chat_id) else "off"
     return "\n".join(
         [
             "This chat is an admin chat of the booking bot.",
@@ -105,6 +106,10 @@ async def send_digests(application: BotApplication) -> int:
     the salon's timezone; how many went out. What was sent is kept, so a restart sends none
     twice."""
     services = application.services
+    # Monday somewhere on Earth is Sunday to Tuesday in UTC: only then is the salon (and its
+    # timezone, read from Altegio) asked.
+    if services.clock().astimezone(UTC).weekday() not in (6, 0, 1):
+        return 0
     tz = await _salon_tz(services)
     if tz is None:
         return 0
@@ -113,6 +118,11 @@ async def send_digests(application: BotApplication) -> int:
         for chat_id, monday in salon_view.due_digests(services, tz):
             try:
                 await application.bot.send_message(chat_id, salon_view.digest(services, monday, tz))
+            except Forbidden as exc:
+                # Not tried again every tick of the day: the chat is not open to the bot.
+                log.warning("weekly digest for admin chat %s refused: %s", chat_id, exc)
+                salon_view.digest_sent(services, chat_id, monday)
+                continue
             except TelegramError as exc:
                 log.warning("weekly digest for admin chat %s not delivered: %s", chat_id, exc)
                 continue
