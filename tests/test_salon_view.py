@@ -6,10 +6,14 @@ from __future__ import annotations
 import io
 import re
 from datetime import datetime
+from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from bot import salon_view
+from bot.cli import admin_code
+from bot.settings import Settings
 from conversations.admin_chats import send_digests
 from standins.telegram.users import StubUser
 from tests.conftest import BERLIN, Bot, FakeClock
@@ -58,6 +62,25 @@ async def test_a_code_authorizes_a_chat_once(bot: Bot, clock: FakeClock) -> None
     assert "no longer an admin chat" in owner.last.text
     await owner.send("/stats")
     assert "Tap the button to start" in owner.last.text and not owner.photos
+
+
+async def test_admin_code_works_beside_the_running_bot(
+    bot: Bot, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`altegio-bot admin-code` writes to the database the running bot holds locked."""
+    env = {"BOT_DB_PATH": str(bot.db_path), "ALTEGIO_COMPANY_ID": str(bot.company_id)}
+    assert admin_code(Settings.load(env=env, env_file=Path("/nonexistent"))) == 0
+    printed = capsys.readouterr().out
+    [code] = re.findall(r"^/admin ([A-Z2-9]{8})$", printed, re.MULTILINE)
+    assert "24 h" in printed
+    owner = bot.user(200001, first_name="Owner")
+    await owner.send("/admin nope")
+    assert "Tap the button to start" in owner.last.text
+    await owner.send(f"/admin {code}")
+    assert "now an admin chat" in owner.last.text
+    assert bot.services is not None
+    stored = bot.services.storage.db.execute("SELECT code_hash FROM admin_codes").fetchall()
+    assert code not in str(stored)
 
 
 async def test_a_wrong_or_expired_code_changes_nothing_and_says_nothing_special(
