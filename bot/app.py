@@ -38,6 +38,7 @@ from bot.storage import Storage
 from bot.updates import PerChatUpdateProcessor
 from bot.user_state import UserData
 from conversations import (
+    admin_chats,
     appointments,
     booking,
     fallbacks,
@@ -164,6 +165,13 @@ def build_application(
 def add_handlers(application: BotApplication) -> None:
     private = filters.ChatType.PRIVATE
     application.add_handler(TypeHandler(Update, guards.hold_floods), group=-3)
+    # The salon's admin chats, which may be groups: before the private-chats-only guard.
+    application.add_handler(
+        CommandHandler(
+            admin_chats.COMMANDS, admin_chats.command, filters=filters.UpdateType.MESSAGE
+        ),
+        group=-2,
+    )
     application.add_handler(TypeHandler(Update, guards.private_only), group=-2)
     application.add_handler(
         MessageHandler(filters.UpdateType.EDITED_MESSAGE, guards.edited_message), group=-1

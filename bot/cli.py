@@ -1,5 +1,6 @@
-"""`altegio-bot run | chat | sandbox | doctor`: the bot on Telegram, in a terminal, the demo
-location, or a check of what the bot needs."""
+"""`altegio-bot run | chat | sandbox | doctor | backup | admin-code`: the bot on Telegram, in a
+terminal, the demo location, a check of what the bot needs, a copy of its database, or a code
+that makes a chat an admin chat."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 import asyncio
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,7 +22,7 @@ from bot.i18n import CatalogError
 from bot.logs import setup_logging
 from bot.services import Services
 from bot.settings import Settings, SettingsError
-from bot.storage import StorageError
+from bot.storage import Storage, StorageError
 from bot.storage.backup import backup
 
 # The stand-ins (`standins`: the sandbox location, the in-process Bot API) are imported inside
@@ -183,12 +185,38 @@ def _size(size: int) -> str:
     return f"{size:,} bytes"
 
 
+def admin_code(settings: Settings) -> int:
+    """Print a one-time code that makes the chat it is sent from (`/admin <code>`) an admin
+    chat. The database is opened beside a running bot, without its lock."""
+    from sqlite_utils import Database
+
+    from bot.salon_view import CODE_LIFETIME, issue_code
+
+    try:
+        settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+        storage = Storage(Database(sqlite3.connect(str(settings.db_path), timeout=5.0)))
+        try:
+            code = issue_code(storage, utc_now())
+        finally:
+            storage.db.close()
+    except (sqlite3.Error, OSError) as exc:
+        print(
+            f"altegio-bot: cannot write the database at {settings.db_path}: {exc}", file=sys.stderr
+        )
+        return 2
+    hours = int(CODE_LIFETIME.total_seconds() // 3600)
+    print(f"Send this to the bot in the chat to make an admin chat (once, within {hours} h):")
+    print(f"/admin {code}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="altegio-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the Telegram bot (long polling)")
     chat_parser = commands.add_parser("chat", help="talk to the bot in this terminal")
     chat_parser.add_argument("--language", help="the client's language code, e.g. ru")
+    commands.add_parser("admin-code", help="print a one-time code that makes a chat an admin chat")
     serve = commands.add_parser("sandbox", help="serve the sandbox location over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8099)
@@ -208,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(level, secrets, settings.log_format)
         if args.command == "run":
             return run(settings)
+        if args.command == "admin-code":
+            return admin_code(settings)
         if args.command == "chat":
             return asyncio.run(chat(settings, args.language))
         if args.command == "backup":

@@ -11,6 +11,7 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot import salon_view
 from bot.i18n import Translator
 from bot.persistence import SqlitePersistence
 from bot.services import Alerts, Services
@@ -73,6 +74,15 @@ class BotApplication(Application[ExtBot[Any], "Context", UserData, ChatData, Bot
             log.warning("could not tell the admin chat: %s", exc)
             return False
         return True
+
+    async def salon_notice(self, text: str) -> None:
+        """A notice of what a client did through the bot to every admin chat with notices on;
+        a chat that cannot be reached is passed over."""
+        for chat_id in salon_view.notice_chats(self.services):
+            try:
+                await self.bot.send_message(chat_id, text)
+            except TelegramError as exc:
+                log.warning("could not send a notice to admin chat %s: %s", chat_id, exc)
 
 
 class Context(CallbackContext[ExtBot[Any], UserData, ChatData, BotData]):

@@ -51,6 +51,11 @@ class Alerts(Protocol):
         """A note to the salon's admin chat; whether it reached one."""
         ...
 
+    async def salon_notice(self, text: str) -> None:
+        """A notice of what a client did through the bot (a booking, a move, a cancel) to every
+        admin chat that has notices on."""
+        ...
+
     async def storage_trouble(self, cause: str) -> None:
         """Tell the salon (once a trouble) that the database cannot be written."""
         ...

@@ -29,6 +29,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot import funnel
 from bot.altegio import errors
 from bot.context import Context
 from bot.draft import Draft
@@ -227,6 +228,7 @@ async def settle(update: Update, context: Context, outcome: Outcome) -> Outcome:
 
 async def _render(update: Update, context: Context, draft: Draft, step: Step) -> Outcome:
     """Show `step`; when Altegio fails, say so and let the client retry this very step."""
+    funnel.reached(context.services, draft, step.value)
     try:
         outcome = await FLOW[step].show(update, context, draft)
     except errors.StaffGone as exc:

@@ -17,6 +17,7 @@ from bot.context import BotApplication, Context
 from bot.keyboards import NO_FLOW, Keys
 from bot.workflows import remind
 from bot.workflows.remind import Delivery, Notice, Tell
+from conversations.admin_chats import send_digests
 from conversations.late_answers import resolve_attempts
 from conversations.texts import describe, h, what, when
 
@@ -24,11 +25,13 @@ log = logging.getLogger(__name__)
 
 
 async def tick(context: Context) -> None:
-    """The JobQueue's entry point: unanswered bookings first, then reminders."""
+    """The JobQueue's entry point: unanswered bookings first, then reminders, then the salon's
+    weekly digest when it is due."""
     application = context.application
     if isinstance(application, BotApplication):
         await resolve_attempts(application)
         await send_due(application)
+        await send_digests(application)
 
 
 async def send_due(application: BotApplication, limit: int = 100) -> int:

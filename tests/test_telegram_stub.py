@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from PIL import Image
 from telegram import (
     Bot,
     BotCommand,
@@ -521,6 +523,33 @@ async def test_documents_keep_name_caption_and_bytes(anna: StubUser, app: App) -
 
     await app.bot.send_document(anna.chat_id, sent.document.file_id)
     assert anna.documents[-1].content == b"BEGIN:VCALENDAR"
+
+
+async def test_photos_are_uploaded_as_files_and_answered_with_sizes(
+    anna: StubUser, app: App
+) -> None:
+    await anna.send("hi")
+    buffer = io.BytesIO()
+    Image.new("RGB", (1600, 800), "white").save(buffer, format="PNG")
+    png = buffer.getvalue()
+    sent = await app.bot.send_photo(anna.chat_id, png, caption="Chart", filename="chart.png")
+    assert [(size.width, size.height) for size in sent.photo] == [
+        (90, 45),
+        (320, 160),
+        (800, 400),
+        (1280, 640),
+    ]
+    [message] = anna.photos
+    assert message.photo is not None and message.photo.content == png
+    assert anna.screen() == "[photo]\nChart"
+    with pytest.raises(BadRequest, match=r"(?i)image_process_failed"):
+        await app.bot.send_photo(anna.chat_id, b"not an image", filename="chart.png")
+    small = io.BytesIO()
+    Image.new("RGB", (60, 40)).save(small, format="JPEG")
+    sent = await app.bot.send_photo(anna.chat_id, small.getvalue())
+    assert [(size.width, size.height, size.file_size) for size in sent.photo] == [
+        (60, 40, len(small.getvalue()))
+    ]
 
 
 async def test_location_and_venue(anna: StubUser, app: App) -> None:

@@ -35,10 +35,14 @@ class Desk:
     def __init__(self) -> None:
         self.told: list[str] = []
         self.trouble: list[str] = []
+        self.noticed: list[str] = []
 
     async def tell_admin(self, text: str) -> bool:
         self.told.append(text)
         return True
+
+    async def salon_notice(self, text: str) -> None:
+        self.noticed.append(text)
 
     async def storage_trouble(self, cause: str) -> None:
         self.trouble.append(cause)

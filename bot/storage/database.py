@@ -14,6 +14,7 @@ from typing import IO
 
 from sqlite_utils import Database
 
+from bot.storage.admin_rows import AdminRows
 from bot.storage.attempt_rows import AttemptRows
 from bot.storage.booking_rows import BookingRows
 from bot.storage.client_rows import ClientRows
@@ -46,7 +47,9 @@ def _lock(path: Path) -> IO[bytes]:
     return handle
 
 
-class Storage(StateRows, ClientRows, BookingRows, ReminderRows, LocationRows, AttemptRows):
+class Storage(
+    StateRows, ClientRows, BookingRows, ReminderRows, LocationRows, AttemptRows, AdminRows
+):
     """The one owner of the SQLite file."""
 
     def __init__(self, db: Database, lock: IO[bytes] | None = None) -> None:

@@ -133,3 +133,26 @@ def m006_one_language(db: Database) -> None:
             [row["user_id"], chosen],
         )
         db.table("user_data").update(row["user_id"], {"data": json.dumps(data)})
+
+
+@migrations()
+def m007_salon_view(db: Database) -> None:
+    # One-time codes that make a chat an admin chat: kept hashed, spent once, until they expire.
+    db.table("admin_codes").create({"code_hash": str, "expires_at": int}, pk="code_hash")
+    # Admin chats added with a code (`authorized`), and each admin chat's own choices: notices
+    # on or off, the Monday of the last weekly digest sent (ADMIN_CHAT_ID's row holds only these).
+    db.table("admin_chats").create(
+        {"chat_id": int, "authorized": int, "notices": int, "digest_week": str},
+        pk="chat_id",
+        defaults={"authorized": 0, "notices": 1, "digest_week": ""},
+    )
+    # The booking funnel: a draft's milestones (started, chose_time, booked), each once, with
+    # the step the client was on and when (Unix seconds). The `started` row follows the client's
+    # step, so a draft never booked tells where it stopped. Moves and cancels through the bot
+    # are kept here too, for the weekly digest.
+    db.table("funnel").create(
+        {"flow": str, "event": str, "step": str, "at": int},
+        pk=("flow", "event"),
+        not_null={"step", "at"},
+    )
+    db.table("funnel").create_index(["event", "at"])

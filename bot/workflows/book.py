@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot import funnel, salon_view
 from bot.altegio import errors
 from bot.altegio.booking_calls import Appointment, NewBooking
 from bot.altegio.models import Company, CreatedRecord, Record, parse_datetime
@@ -229,6 +230,8 @@ async def book(
 
     await keep(services, alerts, f"booking {created[0].record_id}", remember)
     log.info("booked record %s for client %s", created[0].record_id, who.user_id)
+    funnel.booked(services, flow)
+    await alerts.salon_notice(salon_view.booked_notice(bookings[0], company.tz))
     return Booked(created[0].record_id, start, assigned, title, company)
 
 

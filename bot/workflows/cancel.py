@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot import funnel, salon_view
 from bot.altegio import errors
 from bot.altegio.models import Company
 from bot.records import Change, Fresh, Refusal, cancel_refusal
@@ -75,4 +76,6 @@ async def cancel(
     what = f"the cancel of record {booking.record_id}"
     await keep(services, alerts, what, lambda: cancelled(services.storage, booking))
     log.info("client cancelled record %s", booking.record_id)
+    funnel.cancelled(services, booking.record_id)
+    await alerts.salon_notice(salon_view.cancelled_notice(booking, company.tz))
     return Cancelled()

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from bot import funnel, salon_view
 from bot.altegio import errors
 from bot.altegio.booking_calls import Appointment, NewBooking
 from bot.altegio.models import Company, parse_datetime
@@ -166,7 +167,7 @@ async def move(
         wanted = parse_datetime(slot, company.tz) or booking.start
         read = fresh.change is not Change.DELETED and fresh.record is not None
         if read and fresh.booking.start == wanted:
-            return Moved(wanted, company)
+            return await _moved(services, alerts, booking, wanted, company, flow=flow)
         return await _unknown(alerts, booking, slot)
     except errors.AltegioError as exc:
         return Unreachable(exc)
@@ -192,7 +193,7 @@ async def move(
 
     await keep(services, alerts, f"the move of record {booking.record_id}", remember)
     log.info("moved record %s", booking.record_id)
-    return Moved(new_start, company)
+    return await _moved(services, alerts, booking, new_start, company, flow=flow)
 
 
 async def _swap(
@@ -284,6 +285,21 @@ async def _swap(
     what = f"the cancel of record {old.record_id}"
     await keep(services, alerts, what, lambda: cancelled(storage, old))
     log.info("moved record %s to new record %s", old.record_id, created.record_id)
+    return await _moved(services, alerts, old, new_start, company, flow=flow)
+
+
+async def _moved(
+    services: Services,
+    alerts: Alerts,
+    booking: StoredBooking,
+    new_start: datetime,
+    company: Company,
+    *,
+    flow: str,
+) -> Moved:
+    """The move is made: counted, and the salon's admin chats told."""
+    funnel.moved(services, flow)
+    await alerts.salon_notice(salon_view.moved_notice(booking, new_start, company.tz))
     return Moved(new_start, company)
 
 

@@ -68,6 +68,7 @@ class ChatMethods:
             "answercallbackquery": self._answer_callback_query,
             "sendchataction": self._send_chat_action,
             "senddocument": self._send_document,
+            "sendphoto": self._send_photo,
             "sendlocation": self._send_location,
             "sendvenue": self._send_venue,
         }
@@ -219,6 +220,35 @@ class ChatMethods:
             )
         raise bad("wrong file identifier/HTTP URL specified")
 
+    def _send_photo(self, params: Params) -> JSONDict:
+        """A photo uploaded as a file (multipart): Telegram answers with the sizes it keeps,
+        thumbnails first, the largest no wider or taller than 1280 pixels."""
+        chat = self._writable_chat(params)
+        upload = params.files.get("photo")
+        reference = params.text("photo")
+        if upload is None and reference is not None and reference.startswith("attach://"):
+            upload = params.files.get(reference.removeprefix("attach://"))
+        if upload is None:
+            raise bad("there is no photo in the request")
+        file_name, content, mime_type = upload
+        dimensions = image_size(content)
+        if dimensions is None:
+            raise bad("IMAGE_PROCESS_FAILED")
+        number = next(self._file_numbers)
+        photo = StubDocument(
+            file_name, mime_type, content, f"AgACAgIAAxkDAAI{number:08d}", f"AQAD{number:06d}"
+        )
+        self._files[photo.file_id] = photo
+        caption, caption_entities = self._caption(params)
+        return self._post(
+            chat,
+            params,
+            media={"photo": photo_sizes(photo, *dimensions)},
+            photo=photo,
+            caption=caption,
+            caption_entities=caption_entities,
+        )
+
     def _location(self, params: Params) -> JSONDict:
         latitude, longitude = params.number("latitude"), params.number("longitude")
         if not -90 <= latitude <= 90 or not -180 <= longitude <= 180:
@@ -317,3 +347,41 @@ class ChatMethods:
         chat.actions.append(action)
         self.changes.append(Change("action", chat.id, action=action))
         return True
+
+
+def image_size(content: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG or JPEG, from its header; None for anything else."""
+    if content.startswith(b"\x89PNG\r\n\x1a\n") and content[12:16] == b"IHDR":
+        return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+    if content.startswith(b"\xff\xd8"):
+        at = 2
+        while at + 9 < len(content) and content[at] == 0xFF:
+            marker, length = content[at + 1], int.from_bytes(content[at + 2 : at + 4], "big")
+            if marker in (0xC0, 0xC1, 0xC2):
+                height = int.from_bytes(content[at + 5 : at + 7], "big")
+                return int.from_bytes(content[at + 7 : at + 9], "big"), height
+            at += 2 + length
+    return None
+
+
+def photo_sizes(photo: StubDocument, width: int, height: int) -> list[JSONDict]:
+    """The sizes Telegram keeps of a photo: 90, 320 and 800 pixel thumbnails where the photo is
+    larger, and the photo itself scaled to at most 1280 pixels (its size in bytes only where
+    it was kept as sent)."""
+    sizes: list[JSONDict] = []
+    for number, side in enumerate((90, 320, 800, 1280)):
+        largest = max(width, height)
+        last = largest <= side or side == 1280
+        scale = min(1.0, side / largest)
+        size: JSONDict = {
+            "file_id": f"{photo.file_id}{number}",
+            "file_unique_id": f"{photo.file_unique_id}{number}",
+            "width": max(1, round(width * scale)),
+            "height": max(1, round(height * scale)),
+        }
+        if last and scale == 1.0 and photo.content is not None:
+            size["file_size"] = len(photo.content)
+        sizes.append(size)
+        if last:
+            break
+    return sizes

@@ -50,6 +50,7 @@ class StubMessage:
     # or its removal acts on the chat and is kept here only as a record.
     reply_markup: JSONDict | None = None
     document: StubDocument | None = None
+    photo: StubDocument | None = None  # a photo the bot uploaded, as it was sent
     contact: JSONDict | None = None
     location: JSONDict | None = None
     venue: JSONDict | None = None

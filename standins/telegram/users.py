@@ -117,6 +117,11 @@ class StubUser:
         return [m.document for m in self.bot_messages if m.document is not None]
 
     @property
+    def photos(self) -> list[StubMessage]:
+        """The bot's messages carrying a photo it uploaded."""
+        return [m for m in self.bot_messages if m.photo is not None]
+
+    @property
     def chat_actions(self) -> list[str]:
         return list(self.chat.actions)
 

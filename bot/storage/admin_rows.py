@@ -1,0 +1,102 @@
+"""The salon's own view: admin chats and their codes, and the booking funnel."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+
+class AdminRows:
+    """The `admin_codes`, `admin_chats` and `funnel` tables."""
+
+    db: Database
+
+    def add_admin_code(self, code_hash: str, expires_at: int) -> None:
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT OR REPLACE INTO admin_codes (code_hash, expires_at) VALUES (?, ?)",
+                (code_hash, expires_at),
+            )
+
+    def spend_admin_code(self, code_hash: str, now: int) -> bool:
+        """Delete the code if it is known and unexpired; whether it was (expired ones go too)."""
+        with self.db.conn:
+            self.db.conn.execute("DELETE FROM admin_codes WHERE expires_at <= ?", (now,))
+            cursor = self.db.conn.execute(
+                "DELETE FROM admin_codes WHERE code_hash = ?", (code_hash,)
+            )
+        return cursor.rowcount == 1
+
+    def authorize_chat(self, chat_id: int, authorized: bool) -> None:
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT INTO admin_chats (chat_id, authorized) VALUES (?, ?) "
+                "ON CONFLICT (chat_id) DO UPDATE SET authorized = excluded.authorized",
+                (chat_id, int(authorized)),
+            )
+
+    def authorized_chats(self) -> list[int]:
+        rows = self.db.conn.execute("SELECT chat_id FROM admin_chats WHERE authorized = 1")
+        return [row[0] for row in rows]
+
+    def set_admin_notices(self, chat_id: int, on: bool) -> None:
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT INTO admin_chats (chat_id, notices) VALUES (?, ?) "
+                "ON CONFLICT (chat_id) DO UPDATE SET notices = excluded.notices",
+                (chat_id, int(on)),
+            )
+
+    def admin_notices(self, chat_id: int) -> bool:
+        row = self.db.conn.execute(
+            "SELECT notices FROM admin_chats WHERE chat_id = ?", (chat_id,)
+        ).fetchone()
+        return row is None or bool(row[0])
+
+    def digest_week(self, chat_id: int) -> str:
+        """The Monday (ISO date) of the last weekly digest sent to the chat, or ""."""
+        row = self.db.conn.execute(
+            "SELECT digest_week FROM admin_chats WHERE chat_id = ?", (chat_id,)
+        ).fetchone()
+        return str(row[0] or "") if row is not None else ""
+
+    def set_digest_week(self, chat_id: int, week: str) -> None:
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT INTO admin_chats (chat_id, digest_week) VALUES (?, ?) "
+                "ON CONFLICT (chat_id) DO UPDATE SET digest_week = excluded.digest_week",
+                (chat_id, week),
+            )
+
+    def funnel_event(self, flow: str, event: str, step: str, at: int) -> None:
+        """Record a milestone once per flow; `started` takes the step of every later one."""
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT OR IGNORE INTO funnel (flow, event, step, at) VALUES (?, ?, ?, ?)",
+                (flow, event, step, at),
+            )
+            self.db.conn.execute(
+                "UPDATE funnel SET step = ? WHERE flow = ? AND event = 'started'", (step, flow)
+            )
+
+    def funnel_step(self, flow: str, step: str) -> None:
+        """The step a started draft is on now."""
+        with self.db.conn:
+            self.db.conn.execute(
+                "UPDATE funnel SET step = ? WHERE flow = ? AND event = 'started'", (step, flow)
+            )
+
+    def funnel_rows(self, since: int, until: int) -> list[tuple[str, str, str, int]]:
+        """(flow, event, step, at) of every milestone of drafts started (and of moves and
+        cancels made) in [since, until)."""
+        rows = self.db.conn.execute(
+            "SELECT f.flow, f.event, f.step, f.at FROM funnel f WHERE f.flow IN "
+            "(SELECT flow FROM funnel WHERE event IN ('started', 'moved', 'cancelled') "
+            "AND at >= ? AND at < ?)",
+            (since, until),
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def bookings_created(self) -> list[str]:
+        """`created_at` (ISO 8601) of every booking made through the bot."""
+        rows = self.db.conn.execute("SELECT created_at FROM bookings")
+        return [row[0] for row in rows if row[0]]
