@@ -27,6 +27,8 @@ async def tick(context: Context) -> None:
     """The JobQueue's entry point: unanswered bookings first, then reminders."""
     application = context.application
     if isinstance(application, BotApplication):
+        services = application.services
+        services.heartbeat.tick(services.clock())  # /healthz: the tick is alive
         await resolve_attempts(application)
         await send_due(application)
 
