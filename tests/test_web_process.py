@@ -11,13 +11,19 @@ import signal
 import socket
 import sqlite3
 import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from aiohttp import web
 
 TOKEN = "123456789:process-test-token-0000000000"
+BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Salon", "username": "s_bot"}
+ANNA = {"id": 4242, "is_bot": False, "first_name": "Anna", "language_code": "en"}
+CHAT = {"id": 4242, "type": "private", "first_name": "Anna"}
 SECRET = "process-secret"
 
 
@@ -34,6 +40,9 @@ class BotApi:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.sent = asyncio.Event()
         self.webhook = asyncio.Event()
+        self.messages = 0
+        self.screens: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self.changed = asyncio.Event()
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -41,21 +50,76 @@ class BotApi:
         self.calls.append((method, params))
         result: Any = True
         if method == "getMe":
-            result = {"id": 123456789, "is_bot": True, "first_name": "Salon", "username": "s_bot"}
+            result = BOT_USER
         elif method == "setWebhook":
             self.webhook.set()
-        elif method == "sendMessage":
+        elif method.startswith(("send", "edit")) and method != "sendChatAction":
             self.sent.set()
+            self.messages += 1
             result = {
-                "message_id": 1,
+                "message_id": int(params.get("message_id", self.messages)),
                 "date": 1_790_000_000,
                 "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "from": BOT_USER,
                 "text": params.get("text", ""),
             }
+            if "reply_markup" in params:
+                self.screens.append((result, json.loads(str(params["reply_markup"]))))
+                self.changed.set()
         return web.json_response({"ok": True, "result": result})
 
+    def button(self, label: str) -> tuple[dict[str, Any], str]:
+        """The latest message with a button so labelled, and the button's data."""
+        for message, markup in reversed(self.screens):
+            for row in markup.get("inline_keyboard", []):
+                for button in row:
+                    if label in button["text"]:
+                        return message, str(button["callback_data"])
+        raise AssertionError(f"no button {label!r}")
 
-async def test_run_in_webhook_mode_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
+
+@dataclass
+class Running:
+    """The Bot API stand-in served, and how to start the bot as a process against it."""
+
+    api: BotApi
+    env: dict[str, str]
+    bot_port: int
+    cwd: Path
+
+    async def start(self) -> asyncio.subprocess.Process:
+        """`altegio-bot run`, once it has registered its webhook."""
+        self.api.webhook.clear()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=self.cwd,
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            await asyncio.wait_for(self.api.webhook.wait(), 60)
+        except TimeoutError:
+            process.kill()
+            raise
+        return process
+
+    async def screen_with(self, label: str) -> tuple[dict[str, Any], str]:
+        """Wait (for the bot process, at most a minute) until a screen shows `label`."""
+        async with asyncio.timeout(60):
+            while True:
+                try:
+                    return self.api.button(label)
+                except AssertionError:
+                    self.api.changed.clear()
+                    await self.api.changed.wait()
+
+
+@pytest.fixture
+async def running(tmp_path: Path) -> AsyncIterator[Running]:
     api = BotApi()
     app = web.Application()
     app.router.add_post("/bot{token}/{method}", api.handle)
@@ -72,19 +136,28 @@ async def test_run_in_webhook_mode_answers_and_stops_on_sigterm(tmp_path: Path) 
         "WEBHOOK_LISTEN": f"127.0.0.1:{bot_port}",
         "WEBHOOK_SECRET": SECRET,
         "ALTEGIO_PARTNER_TOKEN": "",
+        "ALTEGIO_COMPANY_ID": "",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    yield Running(api, env, bot_port, tmp_path)
+    await runner.cleanup()
+
+
+async def stopped(process: asyncio.subprocess.Process) -> str:
+    """SIGTERM, and the process's output once it has exited."""
+    process.send_signal(signal.SIGTERM)
     try:
-        await asyncio.wait_for(api.webhook.wait(), 60)
+        output, _ = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    return output.decode()
+
+
+async def test_run_in_webhook_mode_answers_and_stops_on_sigterm(running: Running) -> None:
+    api, tmp_path, bot_port = running.api, running.cwd, running.bot_port
+    process = await running.start()
+    try:
         registered = dict(api.calls)["setWebhook"]
         assert registered["url"] == "https://bot.example.com/tg/abc123"
         assert registered["secret_token"] == SECRET
@@ -112,17 +185,68 @@ async def test_run_in_webhook_mode_answers_and_stops_on_sigterm(tmp_path: Path) 
             await asyncio.wait_for(api.sent.wait(), 60)
             assert (await client.get("/healthz")).status_code == 200
             assert "bot_updates_handled_total 1.0" in (await client.get("/metrics")).text
-        process.send_signal(signal.SIGTERM)
-        output, _ = await asyncio.wait_for(process.communicate(), 30)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        await runner.cleanup()
-    log = output.decode()
+        log = await stopped(process)
     assert process.returncode == 0, log
     assert "stopped; conversations written" in log
     assert SECRET not in log and TOKEN.split(":")[1] not in log
     # The chat's state reached the file, and the lock was let go.
     with sqlite3.connect(tmp_path / "bot.sqlite3") as db:
         assert db.execute("SELECT count(*) FROM chats").fetchone() is not None
+
+
+def text_update(update_id: int, text: str) -> dict[str, Any]:
+    entities = [{"type": "bot_command", "offset": 0, "length": len(text)}]
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1000 + update_id,
+            "date": 1_790_000_000,
+            "chat": CHAT,
+            "from": ANNA,
+            "text": text,
+            **({"entities": entities} if text.startswith("/") else {}),
+        },
+    }
+
+
+def tap_update(update_id: int, message: dict[str, Any], data: str) -> dict[str, Any]:
+    query = {
+        "id": str(update_id),
+        "from": ANNA,
+        "message": message,
+        "chat_instance": "1",
+        "data": data,
+    }
+    return {"update_id": update_id, "callback_query": query}
+
+
+async def test_sigterm_mid_booking_then_a_restart_resumes_the_conversation(
+    running: Running,
+) -> None:
+    """A tap is taken by the webhook and SIGTERM follows at once: the stopping bot still
+    handles it and writes the conversation; the restarted bot carries on from that step."""
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+
+    async def post(client: httpx.AsyncClient, update: dict[str, Any]) -> None:
+        answer = await client.post("/tg/abc123", content=json.dumps(update), headers=headers)
+        assert answer.status_code == 200
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.bot_port}") as client:
+        first = await running.start()
+        try:
+            await post(client, text_update(1, "/book"))
+            message, hair = await running.screen_with("Hair")
+            await post(client, tap_update(2, message, hair))
+        finally:
+            log = await stopped(first)  # SIGTERM with the tap just taken, maybe under way
+        assert first.returncode == 0, log
+        # The stopping bot handled the tap: the services of the category are shown.
+        message, haircut = await running.screen_with("Women's haircut")
+        second = await running.start()
+        try:
+            await post(client, tap_update(3, message, haircut))
+            await running.screen_with("Any available team member")
+        finally:
+            log = await stopped(second)
+        assert second.returncode == 0, log
