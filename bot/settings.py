@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.altegio.transport import DEFAULT_BASE_URL
 from bot.i18n import SHIPPED_LANGUAGES, normalize_language
@@ -187,6 +188,8 @@ def _webhook(
         return None, (host.strip("[]"), int(port)), secret
     if not url.startswith("https://") or len(url) <= len("https://"):
         raise SettingsError(f"WEBHOOK_URL must be an https:// address, not {url!r}")
+    if urlsplit(url).path in ("/healthz", "/metrics"):
+        raise SettingsError("WEBHOOK_URL's path must not be /healthz or /metrics")
     if secret is None:
         raise SettingsError(
             "WEBHOOK_SECRET is required with WEBHOOK_URL: Telegram sends it back with every "

@@ -164,29 +164,31 @@ async def serve(
     )
     host, port = settings.webhook_listen
     try:
-        await server.start(host, port)
-        log.info("serving /healthz and /metrics on %s:%s", host, server.port)
-    except OSError as exc:
+        try:
+            await server.start(host, port)
+            log.info("serving /healthz and /metrics on %s:%s", host, server.port)
+        except OSError as exc:
+            if url:
+                raise
+            log.warning(
+                "/healthz and /metrics not served: cannot listen on %s:%s (%s)", host, port, exc
+            )
         if url:
-            await stop_gracefully(application, None, grace)
-            raise
-        log.warning(
-            "/healthz and /metrics not served: cannot listen on %s:%s (%s)", host, port, exc
-        )
-    if url:
-        await application.bot.set_webhook(
-            url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
-            drop_pending_updates=False,
-        )
-        log.info("webhook mode: Telegram posts updates to the path of WEBHOOK_URL")
-    elif application.updater is not None:
-        await application.updater.start_polling(
-            allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
-        )
-    await stop.wait()
-    await stop_gracefully(application, server, grace)
+            await application.bot.set_webhook(
+                url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,
+            )
+            log.info("webhook mode: Telegram posts updates to the path of WEBHOOK_URL")
+        elif application.updater is not None:
+            await application.updater.start_polling(
+                allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+            )
+        await stop.wait()
+    finally:
+        # Also when the start failed half way (a port taken, Telegram refusing the webhook).
+        await stop_gracefully(application, server, grace)
 
 
 async def stop_gracefully(

@@ -286,6 +286,7 @@ def test_webhook_settings_are_checked() -> None:
         {"WEBHOOK_URL": "https://bot.example.com/tg"},
         {"WEBHOOK_URL": "https://bot.example.com/tg", "WEBHOOK_SECRET": "has space"},
         {"WEBHOOK_URL": "https://bot.example.com/tg", "WEBHOOK_SECRET": "x" * 257},
+        {"WEBHOOK_URL": "https://bot.example.com/healthz", "WEBHOOK_SECRET": SECRET},
         {"WEBHOOK_LISTEN": "8080"},
         {"WEBHOOK_LISTEN": "0.0.0.0:99999"},
     ):

@@ -1,6 +1,7 @@
-"""`altegio-bot run` as a real process in webhook mode, against a small Bot API stand-in over
-HTTP: it registers its webhook, answers an update posted with the secret, serves /healthz, and
-on SIGTERM stops and exits cleanly with its state written."""
+"""`altegio-bot run` as a real process, against a small Bot API stand-in over HTTP: in webhook
+mode it registers its webhook, answers an update posted with the secret, serves /healthz and
+/metrics, and on SIGTERM finishes what it took, writes its state and exits cleanly; a restart
+carries the conversation on. In polling mode /healthz is served as well."""
 
 from __future__ import annotations
 
@@ -34,12 +35,12 @@ def free_port() -> int:
 
 
 class BotApi:
-    """Just the Bot API methods `run` calls in webhook mode, answered over HTTP."""
+    """Just the Bot API methods `run` calls, answered over HTTP."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.sent = asyncio.Event()
-        self.webhook = asyncio.Event()
+        self.ready = asyncio.Event()  # the webhook set, or polling begun
         self.messages = 0
         self.screens: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self.changed = asyncio.Event()
@@ -51,8 +52,9 @@ class BotApi:
         result: Any = True
         if method == "getMe":
             result = BOT_USER
-        elif method == "setWebhook":
-            self.webhook.set()
+        elif method in ("setWebhook", "getUpdates"):
+            self.ready.set()
+            result = [] if method == "getUpdates" else True
         elif method.startswith(("send", "edit")) and method != "sendChatAction":
             self.sent.set()
             self.messages += 1
@@ -88,8 +90,8 @@ class Running:
     cwd: Path
 
     async def start(self) -> asyncio.subprocess.Process:
-        """`altegio-bot run`, once it has registered its webhook."""
-        self.api.webhook.clear()
+        """`altegio-bot run`, once it has registered its webhook or begun to poll."""
+        self.api.ready.clear()
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -101,7 +103,7 @@ class Running:
             stderr=asyncio.subprocess.STDOUT,
         )
         try:
-            await asyncio.wait_for(self.api.webhook.wait(), 60)
+            await asyncio.wait_for(self.api.ready.wait(), 60)
         except TimeoutError:
             process.kill()
             raise
@@ -250,3 +252,17 @@ async def test_sigterm_mid_booking_then_a_restart_resumes_the_conversation(
         finally:
             log = await stopped(second)
         assert second.returncode == 0, log
+
+
+async def test_polling_mode_serves_healthz_too_and_stops_on_sigterm(running: Running) -> None:
+    del running.env["WEBHOOK_URL"], running.env["WEBHOOK_SECRET"]
+    process = await running.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.bot_port}") as client:
+            assert (await client.get("/healthz")).status_code == 200
+            assert (await client.post("/tg/abc123", json={})).status_code in (404, 405)
+    finally:
+        log = await stopped(process)
+    assert process.returncode == 0, log
+    methods = {method for method, _ in running.api.calls}
+    assert "deleteWebhook" in methods and "setWebhook" not in methods
