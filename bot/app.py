@@ -31,6 +31,7 @@ from bot.altegio.models import Facts
 from bot.context import BotApplication, Context
 from bot.i18n import SHIPPED_LANGUAGES, Catalogs
 from bot.limits import CodeGuard, FloodGuard
+from bot.metrics import Metrics
 from bot.persistence import SqlitePersistence
 from bot.services import Services
 from bot.settings import Settings
@@ -92,7 +93,14 @@ def build_services(
         on_facts=keep_facts,
         **client_options,  # type: ignore[arg-type]
     )
+    metrics = Metrics()
+    altegio.on_request = metrics.altegio_request
+    altegio.limiter.on_wait = metrics.limiter_wait.observe
+    metrics.watch(
+        queue=lambda: altegio.limiter.waiting, breaker_open=lambda: altegio.breaker.is_open
+    )
     return Services(
+        metrics=metrics,
         settings=settings,
         altegio=altegio,
         storage=storage,
@@ -137,7 +145,11 @@ def build_application(
         .persistence(SqlitePersistence(services.storage, update_interval=persistence_interval))
         .concurrent_updates(
             PerChatUpdateProcessor(
-                MAX_CONCURRENT_UPDATES, on_slow=_when_slow(services), sleep=slow_sleep
+                MAX_CONCURRENT_UPDATES,
+                on_slow=_when_slow(services),
+                sleep=slow_sleep,
+                on_start=lambda: services.heartbeat.update(services.clock()),
+                on_done=_count_update(services),
             )
         )
         .post_init(_post_init)
@@ -221,6 +233,14 @@ def _when_slow(services: Services) -> Callable[[Update], Awaitable[None]]:
             await update.get_bot().send_chat_action(chat.id, ChatAction.TYPING)
 
     return notice
+
+
+def _count_update(services: Services) -> Callable[[float], None]:
+    def count(seconds: float) -> None:
+        services.metrics.updates.inc()
+        services.metrics.update_seconds.observe(seconds)
+
+    return count
 
 
 async def _flush(update: Update, context: Context) -> None:

@@ -8,13 +8,13 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
-from telegram import Update
 
 from bot.app import OFFLINE_TOKEN, build_application, build_services, utc_now
 from bot.context import BotApplication
@@ -61,15 +61,28 @@ def build_for_run(settings: Settings) -> tuple[Services, BotApplication]:
 
 
 def run(settings: Settings) -> int:
-    """The Telegram bot, long polling."""
+    """The Telegram bot: long polling, or Telegram's webhook when `WEBHOOK_URL` is set; with
+    `/healthz` and `/metrics` on `WEBHOOK_LISTEN` either way."""
     services, application = build_for_run(settings)
     if settings.sandbox:
         log.warning(sandbox_notice(settings))
     log.info(
         "starting: Altegio location %s, database %s", settings.altegio_company_id, settings.db_path
     )
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
-    services.storage.close()
+    from bot.web import serve
+
+    async def until_stopped() -> None:
+        # SIGTERM and SIGINT stop taking updates, finish those under way and write the state.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await serve(application, stop)
+
+    try:
+        asyncio.run(until_stopped())
+    finally:
+        services.storage.close()
     return 0
 
 
@@ -213,7 +226,7 @@ def admin_code(settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="altegio-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the Telegram bot (long polling)")
+    commands.add_parser("run", help="run the Telegram bot (long polling or webhook)")
     chat_parser = commands.add_parser("chat", help="talk to the bot in this terminal")
     chat_parser.add_argument("--language", help="the client's language code, e.g. ru")
     commands.add_parser("admin-code", help="print a one-time code that makes a chat an admin chat")

@@ -9,7 +9,6 @@ into a check's words.
 from __future__ import annotations
 
 import enum
-import os
 import shutil
 import sqlite3
 import tempfile
@@ -27,7 +26,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.altegio import errors
 from bot.altegio.client import AltegioClient
 from bot.i18n import SHIPPED_LANGUAGES, CatalogError, Catalogs
-from bot.settings import Settings, SettingsError, read_env_file
+from bot.settings import Settings, SettingsError
 
 # Below this much free space on the database's filesystem, a warning.
 LOW_DISK_BYTES = 100 * 1024 * 1024
@@ -100,9 +99,8 @@ async def diagnose(
     if settings is None:
         return [first]
     checks = [first, await check_telegram(settings, telegram_request)]
-    webhook = webhook_setting(env, env_file)
-    if webhook is not None:
-        checks.append(await check_webhook(settings, webhook, telegram_request))
+    if settings.webhook_url is not None:
+        checks.append(await check_webhook(settings, settings.webhook_url, telegram_request))
     transport = altegio_transport(settings) if altegio_transport is not None else None
     checks.extend(await check_altegio(settings, transport))
     checks.extend(check_database(settings))
@@ -178,15 +176,6 @@ async def check_telegram(settings: Settings, request: BaseRequest | None = None)
 
 # Until `Settings` carries the webhook settings, WEBHOOK_URL is read here from the same places
 # (the environment over `.env`).
-def webhook_setting(
-    env: Mapping[str, str] | None = None, env_file: Path | None = None
-) -> str | None:
-    path = env_file if env_file is not None else Path(".env")
-    values = read_env_file(path) if path.is_file() else {}
-    values.update(os.environ if env is None else env)
-    return values.get("WEBHOOK_URL", "").strip() or None
-
-
 async def check_webhook(settings: Settings, url: str, request: BaseRequest | None = None) -> Check:
     """WEBHOOK_URL is an https:// address; where Telegram holds another, say so."""
     thing = "Webhook"

@@ -15,6 +15,7 @@ from bot.altegio.client import AltegioClient
 from bot.draft import Holds
 from bot.i18n import Catalogs
 from bot.limits import Answered, CodeGuard, FloodGuard
+from bot.metrics import Heartbeat, Metrics
 from bot.records import ReminderPolicy
 from bot.settings import Settings
 from bot.storage import PendingWrites, Storage
@@ -38,6 +39,9 @@ class Services:
     in_flight: set[str] = field(default_factory=set)
     # When this process started: a booking call still "sending" from before it is an orphan.
     started_at: datetime | None = None
+    # What /metrics reports, and when the reminder tick last ran (for /healthz).
+    metrics: Metrics = field(default_factory=Metrics)
+    heartbeat: Heartbeat = field(default_factory=Heartbeat)
 
     @property
     def reminder_policy(self) -> ReminderPolicy:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.altegio.transport import DEFAULT_BASE_URL
 from bot.i18n import SHIPPED_LANGUAGES, normalize_language
@@ -49,6 +50,11 @@ class Settings:
     # None leaves them as the salon set them up in Altegio, 0 switches them off.
     notify_by_sms: int | None = None
     notify_by_email: int | None = None
+    # Webhook mode (None: long polling), where the HTTP server listens (webhook, /healthz,
+    # /metrics), and the secret Telegram sends back with every update.
+    webhook_url: str | None = None
+    webhook_listen: tuple[str, int] = ("0.0.0.0", 8080)
+    webhook_secret: str | None = None
 
     @property
     def sandbox(self) -> bool:
@@ -142,7 +148,11 @@ class Settings:
                 raise SettingsError(
                     f"ADMIN_CHAT_ID must be a chat id such as 123456789, not {admin_text!r}"
                 ) from None
+        webhook = _webhook(get("WEBHOOK_URL"), get("WEBHOOK_LISTEN", "0.0.0.0:8080"), get)
         return cls(
+            webhook_url=webhook[0],
+            webhook_listen=webhook[1],
+            webhook_secret=webhook[2],
             telegram_bot_token=token,
             telegram_api_base_url=base_urls["TELEGRAM_API_BASE_URL"],
             telegram_api_base_file_url=base_urls["TELEGRAM_API_BASE_FILE_URL"],
@@ -160,6 +170,37 @@ class Settings:
             notify_by_sms=notify["ALTEGIO_NOTIFY_BY_SMS"],
             notify_by_email=notify["ALTEGIO_NOTIFY_BY_EMAIL"],
         )
+
+
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def _webhook(
+    url: str, listen: str, get: Callable[[str], str]
+) -> tuple[str | None, tuple[str, int], str | None]:
+    """`WEBHOOK_URL` (https), `WEBHOOK_LISTEN` (host:port) and `WEBHOOK_SECRET` checked."""
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(
+            f"WEBHOOK_LISTEN must be host:port such as 0.0.0.0:8080, not {listen!r}"
+        )
+    secret = get("WEBHOOK_SECRET") or None
+    if secret is not None and not _SECRET.match(secret):
+        raise SettingsError(
+            "WEBHOOK_SECRET may hold only letters A-Z and a-z, digits, _ and -, 1 to 256 of them"
+        )
+    if not url:
+        return None, (host.strip("[]"), int(port)), secret
+    if not url.startswith("https://") or len(url) <= len("https://"):
+        raise SettingsError(f"WEBHOOK_URL must be an https:// address, not {url!r}")
+    if urlsplit(url).path in ("/healthz", "/metrics"):
+        raise SettingsError("WEBHOOK_URL's path must not be /healthz or /metrics")
+    if secret is None:
+        raise SettingsError(
+            "WEBHOOK_SECRET is required with WEBHOOK_URL: Telegram sends it back with every "
+            "update, so nobody else can post updates to the bot"
+        )
+    return url, (host.strip("[]"), int(port)), secret
 
 
 def _notify_hours(name: str, text: str) -> int | None:

@@ -4,6 +4,7 @@ once."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,14 +30,28 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         on_slow: Notice | None = None,
         slow_after: float = 0.6,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_start: Callable[[], None] | None = None,
+        on_done: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._on_start = on_start
+        self._on_done = on_done  # told how long each update took (the metrics)
         self._on_slow = on_slow
         self._slow_after = slow_after
         self._sleep = sleep
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if self._on_start is not None:
+            self._on_start()
+        started = time.perf_counter()
+        try:
+            await self._in_order(update, coroutine)
+        finally:
+            if self._on_done is not None:
+                self._on_done(time.perf_counter() - started)
+
+    async def _in_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)
         if key is None:
             await coroutine

@@ -29,6 +29,8 @@ async def tick(context: Context) -> None:
     weekly digest when it is due."""
     application = context.application
     if isinstance(application, BotApplication):
+        services = application.services
+        services.heartbeat.tick(services.clock())  # /healthz: the tick is alive
         await resolve_attempts(application)
         await send_due(application)
         await send_digests(application)

@@ -222,15 +222,17 @@ def test_the_salon_s_wording_is_checked(
 
 
 def test_the_webhook_address_is_checked(env: dict[str, str], sandbox: Sandbox) -> None:
-    plain = doctor({**env, "WEBHOOK_URL": "http://bot.example.com/hook"}, sandbox)["Webhook"]
-    assert plain.mark is Mark.FAIL
-    assert "WEBHOOK_URL must be an https:// address" in plain.found
+    webhook = {"WEBHOOK_SECRET": "s3cret-path_1"}
+    plain = doctor({**env, **webhook, "WEBHOOK_URL": "http://bot.example.com/hook"}, sandbox)
+    assert plain["Settings"].mark is Mark.FAIL
+    assert "WEBHOOK_URL" in plain["Settings"].found
 
-    good = doctor({**env, "WEBHOOK_URL": "https://bot.example.com/hook"}, sandbox)["Webhook"]
-    assert good.mark is Mark.OK
-    assert good.found.endswith("the bot gives it to Telegram at start")
+    good = doctor({**env, **webhook, "WEBHOOK_URL": "https://bot.example.com/hook"}, sandbox)
+    assert good["Webhook"].mark is Mark.OK
+    assert good["Webhook"].found.endswith("the bot gives it to Telegram at start")
 
-    in_path = doctor({**env, "WEBHOOK_URL": f"https://bot.example.com/{TOKEN}"}, sandbox)
+    url = f"https://bot.example.com/{TOKEN}"
+    in_path = doctor({**env, **webhook, "WEBHOOK_URL": url}, sandbox)
     assert in_path["Webhook"].found.startswith("WEBHOOK_URL is https://bot.example.com/<token>;")
     assert "Webhook" not in doctor(env, sandbox)
 

@@ -37,6 +37,11 @@ class Breaker:
         """Seconds until calls go through again (0 when they do)."""
         return max(0.0, self._open_until - self._monotonic())
 
+    @property
+    def failing(self) -> bool:
+        """The last call ended in an outage (or calls are paused)."""
+        return self._failures > 0 or self.is_open
+
     def check(self) -> None:
         if self.is_open:
             raise errors.CircuitOpen("Altegio keeps failing; not calling it for a while")

@@ -59,6 +59,8 @@ class RateLimiter:
         self._granter: asyncio.Task[None] | None = None
         self._answered = asyncio.Event()
         self._paused_until = 0.0
+        # Told how long each caller waited for its place (the metrics).
+        self.on_wait: Callable[[float], None] | None = None
 
     @property
     def waiting(self) -> int:
@@ -71,7 +73,10 @@ class RateLimiter:
     @contextlib.asynccontextmanager
     async def slot(self, priority: int = NORMAL) -> AsyncIterator[None]:
         """Wait for a place in the windows and hold it while the request is under way."""
+        asked = self._monotonic()
         entry = await self._acquire(priority)
+        if self.on_wait is not None:
+            self.on_wait(max(0.0, self._monotonic() - asked))
         try:
             yield
         finally:

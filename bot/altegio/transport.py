@@ -105,6 +105,8 @@ class Transport:
         # Until when Altegio asked for a pause too long to wait in line for.
         self._quiet_until = 0.0
         self.requests_sent = 0
+        # Told each call's route and outcome (the metrics).
+        self.on_request: Callable[[str, str], None] | None = None
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -122,7 +124,43 @@ class Transport:
         urgent: bool = False,
         wait: httpx.Timeout | None = None,
     ) -> Json:
-        """One call through the circuit breaker; see `_send`."""
+        """One call through the circuit breaker; see `_send`. Its outcome is counted under
+        the route's name (never the path, which can carry ids and hashes)."""
+        try:
+            data = await self._guarded(
+                method,
+                path,
+                route=route,
+                params=params,
+                body=body,
+                retry=retry,
+                user_token=user_token,
+                urgent=urgent,
+                wait=wait,
+            )
+        except errors.AltegioError as exc:
+            self._count(route, _outcome(exc))
+            raise
+        self._count(route, "ok")
+        return data
+
+    def _count(self, route: str, outcome: str) -> None:
+        if self.on_request is not None:
+            self.on_request(route, outcome)
+
+    async def _guarded(
+        self,
+        method: str,
+        path: str,
+        *,
+        route: str,
+        params: Sequence[tuple[str, str]] = (),
+        body: Json = None,
+        retry: Retry = Retry.READ,
+        user_token: str | None = None,
+        urgent: bool = False,
+        wait: httpx.Timeout | None = None,
+    ) -> Json:
         self.breaker.check()
         quiet = self._quiet_until - self._monotonic()
         if quiet > 0:
@@ -265,6 +303,23 @@ class Transport:
 
 
 _INVALID = object()
+
+
+def _outcome(exc: errors.AltegioError) -> str:
+    """A call's outcome in one fixed word, for the metrics."""
+    if isinstance(exc, errors.CircuitOpen):
+        return "breaker_open"
+    if isinstance(exc, errors.RateLimited):
+        return "rate_limited"
+    if isinstance(exc, errors.OutcomeUnknown):
+        return "unknown"
+    if isinstance(exc, errors.Unavailable):
+        return "unavailable"
+    if isinstance(exc, errors.Rejected):
+        return "refused"
+    if isinstance(exc, errors.NotFound):
+        return "not_found"
+    return "error"
 
 
 def _json_body(response: httpx.Response) -> Json:

@@ -94,6 +94,15 @@ class Storage(
             self._lock.close()
             self._lock = None
 
+    def check_writable(self) -> None:
+        """Raise `sqlite3.Error` when the file cannot be written now (another program holds
+        its write lock): takes the lock and lets it go, writing nothing."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            return  # this process is writing right now
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+
     def bind(self, company_id: int) -> None:
         """Make the stored data this location's: a file that holds another location's data is
         refused (its appointments would be read through the wrong salon)."""

@@ -19,6 +19,7 @@ from bot.altegio import errors
 from bot.altegio.booking_calls import Appointment, NewBooking
 from bot.altegio.models import Company, CreatedRecord, Record, parse_datetime
 from bot.draft import Draft
+from bot.metrics import BOOKED, REFUSED, UNCERTAIN
 from bot.services import Alerts, Services, keep
 from bot.storage import Contact, StoredBooking
 from bot.workflows.evidence import CHECK_EVERY, CHECK_FOR, attempt_data
@@ -145,6 +146,19 @@ async def book(
     services: Services, alerts: Alerts, draft: Draft, who: Who, code: str | None
 ) -> Booked | Checking | NotBooked:
     """Book the draft's time; the outcome, with everything kept that Altegio confirmed."""
+    outcome = await _book(services, alerts, draft, who, code)
+    if isinstance(outcome, Booked):
+        services.metrics.booking(BOOKED)
+    elif isinstance(outcome, Checking):
+        services.metrics.booking(UNCERTAIN)
+    else:
+        services.metrics.booking(REFUSED)
+    return outcome
+
+
+async def _book(
+    services: Services, alerts: Alerts, draft: Draft, who: Who, code: str | None
+) -> Booked | Checking | NotBooked:
     settings = services.settings
     assert draft.phone and draft.name and draft.service_id is not None
     assert draft.staff_id is not None

@@ -84,6 +84,7 @@ async def send_due(services: Services, alerts: Alerts, deliver: Deliver, limit: 
     for reminder in due:
         if reminder.kind == "before" and latest[reminder.record_id] is not reminder:
             storage.finish_reminder(reminder.id, DROPPED)
+            services.metrics.reminder("skipped")
             continue
         try:
             found = await _notice(services, reminder, now)
@@ -94,9 +95,11 @@ async def send_due(services: Services, alerts: Alerts, deliver: Deliver, limit: 
         status = found if isinstance(found, str) else await _tell(deliver, found, reminder)
         if status is None:
             storage.release_claim(reminder.id)
+            services.metrics.reminder("failed")
             continue
         if status != LATER:
             storage.finish_reminder(reminder.id, status)
+            services.metrics.reminder("sent" if status == SENT else "skipped")
         sent += status == SENT
     return sent
 

@@ -1,0 +1,93 @@
+"""What the bot counts, in Prometheus' terms, and the heartbeat of its reminder tick.
+
+Plain code, no Telegram: every metric lives in a registry the `Metrics` object owns (never the
+process-wide default), so two bots in one process, as in the tests, count apart. No label ever
+carries client data: endpoints are route names (`book_record`), outcomes are fixed words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import generate_latest
+
+# Booking outcomes, as the booking workflow returns them (`Booked`, `NotBooked`, `Checking`).
+BOOKED, REFUSED, UNCERTAIN = "booked", "refused", "uncertain"
+
+
+class Metrics:
+    """The bot's metrics, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.updates = Counter("bot_updates_handled", "Telegram updates handled.", registry=r)
+        self.update_seconds = Histogram(
+            "bot_update_handling_seconds", "Time to handle one update.", registry=r
+        )
+        self.altegio_requests = Counter(
+            "bot_altegio_requests",
+            "Altegio requests by endpoint (route name) and outcome.",
+            ["endpoint", "outcome"],
+            registry=r,
+        )
+        self.limiter_queue = Gauge(
+            "bot_altegio_limiter_queue", "Altegio calls waiting for the rate limiter.", registry=r
+        )
+        self.limiter_wait = Histogram(
+            "bot_altegio_limiter_wait_seconds",
+            "Time an Altegio call waited for the rate limiter.",
+            buckets=(0.005, 0.05, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+            registry=r,
+        )
+        self.bookings = Counter(
+            "bot_bookings",
+            "Bookings by outcome (booked, refused, uncertain).",
+            ["outcome"],
+            registry=r,
+        )
+        self.reminders = Counter(
+            "bot_reminders",
+            "Reminders by outcome (sent, skipped, failed).",
+            ["outcome"],
+            registry=r,
+        )
+        self.breaker_open = Gauge(
+            "bot_altegio_breaker_open",
+            "1 while calls to Altegio are paused (the breaker).",
+            registry=r,
+        )
+
+    def watch(self, *, queue: Callable[[], float], breaker_open: Callable[[], bool]) -> None:
+        """Read the limiter's queue and the breaker's state whenever metrics are scraped."""
+        self.limiter_queue.set_function(queue)
+        self.breaker_open.set_function(lambda: 1.0 if breaker_open() else 0.0)
+
+    def altegio_request(self, endpoint: str, outcome: str) -> None:
+        self.altegio_requests.labels(endpoint=endpoint, outcome=outcome).inc()
+
+    def booking(self, outcome: str) -> None:
+        self.bookings.labels(outcome=outcome).inc()
+
+    def reminder(self, outcome: str) -> None:
+        self.reminders.labels(outcome=outcome).inc()
+
+    def exposition(self) -> bytes:
+        """The text format Prometheus scrapes."""
+        return generate_latest(self.registry)
+
+
+class Heartbeat:
+    """When the reminder tick last ran and an update was last taken up, by the injected clock."""
+
+    def __init__(self) -> None:
+        self.last_tick: datetime | None = None
+        self.last_update: datetime | None = None
+
+    def tick(self, now: datetime) -> None:
+        self.last_tick = now
+
+    def update(self, now: datetime) -> None:
+        self.last_update = now
