@@ -342,3 +342,49 @@ def test_user_data_reads_leniently_and_writes_plain_json() -> None:
         data.put_draft(Draft(flow=f"abc{n:03d}"))
         data.put_draft(None)
     assert len(data.done) == 5 and data.done[-1] == "abc009"
+
+
+# --- what the salon sees ----------------------------------------------------------------------
+
+
+async def test_a_booking_found_after_its_answer_was_lost_is_told_to_the_salon(
+    services: Services, desk: Desk, sandbox: Sandbox, clock: FakeClock
+) -> None:
+    token = sandbox.add_user_token(PHONE)
+    services.storage.set_user_token(WHO.user_id, token)
+    service_id, staff_id, slots = await free_times(services)
+    draft = draft_for(service_id, staff_id, slots[0])
+    sandbox.fault("POST", "book_record", status=504, body="", carry_out=True)
+    assert isinstance(await book.book(services, desk, draft, WHO, None), book.Checking)
+    assert desk.noticed == []
+    news: list[unanswered.News] = []
+
+    async def say(item: unanswered.News) -> None:
+        news.append(item)
+
+    for _ in range(3):
+        clock.advance(seconds=15)
+        await unanswered.resolve(services, desk, say)
+    assert [n.became for n in news] == [unanswered.Became.BOOKED]
+    assert len(desk.noticed) == 1 and desk.noticed[0].startswith("🆕 Booked through the bot")
+    assert PHONE not in desk.noticed[0]
+
+
+async def test_a_move_made_by_booking_anew_keeps_when_the_appointment_was_first_booked(
+    services: Services, desk: Desk, clock: FakeClock
+) -> None:
+    old = await booked(services, desk)
+    clock.advance(hours=1)
+    _service_id, _staff_id, slots = await free_times(services, skip_days=3)
+    # No user token and no SMS confirmation: Altegio wants a token for its own reschedule call,
+    # so the move books the new time and cancels the old one.
+    outcome = await move.move(services, desk, old, slots[-1].raw, flow="mv0004", who=WHO, code=None)
+    assert isinstance(outcome, move.Moved), outcome
+    active = [b for b in services.storage.bookings_for_chat(WHO.chat_id) if b.status == "active"]
+    assert len(active) == 1 and active[0].record_id != old.record_id  # booked anew
+    assert active[0].created_at == old.created_at
+    assert sorted(services.storage.bookings_created()) == [old.created_at.isoformat()] * len(
+        services.storage.bookings_created()
+    )
+    assert any(n.startswith("🆕") for n in desk.noticed)
+    assert len(desk.noticed) == 2  # the booking and its move

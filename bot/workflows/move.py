@@ -253,12 +253,10 @@ async def _swap(
     await keep(services, alerts, f"the end of move {flow}", lambda: storage.end_attempt(flow))
     new_start = parse_datetime(slot, company.tz) or old.start
     now = services.clock()
+    # The same appointment at another time: it keeps when it was first booked, so the salon's
+    # figures count a move as a move, not as a new booking.
     new = replace(
-        old,
-        record_id=created.record_id,
-        record_hash=created.record_hash,
-        start=new_start,
-        created_at=now,
+        old, record_id=created.record_id, record_hash=created.record_hash, start=new_start
     )
     await keep(
         services,

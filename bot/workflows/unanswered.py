@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from bot import funnel, salon_view
 from bot.altegio import errors
 from bot.altegio.models import Company, Record, parse_datetime
 from bot.services import Alerts, Services, keep
@@ -142,6 +143,10 @@ async def _settle(
         record = finding.record
         await _keep_found(services, alerts, attempt, record, company=company)
         log.info("booking %s went through after all: record %s", flow, record.id)
+        found = storage.booking(record.id)
+        if found is not None:
+            funnel.booked(services, flow)
+            await alerts.salon_notice(salon_view.booked_notice(found, company.tz))
         return replace(news, became=Became.BOOKED, record=record)
     if finding.verdict is Verdict.NOT_BOOKED:
         log.info("booking %s did not go through", flow)
@@ -188,6 +193,8 @@ async def _settle_move(
             return replace(news, became=Became.MOVE_LEFT_TWO, record=record, told=told)
         what = f"the cancel of record {old.record_id}"
         await keep(services, alerts, what, lambda: cancelled(storage, old))
+        funnel.moved(services, attempt.flow)
+        await alerts.salon_notice(salon_view.moved_notice(old, record.start, company.tz))
         return replace(news, became=Became.MOVED, record=record)
     storage.settle_attempt(attempt.flow, AttemptState.UNKNOWN)
     told = await alerts.tell_admin(
@@ -216,6 +223,7 @@ def _remember(
     services: Services, attempt: Attempt, record: Record, company: Company, now: datetime
 ) -> None:
     data = attempt.data
+    moved = services.storage.booking(int(data["move_of"])) if data.get("move_of") else None
     booking = StoredBooking(
         record_id=record.id,
         company_id=company.id,
@@ -226,7 +234,7 @@ def _remember(
         staff_id=record.staff_id or int(data.get("staff_id") or 0),
         start=record.start,
         length=record.length or int(data.get("slot_length") or 0),
-        created_at=attempt.started_at,
+        created_at=moved.created_at if moved is not None else attempt.started_at,
         phone=str(data.get("phone") or ""),
         fullname=str(data.get("name") or ""),
         title=record.title or str(data.get("title") or ""),
