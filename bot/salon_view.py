@@ -181,12 +181,19 @@ def stats(services: Services, tz: ZoneInfo, days: int = STATS_DAYS) -> Stats:
     return Stats([(first + timedelta(days=i), n) for i, n in enumerate(counts)], funnel)
 
 
+# A digest the bot could not send on Monday (it was down) still goes out until then.
+DIGEST_LATE = timedelta(days=2)
+
+
 def digest_week(now: datetime, tz: ZoneInfo) -> date | None:
-    """This week's Monday when a digest is due by now (Monday from 09:00, salon time)."""
+    """This week's Monday when its digest is due by now: from Monday 09:00, salon time, and
+    for two days after, for a bot that was down on Monday."""
     local = now.astimezone(tz)
-    if local.weekday() != DIGEST_WEEKDAY or local.time() < DIGEST_TIME:
+    monday = local.date() - timedelta(days=(local.weekday() - DIGEST_WEEKDAY) % 7)
+    due = datetime.combine(monday, DIGEST_TIME, tzinfo=tz)
+    if not due <= local < due + DIGEST_LATE:
         return None
-    return local.date()
+    return monday
 
 
 def digest(services: Services, monday: date, tz: ZoneInfo) -> str:

@@ -205,3 +205,17 @@ async def test_the_weekly_digest_goes_once_on_monday_morning(bot: Bot, clock: Fa
     clock.advance(days=7)
     assert await send_digests(bot.app) == 0
     assert len([t for t in admin.bot_texts if t.startswith("📊")]) == 2
+
+
+async def test_a_digest_missed_on_monday_goes_out_late_but_not_days_later(
+    bot: Bot, clock: FakeClock
+) -> None:
+    await with_admin(bot)
+    assert bot.app is not None
+    # The bot was down all Monday: the digest goes out on Tuesday morning.
+    clock.current = datetime(2026, 12, 1, 8, 0, tzinfo=BERLIN)
+    assert await send_digests(bot.app) == 1
+    assert await send_digests(bot.app) == 0
+    # Down from Monday to Thursday: that week's digest is left out rather than sent that late.
+    clock.current = datetime(2026, 12, 10, 10, 0, tzinfo=BERLIN)
+    assert await send_digests(bot.app) == 0
