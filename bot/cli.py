@@ -244,7 +244,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return doctor()
     try:
         settings = Settings.load()
-        secrets = [settings.telegram_bot_token or "", settings.altegio_partner_token or ""]
+        secrets = [
+            settings.telegram_bot_token or "",
+            settings.altegio_partner_token or "",
+            settings.webhook_secret or "",
+        ]
         level = settings.log_level if args.command != "chat" else "WARNING"
         setup_logging(level, secrets, settings.log_format)
         if args.command == "run":

@@ -85,9 +85,17 @@ class Heartbeat:
     def __init__(self) -> None:
         self.last_tick: datetime | None = None
         self.last_update: datetime | None = None
+        # When the tick under way began (None: none is): a tick waiting on a slow Altegio or
+        # its rate limit is alive, not stalled.
+        self.tick_since: datetime | None = None
 
     def tick(self, now: datetime) -> None:
         self.last_tick = now
+        self.tick_since = now
+
+    def tick_done(self, now: datetime) -> None:
+        self.last_tick = now
+        self.tick_since = None
 
     def update(self, now: datetime) -> None:
         self.last_update = now

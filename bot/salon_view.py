@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.draft import display_phone
+import phonenumbers
+
 from bot.funnel import Funnel, count
 from bot.services import Services
 from bot.storage import Storage, StoredBooking
@@ -91,14 +92,20 @@ def notice_chats(services: Services) -> list[int]:
 
 
 def masked_phone(phone: str) -> str:
-    """A client's phone as the salon's notices show it: the country and area code and the
-    last two digits, e.g. `+49 151 ••• •• 89`; never the whole number."""
-    groups = display_phone(phone).split()
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    if len(digits) < 6:
+    """A client's phone as the salon's notices show it: the country code, the first three
+    digits of a long national number, and the last two, e.g. `+49 151 ••• •• 89`; never the
+    whole number (a short national number shows no more than its country)."""
+    try:
+        parsed = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
         return "•••"
-    head = " ".join(groups[:2]) if len(groups) >= 3 else phone[:3]
-    return f"{head} ••• •• {digits[-2:]}"
+    national = str(parsed.national_number)
+    if len(national) < 6:
+        return "•••"
+    head = f"+{parsed.country_code}"
+    if len(national) >= 9:
+        head += " " + national[:3]
+    return f"{head} ••• •• {national[-2:]}"
 
 
 def _when(start: datetime, tz: ZoneInfo) -> str:

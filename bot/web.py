@@ -31,6 +31,8 @@ STOP_GRACE = 10.0
 STALE_TICKS = 6
 # Updates waiting this long with none taken up mean processing has stalled.
 STALLED_AFTER = timedelta(seconds=60)
+# A tick under way (waiting on a slow Altegio or its rate limit) counts as alive this long.
+TICK_HUNG_AFTER = timedelta(minutes=10)
 
 
 def webhook_path(url: str) -> str:
@@ -39,7 +41,7 @@ def webhook_path(url: str) -> str:
 
 
 def health(
-    application: BotApplication, tick_interval: float | None
+    application: BotApplication, tick_interval: float | None, *, polling: bool = False
 ) -> tuple[bool, dict[str, object]]:
     """Whether the bot can serve, and the JSON that says so: the database writable, updates
     being taken up, the reminder tick recent. Altegio down is said, but is no failure of
@@ -57,9 +59,14 @@ def health(
         since = services.heartbeat.last_update or services.started_at
         if application.update_queue.qsize() > 0 and (since is None or now - since > STALLED_AFTER):
             reasons.append("updates: waiting and none taken up")
+    if application.updater is not None and not application.updater.running and polling:
+        reasons.append("updates: polling stopped")
     if tick_interval is not None:
-        last = services.heartbeat.last_tick or services.started_at
-        if last is None or (now - last).total_seconds() > STALE_TICKS * tick_interval:
+        heartbeat = services.heartbeat
+        last = heartbeat.last_tick or services.started_at
+        running = heartbeat.tick_since is not None and now - heartbeat.tick_since < TICK_HUNG_AFTER
+        stale = last is None or (now - last).total_seconds() > STALE_TICKS * tick_interval
+        if stale and not running:
             reasons.append("reminders: tick not run recently")
     altegio = "unavailable" if services.altegio.breaker.failing else "ok"
     body: dict[str, object] = {"status": "unhealthy" if reasons else "ok", "altegio": altegio}
@@ -78,8 +85,10 @@ class WebServer:
         path: str | None = None,
         secret: str | None = None,
         tick_interval: float | None = 10.0,
+        polling: bool = False,
     ) -> None:
         self.application = application
+        self._polling = polling  # updates come by long polling: /healthz sees it stop
         self._secret = secret
         self._tick_interval = tick_interval
         self.app = web.Application()
@@ -125,6 +134,8 @@ class WebServer:
             return web.json_response({"ok": False}, status=503)  # Telegram sends it again
         try:
             data = await request.json()
+            if not isinstance(data, dict):
+                raise ValueError("an update is a JSON object")
             update = Update.de_json(data, self.application.bot)
         except (json.JSONDecodeError, UnicodeDecodeError, TypeError, KeyError, ValueError):
             log.warning("webhook: an update that could not be read was refused")
@@ -133,7 +144,7 @@ class WebServer:
         return web.json_response({"ok": True})
 
     async def _healthz(self, request: web.Request) -> web.Response:
-        healthy, body = health(self.application, self._tick_interval)
+        healthy, body = health(self.application, self._tick_interval, polling=self._polling)
         return web.json_response(body, status=200 if healthy else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:
@@ -161,6 +172,7 @@ async def serve(
         path=webhook_path(url) if url else None,
         secret=settings.webhook_secret,
         tick_interval=tick_interval,
+        polling=not url and application.updater is not None,
     )
     host, port = settings.webhook_listen
     try:

@@ -106,9 +106,9 @@ async def send_digests(application: BotApplication) -> int:
     the salon's timezone; how many went out. What was sent is kept, so a restart sends none
     twice."""
     services = application.services
-    # Monday somewhere on Earth is Sunday to Tuesday in UTC: only then is the salon (and its
-    # timezone, read from Altegio) asked.
-    if services.clock().astimezone(UTC).weekday() not in (6, 0, 1):
+    # Monday somewhere on Earth, up to the Wednesday morning a late digest may still go out, is
+    # Sunday to Wednesday in UTC: only then is the salon (and its timezone, from Altegio) asked.
+    if services.clock().astimezone(UTC).weekday() not in (6, 0, 1, 2):
         return 0
     tz = await _salon_tz(services)
     if tz is None:

@@ -31,9 +31,12 @@ async def tick(context: Context) -> None:
     if isinstance(application, BotApplication):
         services = application.services
         services.heartbeat.tick(services.clock())  # /healthz: the tick is alive
-        await resolve_attempts(application)
-        await send_due(application)
-        await send_digests(application)
+        try:
+            await resolve_attempts(application)
+            await send_due(application)
+            await send_digests(application)
+        finally:
+            services.heartbeat.tick_done(services.clock())
 
 
 async def send_due(application: BotApplication, limit: int = 100) -> int:

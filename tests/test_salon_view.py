@@ -124,7 +124,7 @@ async def test_notices_of_a_booking_a_move_and_a_cancel_mask_the_phone(bot: Bot)
     assert "Fri 27 Nov 2026, 10:00 to Sat 28 Nov 2026" in told[1]
     assert "Sat 28 Nov 2026" in told[2]
     for text in told:
-        assert "Client: Anna Schmidt, +49 1512 ••• •• 89" in text
+        assert "Client: Anna Schmidt, +49 151 ••• •• 89" in text
         assert OWNER_PHONE not in re.sub(r"\D", "", text)
         assert "23456789" not in text
 
@@ -219,3 +219,12 @@ async def test_a_digest_missed_on_monday_goes_out_late_but_not_days_later(
     # Down from Monday to Thursday: that week's digest is left out rather than sent that late.
     clock.current = datetime(2026, 12, 10, 10, 0, tzinfo=BERLIN)
     assert await send_digests(bot.app) == 0
+
+
+def test_a_masked_phone_never_shows_most_of_a_short_number() -> None:
+    from bot.salon_view import masked_phone
+
+    assert masked_phone("+4915123456789") == "+49 151 ••• •• 89"
+    assert masked_phone("+12125550123") == "+1 212 ••• •• 23"
+    assert masked_phone("+3726123456") == "+372 ••• •• 56"  # 7 national digits: country only
+    assert masked_phone("not a phone") == "•••"

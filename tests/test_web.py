@@ -78,6 +78,35 @@ async def test_a_webhook_update_needs_the_secret(
     assert elsewhere.status_code in (404, 405)
 
 
+async def test_a_webhook_body_that_is_no_update_is_refused(
+    bot: Bot, served: tuple[WebServer, httpx.AsyncClient]
+) -> None:
+    _, client = served
+    headers = {SECRET_HEADER: SECRET}
+    for body in ("[1]", "7", '"text"', "{not json"):
+        answer = await client.post(PATH, content=body, headers=headers)
+        assert answer.status_code == 400, body
+
+
+async def test_a_long_tick_under_way_is_alive_and_a_stopped_poll_is_not(
+    bot: Bot, clock: FakeClock, served: tuple[WebServer, httpx.AsyncClient]
+) -> None:
+    from bot.web import health
+
+    assert bot.app is not None and bot.services is not None
+    heartbeat = bot.services.heartbeat
+    heartbeat.tick(clock.now())  # a tick begins, then waits on Altegio for minutes
+    clock.advance(minutes=5)
+    assert health(bot.app, 10.0)[0]
+    clock.advance(minutes=6)  # stuck for longer than any wait: no longer alive
+    assert health(bot.app, 10.0)[1]["reasons"] == ["reminders: tick not run recently"]
+    heartbeat.tick_done(clock.now())
+    assert health(bot.app, 10.0)[0]
+    # Polling that stopped (another instance took the updates, say) is no health.
+    healthy, body = health(bot.app, 10.0, polling=True)
+    assert not healthy and body["reasons"] == ["updates: polling stopped"]
+
+
 async def test_healthz_is_ok_then_503_when_the_database_cannot_be_written(
     bot: Bot, served: tuple[WebServer, httpx.AsyncClient]
 ) -> None:
