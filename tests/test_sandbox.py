@@ -1724,3 +1724,238 @@ def test_record_ids_are_never_given_twice_across_runs() -> None:
     later_ids = {row["record_id"] for row in later.records()}
     assert earlier_ids and later_ids
     assert max(earlier_ids) < min(later_ids)
+
+
+# -- a client's whole account: records the salon made, revoked tokens, webhooks ----------------
+
+OTHER_PHONE = "+491709999999"
+
+
+def _as_user(token: str) -> dict[str, str]:
+    return {"Authorization": f"{PARTNER}, User {token}"}
+
+
+def test_records_the_salon_made_are_listed_with_the_clients_online_ones(
+    sandbox: Sandbox, api: httpx.Client
+) -> None:
+    # The client verifies their phone once, through the SMS code, at the SMS location.
+    api.post(f"/v1/book_code/{SANDBOX_SMS_COMPANY_ID}", json={"phone": CLIENT_PHONE})
+    code = sandbox.last_sms_code(SANDBOX_SMS_COMPANY_ID, CLIENT_PHONE)
+    auth = api.post(
+        "/v1/user/auth",
+        json={"phone": CLIENT_PHONE, "code": code, "company_id": SANDBOX_SMS_COMPANY_ID},
+    )
+    token = auth.json()["data"]["user_token"]
+    online = book(api, appointment(ANNA, "2026-06-17T15:00:00+02:00", HAIRCUT)).json()["data"]
+    by_phone = sandbox.salon_book(
+        SANDBOX_COMPANY_ID,
+        "+49 170 1234567",
+        MENS_CUT,
+        JONAS,
+        datetime(2026, 6, 18, 10, 0, tzinfo=BERLIN),
+        name="Eva Lorenz",
+    )
+    on_the_web = sandbox.salon_book(
+        SANDBOX_COMPANY_ID,
+        CLIENT_PHONE,
+        GEL,
+        MIA,
+        datetime(2026, 6, 19, 12, 0, tzinfo=BERLIN),
+        source="web",
+    )
+    came = sandbox.salon_book(
+        SANDBOX_COMPANY_ID,
+        CLIENT_PHONE,
+        HAIRCUT,
+        ANNA,
+        datetime(2026, 5, 2, 10, 0, tzinfo=BERLIN),
+        attendance=1,
+    )
+    missed = sandbox.salon_book(
+        SANDBOX_COMPANY_ID, CLIENT_PHONE, HAIRCUT, ANNA, datetime(2026, 5, 20, 10, 0, tzinfo=BERLIN)
+    )
+    sandbox.mark_attendance(missed, -1)
+    someone_else = sandbox.salon_book(
+        SANDBOX_COMPANY_ID, OTHER_PHONE, HAIRCUT, ANNA, datetime(2026, 6, 18, 16, 0, tzinfo=BERLIN)
+    )
+
+    mine = api.get(f"/v1/user/records/{online[0]['record_id']}/", headers=_as_user(token))
+    assert mine.status_code == 201
+    assert mine.json()["success"] is True
+    listed = {r["id"]: r for r in mine.json()["data"]}
+    assert set(listed) >= {online[0]["record_id"], by_phone, on_the_web, came, missed}
+    assert someone_else not in listed
+    assert [listed[i]["online"] for i in (online[0]["record_id"], by_phone, on_the_web)] == [
+        True,
+        False,
+        True,
+    ]
+    assert listed[came]["date"] == "2026-05-02 10:00:00"
+    assert listed[came]["attendance"] == 1
+    assert listed[missed]["attendance"] == -1
+    assert listed[by_phone]["attendance"] == 0
+    assert listed[by_phone]["services"][0]["id"] == MENS_CUT
+    assert listed[by_phone]["staff"]["id"] == JONAS
+    assert set(listed[by_phone]) == set(listed[online[0]["record_id"]])
+
+    # The other client sees only their own.
+    theirs = api.get("/v1/user/records/0/", headers=_as_user(sandbox.add_user_token(OTHER_PHONE)))
+    assert [r["id"] for r in theirs.json()["data"]] == [someone_else]
+
+    # The reference names attendance either way; the sandbox says either on demand.
+    sandbox.attendance_key("visit_attendance")
+    renamed = api.get("/v1/user/records/0/", headers=_as_user(token)).json()["data"]
+    assert all("visit_attendance" in r and "attendance" not in r for r in renamed)
+
+
+def test_salon_book_refuses_what_the_salon_does_not_have(sandbox: Sandbox) -> None:
+    start = datetime(2026, 6, 18, 10, 0, tzinfo=BERLIN)
+    with pytest.raises(KeyError):
+        sandbox.salon_book(SANDBOX_COMPANY_ID, CLIENT_PHONE, 99999, ANNA, start)
+    with pytest.raises(ValueError, match="source"):
+        sandbox.salon_book(SANDBOX_COMPANY_ID, CLIENT_PHONE, HAIRCUT, ANNA, start, source="fax")
+    with pytest.raises(ValueError, match="aware"):
+        sandbox.salon_book(
+            SANDBOX_COMPANY_ID, CLIENT_PHONE, HAIRCUT, ANNA, start.replace(tzinfo=None)
+        )
+
+
+@pytest.mark.parametrize(
+    ("status", "message"), [(401, "Authentication needed."), (403, "Access denied.")]
+)
+def test_a_revoked_user_token_is_refused(
+    sandbox: Sandbox, api: httpx.Client, status: int, message: str
+) -> None:
+    token = sandbox.add_user_token(CLIENT_PHONE)
+    created = book(api, appointment(ANNA, "2026-06-17T15:00:00+02:00", HAIRCUT)).json()["data"][0]
+    assert api.get("/v1/user/records/0/", headers=_as_user(token)).status_code == 201
+
+    sandbox.revoke_user_token(token, status)
+
+    refused = api.get(f"/v1/user/records/{created['record_id']}/", headers=_as_user(token))
+    assert refused.status_code == status
+    assert refused.json() == {"success": False, "data": None, "meta": {"message": message}}
+    cancel = api.delete(f"/v1/user/records/{created['record_id']}/", headers=_as_user(token))
+    assert cancel.status_code == status
+    # The client logs in anew and gets a new token for the same account.
+    fresh = sandbox.add_user_token(CLIENT_PHONE)
+    assert fresh != token
+    again = api.get("/v1/user/records/0/", headers=_as_user(fresh))
+    assert [r["id"] for r in again.json()["data"]] == [created["record_id"]]
+
+
+HOOK_URL = "https://bot.example/hooks/altegio?secret=s3"
+
+
+def test_record_webhooks_for_create_move_and_delete(
+    sandbox: Sandbox, api: httpx.Client, clock: Clock
+) -> None:
+    sandbox.hooks.subscribe(SANDBOX_COMPANY_ID, HOOK_URL)
+    heard: list[Any] = []
+    sandbox.hooks.on_delivery(heard.append)
+    created = book(api, appointment(ANNA, "2026-06-17T15:00:00+02:00", HAIRCUT)).json()["data"][0]
+    token = sandbox.add_user_token(CLIENT_PHONE)
+    moved = api.put(
+        f"/v1/book_record/{SANDBOX_COMPANY_ID}/{created['record_id']}",
+        json={"datetime": "2026-06-18T11:00:00+02:00"},
+        headers=_as_user(token),
+    )
+    assert moved.status_code == 200
+    path = f"/v1/user/records/{created['record_id']}/{created['record_hash']}"
+    assert api.delete(path).status_code == 200
+
+    deliveries = sandbox.hooks.deliveries()
+    assert heard == deliveries
+    assert [d.url for d in deliveries] == [HOOK_URL] * 3
+    bodies = [d.body for d in deliveries]
+    assert [(b["resource"], b["resource_id"], b["status"]) for b in bodies] == [
+        ("record", created["record_id"], "create"),
+        ("record", created["record_id"], "update"),
+        ("record", created["record_id"], "delete"),
+    ]
+    assert all(b["company_id"] == SANDBOX_COMPANY_ID for b in bodies)
+    first = bodies[0]["data"]
+    assert first["datetime"] == "2026-06-17T15:00:00+02:00"
+    assert first["date"] == "2026-06-17 15:00:00"
+    assert first["client"]["phone"] == CLIENT_PHONE
+    assert first["staff_id"] == ANNA
+    assert first["services"][0]["id"] == HAIRCUT
+    assert {"visit_attendance", "attendance", "last_change_date", "master_request"} <= set(first)
+    assert bodies[1]["data"]["date"] == "2026-06-18 11:00:00"
+    assert bodies[2]["data"]["deleted"] is True
+    assert sandbox.hooks.deliveries() == []
+
+    # The salon's own changes are delivered too.
+    record_id = sandbox.salon_book(
+        SANDBOX_COMPANY_ID, CLIENT_PHONE, GEL, MIA, datetime(2026, 6, 19, 12, 0, tzinfo=BERLIN)
+    )
+    sandbox.salon_move(record_id, datetime(2026, 6, 19, 13, 0, tzinfo=BERLIN))
+    sandbox.salon_cancel(record_id)
+    salon_side = sandbox.hooks.deliveries()
+    assert [d.body["status"] for d in salon_side] == ["create", "update", "delete"]
+    assert salon_side[0].body["data"]["online"] is False
+
+
+def test_webhooks_repeated_and_out_of_order_on_demand(sandbox: Sandbox) -> None:
+    sandbox.hooks.subscribe(SANDBOX_COMPANY_ID, HOOK_URL)
+    record_id = sandbox.salon_book(
+        SANDBOX_COMPANY_ID, CLIENT_PHONE, GEL, MIA, datetime(2026, 6, 19, 12, 0, tzinfo=BERLIN)
+    )
+    sandbox.hooks.duplicate_next()
+    sandbox.salon_move(record_id, datetime(2026, 6, 19, 13, 0, tzinfo=BERLIN))
+    repeated = sandbox.hooks.deliveries()
+    assert [d.body["status"] for d in repeated] == ["create", "update", "update"]
+    assert repeated[1] == repeated[2]
+
+    sandbox.hooks.delay_next()
+    sandbox.salon_move(record_id, datetime(2026, 6, 19, 14, 0, tzinfo=BERLIN))
+    assert sandbox.hooks.deliveries() == []
+    sandbox.salon_move(record_id, datetime(2026, 6, 19, 15, 0, tzinfo=BERLIN))
+    late = sandbox.hooks.deliveries()
+    # The newer move arrives first, the older one after it.
+    assert [d.body["data"]["date"] for d in late] == ["2026-06-19 15:00:00", "2026-06-19 14:00:00"]
+
+
+def test_own_api_calls_reach_the_hooks_only_with_self_sending(
+    sandbox: Sandbox, api: httpx.Client
+) -> None:
+    sandbox.hooks.subscribe(SANDBOX_COMPANY_ID, HOOK_URL, self_sending=0)
+    book(api, appointment(ANNA, "2026-06-17T15:00:00+02:00", HAIRCUT))
+    assert sandbox.hooks.deliveries() == []
+    # Another location's subscription hears nothing of this one.
+    sandbox.hooks.subscribe(SANDBOX_SMS_COMPANY_ID, HOOK_URL)
+    sandbox.salon_book(
+        SANDBOX_COMPANY_ID, CLIENT_PHONE, GEL, MIA, datetime(2026, 6, 19, 12, 0, tzinfo=BERLIN)
+    )
+    assert [d.body["company_id"] for d in sandbox.hooks.deliveries()] == [SANDBOX_COMPANY_ID]
+
+
+def test_hooks_settings_are_recorded(sandbox: Sandbox, api: httpx.Client) -> None:
+    path = f"/v1/hooks_settings/{SANDBOX_COMPANY_ID}"
+    settings = {"urls": [HOOK_URL, HOOK_URL], "active": 1, "record": 1, "self_sending": 1}
+    assert api.post(path, json=settings).status_code == 401
+    client_token = sandbox.add_user_token(CLIENT_PHONE)
+    assert api.post(path, json=settings, headers=_as_user(client_token)).status_code == 403
+    sandbox.add_admin_token("salon-admin-token")
+    admin = _as_user("salon-admin-token")
+
+    saved = api.post(path, json=settings, headers=admin)
+    assert saved.status_code == 201
+    assert saved.json()["data"]["urls"] == [HOOK_URL]
+    assert saved.json()["data"]["record"] == 1
+    assert saved.json()["data"]["client"] == 0
+    read = api.get(path, headers=admin)
+    assert read.status_code == 200
+    assert read.json()["data"] == saved.json()["data"]
+    assert sandbox.hooks.settings[SANDBOX_COMPANY_ID]["urls"] == [HOOK_URL]
+    book(api, appointment(ANNA, "2026-06-17T15:00:00+02:00", HAIRCUT))
+    assert [d.body["status"] for d in sandbox.hooks.deliveries()] == ["create"]
+
+    plain = api.post(path, json={"urls": ["http://bot.example/h"], "record": 1}, headers=admin)
+    assert plain.status_code == 422
+    many = [f"https://bot.example/h{i}" for i in range(11)]
+    assert api.post(path, json={"urls": many}, headers=admin).status_code == 422
+    # A POST replaces the whole location's settings: a URL left out is gone.
+    api.post(path, json={"urls": [], "record": 1}, headers=admin)
+    book(api, appointment(ANNA, "2026-06-17T17:00:00+02:00", HAIRCUT))
+    assert sandbox.hooks.deliveries() == []

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import asdict
 from datetime import timedelta
 
+from standins.altegio.client_accounts import attendance_fields, refusal
 from standins.altegio.salon import Record, SalonState, User, digits
 from standins.altegio.seed import SANDBOX_COMPANY_ID, Salon, Service, StaffMember
 from standins.altegio.wire import (
@@ -49,7 +50,11 @@ _CHANGED_RECORD_KEYS = (
 
 
 def _user(state: SalonState, user_token: str | None) -> User:
-    """The logged-in client; endpoints that need one answer 401 without it."""
+    """The logged-in client; endpoints that need one answer 401 without it, and a token
+    Altegio no longer accepts gets the refusal it was revoked with."""
+    refused = refusal(state, user_token) if user_token else None
+    if refused is not None:
+        fail(*refused)
     user = state.users.get(user_token) if user_token else None
     if user is None:
         fail(401, "Authentication needed.")
@@ -273,12 +278,12 @@ def record_view(state: SalonState, record: Record) -> Json:
         "create_date": iso_compact(record.create_date, tz),
         "comment": record.comment,
         "deleted": record.deleted,
-        "attendance": 0,
+        **attendance_fields(state, record),
         "length": record.length,
         "notify_by_sms": record.notify_by_sms,
         "notify_by_email": record.notify_by_email,
         "master_requested": record.master_requested,
-        "online": True,
+        "online": record.source != "phone",
         "api_id": record.api_id,
         "last_change_date": iso_compact(record.last_change_date, tz),
         "prepaid": False,

@@ -67,6 +67,9 @@ class Record:
     create_date: datetime
     last_change_date: datetime
     deleted: bool = False
+    # "online" (booked through the API), or made by the salon: "phone" or "web".
+    source: str = "online"
+    attendance: int = 0
 
     @property
     def end(self) -> datetime:
@@ -100,6 +103,12 @@ class SalonState:
         self.blacklisted = {digits(phone) for phone in BLACKLISTED_PHONES}
         self.withdrawn: set[int] = set()
         self.removed: set[int] = set()
+        # Client accounts (`client_accounts`): tokens Altegio no longer accepts, with the status
+        # it refuses them with; client-card ids by phone digits; how `user/records` names
+        # attendance ("attendance", "visit_attendance" or "both").
+        self.refused_tokens: dict[str, int] = {}
+        self.client_ids: dict[str, int] = {}
+        self.attendance_key = "attendance"
         # Altegio never gives a record id twice: ids go on from where an earlier run of the
         # sandbox could have left them (a hundred a second), so a bot's database that outlives
         # the sandbox never meets a new appointment under an old one's id.

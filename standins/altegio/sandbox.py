@@ -71,6 +71,14 @@ default location. The rate limiter comes first, then a fault (before the token i
 then the endpoint: a 429 wins over a fault, a fault over a 401, and a limited request does not
 use a fault up.
 
+A client's whole account (`client_accounts`): `Sandbox.salon_book` enters a record the salon
+made (by phone or on its web page) for a phone, listed by `user/records` with that client's
+token beside their online bookings (`online` false for one made by phone); `mark_attendance`
+sets a visit's attendance; `revoke_user_token` makes Altegio refuse a token (401 by default,
+403 on demand) while a new `user/auth` gives a new one; `attendance_key` names attendance
+`attendance` (default), `visit_attendance` or both in `user/records`. Webhooks and
+`hooks_settings` are `hooks` (`Sandbox.hooks`).
+
 The test-only views and switches under `/__sandbox/` are described in `server`.
 
 `Sandbox` is the front: the lock, the rate limiter, faults and the routes. The salon's state
@@ -98,7 +106,14 @@ from standins.altegio.catalogue_endpoints import (
     book_times,
     get_company,
 )
+from standins.altegio.client_accounts import (
+    mark_attendance,
+    revoke_user_token,
+    salon_book,
+    set_attendance_key,
+)
 from standins.altegio.faults import CLIENT_IP_EXTENSION, FaultBook, RateLimiter, make_fault
+from standins.altegio.hooks import Hooks, api_events, hooks_settings, notify
 from standins.altegio.record_endpoints import (
     delete_record,
     record_by_hash,
@@ -131,6 +146,7 @@ class Sandbox:
         self._lock = threading.Lock()
         self._faults = FaultBook()
         self._state = SalonState(clock or (lambda: datetime.now(UTC)))
+        self.hooks = Hooks(self._lock)
 
     # -- inspection and salon-side actions --------------------------------------------------
 
@@ -147,6 +163,56 @@ class Sandbox:
         """As if the salon deleted the appointment in its back office."""
         with self._lock:
             self._state.salon_cancel(record_id)
+            self._emit(record_id, "delete")
+        notify(self.hooks, self._lock)
+
+    def salon_book(
+        self,
+        company_id: int,
+        phone: str,
+        service_id: int,
+        staff_id: int,
+        start: datetime,
+        **extra: Any,
+    ) -> int:
+        """As if the salon entered an appointment booked by phone or on its web page: keywords
+        `name`, `source` ("phone" or "web"), `attendance`, `comment` (`client_accounts`). A
+        start in the past is a past visit. Returns the record id."""
+        with self._lock:
+            state = self._state
+            record = salon_book(
+                state, company_id, phone, service_id, staff_id, start=start, **extra
+            )
+            self._emit(record.record_id, "create")
+        notify(self.hooks, self._lock)
+        return record.record_id
+
+    def mark_attendance(self, record_id: int, attendance: int) -> None:
+        """As if the salon marked the visit: 2 confirmed, 1 came, 0 waiting, -1 no-show."""
+        with self._lock:
+            mark_attendance(self._state, record_id, attendance)
+            self._emit(record_id, "update")
+        notify(self.hooks, self._lock)
+
+    def revoke_user_token(self, token: str, status: int = 401) -> None:
+        """Altegio stops accepting the user token, answering `status` (401 or 403)."""
+        with self._lock:
+            revoke_user_token(self._state, token, status)
+
+    def attendance_key(self, key: str) -> None:
+        """How `user/records` names attendance: "attendance", "visit_attendance" or "both"."""
+        with self._lock:
+            set_attendance_key(self._state, key)
+
+    def add_admin_token(self, token: str) -> None:
+        """A user token with the location's settings rights, as `hooks_settings` needs."""
+        with self._lock:
+            self.hooks.admin_tokens.add(token)
+
+    def _emit(self, record_id: int, status: str, *, self_sent: bool = False) -> None:
+        record = self._state.records.get(record_id)
+        if record is not None:
+            self.hooks.emit(self._state, record, status, self_sent=self_sent)
 
     def salon_move(self, record_id: int, new_start: datetime) -> None:
         """As if the salon moved the appointment; the salon may override its own schedule."""
@@ -154,6 +220,8 @@ class Sandbox:
             raise ValueError("new_start must be timezone-aware")
         with self._lock:
             self._state.salon_move(record_id, new_start)
+            self._emit(record_id, "update")
+        notify(self.hooks, self._lock)
 
     def add_user_token(self, phone: str, token: str | None = None) -> str:
         """Log a client in without an SMS round trip; returns the user token."""
@@ -236,6 +304,7 @@ class Sandbox:
         if self._on_sms is not None:
             for company_id, phone, code in sent:
                 self._on_sms(company_id, phone, code)
+        notify(self.hooks, self._lock)
         return response
 
     def _respond(self, request: httpx.Request, sent: list[tuple[int, str, str]]) -> httpx.Response:
@@ -263,7 +332,10 @@ class Sandbox:
         if fault is not None and not fault.carry_out:
             return fault.response()
         try:
-            status, body = _route(self._state, request, sent)
+            status, body = _route(self._state, self.hooks, request, sent)
+            # The write happened even when a fault then loses its answer.
+            for record_id, event in api_events(request, body):
+                self._emit(record_id, event, self_sent=True)
         except Abort as abort:
             status, body = abort.status, abort.body
         if fault is not None:
@@ -272,7 +344,7 @@ class Sandbox:
 
 
 def _route(
-    state: SalonState, request: httpx.Request, sent: list[tuple[int, str, str]]
+    state: SalonState, hooks: Hooks, request: httpx.Request, sent: list[tuple[int, str, str]]
 ) -> tuple[int, Any]:
     """The endpoint a request names, after the partner token is checked."""
     path = request.url.path
@@ -317,6 +389,9 @@ def _route(
             return 201, user_records(state, rest, user_token)
         case "DELETE", ["user", "records", *rest]:
             return 200, delete_record(state, rest, user_token)
+        case ("GET" | "POST") as verb, ["hooks_settings", cid]:
+            sent_settings = json_body(request) if verb == "POST" else None
+            return hooks_settings(state, hooks, verb, cid, sent_settings, user_token=user_token)
     not_found()
 
 
