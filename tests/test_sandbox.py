@@ -1959,3 +1959,37 @@ def test_hooks_settings_are_recorded(sandbox: Sandbox, api: httpx.Client) -> Non
     api.post(path, json={"urls": [], "record": 1}, headers=admin)
     book(api, appointment(ANNA, "2026-06-17T17:00:00+02:00", HAIRCUT))
     assert sandbox.hooks.deliveries() == []
+
+
+def test_user_auth_bare_as_documented_on_demand(sandbox: Sandbox, api: httpx.Client) -> None:
+    sandbox.user_auth_form("bare")
+    api.post(f"/v1/book_code/{SANDBOX_SMS_COMPANY_ID}", json={"phone": CLIENT_PHONE})
+    code = sandbox.last_sms_code(SANDBOX_SMS_COMPANY_ID, CLIENT_PHONE)
+    auth = api.post("/v1/user/auth", json={"phone": CLIENT_PHONE, "code": code})
+    assert auth.status_code == 201
+    assert set(auth.json()) == {"user_token"}
+    token = auth.json()["user_token"]
+    assert api.get("/v1/user/records/0/", headers=_as_user(token)).status_code == 201
+
+
+def test_webhook_retries_and_a_wrong_summer_offset_on_demand(sandbox: Sandbox) -> None:
+    sandbox.hooks.subscribe(SANDBOX_COMPANY_ID, HOOK_URL)
+    answers = [503, 429, 200]
+    calls: list[int] = []
+
+    def receiver(delivery: Any) -> int:
+        calls.append(delivery.body["resource_id"])
+        return answers.pop(0)
+
+    sandbox.hooks.on_delivery(receiver)
+    start = datetime(2026, 6, 19, 12, 0, tzinfo=BERLIN)
+    sandbox.salon_book(SANDBOX_COMPANY_ID, CLIENT_PHONE, GEL, MIA, start)
+    assert len(calls) == 1  # no retries by default
+    sandbox.hooks.retries = 2
+    sandbox.hooks.dst_wrong_offset = True
+    answers[:] = [503, 429, 200, 200]
+    record_id = sandbox.salon_book(SANDBOX_COMPANY_ID, CLIENT_PHONE, GEL, MIA, start)
+    assert calls[1:] == [record_id] * 3
+    last = sandbox.hooks.deliveries()[-1].body["data"]
+    assert last["datetime"] == "2026-06-19T12:00:00+01:00"
+    assert last["date"] == "2026-06-19 12:00:00"

@@ -113,6 +113,13 @@ def set_attendance_key(state: SalonState, key: str) -> None:
     state.attendance_key = key
 
 
+def set_user_auth_form(state: SalonState, form: str) -> None:
+    """`user/auth` as captured ("enveloped", the default) or as documented ("bare")."""
+    if form not in ("enveloped", "bare"):
+        raise ValueError("user/auth form must be 'enveloped' or 'bare'")
+    state.user_auth_form = form
+
+
 def attendance_fields(state: SalonState, record: Record) -> dict[str, int]:
     """The reference names it `attendance` or `visit_attendance`; the sandbox says either."""
     key = state.attendance_key

@@ -9,6 +9,12 @@ Events: `create` (`book_record`, `Sandbox.salon_book`), `update` (`PUT book_reco
 `Sandbox.salon_cancel`). Events caused by API calls reach a subscription only with
 `self_sending` 1; the salon's own changes always do.
 
+A receiver registered with `on_delivery` may return an HTTP status (None counts as 200); with
+`Hooks.retries = 2` a 429, a 5xx or an exception is retried twice more, as HUB describes, and with
+the default 0 never, as ALT-DEV says (each attempt is a call; `deliveries()` lists the event once).
+With `Hooks.dst_wrong_offset = True` a record's `datetime` carries the zone's standard-time offset
+even in summer, as seen on the real service (`date` stays right).
+
 Delivery is neither ordered nor exactly once on the real service; on demand the sandbox shows
 both: `duplicate_next(n)` delivers each of the next `n` events twice, `delay_next(n)` holds each
 of the next `n` events back until the event after it has been delivered (an older event after a
@@ -25,7 +31,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -59,9 +67,11 @@ class Hooks:
         self._queue: list[Delivery] = []
         self._fresh: list[Delivery] = []
         self._held: list[Delivery] = []
-        self._callbacks: list[Callable[[Delivery], None]] = []
+        self._callbacks: list[Callable[[Delivery], int | None]] = []
         self._duplicates = 0
         self._delays = 0
+        self.retries = 0
+        self.dst_wrong_offset = False
 
     # -- for tests ---------------------------------------------------------------------------
 
@@ -78,7 +88,7 @@ class Hooks:
             taken, self._queue = self._queue, []
             return taken
 
-    def on_delivery(self, callback: Callable[[Delivery], None]) -> None:
+    def on_delivery(self, callback: Callable[[Delivery], int | None]) -> None:
         """Called with each delivery, outside the sandbox's lock, after the change is done."""
         with self._lock:
             self._callbacks.append(callback)
@@ -104,7 +114,7 @@ class Hooks:
             "resource": "record",
             "resource_id": record.record_id,
             "status": status,
-            "data": record_event_data(state, record),
+            "data": record_event_data(state, record, dst_wrong_offset=self.dst_wrong_offset),
         }
         for url in config["urls"]:
             self._deliver(Delivery(url, body))
@@ -123,9 +133,9 @@ class Hooks:
         self._queue.extend(sent)
         self._fresh.extend(sent)
 
-    def take_fresh(self) -> list[tuple[Callable[[Delivery], None], Delivery]]:
+    def take_fresh(self) -> tuple[int, list[tuple[Callable[[Delivery], int | None], Delivery]]]:
         fresh, self._fresh = self._fresh, []
-        return [(callback, d) for d in fresh for callback in self._callbacks]
+        return self.retries, [(callback, d) for d in fresh for callback in self._callbacks]
 
 
 def api_events(request: httpx.Request, body: Any) -> list[tuple[int, str]]:
@@ -146,9 +156,15 @@ def api_events(request: httpx.Request, body: Any) -> list[tuple[int, str]]:
 def notify(hooks: Hooks, lock: threading.Lock) -> None:
     """Run the callbacks for deliveries made, outside the lock."""
     with lock:
-        calls = hooks.take_fresh()
+        retries, calls = hooks.take_fresh()
     for callback, delivery in calls:
-        callback(delivery)
+        for _ in range(1 + retries):
+            try:
+                status = callback(delivery)
+            except Exception:  # a transport error, as the sender sees it
+                continue
+            if status is None or not (status == 429 or status >= 500):
+                break
 
 
 def _settings(body: Json) -> Json:
@@ -164,6 +180,13 @@ def _settings(body: Json) -> Json:
     for name in _FLAGS:
         settings[name] = _flag(body.get(name, 0))
     return settings
+
+
+def _wrong_offset(record: Record, tz: ZoneInfo) -> str:
+    """The wall time right, the offset the zone's in January (wrong across DST)."""
+    local = record.start.astimezone(tz)
+    winter = datetime(local.year, 1, 1, tzinfo=tz).utcoffset() or timedelta()
+    return local.replace(tzinfo=timezone(winter)).isoformat(timespec="seconds")
 
 
 def _flag(value: object) -> int:
@@ -188,7 +211,7 @@ def hooks_settings(
     return 200, ok(current)
 
 
-def record_event_data(state: SalonState, record: Record) -> Json:
+def record_event_data(state: SalonState, record: Record, *, dst_wrong_offset: bool = False) -> Json:
     """The B2B record (`GET /record/{company_id}/{record_id}`) as a webhook carries it."""
     salon = state.salons[record.company_id]
     tz = state.tz(salon)
@@ -240,7 +263,7 @@ def record_event_data(state: SalonState, record: Record) -> Json:
         },
         "clients_count": 1,
         "date": wall(record.start, tz),
-        "datetime": iso(record.start, tz),
+        "datetime": _wrong_offset(record, tz) if dst_wrong_offset else iso(record.start, tz),
         "create_date": iso_compact(record.create_date, tz),
         "last_change_date": iso_compact(record.last_change_date, tz),
         "comment": record.comment,

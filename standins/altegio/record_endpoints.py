@@ -148,6 +148,9 @@ def user_auth(state: SalonState, body: Json) -> Json:
         (s.fullname for (_, p), s in state.codes.items() if p == user.phone and s.fullname),
         "",
     ) or next((r.fullname for r in state.records.values() if digits(r.phone) == user.phone), "")
+    if state.user_auth_form == "bare":
+        # The documented 201 body: the token alone, no envelope.
+        return {"user_token": user.token}
     return ok(
         {
             "0": user.token,

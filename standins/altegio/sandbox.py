@@ -76,7 +76,8 @@ made (by phone or on its web page) for a phone, listed by `user/records` with th
 token beside their online bookings (`online` false for one made by phone); `mark_attendance`
 sets a visit's attendance; `revoke_user_token` makes Altegio refuse a token (401 by default,
 403 on demand) while a new `user/auth` gives a new one; `attendance_key` names attendance
-`attendance` (default), `visit_attendance` or both in `user/records`. Webhooks and
+`attendance` (default), `visit_attendance` or both in `user/records`; `user_auth_form("bare")`
+gives `user/auth`'s documented bare `{"user_token"}` instead of the captured envelope. Webhooks and
 `hooks_settings` are `hooks` (`Sandbox.hooks`).
 
 The test-only views and switches under `/__sandbox/` are described in `server`.
@@ -111,6 +112,7 @@ from standins.altegio.client_accounts import (
     revoke_user_token,
     salon_book,
     set_attendance_key,
+    set_user_auth_form,
 )
 from standins.altegio.faults import CLIENT_IP_EXTENSION, FaultBook, RateLimiter, make_fault
 from standins.altegio.hooks import Hooks, api_events, hooks_settings, notify
@@ -203,6 +205,11 @@ class Sandbox:
         """How `user/records` names attendance: "attendance", "visit_attendance" or "both"."""
         with self._lock:
             set_attendance_key(self._state, key)
+
+    def user_auth_form(self, form: str) -> None:
+        """`user/auth` enveloped as captured (default) or bare `{"user_token"}` as documented."""
+        with self._lock:
+            set_user_auth_form(self._state, form)
 
     def add_admin_token(self, token: str) -> None:
         """A user token with the location's settings rights, as `hooks_settings` needs."""
