@@ -26,11 +26,11 @@ MOVED = "moved"
 CANCELLED = "cancelled"
 
 
-def _write(services: Services, flow: str, event: str, step: str) -> None:
+def _write(services: Services, flow: str, step: str, *events: str) -> None:
     try:
-        services.storage.funnel_event(flow, event, step, int(services.clock().timestamp()))
+        services.storage.funnel_event(flow, events, step, int(services.clock().timestamp()))
     except sqlite3.Error as exc:
-        log.warning("funnel event %s not recorded: %s", event, exc)
+        log.warning("funnel events %s not recorded: %s", events, exc)
 
 
 def reached(services: Services, draft: Draft, step: str) -> None:
@@ -38,21 +38,19 @@ def reached(services: Services, draft: Draft, step: str) -> None:
     once one is chosen. Moves of an appointment are not part of the funnel."""
     if draft.reschedule:
         return
-    _write(services, draft.flow, STARTED, step)
-    if draft.slot:
-        _write(services, draft.flow, CHOSE_TIME, step)
+    _write(services, draft.flow, step, STARTED, *((CHOSE_TIME,) if draft.slot else ()))
 
 
 def booked(services: Services, flow: str) -> None:
-    _write(services, flow, BOOKED, "booked")
+    _write(services, flow, "booked", BOOKED)
 
 
 def moved(services: Services, flow: str) -> None:
-    _write(services, flow, MOVED, "moved")
+    _write(services, flow, "moved", MOVED)
 
 
 def cancelled(services: Services, record_id: int) -> None:
-    _write(services, f"cancel-{record_id}", CANCELLED, "cancelled")
+    _write(services, f"cancel-{record_id}", "cancelled", CANCELLED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,10 +66,7 @@ async def list_appointments(update: Update, context: Context) -> None:
         await unavailable(update, context, exc, retry=Callback(NO_FLOW, "apts"))
         return
     # Each read on its own: one appointment Altegio cannot tell about does not hide the rest.
-    fresh = [
-        await refresh(services.altegio, services.storage, b, services.reminder_policy, now)
-        for b in services.storage.upcoming_bookings(chat.id, now)
-    ]
+    fresh = [await refresh(services, b) for b in services.storage.upcoming_bookings(chat.id, now)]
     active = [f for f in fresh if f.change is not Change.DELETED and f.booking.start > now]
     cancelled = [f for f in fresh if f.change is Change.DELETED]
     lines: list[str] = []
@@ -134,9 +131,7 @@ async def _fresh_owned(
             await answer(update, context)
         await unavailable(update, context, exc, retry=Callback(NO_FLOW, cb.action, cb.arg))
         return None
-    fresh = await refresh(
-        services.altegio, services.storage, booking, services.reminder_policy, context.now()
-    )
+    fresh = await refresh(services, booking)
     if fresh.change is Change.DELETED or booking.status != "active":
         if query:
             await answer(update, context)

@@ -131,15 +131,11 @@ def salon_today(context: Context, company: Company) -> date:
 
 
 async def chosen_service(context: Context, draft: Draft) -> Service | None:
-    catalogue = await context.services.altegio.catalogue()
-    return catalogue.service(draft.service_id) if draft.service_id else None
+    return await book.chosen_service(context.services, draft)
 
 
 async def chosen_staff(context: Context, draft: Draft) -> Staff | None:
-    if not draft.staff_id or draft.service_id is None:
-        return None
-    staff = await context.services.altegio.staff([draft.service_id])
-    return next((s for s in staff if s.id == draft.staff_id), None)
+    return await book.chosen_staff(context.services, draft)
 
 
 def staff_name(context: Context, member: Staff | None) -> str:

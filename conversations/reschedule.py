@@ -74,9 +74,7 @@ async def begin_reschedule(update: Update, context: Context) -> Outcome:
         await unavailable(update, context, exc)
         return END
     # The record's own rules are the freshest word on whether it may move.
-    fresh = await refresh(
-        services.altegio, services.storage, booking, services.reminder_policy, context.now()
-    )
+    fresh = await refresh(services, booking)
     keys = Keys(NO_FLOW, t)
     back = single(keys.button(t.gettext("« Back"), "apt", booking.record_id))
     if fresh.change is Change.DELETED:

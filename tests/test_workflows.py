@@ -214,9 +214,7 @@ async def test_a_cancel_drops_the_appointment_and_its_reminders(
     services: Services, desk: Desk, clock: FakeClock
 ) -> None:
     old = await booked(services, desk)
-    fresh = await refresh(
-        services.altegio, services.storage, old, services.reminder_policy, clock.now()
-    )
+    fresh = await refresh(services, old)
     company = await services.altegio.company()
     assert isinstance(await cancel.cancel(services, desk, fresh, company), cancel.Cancelled)
     stored = services.storage.booking(old.record_id)
@@ -229,9 +227,7 @@ async def test_a_cancel_altegio_cannot_answer_leaves_it_booked(
     services: Services, desk: Desk, sandbox: Sandbox, clock: FakeClock
 ) -> None:
     old = await booked(services, desk)
-    fresh = await refresh(
-        services.altegio, services.storage, old, services.reminder_policy, clock.now()
-    )
+    fresh = await refresh(services, old)
     company = await services.altegio.company()
     sandbox.fault("DELETE", "user", status=503, times=None)
     sandbox.fault("DELETE", "record", status=503, times=None)

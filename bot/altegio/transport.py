@@ -127,66 +127,40 @@ class Transport:
         """One call through the circuit breaker; see `_send`. Its outcome is counted under
         the route's name (never the path, which can carry ids and hashes)."""
         try:
-            data = await self._guarded(
-                method,
-                path,
-                route=route,
-                params=params,
-                body=body,
-                retry=retry,
-                user_token=user_token,
-                urgent=urgent,
-                wait=wait,
-            )
+            self.breaker.check()
+            quiet = self._quiet_until - self._monotonic()
+            if quiet > 0:
+                # Altegio asked for a longer pause than is worth waiting in line for: until it
+                # is over, callers hear so at once rather than spending another request on a 429.
+                raise errors.RateLimited("Altegio asked for a pause", quiet)
+            try:
+                data = await self._send(
+                    method,
+                    path,
+                    route=route,
+                    params=params,
+                    body=body,
+                    retry=retry,
+                    user_token=user_token,
+                    urgent=urgent,
+                    wait=wait,
+                )
+            except (errors.Unavailable, errors.RateLimited):
+                self.breaker.failure()
+                raise
+            except errors.AltegioError:
+                self.breaker.success()  # Altegio answered, even if it said no
+                raise
         except errors.AltegioError as exc:
             self._count(route, _outcome(exc))
             raise
+        self.breaker.success()
         self._count(route, "ok")
         return data
 
     def _count(self, route: str, outcome: str) -> None:
         if self.on_request is not None:
             self.on_request(route, outcome)
-
-    async def _guarded(
-        self,
-        method: str,
-        path: str,
-        *,
-        route: str,
-        params: Sequence[tuple[str, str]] = (),
-        body: Json = None,
-        retry: Retry = Retry.READ,
-        user_token: str | None = None,
-        urgent: bool = False,
-        wait: httpx.Timeout | None = None,
-    ) -> Json:
-        self.breaker.check()
-        quiet = self._quiet_until - self._monotonic()
-        if quiet > 0:
-            # Altegio asked for a longer pause than is worth waiting in line for: until it is
-            # over, callers hear so at once rather than spending another request on a 429.
-            raise errors.RateLimited("Altegio asked for a pause", quiet)
-        try:
-            data = await self._send(
-                method,
-                path,
-                route=route,
-                params=params,
-                body=body,
-                retry=retry,
-                user_token=user_token,
-                urgent=urgent,
-                wait=wait,
-            )
-        except (errors.Unavailable, errors.RateLimited):
-            self.breaker.failure()
-            raise
-        except errors.AltegioError:
-            self.breaker.success()  # Altegio answered, even if it said no
-            raise
-        self.breaker.success()
-        return data
 
     async def _send(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlite_utils import Database
 
 
@@ -67,20 +69,14 @@ class AdminRows:
                 (chat_id, week),
             )
 
-    def funnel_event(self, flow: str, event: str, step: str, at: int) -> None:
-        """Record a milestone once per flow; `started` takes the step of every later one."""
+    def funnel_event(self, flow: str, events: Sequence[str], step: str, at: int) -> None:
+        """Record milestones once per flow, in one transaction; `started` takes the step of
+        every later one."""
         with self.db.conn:
-            self.db.conn.execute(
+            self.db.conn.executemany(
                 "INSERT OR IGNORE INTO funnel (flow, event, step, at) VALUES (?, ?, ?, ?)",
-                (flow, event, step, at),
+                [(flow, event, step, at) for event in events],
             )
-            self.db.conn.execute(
-                "UPDATE funnel SET step = ? WHERE flow = ? AND event = 'started'", (step, flow)
-            )
-
-    def funnel_step(self, flow: str, step: str) -> None:
-        """The step a started draft is on now."""
-        with self.db.conn:
             self.db.conn.execute(
                 "UPDATE funnel SET step = ? WHERE flow = ? AND event = 'started'", (step, flow)
             )

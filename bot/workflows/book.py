@@ -17,7 +17,7 @@ from typing import Any
 from bot import funnel, salon_view
 from bot.altegio import errors
 from bot.altegio.booking_calls import Appointment, NewBooking
-from bot.altegio.models import Company, CreatedRecord, Record, parse_datetime
+from bot.altegio.models import Company, CreatedRecord, Record, Service, Staff, parse_datetime
 from bot.draft import Draft
 from bot.metrics import BOOKED, REFUSED, UNCERTAIN
 from bot.services import Alerts, Services, keep
@@ -315,19 +315,28 @@ def _learn(services: Services, exc: errors.AltegioError, code: str | None) -> No
         services.altegio.forget_availability()
 
 
+async def chosen_service(services: Services, draft: Draft) -> Service | None:
+    """The service the draft names, as the salon's catalogue has it."""
+    catalogue = await services.altegio.catalogue()
+    return catalogue.service(draft.service_id) if draft.service_id else None
+
+
+async def chosen_staff(services: Services, draft: Draft) -> Staff | None:
+    """The team member the draft names (None for "any available team member")."""
+    if not draft.staff_id or draft.service_id is None:
+        return None
+    staff = await services.altegio.staff([draft.service_id])
+    return next((s for s in staff if s.id == draft.staff_id), None)
+
+
 async def _names(services: Services, draft: Draft) -> tuple[str, str]:
     """The service's and the team member's names, for the records kept and the messages; the
     booking goes on without them when Altegio cannot say."""
-    altegio = services.altegio
     try:
-        catalogue = await altegio.catalogue()
-        service = catalogue.service(draft.service_id) if draft.service_id else None
-        staff = []
-        if draft.staff_id and draft.service_id is not None:
-            staff = await altegio.staff([draft.service_id])
+        service = await chosen_service(services, draft)
+        member = await chosen_staff(services, draft)
     except errors.AltegioError:
         return "", ""
-    member = next((s for s in staff if s.id == draft.staff_id), None)
     return (service.title if service else ""), (member.name if member else "")
 
 

@@ -59,9 +59,7 @@ async def cancel(
     except (errors.NotFound, errors.OutcomeUnknown) as exc:
         # Already gone, or no answer: only the record itself tells whether it is cancelled
         # (a hash that no longer opens it says nothing about the appointment).
-        after = await refresh(
-            altegio, services.storage, booking, services.reminder_policy, services.clock()
-        )
+        after = await refresh(services, booking)
         if after.change is not Change.DELETED:
             if isinstance(exc, errors.OutcomeUnknown) or after.outage:
                 return Unreachable(errors.Unavailable("cancel"))

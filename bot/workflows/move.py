@@ -17,7 +17,7 @@ from bot import funnel, salon_view
 from bot.altegio import errors
 from bot.altegio.booking_calls import Appointment, NewBooking
 from bot.altegio.models import Company, parse_datetime
-from bot.records import Change, Fresh, Refusal, change_refusal
+from bot.records import Change, Refusal, change_refusal
 from bot.services import Alerts, Services, keep
 from bot.storage import Contact, StoredBooking
 from bot.workflows.book import Who, place
@@ -163,7 +163,7 @@ async def move(
         return Refused(Refusal.BY_ALTEGIO, company)
     except errors.OutcomeUnknown:
         # One record either way: it tells where it stands now.
-        fresh = await _refresh(services, booking)
+        fresh = await refresh(services, booking)
         wanted = parse_datetime(slot, company.tz) or booking.start
         read = fresh.change is not Change.DELETED and fresh.record is not None
         if read and fresh.booking.start == wanted:
@@ -177,7 +177,7 @@ async def move(
     else:
         # Altegio accepted the move without saying where the appointment now stands: its
         # record tells. Should it not answer, its "yes" stands for the time asked for.
-        fresh = await _refresh(services, booking)
+        fresh = await refresh(services, booking)
         if fresh.change is Change.UNCHECKED:
             new_start = wanted
         elif fresh.change is Change.DELETED or fresh.booking.start != wanted:
@@ -325,15 +325,9 @@ async def _undo(
     return Undone(old.start, company)
 
 
-async def _refresh(services: Services, booking: StoredBooking) -> Fresh:
-    return await refresh(
-        services.altegio, services.storage, booking, services.reminder_policy, services.clock()
-    )
-
-
 async def _state_of(services: Services, booking: StoredBooking) -> str:
     """Whether an appointment is `gone`, `live` or `unknown`, as Altegio reads now."""
-    fresh = await _refresh(services, booking)
+    fresh = await refresh(services, booking)
     if fresh.change is Change.DELETED:
         return "gone"
     return "unknown" if fresh.change is Change.UNCHECKED else "live"

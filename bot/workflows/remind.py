@@ -127,7 +127,7 @@ async def _notice(services: Services, reminder: Reminder, now: datetime) -> Noti
         return DROPPED
     if reminder.kind == "before" and booking.start <= now:
         return DROPPED  # came due while the bot was down, and the visit has begun: not read
-    fresh = await refresh(services.altegio, storage, booking, services.reminder_policy, now)
+    fresh = await refresh(services, booking)
     company = await services.altegio.company()
     if fresh.change is Change.UNCHECKED:
         later = _later(services, reminder, now, company.tz)

@@ -17,6 +17,7 @@ from bot.altegio.client import AltegioClient
 from bot.altegio.models import Record
 from bot.records import Change, Fresh, ReminderPolicy
 from bot.reminder_times import plan_after_visit, plan_reminders
+from bot.services import Services
 from bot.storage import Contact, Storage, StoredBooking
 
 log = logging.getLogger(__name__)
@@ -72,19 +73,15 @@ async def read_record(
     return None, user_token is not None and not_found
 
 
-async def refresh(
-    altegio: AltegioClient,
-    storage: Storage,
-    booking: StoredBooking,
-    policy: ReminderPolicy,
-    now: datetime,
-) -> Fresh:
+async def refresh(services: Services, booking: StoredBooking) -> Fresh:
     """Read the appointment from Altegio and bring the stored copy and reminders in line.
 
     A record Altegio reports deleted, or proves gone, was cancelled by the salon; a new start
     time means the salon moved it, and the reminders follow. A read that fails is no such
     proof: the booking is then `UNCHECKED` and stays as it was stored.
     """
+    altegio, storage = services.altegio, services.storage
+    policy, now = services.reminder_policy, services.clock()
     token = storage.user_token(booking.user_id)
     try:
         record, gone = await read_record(altegio, booking, token)
