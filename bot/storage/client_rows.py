@@ -52,13 +52,17 @@ class ClientRows:
                 ),
             )
 
-    def set_user_token(self, user_id: int, token: str) -> None:
-        """Keep the client's Altegio user token (a client not remembered yet gets a row)."""
+    def set_user_token(self, user_id: int, token: str, phone: str = "") -> None:
+        """Keep the client's Altegio user token and the phone it belongs to (a client not
+        remembered yet gets a row); a token accepted again clears an earlier refusal."""
+        number = "".join(c for c in phone if c.isdigit())
         with self.db.conn:
             self.db.conn.execute(
-                "INSERT INTO clients (user_id, user_token) VALUES (?, ?) "
-                "ON CONFLICT (user_id) DO UPDATE SET user_token = excluded.user_token",
-                (user_id, token),
+                "INSERT INTO clients (user_id, user_token, verified_phone) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET user_token = excluded.user_token, "
+                "token_refused_at = 0, verified_phone = CASE WHEN excluded.verified_phone = '' "
+                "THEN verified_phone ELSE excluded.verified_phone END",
+                (user_id, token, number),
             )
 
     def user_token(self, user_id: int) -> str | None:
@@ -67,3 +71,38 @@ class ClientRows:
             "SELECT user_token FROM clients WHERE user_id = ?", (user_id,)
         ).fetchone()
         return str(row[0]) if row and row[0] else None
+
+    def refuse_user_token(self, user_id: int, token: str, now: datetime) -> None:
+        """Altegio no longer accepts `token`: it is dropped (only if it is still the one kept)
+        and the client is asked to verify again; their bookings and details stay."""
+        with self.db.conn:
+            self.db.conn.execute(
+                "UPDATE clients SET user_token = NULL, token_refused_at = ? "
+                "WHERE user_id = ? AND user_token = ?",
+                (int(now.timestamp()), user_id, token),
+            )
+
+    def token_refused(self, user_id: int) -> bool:
+        row = self.db.conn.execute(
+            "SELECT token_refused_at FROM clients WHERE user_id = ?", (user_id,)
+        ).fetchone()
+        return bool(row and row[0])
+
+    def verified_phone(self, user_id: int) -> str:
+        row = self.db.conn.execute(
+            "SELECT verified_phone FROM clients WHERE user_id = ? AND user_token IS NOT NULL",
+            (user_id,),
+        ).fetchone()
+        return str(row[0]) if row and row[0] else ""
+
+    def verified_clients(self, phone: str) -> list[int]:
+        """The Telegram users holding a user token for `phone` (compared by its digits)."""
+        number = "".join(c for c in phone if c.isdigit())
+        if not number:
+            return []
+        rows = self.db.conn.execute(
+            "SELECT user_id FROM clients WHERE verified_phone = ? AND user_token IS NOT NULL "
+            "ORDER BY user_id",
+            (number,),
+        ).fetchall()
+        return [int(r[0]) for r in rows]

@@ -156,3 +156,17 @@ def m007_salon_view(db: Database) -> None:
         not_null={"step", "at"},
     )
     db.table("funnel").create_index(["event", "at"])
+
+
+@migrations()
+def m008_client_accounts(db: Database) -> None:
+    clients = db.table("clients")
+    # The phone Altegio's user token belongs to (digits only): the client proved it with an SMS
+    # code, so records the salon makes for that phone are theirs to see.
+    clients.add_column("verified_phone", str, not_null_default="")
+    # When Altegio stopped accepting the client's token (Unix seconds): they are asked to
+    # verify again; 0 when it is accepted or there never was one.
+    clients.add_column("token_refused_at", int, not_null_default=0)
+    # Appointments the bot learnt of from the client's Altegio account (made by phone, on the
+    # salon's web page) have no record hash: the user token reads and changes them.
+    db.table("bookings").create_index(["user_id", "start"])

@@ -81,13 +81,22 @@ async def refresh(services: Services, booking: StoredBooking) -> Fresh:
     proof: the booking is then `UNCHECKED` and stays as it was stored.
     """
     altegio, storage = services.altegio, services.storage
-    policy, now = services.reminder_policy, services.clock()
     token = storage.user_token(booking.user_id)
     try:
         record, gone = await read_record(altegio, booking, token)
     except errors.AltegioError as exc:
         outage = isinstance(exc, errors.Unavailable | errors.RateLimited)
         return Fresh(booking, None, Change.UNCHECKED, outage=outage)
+    return await follow(services, booking, record, gone=gone)
+
+
+async def follow(
+    services: Services, booking: StoredBooking, record: Record | None, *, gone: bool = False
+) -> Fresh:
+    """Bring the stored copy and its reminders in line with `record`, Altegio's word on it now
+    (None with `gone`: proved gone; None alone: not known now)."""
+    storage, policy, now = services.storage, services.reminder_policy, services.clock()
+    altegio = services.altegio
     if gone or (record is not None and record.deleted):
         if booking.status == "active":
             _write_copy(storage.update_booking, booking.record_id, status="deleted")
@@ -110,11 +119,11 @@ async def refresh(services: Services, booking: StoredBooking) -> Fresh:
         moved = replace(booking, start=record.start, length=record.length or booking.length)
         company = await altegio.company()
 
-        def follow() -> None:
+        def move_copy() -> None:
             storage.update_booking(booking.record_id, start=moved.start, length=moved.length)
             schedule(storage, moved, company.tz, policy, now)
 
-        _write_copy(follow)
+        _write_copy(move_copy)
         return Fresh(moved, record, Change.MOVED if record.start != booking.start else Change.SAME)
     return Fresh(booking, record, Change.SAME)
 
@@ -145,6 +154,50 @@ def remember_booking(
     for booking in bookings:
         record_new(storage, replace(booking, language=language), tz, policy, now)
     storage.remember_contact(bookings[0].user_id, contact, now)
+
+
+def adopt(
+    services: Services,
+    record: Record,
+    *,
+    user_id: int,
+    chat_id: int,
+    phone: str,
+    fullname: str = "",
+    language: str = "",
+    tz: ZoneInfo,
+) -> StoredBooking:
+    """Keep an appointment the bot learnt of from the client's Altegio account (made by phone,
+    on the salon's web page, or anywhere else), with its reminders, as if booked here; one
+    already kept stays as it is (and with the chat that has it). Without a record hash: the
+    client's user token reads and changes it."""
+    storage = services.storage
+    known = storage.booking(record.id)
+    if known is not None:
+        return known
+    now = services.clock()
+    booking = StoredBooking(
+        record_id=record.id,
+        company_id=services.altegio.company_id,
+        record_hash="",
+        chat_id=chat_id,
+        user_id=user_id,
+        service_ids=tuple(s.id for s in record.services),
+        staff_id=record.staff_id or 0,
+        start=record.start,
+        length=record.length,
+        created_at=now,
+        phone=phone,
+        fullname=fullname,
+        status="deleted" if record.deleted else "active",
+        title=record.title,
+        staff_name=record.staff_name,
+        language=language,
+    )
+    storage.record_booking(booking)
+    if booking.status == "active" and record.start > now:
+        schedule(storage, booking, tz, services.reminder_policy, now)
+    return booking
 
 
 def record_new(
