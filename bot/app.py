@@ -45,6 +45,7 @@ from conversations import (
     fallbacks,
     guards,
     language,
+    listing,
     privacy,
     reminders,
 )
@@ -192,7 +193,7 @@ def add_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("start", fallbacks.start, filters=private))
     application.add_handler(CommandHandler("help", fallbacks.help_command, filters=private))
     application.add_handler(
-        CommandHandler("appointments", appointments.list_appointments, filters=private)
+        CommandHandler("appointments", listing.list_appointments, filters=private)
     )
     application.add_handler(
         CommandHandler("settings", appointments.settings_command, filters=private)

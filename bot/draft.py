@@ -45,6 +45,8 @@ class Draft:
     summary_ready: bool = False
     new_contact: bool = False  # the client wants to give details other than the remembered ones
     reschedule: int | None = None  # the record being moved, when this draft moves one
+    verify: bool = False  # this draft confirms the client's phone, to link their account
+    nearest: bool = False  # go straight to the nearest day with a free time (Book again)
     taken: bool = False  # the chosen time was just taken: offer anyone's times if need be
     # The times last offered, as Altegio wrote them with their length, keyed by button (so a
     # tap needs no second read: the booking itself is what checks the time is still free).

@@ -58,6 +58,8 @@ ACTIONS: dict[str, str] = {
     "addr": _DIGITS,
     "come": _DIGITS,
     "again": _DIGITS,
+    "acct": "",  # confirm the phone, to see every appointment at the salon
+    "past": "",  # past visits
     "remoff": "",
     "remon": "",
     "mvok": "",

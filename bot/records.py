@@ -61,6 +61,9 @@ class Fresh:
     record: Record | None
     change: Change
     outage: bool = False  # unchecked because Altegio was not answering at all
+    # What the bot holds no longer opens the record by itself (its hash refused and no user
+    # token, or the token refused): the client's phone is to be confirmed (again).
+    verify: bool = False
 
     @property
     def title(self) -> str:

@@ -11,7 +11,7 @@ import contextlib
 import logging
 from dataclasses import replace
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
@@ -25,8 +25,9 @@ from bot.records import Change, Fresh, Refusal, cancel_refusal
 from bot.storage import StoredBooking
 from bot.workflows import cancel
 from bot.workflows.sync import refresh
+from conversations.listing import list_appointments, past_visits
 from conversations.screens import answer, show, unavailable
-from conversations.texts import describe, h, refusal_text, what, when
+from conversations.texts import describe, h, refusal_text
 
 log = logging.getLogger(__name__)
 
@@ -44,67 +45,6 @@ def owned(update: Update, context: Context, record_id: int) -> StoredBooking | N
             log.warning("chat %s asked for record %s of another chat", chat and chat.id, record_id)
         return None
     return booking
-
-
-# --- the list ---------------------------------------------------------------------------------
-
-
-async def list_appointments(update: Update, context: Context) -> None:
-    """/appointments and the My appointments button."""
-    if update.callback_query:
-        await answer(update, context)
-    services = context.services
-    t = context.t
-    chat = update.effective_chat
-    if chat is None:
-        return
-    now = context.now()
-    k = keys(context)
-    try:
-        company = await services.altegio.company()
-    except errors.AltegioError as exc:
-        await unavailable(update, context, exc, retry=Callback(NO_FLOW, "apts"))
-        return
-    # Each read on its own: one appointment Altegio cannot tell about does not hide the rest.
-    fresh = [await refresh(services, b) for b in services.storage.upcoming_bookings(chat.id, now)]
-    active = [f for f in fresh if f.change is not Change.DELETED and f.booking.start > now]
-    cancelled = [f for f in fresh if f.change is Change.DELETED]
-    lines: list[str] = []
-    rows: list[list[InlineKeyboardButton]] = []
-    if active:
-        lines.append(t.gettext("Your upcoming appointments:"))
-        for item in active:
-            local = item.booking.start.astimezone(company.tz)
-            title = item.title
-            label = f"{t.date(local.date())} · {t.time(local)}" + (f" · {title}" if title else "")
-            rows.append([k.button(label[:60], "apt", item.booking.record_id)])
-        if any(item.change is Change.UNCHECKED for item in active):
-            lines.append(
-                t.gettext(
-                    "Some could not be checked with the salon just now; they are shown as booked."
-                )
-            )
-    else:
-        lines.append(t.gettext("You have no upcoming appointments booked here."))
-    for item in active:
-        if item.change is Change.MOVED:
-            lines.append(
-                t.gettext(
-                    "Moved by the salon: %(what)s, now %(when)s.",
-                    what=h(what(t, item)),
-                    when=when(t, item.booking.start, company),
-                )
-            )
-    for item in cancelled:
-        lines.append(
-            t.gettext(
-                "Cancelled by the salon: %(what)s, %(when)s.",
-                what=h(what(t, item)),
-                when=when(t, item.booking.start, company),
-            )
-        )
-    rows.append([k.button(t.gettext("Book an appointment"), "book")])
-    await show(update, context, "\n".join(lines), InlineKeyboardMarkup(rows))
 
 
 # --- one appointment ----------------------------------------------------------------------------
@@ -218,9 +158,20 @@ async def do_cancel(update: Update, context: Context, cb: Callback) -> None:
     if isinstance(outcome, cancel.Unreachable):
         await unavailable(update, context, outcome.reason, retry=Callback(NO_FLOW, "cnlok", cb.arg))
         return
+    k = keys(context)
+    if isinstance(outcome, cancel.VerifyNeeded):
+        text = t.gettext(
+            "To cancel it online, please confirm your phone number first: a text message "
+            "with a code will come. Your appointment stays as it is until then."
+        )
+        rows = [
+            [k.button(t.gettext("Confirm my phone number"), "acct")],
+            [k.button(t.gettext("« Back"), "apt", fresh.booking.record_id)],
+        ]
+        await show(update, context, text, InlineKeyboardMarkup(rows))
+        return
     gone = replace(fresh, change=Change.SAME)  # whatever could be read before, it is gone
     text = t.gettext("Your appointment is cancelled:") + "\n\n" + describe(t, gone, company)
-    k = keys(context)
     rows = [
         [k.button(t.gettext("Book an appointment"), "book")],
         [k.button(t.gettext("My appointments"), "apts", 1)],
@@ -344,6 +295,8 @@ async def on_button(update: Update, context: Context) -> None:
     if cb.action == "apts":
         context.fresh_menu = cb.arg == "1"
         await list_appointments(update, context)
+    elif cb.action == "past":
+        await past_visits(update, context)
     elif cb.action == "apt":
         await appointment(update, context, cb)
     elif cb.action == "cnl":
@@ -361,5 +314,5 @@ async def on_button(update: Update, context: Context) -> None:
 
 
 APPOINTMENT_ACTIONS = pattern(
-    "apts", "apt", "cnl", "cnlok", "ics", "addr", "come", "remoff", "remon"
+    "apts", "apt", "cnl", "cnlok", "ics", "addr", "come", "remoff", "remon", "past"
 )

@@ -110,6 +110,7 @@ from conversations.reschedule import (
     show_move,
 )
 from conversations.screens import answer, unavailable
+from conversations.verify import begin_verify, verify_with_code
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,8 @@ async def typed_code(update: Update, context: Context) -> Outcome:
     code = await read_code(update, context, draft)
     if code is None:
         return Step.CODE
+    if draft.verify:
+        return await verify_with_code(update, context, draft, code)
     if draft.reschedule:
         return await move_with_code(update, context, draft, code)
     return await book_with_code(update, context, draft, code)
@@ -206,7 +209,7 @@ FLOW: dict[Step, StepSpec] = {
     ),
     Step.CODE: StepSpec(
         show=ask_code,
-        buttons={"resend": on_resend},
+        buttons={"resend": on_resend, "other": on_other_details},
         back=Step.SUMMARY,  # a move's code goes back to the move's summary
         typed=typed_code,
         hint=lambda t: t.gettext("Please type the code from the text message."),
@@ -281,6 +284,11 @@ async def _back(step: Step, update: Update, context: Context, draft: Draft) -> O
         return await cancel(update, context)
     if draft.reschedule and step is Step.CODE:
         target = Step.MOVE
+    if draft.verify:
+        # Confirming a phone has two steps: back from the code is another number.
+        if step is not Step.CODE:
+            return await cancel(update, context)
+        target = Step.PHONE
     # Steps the location does not ask for are passed over on the way back too (when Altegio
     # cannot say, the step's own screen tells the client so).
     with contextlib.suppress(errors.AltegioError):
@@ -384,6 +392,7 @@ def build() -> ConversationHandler[Context]:
                 CallbackQueryHandler(begin, pattern=pattern("book")),
                 CallbackQueryHandler(settled(begin_reschedule), pattern=pattern("resc")),
                 CallbackQueryHandler(settled(book_again), pattern=pattern("again")),
+                CallbackQueryHandler(settled(begin_verify), pattern=pattern("acct")),
             ],
             states=states,  # type: ignore[arg-type]
             fallbacks=[

@@ -39,6 +39,7 @@ from conversations.flow import (
 )
 from conversations.screens import my_appointments, show, single, unavailable
 from conversations.texts import booked_text, code_wait, h, uncertain_text
+from conversations.verify import ask_verify_code
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,8 @@ async def _send_code(update: Update, context: Context, draft: Draft) -> Outcome:
 
 
 async def ask_code(update: Update, context: Context, draft: Draft, note: str = "") -> Outcome:
+    if draft.verify:
+        return await ask_verify_code(update, context, draft, note)
     t = context.t
     keys = Keys(draft.flow, t)
     if draft.reschedule:
@@ -220,6 +223,11 @@ async def ask_code(update: Update, context: Context, draft: Draft, note: str = "
 
 
 async def on_resend(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    if draft.verify:
+        draft.code_sent = False
+        return await ask_verify_code(
+            update, context, draft, context.t.gettext("A new code is on its way.")
+        )
     if not (draft.phone and draft.name):
         return go(draft, Step.SUMMARY)
     try:

@@ -25,6 +25,7 @@ from bot.draft import (
     phone_region,
 )
 from bot.keyboards import Callback, Keys
+from bot.storage import Contact
 from conversations.details import after_name
 from conversations.drafts import get_draft
 from conversations.flow import (
@@ -66,6 +67,8 @@ async def show_phone(update: Update, context: Context, draft: Draft) -> Outcome:
     t = context.t
     keys = Keys(draft.flow, t)
     remembered = context.services.storage.contact(user_id_of(update))
+    if draft.verify:
+        return await _show_verify_phone(update, context, draft, remembered)
     if remembered and draft.phone is None and not draft.new_contact:
         text = t.gettext(
             "Book as <b>%(name)s</b>, %(phone)s?",
@@ -86,6 +89,45 @@ async def show_phone(update: Update, context: Context, draft: Draft) -> Outcome:
         "Your phone number, please: tap the button below to share it, or type it "
         "with the country code."
     )
+    await show(update, context, text, _phone_keyboard(context), draft=draft, new=True)
+    draft.phone = None
+    return Step.PHONE
+
+
+async def _show_verify_phone(
+    update: Update, context: Context, draft: Draft, remembered: Contact | None
+) -> Outcome:
+    """The phone to confirm, to link the client's account: the remembered one, or given now."""
+    t = context.t
+    keys = Keys(draft.flow, t)
+    company = await context.services.altegio.company()
+    intro = t.gettext(
+        "To show every appointment you have at %(salon)s, made by phone, on the website or "
+        "here, please confirm your phone number: a text message with a code will come to it.",
+        salon=h(company.title),
+    )
+    if remembered and draft.phone is None and not draft.new_contact:
+        text = (
+            intro
+            + "\n\n"
+            + t.gettext("Send the code to %(phone)s?", phone=h(display_phone(remembered.phone)))
+        )
+        rows = [
+            [keys.button(t.gettext("Send the code"), "me")],
+            [keys.button(t.gettext("Use another number"), "other")],
+        ]
+        await show(update, context, text, keys.markup(rows, back=False), draft=draft)
+        return Step.PHONE
+    text = (
+        intro
+        + "\n\n"
+        + t.gettext("Tap the button below to share your number, or type it with the country code.")
+    )
+    if update.callback_query:
+        await show(update, context, intro, None, draft=draft)
+        text = t.gettext(
+            "Tap the button below to share your number, or type it with the country code."
+        )
     await show(update, context, text, _phone_keyboard(context), draft=draft, new=True)
     draft.phone = None
     return Step.PHONE
@@ -114,6 +156,9 @@ async def on_remembered(update: Update, context: Context, draft: Draft, cb: Call
     if remembered is None:
         return go(draft, Step.PHONE)
     draft.name, draft.phone = remembered.name, remembered.phone
+    if draft.verify:
+        draft.code_sent = False
+        return go(draft, Step.CODE)
     draft.email = draft.email or remembered.email or None
     return await after_name(update, context, draft)
 
@@ -163,6 +208,8 @@ async def typed_phone(update: Update, context: Context) -> Outcome:
         return await lost(update, context)
     t = context.t
     text = message.text.strip()
+    if text == t.gettext("« Back") and draft.verify:
+        return await cancel(update, context)
     if text == t.gettext("« Back"):
         await message.reply_text(
             t.gettext("OK, back to the times."), reply_markup=ReplyKeyboardRemove()
@@ -201,6 +248,9 @@ async def _got_phone(update: Update, context: Context, draft: Draft, phone: str)
             parse_mode=ParseMode.HTML,
             reply_markup=ReplyKeyboardRemove(),
         )
+    if draft.verify:
+        draft.code_sent = False
+        return go(draft, Step.CODE)
     return go(draft, Step.NAME)
 
 

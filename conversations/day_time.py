@@ -77,6 +77,12 @@ async def show_day(update: Update, context: Context, draft: Draft) -> Outcome:
     service = await chosen_service(context, draft)
     member = await chosen_staff(context, draft)
     bookable = await _bookable_days(context, draft, company, draft.shown_month)
+    if draft.nearest and bookable:
+        # Book again: straight to the nearest day with a free time (Back shows the calendar).
+        draft.nearest = False
+        draft.day = min(bookable).isoformat()
+        return go(draft, Step.TIME)
+    draft.nearest = False
     intro = t.gettext(
         "<b>%(service)s</b> with %(staff)s.",
         service=h(service.title if service else ""),

@@ -98,12 +98,15 @@ async def begin_reschedule(update: Update, context: Context) -> Outcome:
 
 
 async def book_again(update: Update, context: Context) -> Outcome:
-    """Book again: the same service with the same team member, from the day step."""
+    """Book again: the same service with the same team member, at their nearest free time."""
     booking = await _owned_from_query(update, context)
     if booking is None:
         return END
     draft = Draft(service_id=booking.service_ids[0] if booking.service_ids else None)
+    if draft.service_id is None:
+        return go(draft, Step.SERVICE)
     if booking.staff_id:
+        draft.nearest = True
         draft.staff_id = booking.staff_id
         return go(draft, Step.DAY)
     return go(draft, Step.STAFF)

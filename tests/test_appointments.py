@@ -184,12 +184,28 @@ async def test_reschedule_with_sms_gets_a_user_token_and_moves_the_same_record(
     await user.send("Friday")
     await user.tap_number(3)
     await user.tap("✅ Move it")
-    assert "confirm your phone number" in user.last.text
-    await user.send(str(bot.sandbox.last_sms_code(SANDBOX_SMS_COMPANY_ID, PHONE)))
+    # The booking's code linked the client's account: the move needs no second code.
     assert "Your appointment is moved" in user.last.text
     records = active_records(bot, SANDBOX_SMS_COMPANY_ID)
     assert [r["record_id"] for r in records] == [old["record_id"]]
     assert records[0]["start"] != old["start"]
+    # Altegio stops accepting the token: the next move asks for the phone again, once.
+    token = bot.services.storage.user_token(user.user_id)
+    assert token is not None
+    bot.sandbox.revoke_user_token(token)
+    await user.send("/appointments")
+    await user.tap_number(1)
+    await user.tap("Reschedule")
+    await user.send("Friday")
+    await user.tap_number(5)
+    await user.tap("✅ Move it")
+    assert "confirm your phone number" in user.last.text
+    await user.send(str(bot.sandbox.last_sms_code(SANDBOX_SMS_COMPANY_ID, PHONE)))
+    assert "Your appointment is moved" in user.last.text
+    moved = active_records(bot, SANDBOX_SMS_COMPANY_ID)
+    assert [r["record_id"] for r in moved] == [old["record_id"]]
+    assert moved[0]["start"] != records[0]["start"]
+    assert bot.services.storage.user_token(user.user_id) not in (None, token)
 
 
 async def test_reminders_arrive_once_at_the_right_time(bot: Bot, clock: FakeClock) -> None:
@@ -215,7 +231,8 @@ async def test_reminders_arrive_once_at_the_right_time(bot: Bot, clock: FakeCloc
     assert await tick(bot) == 1
     assert "Thank you for visiting" in user.last.text
     await user.tap("Book again")
-    assert "Choose a day" in user.last.text and "Anna Weber" in user.last.text
+    # Straight to the nearest free times of the same team member.
+    assert "Free times on" in user.last.text and "Anna Weber" in user.last.text
     reminders = [t for t in user.bot_texts if "Reminder of your appointment" in t]
     assert len(reminders) == 2
 

@@ -84,3 +84,5 @@ class AltegioClient(BookingCalls, RecordCalls, CatalogueCalls):
         self._withdrawn_ttl = withdrawn_ttl
         self._withdrawn = {}
         self._staff_names = {}
+        # Existing appointments (`RecordCalls`).
+        self._list_form = None

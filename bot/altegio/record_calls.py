@@ -1,16 +1,29 @@
 """Calls about appointments that exist: one read by its id and hash, the client's own list,
-cancelling, and the user token (`user/auth`) that the client's list and changes may take."""
+cancelling, and the user token (`user/auth`) that the client's list and changes may take.
+
+Which path lists *all* of a client's appointments with their user token is undocumented (§8.3,
+§14.4): the bare `user/records` first (it cannot be read as naming one record), then the
+documented `user/records/{id}/{hash}` with a record of the client's the bot knows, then
+`user/records/0/0`; the form Altegio answers is remembered and tried first from then on. An
+appointment the bot knows no hash of is cancelled at `user/records/{id}`, the hash being needed
+only when no user token is sent."""
 
 from __future__ import annotations
 
 from bot.altegio import errors
 from bot.altegio.location_calls import LocationCalls
+from bot.altegio.models.lenient import Json
 from bot.altegio.models.visits import Record, records_from_wire
 from bot.altegio.transport import Retry
+
+# The forms of the listing path, in the order tried (see above).
+LIST_FORMS = ("bare", "known", "zero")
 
 
 class RecordCalls(LocationCalls):
     """`GET book_record`, `user/records` (read, `DELETE`) and `user/auth`."""
+
+    _list_form: str | None  # the listing path's form Altegio answered, once one has
 
     async def record(self, record_id: int, record_hash: str, *, urgent: bool = False) -> Record:
         """One appointment by its id and hash. `urgent`: part of a booking the client is
@@ -45,14 +58,51 @@ class RecordCalls(LocationCalls):
         self._learn(found)
         return found
 
+    async def account_records(
+        self, user_token: str, known: tuple[int, str] | None = None
+    ) -> list[Record]:
+        """Every appointment of the client `user_token` belongs to, at this location, however it
+        was made (phone, web page, here), past and future, cancelled ones included: one request
+        (`GET user/records` with the token). `known`: one of the client's records (id, hash),
+        for the documented path. A refused token raises `AuthError`."""
+        company = await self.company()
+        paths = {"bare": "user/records", "zero": "user/records/0/0"}
+        if known is not None and known[1]:
+            paths["known"] = f"user/records/{known[0]}/{known[1]}"
+        forms = [f for f in LIST_FORMS if f in paths]
+        if self._list_form in forms:
+            forms.remove(self._list_form)
+            forms.insert(0, self._list_form)
+        data: Json = None
+        for index, form in enumerate(forms):
+            try:
+                data = await self._request(
+                    "GET", paths[form], user_token=user_token, route="user/records"
+                )
+            except errors.NotFound as exc:
+                if index + 1 < len(forms) and exc.from_altegio:
+                    continue
+                raise
+            self._list_form = form
+            break
+        found = records_from_wire(data, company.tz) if data else []
+        mine = [r for r in found if r.company_id in (None, self.company_id)]
+        self._learn(mine)
+        return mine
+
     async def cancel_record(
         self, record_id: int, record_hash: str, user_token: str | None = None
     ) -> None:
         """Cancel an appointment (`DELETE user/records/{id}/{hash}`)."""
+        path = f"user/records/{record_id}/{record_hash}" if record_hash else None
+        if path is None:
+            if not user_token:
+                raise errors.AuthError("cancel: neither a record hash nor a user token")
+            path = f"user/records/{record_id}"
         try:
             await self._request(
                 "DELETE",
-                f"user/records/{record_id}/{record_hash}",
+                path,
                 retry=Retry.WRITE,
                 user_token=user_token,
                 route="user/records.delete",

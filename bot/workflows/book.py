@@ -22,6 +22,7 @@ from bot.draft import Draft
 from bot.metrics import BOOKED, REFUSED, UNCERTAIN
 from bot.services import Alerts, Services, keep
 from bot.storage import Contact, StoredBooking
+from bot.workflows import cabinet
 from bot.workflows.evidence import CHECK_EVERY, CHECK_FOR, attempt_data
 from bot.workflows.sync import remember_booking
 
@@ -244,6 +245,8 @@ async def _book(
 
     await keep(services, alerts, f"booking {created[0].record_id}", remember)
     log.info("booked record %s for client %s", created[0].record_id, who.user_id)
+    if code is not None:
+        await cabinet.link_quietly(services, who.user_id, draft.phone, code)
     funnel.booked(services, flow)
     await alerts.salon_notice(salon_view.booked_notice(bookings[0], company.tz))
     return Booked(created[0].record_id, start, assigned, title, company)

@@ -16,7 +16,7 @@ from bot.altegio.models import Company
 from bot.records import Change, Fresh, Refusal, cancel_refusal
 from bot.services import Alerts, Services, keep
 from bot.storage import Storage, StoredBooking
-from bot.workflows.sync import refresh
+from bot.workflows.sync import refresh, token_refused
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,12 @@ class Cancelled:
 @dataclass(frozen=True, slots=True)
 class Refused:
     refusal: Refusal
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyNeeded:
+    """What the bot holds no longer lets it change the appointment: the client is to confirm
+    their phone (an SMS code), then try again. Nothing changed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +52,7 @@ def cancelled(storage: Storage, booking: StoredBooking) -> None:
 
 async def cancel(
     services: Services, alerts: Alerts, fresh: Fresh, company: Company
-) -> Cancelled | Refused | Unreachable:
+) -> Cancelled | Refused | VerifyNeeded | Unreachable:
     """Cancel the appointment `fresh` was just read as."""
     altegio = services.altegio
     booking = fresh.booking
@@ -54,8 +60,17 @@ async def cancel(
     if refusal is not None:
         return Refused(refusal)
     token = services.storage.user_token(booking.user_id)
+    if token is None and not booking.record_hash:
+        return VerifyNeeded()
     try:
-        await altegio.cancel_record(booking.record_id, booking.record_hash, token)
+        try:
+            await altegio.cancel_record(booking.record_id, booking.record_hash, token)
+        except errors.AuthError:
+            if token is None or not booking.record_hash:
+                raise
+            # The token is refused; the hash may still do.
+            token_refused(services, booking.user_id, token)
+            await altegio.cancel_record(booking.record_id, booking.record_hash, None)
     except (errors.NotFound, errors.OutcomeUnknown) as exc:
         # Already gone, or no answer: only the record itself tells whether it is cancelled
         # (a hash that no longer opens it says nothing about the appointment).
@@ -63,7 +78,13 @@ async def cancel(
         if after.change is not Change.DELETED:
             if isinstance(exc, errors.OutcomeUnknown) or after.outage:
                 return Unreachable(errors.Unavailable("cancel"))
+            if after.verify:
+                return VerifyNeeded()
             return Refused(Refusal.BY_ALTEGIO)
+    except errors.AuthError:
+        if token is not None:
+            token_refused(services, booking.user_id, token)
+        return VerifyNeeded()
     except errors.Rejected:
         # The salon's rule, enforced by Altegio, which has the last word (its rules may have
         # changed since they were read): its refusal is reported as its own.

@@ -122,11 +122,11 @@ async def _own_list(
         except errors.AltegioError:
             token = None
         else:
-            storage.set_user_token(attempt.user_id, token)
+            storage.set_user_token(attempt.user_id, token, str(data["phone"]))
     if token is None:
         return None
     try:
-        return await altegio.user_records(0, "", token)
+        return await altegio.account_records(token)
     except errors.AltegioError as exc:
         log.info("attempt %s: the client's list not readable (%s)", attempt.flow, exc)
         return None

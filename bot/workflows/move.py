@@ -23,7 +23,7 @@ from bot.storage import Contact, StoredBooking
 from bot.workflows.book import Who, place
 from bot.workflows.cancel import cancelled
 from bot.workflows.evidence import attempt_data
-from bot.workflows.sync import record_new, refresh, schedule
+from bot.workflows.sync import record_new, refresh, schedule, token_refused
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ async def confirm_phone(
         return Unreachable(exc)
     now = services.clock()
     services.storage.remember_contact(user_id, Contact(booking.fullname, booking.phone), now)
-    services.storage.set_user_token(user_id, token)
+    services.storage.set_user_token(user_id, token, booking.phone)
     return None
 
 
@@ -144,7 +144,11 @@ async def move(
     try:
         moved = await altegio.reschedule(booking.record_id, slot, token)
     except errors.AuthError:
-        if code is None and (await altegio.company(fresh=True)).phone_confirmation:
+        if token is not None:
+            token_refused(services, who.user_id, token)
+        # Kept without a hash (from the client's account), only a user token can move it.
+        confirm = not booking.record_hash or (await altegio.company(fresh=True)).phone_confirmation
+        if code is None and confirm:
             wait = services.codes.allow(booking.phone, who.user_id)
             if wait:
                 return CodeNeeded(wait)

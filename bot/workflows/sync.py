@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,54 +40,111 @@ def schedule(
     storage.replace_reminders(booking.record_id, booking.chat_id, planned)
 
 
+@dataclass(frozen=True, slots=True)
+class Read:
+    """What Altegio said of one appointment: the record, or that it is proved gone, or that
+    what the bot holds no longer opens it (`verify`: the client should confirm their phone)."""
+
+    record: Record | None
+    gone: bool = False
+    verify: bool = False
+
+
 async def read_record(
-    altegio: AltegioClient, booking: StoredBooking, user_token: str | None
-) -> tuple[Record | None, bool]:
-    """The appointment as Altegio has it, and whether Altegio proved it gone.
+    altegio: AltegioClient,
+    booking: StoredBooking,
+    user_token: str | None,
+    verified: str = "",
+    listed: list[Record] | None = None,
+) -> Read:
+    """The appointment as Altegio has it: one request in the usual case.
 
-    The record is read through its hash. Should that fail in any way but an outage (the
-    reference warns a hash may work only right after booking), it is looked for in the
-    client's own list (`user/records`: with their user token every appointment they have, or
-    else what the hash opens). Only Altegio's own not-found confirmed by that list, which
-    needs a user token, proves the appointment gone; anything else is simply not known now.
+    With the client's user token, their own list (`user/records`) has it, whatever hash is
+    held; one of the verified phone (`verified`, digits) missing from that list is gone. Else
+    it is read through its hash, and should Altegio refuse the hash (the reference warns it may
+    work only right after booking), the client's list is asked by the same hash. A not-found is
+    proof only where the token's list agrees; a hash refused with no token asks to `verify`.
+    Raises `AuthError` when Altegio refuses the token, and outages as they come. `listed`: the
+    token's list, read a moment ago for other appointments (not read again).
     """
-    first: errors.AltegioError | None = None
-    if booking.record_hash:
+    in_list = False
+    if user_token:
+        known = (booking.record_id, booking.record_hash) if booking.record_hash else None
+        records = listed
         try:
-            return await altegio.record(booking.record_id, booking.record_hash), False
-        except (errors.Unavailable, errors.RateLimited):
-            raise
-        except errors.AltegioError as exc:
-            first = exc
-            log.info("record %s: read failed (%s)", booking.record_id, type(exc).__name__)
+            if records is None:
+                records = await altegio.account_records(user_token, known)
+        except errors.NotFound:
+            records = None  # no listing path answered: the hash is what is left
+        if records is not None:
+            found = next((r for r in records if r.id == booking.record_id), None)
+            if found is not None:
+                return Read(found)
+            ours = bool(verified) and "".join(c for c in booking.phone if c.isdigit()) == verified
+            if not booking.record_hash:
+                return Read(None, gone=ours)
+            in_list = True
+    if not booking.record_hash:
+        return Read(None, verify=True)
     try:
-        listed = await altegio.user_records(booking.record_id, booking.record_hash, user_token)
-    except errors.AltegioError:
-        if first is not None:
-            raise first from None
+        return Read(await altegio.record(booking.record_id, booking.record_hash))
+    except (errors.Unavailable, errors.RateLimited):
         raise
-    found = next((r for r in listed if r.id == booking.record_id), None)
-    if found is not None:
-        return found, False
-    not_found = first is None or (isinstance(first, errors.NotFound) and first.from_altegio)
-    return None, user_token is not None and not_found
+    except errors.NotFound as exc:
+        if in_list:
+            return Read(None, gone=exc.from_altegio)
+        first: errors.AltegioError = exc
+    except errors.AltegioError as exc:
+        if in_list:
+            return Read(None)
+        first = exc
+    log.info("record %s: read failed (%s)", booking.record_id, type(first).__name__)
+    try:
+        records = await altegio.user_records(booking.record_id, booking.record_hash, None)
+    except (errors.Unavailable, errors.RateLimited):
+        raise
+    except errors.AltegioError:
+        refused = isinstance(first, errors.NotFound | errors.AuthError)
+        if not refused:
+            raise first from None
+        return Read(None, verify=True)
+    found = next((r for r in records if r.id == booking.record_id), None)
+    return Read(found, verify=found is None)
 
 
-async def refresh(services: Services, booking: StoredBooking) -> Fresh:
+async def refresh(
+    services: Services, booking: StoredBooking, listed: list[Record] | None = None
+) -> Fresh:
     """Read the appointment from Altegio and bring the stored copy and reminders in line.
 
     A record Altegio reports deleted, or proves gone, was cancelled by the salon; a new start
     time means the salon moved it, and the reminders follow. A read that fails is no such
-    proof: the booking is then `UNCHECKED` and stays as it was stored.
+    proof: the booking is then `UNCHECKED` and stays as it was stored. A user token Altegio
+    refuses is dropped (the client is asked to verify again) and the hash read instead.
     """
     altegio, storage = services.altegio, services.storage
     token = storage.user_token(booking.user_id)
+    verified = storage.verified_phone(booking.user_id) if token else ""
     try:
-        record, gone = await read_record(altegio, booking, token)
+        try:
+            read = await read_record(altegio, booking, token, verified, listed)
+        except errors.AuthError:
+            if token is None:
+                raise
+            token_refused(services, booking.user_id, token)
+            read = await read_record(altegio, booking, None)
+            read = replace(read, verify=True)
     except errors.AltegioError as exc:
         outage = isinstance(exc, errors.Unavailable | errors.RateLimited)
         return Fresh(booking, None, Change.UNCHECKED, outage=outage)
-    return await follow(services, booking, record, gone=gone)
+    fresh = await follow(services, booking, read.record, gone=read.gone)
+    return replace(fresh, verify=read.verify) if read.verify else fresh
+
+
+def token_refused(services: Services, user_id: int, token: str) -> None:
+    """Altegio no longer accepts the client's user token: it is dropped, nothing else."""
+    log.info("client %s: Altegio refused their user token; they will be asked to verify", user_id)
+    _write_copy(services.storage.refuse_user_token, user_id, token, services.clock())
 
 
 async def follow(

@@ -120,6 +120,19 @@ def set_user_auth_form(state: SalonState, form: str) -> None:
     state.user_auth_form = form
 
 
+LISTING_FORMS = ("any", "ids", "bare")
+
+
+def set_listing_form(state: SalonState, form: str) -> None:
+    """Which `GET user/records` path lists all of a client's records with their token, which
+    the reference leaves open (§8.3, §14.4): "any" (the default: the path's ids are ignored, as
+    §16 suggests), "ids" (only `user/records/{id}/{hash}`, any ids; the bare path is a 404) or
+    "bare" (only the bare `user/records`; with ids, just the record they name)."""
+    if form not in LISTING_FORMS:
+        raise ValueError(f"listing form must be one of {LISTING_FORMS}")
+    state.listing_form = form
+
+
 def attendance_fields(state: SalonState, record: Record) -> dict[str, int]:
     """The reference names it `attendance` or `visit_attendance`; the sandbox says either."""
     key = state.attendance_key

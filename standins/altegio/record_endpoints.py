@@ -183,8 +183,13 @@ def _path_record(state: SalonState, rest: list[str], user_token: str | None) -> 
 
 def user_records(state: SalonState, rest: list[str], user_token: str | None) -> Json:
     if user_token is not None:
-        # With a token the path ids are not needed: the client sees all their visits.
+        # With a token the path ids are not needed: the client sees all their visits (unless
+        # the sandbox is told to route the listing otherwise: `set_listing_form`).
         user = _user(state, user_token)
+        if state.listing_form == "ids" and len(rest) < 2:
+            not_found()
+        if state.listing_form == "bare" and rest:
+            return ok([record_view(state, _path_record(state, rest, user_token))])
         mine = [r for r in state.records.values() if _owns(user, r)]
         return ok([record_view(state, r) for r in sorted(mine, key=lambda r: r.start)])
     return ok([record_view(state, _path_record(state, rest, None))])

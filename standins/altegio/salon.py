@@ -110,6 +110,7 @@ class SalonState:
         self.client_ids: dict[str, int] = {}
         self.attendance_key = "attendance"
         self.user_auth_form = "enveloped"
+        self.listing_form = "any"
         # Altegio never gives a record id twice: ids go on from where an earlier run of the
         # sandbox could have left them (a hundred a second), so a bot's database that outlives
         # the sandbox never meets a new appointment under an old one's id.

@@ -77,7 +77,9 @@ token beside their online bookings (`online` false for one made by phone); `mark
 sets a visit's attendance; `revoke_user_token` makes Altegio refuse a token (401 by default,
 403 on demand) while a new `user/auth` gives a new one; `attendance_key` names attendance
 `attendance` (default), `visit_attendance` or both in `user/records`; `user_auth_form("bare")`
-gives `user/auth`'s documented bare `{"user_token"}` instead of the captured envelope. Webhooks and
+gives `user/auth`'s documented bare `{"user_token"}` instead of the captured envelope;
+`listing_form` routes the token's whole list at `user/records/{id}/{hash}` only ("ids") or at the
+bare `user/records` only ("bare"), the paths the reference leaves open. Webhooks and
 `hooks_settings` are `hooks` (`Sandbox.hooks`).
 
 The test-only views and switches under `/__sandbox/` are described in `server`.
@@ -112,6 +114,7 @@ from standins.altegio.client_accounts import (
     revoke_user_token,
     salon_book,
     set_attendance_key,
+    set_listing_form,
     set_user_auth_form,
 )
 from standins.altegio.faults import CLIENT_IP_EXTENSION, FaultBook, RateLimiter, make_fault
@@ -210,6 +213,11 @@ class Sandbox:
         """`user/auth` enveloped as captured (default) or bare `{"user_token"}` as documented."""
         with self._lock:
             set_user_auth_form(self._state, form)
+
+    def listing_form(self, form: str) -> None:
+        """How `user/records` lists a client's records: "any" (default), "ids" or "bare"."""
+        with self._lock:
+            set_listing_form(self._state, form)
 
     def add_admin_token(self, token: str) -> None:
         """A user token with the location's settings rights, as `hooks_settings` needs."""

@@ -74,6 +74,11 @@ class Record:
         return self.start + timedelta(seconds=self.length)
 
     @property
+    def company_id(self) -> int | None:
+        """Its location, as the record names it (None when it does not)."""
+        return as_int(self.company.get("id"))
+
+    @property
     def facts(self) -> Facts:
         """Its location's phone, currency and rules, as the record carries them."""
         return Facts.from_wire(self.company)

@@ -1,0 +1,175 @@
+"""My appointments, the list: every upcoming appointment (from the client's Altegio account once
+their phone is confirmed, else those booked here), what the salon changed, and past visits with
+Book again. One appointment's own screen and actions are `conversations/appointments.py`'s."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.altegio import errors
+from bot.context import Context
+from bot.i18n import Translator
+from bot.keyboards import NO_FLOW, Callback, Keys
+from bot.records import Change
+from bot.workflows import cabinet
+from bot.workflows.book import Who
+from conversations.screens import answer, show, unavailable
+from conversations.texts import h, what, when
+
+# A salon's name in a button is cut to this many characters.
+SALON_IN_BUTTON = 28
+
+
+def _who(update: Update, context: Context) -> Who | None:
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return None
+    return Who(chat.id, user.id if user else chat.id, context.language)
+
+
+def _link_button(t: Translator, keys: Keys, salon: str, again: bool) -> InlineKeyboardButton:
+    if again:
+        return keys.button(t.gettext("Confirm my phone number"), "acct")
+    name = salon if len(salon) <= SALON_IN_BUTTON else salon[: SALON_IN_BUTTON - 1] + "…"
+    return keys.button(t.gettext("Show all my appointments at %(salon)s", salon=name), "acct")
+
+
+def _link_lines(t: Translator, whole: bool, relink: bool, verify: bool) -> list[str]:
+    """Why to confirm the phone, when that would show more (or the truth) than is shown."""
+    if relink or verify:
+        return [
+            t.gettext(
+                "The salon's booking system asks you to confirm your phone number again to "
+                "show your appointments as they are now. A text message with a code will come."
+            )
+        ]
+    if whole:
+        return []
+    return [
+        t.gettext(
+            "Booked by phone or on the salon's website? Those appointments can be shown here "
+            "too: confirm your phone number with a code we send by text message."
+        )
+    ]
+
+
+async def list_appointments(update: Update, context: Context) -> None:
+    """/appointments and the My appointments button."""
+    if update.callback_query:
+        await answer(update, context)
+    services = context.services
+    t = context.t
+    who = _who(update, context)
+    if who is None:
+        return
+    now = context.now()
+    k = Keys(NO_FLOW, t)
+    try:
+        company = await services.altegio.company()
+    except errors.AltegioError as exc:
+        await unavailable(update, context, exc, retry=Callback(NO_FLOW, "apts"))
+        return
+    listing = await cabinet.appointments(services, who)
+    fresh = listing.items
+    active = [f for f in fresh if f.change is not Change.DELETED and f.booking.start > now]
+    cancelled = [f for f in fresh if f.change is Change.DELETED]
+    lines: list[str] = []
+    rows: list[list[InlineKeyboardButton]] = []
+    if active:
+        if listing.whole:
+            lines.append(
+                t.gettext("Your upcoming appointments at %(salon)s:", salon=h(company.title))
+            )
+        else:
+            lines.append(t.gettext("Your upcoming appointments:"))
+        for item in active:
+            local = item.booking.start.astimezone(company.tz)
+            title = item.title
+            label = f"{t.date(local.date())} · {t.time(local)}" + (f" · {title}" if title else "")
+            rows.append([k.button(label[:60], "apt", item.booking.record_id)])
+        if any(item.change is Change.UNCHECKED and not item.verify for item in active):
+            lines.append(
+                t.gettext(
+                    "Some could not be checked with the salon just now; they are shown as booked."
+                )
+            )
+    elif listing.whole:
+        lines.append(
+            t.gettext("You have no upcoming appointments at %(salon)s.", salon=h(company.title))
+        )
+    else:
+        lines.append(t.gettext("You have no upcoming appointments booked here."))
+    for item in active:
+        if item.change is Change.MOVED:
+            lines.append(
+                t.gettext(
+                    "Moved by the salon: %(what)s, now %(when)s.",
+                    what=h(what(t, item)),
+                    when=when(t, item.booking.start, company),
+                )
+            )
+    for item in cancelled:
+        lines.append(
+            t.gettext(
+                "Cancelled by the salon: %(what)s, %(when)s.",
+                what=h(what(t, item)),
+                when=when(t, item.booking.start, company),
+            )
+        )
+    relink = cabinet.relink(services, who.user_id)
+    link = _link_lines(t, listing.whole, relink, listing.verify)
+    text = "\n".join(lines) + "".join("\n\n" + line for line in link)
+    if link:
+        rows.append([_link_button(t, k, company.title, relink or listing.verify)])
+    rows.append([k.button(t.gettext("Past visits"), "past")])
+    rows.append([k.button(t.gettext("Book an appointment"), "book")])
+    await show(update, context, text, InlineKeyboardMarkup(rows))
+
+
+async def past_visits(update: Update, context: Context) -> None:
+    """Past visits: service, team member, date; Book again for each kind of visit."""
+    if update.callback_query:
+        await answer(update, context)
+    services = context.services
+    t = context.t
+    who = _who(update, context)
+    if who is None:
+        return
+    k = Keys(NO_FLOW, t)
+    try:
+        company = await services.altegio.company()
+    except errors.AltegioError as exc:
+        await unavailable(update, context, exc, retry=Callback(NO_FLOW, "past"))
+        return
+    past = await cabinet.past_visits(services, who)
+    lines: list[str] = []
+    rows: list[list[InlineKeyboardButton]] = []
+    if past.visits:
+        lines.append(t.gettext("Your past visits:"))
+        offered: set[tuple[str, str]] = set()
+        for visit in past.visits:
+            local = visit.start.astimezone(company.tz)
+            parts = [t.date(local.date()), visit.title or t.gettext("Appointment")]
+            if visit.staff_name:
+                parts.append(visit.staff_name)
+            line = "• " + h(" · ".join(parts))
+            if visit.no_show:
+                line += " " + t.gettext("(missed)")
+            lines.append(line)
+            kind = (visit.title, visit.staff_name)
+            if kind in offered or not visit.title:
+                continue
+            offered.add(kind)
+            label = t.gettext("Book again: %(service)s", service=visit.title)
+            if visit.staff_name:
+                label += f" · {visit.staff_name}"
+            rows.append([k.button(label[:60], "again", visit.record_id)])
+    else:
+        lines.append(t.gettext("There are no past visits to show yet."))
+    relink = cabinet.relink(services, who.user_id)
+    link = _link_lines(t, past.whole, relink, past.verify)
+    text = "\n".join(lines) + "".join("\n\n" + line for line in link)
+    if link:
+        rows.append([_link_button(t, k, company.title, relink or past.verify)])
+    rows.append([k.button(t.gettext("« My appointments"), "apts")])
+    await show(update, context, text, InlineKeyboardMarkup(rows))
