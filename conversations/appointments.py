@@ -95,7 +95,7 @@ async def appointment(update: Update, context: Context, cb: Callback) -> None:
     t = context.t
     k = keys(context)
     record_id = fresh.booking.record_id
-    text = describe(t, fresh, company)
+    text = describe(t, fresh, company, ask_verify=True)
     if fresh.change is Change.MOVED:
         text = t.gettext("The salon has moved this appointment.") + "\n\n" + text
     rows = []
@@ -112,6 +112,8 @@ async def appointment(update: Update, context: Context, cb: Callback) -> None:
             k.button(t.gettext("Address"), "addr", record_id),
         ]
     )
+    if fresh.verify:
+        rows.append([k.button(t.gettext("Confirm my phone number"), "acct")])
     rows.append([k.button(t.gettext("« My appointments"), "apts")])
     await show(update, context, text, InlineKeyboardMarkup(rows))
 

@@ -58,8 +58,9 @@ def what(t: Translator, fresh: Fresh) -> str:
     return fresh.title or t.gettext("appointment")
 
 
-def describe(t: Translator, fresh: Fresh, company: Company) -> str:
-    """The appointment as the client should see it, in their language and the salon's zone."""
+def describe(t: Translator, fresh: Fresh, company: Company, *, ask_verify: bool = False) -> str:
+    """The appointment as the client should see it, in their language and the salon's zone;
+    `ask_verify`: the screen offers to confirm the phone where that is what reading it needs."""
     lines = []
     if fresh.title:
         lines.append(f"<b>{h(fresh.title)}</b>")
@@ -76,7 +77,16 @@ def describe(t: Translator, fresh: Fresh, company: Company) -> str:
                 address=h(company.full_address),
             )
         )
-    if fresh.change is Change.UNCHECKED:
+    if fresh.change is Change.UNCHECKED and fresh.verify and ask_verify:
+        lines.append(
+            "<i>"
+            + t.gettext(
+                "To show it as the salon has it now, please confirm your phone number: this is "
+                "the appointment as it was booked."
+            )
+            + "</i>"
+        )
+    elif fresh.change is Change.UNCHECKED:
         lines.append(
             "<i>"
             + t.gettext(

@@ -202,6 +202,8 @@ async def test_a_hash_that_stops_working_asks_to_verify_rather_than_guess(bot: B
     assert len(appointment_buttons(user)) == 1
     assert "confirm your phone number again" in user.last.text
     await user.tap(appointment_buttons(user)[0])
+    assert "please confirm your phone number" in user.last.text
+    assert "could not be asked" not in user.last.text
     await user.tap("Cancel appointment")
     await user.tap("Yes, cancel it")
     assert "confirm your phone number" in user.last.text
