@@ -79,8 +79,9 @@ class RecordCalls(LocationCalls):
                 data = await self._request(
                     "GET", paths[form], user_token=user_token, route="user/records"
                 )
-            except errors.NotFound as exc:
-                if index + 1 < len(forms) and exc.from_altegio:
+            except (errors.NotFound, errors.ForeignAnswer):
+                # A path not served answers 404, Altegio's JSON or a server's own page.
+                if index + 1 < len(forms):
                     continue
                 raise
             self._list_form = form
