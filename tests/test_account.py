@@ -236,3 +236,15 @@ async def test_forget_removes_the_token_and_it_never_reaches_a_log(
     assert token not in caplog.text
     await user.send("/appointments")
     assert SHOW_ALL in buttons(user)
+
+
+async def test_a_listing_path_a_server_does_not_serve_is_passed_over(bot: Bot) -> None:
+    user = bot.user()
+    salon_booked(bot)
+    await user.send("/appointments")
+    # The bare path answered by the web server's own page, not Altegio's JSON.
+    page = "<html><body><h1>404 Not Found</h1></body></html>"
+    bot.sandbox.fault("GET", "user", status=404, body=page, content_type="text/html")
+    await confirm_phone(bot, user, remembered=False)
+    assert "Your upcoming appointments at Studio Aurora" in user.last.text
+    assert len(appointment_buttons(user)) == 1

@@ -170,6 +170,8 @@ async def appointments(services: Services, who: Who) -> Listing:
     covered: set[int] = set()
     if records is not None:
         for record in sorted(records, key=lambda r: r.start):
+            if record.end <= now:
+                continue  # a past visit: `past_visits`'
             booking = await _keep(services, who, record)
             if booking is None:
                 continue
