@@ -164,7 +164,11 @@ def doctor() -> int:
 
     try:
         settings = Settings.load()
-        secrets = [settings.telegram_bot_token or "", settings.altegio_partner_token or ""]
+        secrets = [
+            settings.telegram_bot_token or "",
+            settings.altegio_partner_token or "",
+            settings.altegio_user_token or "",
+        ]
     except (OSError, ValueError):
         secrets = []  # doctor reports the setting itself
     setup_logging("ERROR", secrets)
@@ -248,6 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings.telegram_bot_token or "",
             settings.altegio_partner_token or "",
             settings.webhook_secret or "",
+            settings.altegio_user_token or "",
+            settings.altegio_hook_path or "",
         ]
         level = settings.log_level if args.command != "chat" else "WARNING"
         setup_logging(level, secrets, settings.log_format)

@@ -6,6 +6,7 @@ workflows (`bot/workflows/`), and to the tick.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,19 @@ from bot.metrics import Heartbeat, Metrics
 from bot.records import ReminderPolicy
 from bot.settings import Settings
 from bot.storage import PendingWrites, Storage
+
+
+@dataclass(slots=True)
+class HookStatus:
+    """The location's record webhooks as this process knows them: whether its subscription is
+    live (reminders then trust the stored copy), when to look at it next, and the one lock
+    under which received events are followed, one at a time."""
+
+    live: bool = False
+    refused: bool = False  # the admin token was not accepted: not tried again until a restart
+    next_check: datetime | None = None  # None: at the next tick
+    failures: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +56,8 @@ class Services:
     # What /metrics reports, and when the reminder tick last ran (for /healthz).
     metrics: Metrics = field(default_factory=Metrics)
     heartbeat: Heartbeat = field(default_factory=Heartbeat)
+    # Altegio's record webhooks (`bot/workflows/salon_changes.py`).
+    hooks: HookStatus = field(default_factory=HookStatus)
 
     @property
     def reminder_policy(self) -> ReminderPolicy:

@@ -1,0 +1,362 @@
+"""The salon's changes told at once: Altegio's record webhooks subscribed with the salon's admin
+token, delivered (twice, late, out of order, across a restart) and told to the client as a
+client would see them; the sandbox delivers, with an injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from bot.storage import Contact
+from bot.web import WebServer
+from bot.workflows.hook_subscription import Subscription, subscribe
+from bot.workflows.salon_changes import accept
+from conversations import salon_news
+from conversations.reminders import send_due
+from standins.altegio.hooks import Delivery
+from standins.altegio.seed import SANDBOX_COMPANY_ID
+from standins.telegram.users import StubUser
+from tests.conftest import Bot, FakeClock, Recording
+from tests.test_appointments import FRIDAY_10, PHONE, active_records, book, plain
+from tests.test_web import never
+
+ADMIN_TOKEN = "salon-admin-user-token-7f3a"
+OTHER_APP = "https://crm.example.com/altegio/hook"
+HOOKS_ENV = {
+    "WEBHOOK_URL": "https://bot.example.com/tg/5f0c2d9e7a",
+    "WEBHOOK_SECRET": "s3cret_-token",
+    "ALTEGIO_USER_TOKEN": ADMIN_TOKEN,
+}
+MOVED = "The salon has moved your appointment"
+CANCELLED = "Your appointment was cancelled by the salon"
+
+
+def receive(bot: Bot, *, at_once: bool = False) -> None:
+    """Altegio's deliveries reach the bot's address (others' URLs are not the bot's business):
+    kept by the bot as its HTTP endpoint keeps them; `at_once` also follows them right away,
+    as the endpoint does, while the change that caused them may still be under way."""
+
+    def deliver(delivery: Delivery) -> int:
+        services = bot.services
+        if services is None or urlsplit(delivery.url).path != services.settings.altegio_hook_path:
+            return 404
+        status, new = accept(services, json.dumps(delivery.body).encode())
+        follow = bot.app.follow_salon_changes if bot.app is not None else None
+        if at_once and new and follow is not None:
+            asyncio.get_running_loop().create_task(follow())
+        return status
+
+    bot.sandbox.hooks.on_delivery(deliver)
+
+
+async def hooked(make_bot: Callable[..., Any], **options: Any) -> Bot:
+    """A bot in webhook mode with the salon's admin token, subscribed."""
+    bot: Bot = await make_bot(env=HOOKS_ENV, **options)
+    wire = options.get("transport")
+    if isinstance(wire, Recording):
+        wire.bot = bot
+    bot.sandbox.add_admin_token(ADMIN_TOKEN)
+    receive(bot)
+    assert bot.app is not None
+    assert await salon_news.keep_subscribed(bot.app) is Subscription.LIVE
+    return bot
+
+
+class Yielding(Recording):
+    """Altegio over a network: other tasks run while an answer is on its way back (here, the
+    webhook the call caused, followed at once)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        return response
+
+
+async def follow(bot: Bot) -> int:
+    assert bot.app is not None and bot.app.follow_salon_changes is not None
+    return await bot.app.follow_salon_changes()
+
+
+def said(user: StubUser, words: str) -> int:
+    return sum(words in t for t in user.bot_texts)
+
+
+async def booked(bot: Bot) -> tuple[StubUser, int]:
+    user = bot.user()
+    await book(user)
+    record_id = active_records(bot)[0]["record_id"]
+    assert isinstance(record_id, int)
+    return user, record_id
+
+
+# --- subscribing -----------------------------------------------------------------------------
+
+
+async def test_subscribing_keeps_other_apps_and_replaces_the_bots_older_address(
+    make_bot: Callable[..., Any],
+) -> None:
+    wire = Recording()
+    bot: Bot = await make_bot(env=HOOKS_ENV, transport=wire)
+    wire.bot = bot
+    assert bot.services is not None
+    hooks = bot.sandbox.hooks
+    bot.sandbox.add_admin_token(ADMIN_TOKEN)
+    older = "https://bot.example.com/altegio/0123456789abcdef0123456789abcdef"
+    hooks.subscribe(SANDBOX_COMPANY_ID, OTHER_APP, self_sending=1)
+    hooks.settings[SANDBOX_COMPANY_ID].update(client=1, record=0, finances_operation=1)
+    hooks.settings[SANDBOX_COMPANY_ID]["urls"].append(older)
+
+    assert await subscribe(bot.services) is Subscription.LIVE
+    now = hooks.settings[SANDBOX_COMPANY_ID]
+    url = bot.services.settings.altegio_hook_url
+    assert url is not None and url.startswith("https://bot.example.com/altegio/")
+    assert HOOKS_ENV["WEBHOOK_SECRET"] not in url
+    assert now["urls"] == [OTHER_APP, url]
+    assert (now["record"], now["active"], now["client"], now["finances_operation"]) == (1, 1, 1, 1)
+    assert now["self_sending"] == 1  # the other app's choice stays
+    # Already subscribed: read, not written again.
+    posts = sum(r.method == "POST" and "hooks_settings" in r.url.path for r in wire.seen)
+    assert await subscribe(bot.services) is Subscription.LIVE
+    assert sum(r.method == "POST" and "hooks_settings" in r.url.path for r in wire.seen) == posts
+    # The address stays the same across a restart.
+    await bot.restart()
+    assert bot.services.settings.altegio_hook_url == url
+
+
+async def test_a_refused_admin_token_leaves_the_bot_without_webhooks_and_the_salon_told_once(
+    make_bot: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    bot: Bot = await make_bot(env={**HOOKS_ENV, "ADMIN_CHAT_ID": "777"})
+    assert bot.app is not None and bot.services is not None
+    admin = StubUser(bot.stub, bot.app, user_id=777, first_name="Salon")
+    await admin.send("/admin")
+    assert await salon_news.keep_subscribed(bot.app) is Subscription.REFUSED
+    assert await salon_news.keep_subscribed(bot.app) is None  # not tried again
+    assert not bot.services.hooks.live
+    assert sum("ALTEGIO_USER_TOKEN" in t for t in admin.bot_texts) == 1
+    assert ADMIN_TOKEN not in caplog.text and "not accepted" in caplog.text
+    assert SANDBOX_COMPANY_ID not in bot.sandbox.hooks.settings
+    # Without webhooks the salon's move is found at the reminder, as before.
+    user, record_id = await booked(bot)
+    bot.sandbox.salon_move(record_id, FRIDAY_10 + timedelta(hours=5))
+    bot.clock.advance(days=2, hours=2)
+    await send_due(bot.app)
+    assert said(user, MOVED) == 1
+
+
+async def test_polling_mode_subscribes_nothing(bot: Bot) -> None:
+    assert bot.app is not None
+    assert await salon_news.keep_subscribed(bot.app) is Subscription.OFF
+    assert bot.sandbox.hooks.settings == {}
+
+
+# --- what clients are told ---------------------------------------------------------------------
+
+
+async def test_a_salon_move_delivered_twice_reaches_the_client_once(
+    make_bot: Callable[..., Any],
+) -> None:
+    bot = await hooked(make_bot)
+    user, record_id = await booked(bot)
+    bot.sandbox.hooks.duplicate_next()
+    bot.sandbox.salon_move(record_id, FRIDAY_10 + timedelta(hours=5))
+    assert await follow(bot) == 1
+    assert await follow(bot) == 0
+    assert said(user, MOVED) == 1
+    text = plain(user.last.text)
+    assert "Friday, November 27, 2026 at 3:00 PM" in text and "Women's haircut" in text
+    assert [b for row in user.last.buttons for b in row] == [
+        "Reschedule",
+        "Cancel appointment",
+        "Add to calendar",
+        "Address",
+        "My appointments",
+    ]
+    # The reminders follow the new time: the day-ahead one is due a day before 15:00.
+    bot.clock.advance(days=2, hours=6, minutes=5)
+    assert bot.app is not None
+    await send_due(bot.app)
+    assert "3:00 PM" in plain(user.last.text) and "Reminder" in user.last.text
+    assert said(user, MOVED) == 1
+
+
+async def test_an_older_event_after_a_newer_one_changes_nothing(
+    make_bot: Callable[..., Any], clock: FakeClock
+) -> None:
+    bot = await hooked(make_bot)
+    user, record_id = await booked(bot)
+    bot.sandbox.hooks.delay_next()  # the first move's event comes after the second's
+    bot.sandbox.salon_move(record_id, FRIDAY_10 + timedelta(hours=2))
+    clock.advance(minutes=3)
+    bot.sandbox.salon_move(record_id, FRIDAY_10 + timedelta(hours=5))
+    assert await follow(bot) == 1
+    assert said(user, MOVED) == 1 and "3:00 PM" in plain(user.last.text)
+    assert bot.services is not None
+    kept = bot.services.storage.booking(record_id)
+    assert kept is not None and kept.start == FRIDAY_10 + timedelta(hours=5)
+
+
+async def test_a_salon_cancel_is_told_once_and_its_reminders_go(
+    make_bot: Callable[..., Any],
+) -> None:
+    bot = await hooked(make_bot)
+    user, record_id = await booked(bot)
+    bot.sandbox.hooks.duplicate_next()
+    bot.sandbox.salon_cancel(record_id)
+    await follow(bot)
+    assert said(user, CANCELLED) == 1
+    assert [b for row in user.last.buttons for b in row] == ["Book again"]
+    bot.clock.advance(days=4)
+    assert bot.app is not None
+    assert await send_due(bot.app) == 0
+    assert said(user, CANCELLED) == 1 and said(user, "Reminder") == 0
+
+
+async def test_an_appointment_the_salon_makes_for_a_verified_phone_is_told_and_kept(
+    make_bot: Callable[..., Any],
+) -> None:
+    bot = await hooked(make_bot)
+    assert bot.services is not None
+    verified, typed = bot.user(100001), bot.user(100002, first_name="Eve")
+    await verified.send("/start")
+    await typed.send("/start")
+    token = bot.sandbox.add_user_token(PHONE)
+    bot.services.storage.set_user_token(verified.user_id, token, PHONE)
+    # Someone who merely typed the phone is no verified client of it.
+    bot.services.storage.remember_contact(typed.user_id, Contact("Eve", PHONE), bot.clock.now())
+    record_id = bot.sandbox.salon_book(
+        SANDBOX_COMPANY_ID, PHONE, 10001, 2001, FRIDAY_10 + timedelta(hours=4), source="phone"
+    )
+    assert await follow(bot) == 1
+    assert said(verified, "The salon has booked you in") == 1
+    assert "Women's haircut" in verified.last.text and "2:00 PM" in plain(verified.last.text)
+    assert said(typed, "booked you") == 0
+    kept = bot.services.storage.booking(record_id)
+    assert kept is not None and kept.chat_id == verified.chat_id
+    # Its reminder comes, with no record read needed.
+    bot.clock.advance(days=2, hours=5, minutes=5)
+    assert bot.app is not None
+    await send_due(bot.app)
+    assert "Reminder" in verified.last.text
+
+
+async def test_the_bots_own_move_and_cancel_are_not_told_back(
+    make_bot: Callable[..., Any],
+) -> None:
+    # Updates go through the per-chat processor, as in production ("still working" never
+    # shows: no real time passes).
+    wire = Yielding()
+    bot: Bot = await make_bot(env=HOOKS_ENV, slow_sleep=never, transport=wire)
+    wire.bot = bot
+    bot.sandbox.add_admin_token(ADMIN_TOKEN)
+    # Another app asked for the events API calls cause, so the bot's own come back to it too,
+    # and each is followed at once, while the bot's own call is still under way.
+    bot.sandbox.hooks.subscribe(SANDBOX_COMPANY_ID, OTHER_APP, self_sending=1)
+    receive(bot, at_once=True)
+    assert bot.app is not None
+    assert await salon_news.keep_subscribed(bot.app) is Subscription.LIVE
+    user = bot.user(through_processor=True)
+    await book(user)
+    await user.send("/appointments")
+    await user.tap_number(1)
+    await user.tap("Reschedule")
+    await user.send("Saturday")
+    await user.tap_number(2)
+    await user.tap("✅ Move it")
+    assert "Your appointment is moved" in user.last.text
+    await follow(bot)
+    await user.send("/appointments")
+    await user.tap_number(1)
+    await user.tap("Cancel appointment")
+    await user.tap("Yes, cancel it")
+    await follow(bot)
+    assert said(user, MOVED) == 0 and said(user, CANCELLED) == 0
+    assert said(user, "booked you in") == 0
+    assert bot.sandbox.hooks.deliveries()  # the events did come
+
+
+async def test_an_event_kept_before_a_restart_is_told_after_it_once(
+    make_bot: Callable[..., Any],
+) -> None:
+    bot = await hooked(make_bot)
+    user, record_id = await booked(bot)
+    bot.sandbox.salon_move(record_id, FRIDAY_10 + timedelta(hours=5))  # kept, not yet followed
+    await bot.restart(graceful=False)
+    assert await follow(bot) == 1
+    assert await follow(bot) == 0
+    assert said(user, MOVED) == 1
+
+
+async def test_a_reminder_with_live_webhooks_reads_nothing_from_altegio(
+    make_bot: Callable[..., Any],
+) -> None:
+    wire = Recording()
+    bot = await hooked(make_bot, transport=wire)
+    user, record_id = await booked(bot)
+    bot.sandbox.salon_move(record_id, FRIDAY_10 + timedelta(hours=5))
+    await follow(bot)
+    seen = len(wire.seen)
+    bot.clock.advance(days=2, hours=6, minutes=5)
+    assert bot.app is not None and bot.services is not None
+    assert await send_due(bot.app) == 1
+    assert "Reminder" in user.last.text and "3:00 PM" in plain(user.last.text)
+    assert wire.seen[seen:] == []
+    metrics = bot.services.metrics.exposition().decode()
+    assert 'bot_reminder_reads_total{source="webhooks"} 1.0' in metrics
+
+
+# --- the endpoint ------------------------------------------------------------------------------
+
+
+async def test_the_endpoint_refuses_what_is_not_altegios_and_any_other_path(
+    make_bot: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = await hooked(make_bot)
+    assert bot.app is not None and bot.services is not None
+    user, record_id = await booked(bot)
+    path = bot.services.settings.altegio_hook_path
+    assert path is not None
+    server = WebServer(bot.app, hook_path=path)
+    port = await server.start("127.0.0.1", 0)
+    bot.sandbox.salon_move(record_id, FRIDAY_10 + timedelta(hours=5))
+    await follow(bot)  # told once already; the same event posted again is a repeat
+    event = {
+        "company_id": SANDBOX_COMPANY_ID,
+        "resource": "record",
+        "resource_id": record_id,
+        "status": "update",
+        "data": {"id": record_id, "phone": PHONE},
+    }
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for body in (
+                b"{not json",
+                b"[1]",
+                json.dumps({**event, "company_id": 999}).encode(),
+                json.dumps({**event, "resource": "spaceship"}).encode(),
+                json.dumps({**event, "status": "exploded"}).encode(),
+                json.dumps({**event, "data": {"phone": PHONE}}).encode(),
+            ):
+                answer = await client.post(path, content=body)
+                assert answer.status_code == 400, body
+            elsewhere = await client.post("/altegio/" + "0" * 32, json=event)
+            assert elsewhere.status_code == 404
+            other = {**event, "resource": "client", "data": {"phone": PHONE}}
+            assert (await client.post(path, json=other)).status_code == 200
+            delivered = bot.sandbox.hooks.deliveries()[-1].body
+            answer = await client.post(path, json=delivered)
+            assert answer.status_code == 200
+    finally:
+        await server.stop()
+    await follow(bot)
+    assert said(user, MOVED) == 1
+    assert "refused" in caplog.text and PHONE not in caplog.text and "spaceship" not in caplog.text
+    assert path not in caplog.text
