@@ -24,15 +24,23 @@ from bot.storage import PendingWrites, Storage
 
 @dataclass(slots=True)
 class HookStatus:
-    """The location's record webhooks as this process knows them: whether its subscription is
-    live (reminders then trust the stored copy), when to look at it next, and the one lock
-    under which received events are followed, one at a time."""
+    """The location's record webhooks as this process knows them: whether they are live
+    (reminders then trust the stored copy), when to look at the subscription next, and the one
+    lock under which received events are followed, one at a time."""
 
-    live: bool = False
+    subscribed: bool = False  # Altegio holds the bot's address, with record events on
+    # An event has reached the bot's address since it started: the address is reachable (a
+    # reverse proxy that does not forward it would leave the stored copy stale, unnoticed).
+    heard: bool = False
     refused: bool = False  # the admin token was not accepted: not tried again until a restart
     next_check: datetime | None = None  # None: at the next tick
     failures: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def live(self) -> bool:
+        """Whether the salon's changes reach the bot by webhook now."""
+        return self.subscribed and self.heard
 
 
 @dataclass(frozen=True, slots=True)

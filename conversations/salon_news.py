@@ -62,10 +62,13 @@ async def keep_subscribed(application: BotApplication) -> Subscription | None:
     hooks.failures = 0 if outcome is Subscription.LIVE else hooks.failures + 1
     again = hook_subscription.next_check(outcome, hooks.failures, now)
     hooks.next_check = again
-    was_live, hooks.live = hooks.live, outcome is Subscription.LIVE
+    was_subscribed, hooks.subscribed = hooks.subscribed, outcome is Subscription.LIVE
     if outcome is Subscription.LIVE:
-        if not was_live:
-            log.info("altegio webhooks: live; the salon's changes are told at once")
+        if not was_subscribed:
+            log.info(
+                "altegio webhooks: subscribed; the salon's changes are told at once (reminders "
+                "trust the stored copy once the first event has come)"
+            )
     elif outcome is Subscription.OFF:
         hooks.refused = True  # nothing to try: told at start (`announce`)
     elif outcome is Subscription.REFUSED:

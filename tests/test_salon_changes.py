@@ -7,13 +7,17 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from bot.cli import log_secrets
+from bot.doctor import Mark
+from bot.settings import Settings, SettingsError
 from bot.storage import Contact
 from bot.web import WebServer
 from bot.workflows.hook_subscription import Subscription, subscribe
@@ -21,10 +25,13 @@ from bot.workflows.salon_changes import accept
 from conversations import salon_news
 from conversations.reminders import send_due
 from standins.altegio.hooks import Delivery
+from standins.altegio.sandbox import Sandbox
 from standins.altegio.seed import SANDBOX_COMPANY_ID
 from standins.telegram.users import StubUser
-from tests.conftest import Bot, FakeClock, Recording
+from tests.conftest import BERLIN, Bot, FakeClock, Recording
 from tests.test_appointments import FRIDAY_10, PHONE, active_records, book, plain
+from tests.test_doctor import NO_ENV_FILE as NO_FILE
+from tests.test_doctor import TOKEN, doctor
 from tests.test_web import never
 
 ADMIN_TOKEN = "salon-admin-user-token-7f3a"
@@ -360,3 +367,84 @@ async def test_the_endpoint_refuses_what_is_not_altegios_and_any_other_path(
     assert said(user, MOVED) == 1
     assert "refused" in caplog.text and PHONE not in caplog.text and "spaceship" not in caplog.text
     assert path not in caplog.text
+
+
+# --- as the real service may word and time them -------------------------------------------------
+
+
+async def test_statuses_worded_otherwise_and_a_deletion_sent_as_an_update_are_understood(
+    make_bot: Callable[..., Any],
+) -> None:
+    bot = await hooked(make_bot)
+    hooks = bot.sandbox.hooks
+    hooks.status_words = {"update": "record_updated", "create": "created"}
+    hooks.delete_as_update = True
+    user, record_id = await booked(bot)
+    bot.sandbox.salon_move(record_id, FRIDAY_10 + timedelta(hours=5))
+    await follow(bot)
+    bot.clock.advance(minutes=1)
+    bot.sandbox.salon_cancel(record_id)
+    await follow(bot)
+    assert said(user, MOVED) == 1 and said(user, CANCELLED) == 1
+    assert [d.body["status"] for d in hooks.deliveries()][-2:] == ["record_updated"] * 2
+
+
+async def test_a_summer_time_told_right_when_the_offset_comes_wrong(
+    make_bot: Callable[..., Any],
+) -> None:
+    bot = await hooked(make_bot)
+    bot.sandbox.hooks.dst_wrong_offset = True
+    user, record_id = await booked(bot)
+    summer = datetime(2027, 6, 15, 12, 0, tzinfo=BERLIN)
+    bot.sandbox.salon_move(record_id, summer)
+    await follow(bot)
+    assert "June 15, 2027 at 12:00 PM" in plain(user.last.text)
+    assert bot.services is not None
+    kept = bot.services.storage.booking(record_id)
+    assert kept is not None and kept.start == summer
+
+
+async def test_reminders_read_altegio_until_an_event_shows_the_address_is_reached(
+    make_bot: Callable[..., Any],
+) -> None:
+    wire = Recording()
+    bot = await hooked(make_bot, transport=wire)
+    assert bot.services is not None and bot.app is not None
+    await booked(bot)
+    assert bot.services.hooks.subscribed and not bot.services.hooks.live
+    seen = len(wire.seen)
+    bot.clock.advance(days=2, hours=1, minutes=5)  # the day-ahead reminder of Friday 10:00
+    assert await send_due(bot.app) == 1
+    assert any("book_record" in r.url.path for r in wire.seen[seen:])
+
+
+def test_the_admin_token_is_checked_secret_and_the_address_derived(tmp_path: Path) -> None:
+    env = {**HOOKS_ENV, "BOT_DB_PATH": str(tmp_path / "x.sqlite3")}
+    with pytest.raises(SettingsError) as refused:
+        Settings.load(env={**env, "ALTEGIO_USER_TOKEN": "abc def,ghi"}, env_file=NO_FILE)
+    assert "abc" not in str(refused.value)
+    settings = Settings.load(env=env, env_file=NO_FILE)
+    again = Settings.load(env=env, env_file=NO_FILE)
+    other = Settings.load(env={**env, "WEBHOOK_SECRET": "another"}, env_file=NO_FILE)
+    assert settings.altegio_hook_url == again.altegio_hook_url != other.altegio_hook_url
+    assert settings.altegio_hook_path is not None
+    assert ADMIN_TOKEN in log_secrets(settings)
+    assert settings.altegio_hook_path in log_secrets(settings)
+    polling = Settings.load(env={"ALTEGIO_USER_TOKEN": ADMIN_TOKEN}, env_file=NO_FILE)
+    assert polling.altegio_hook_url is None
+
+
+@pytest.mark.parametrize("admin", [True, False])
+def test_doctor_says_whether_altegio_holds_the_bots_address(
+    admin: bool, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    env = {**HOOKS_ENV, "BOT_DB_PATH": str(tmp_path / "x.sqlite3"), "TELEGRAM_BOT_TOKEN": TOKEN}
+    if admin:
+        sandbox.add_admin_token(ADMIN_TOKEN)
+    checks = doctor(env, sandbox)
+    line = checks["Altegio webhooks"]
+    assert line.mark is (Mark.OK if admin else Mark.WARN)
+    assert ("the bot subscribes" if admin else "not accepted") in line.found
+    assert ADMIN_TOKEN not in line.found
+    if admin:
+        assert "https://bot.example.com/altegio/…" in line.found

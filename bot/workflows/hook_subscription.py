@@ -16,7 +16,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.altegio import errors
+from bot.altegio.client import AltegioClient
 from bot.services import Services
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -122,3 +124,35 @@ def next_check(outcome: Subscription, failures: int, now: datetime) -> datetime 
         wait: timedelta = min(RETRY_FIRST * 2 ** max(failures - 1, 0), RETRY_MOST)
         return now + wait
     return None
+
+
+async def status_line(altegio: AltegioClient, settings: Settings) -> tuple[bool, str]:
+    """For `doctor`, read only: whether all is as it should be, and what was found (never the
+    token or the secret path)."""
+    url, token = settings.altegio_hook_url, settings.altegio_user_token
+    if not token:
+        return (
+            True,
+            "off (ALTEGIO_USER_TOKEN is not set): the salon's changes are read at reminders",
+        )
+    if not url:
+        return False, (
+            "ALTEGIO_USER_TOKEN is set, but in polling mode Altegio cannot reach the bot: set "
+            "WEBHOOK_URL and WEBHOOK_SECRET for webhooks (until then changes are read at reminders)"
+        )
+    try:
+        current = await altegio.hook_settings(token)
+    except errors.AuthError:
+        return False, (
+            "ALTEGIO_USER_TOKEN is not accepted for the location's webhook settings (wrong or "
+            "expired, or its user lacks rights to the location's settings): no webhooks"
+        )
+    except errors.AltegioError as exc:
+        return False, f"the location's webhook settings could not be read ({type(exc).__name__})"
+    shown = f"{_origin(url)}{OWN_PATH}…"
+    others = len([u for u in _urls(current) if u != url])
+    if _wanted(current, url) is current:
+        return True, f"subscribed: Altegio posts record events to {shown} ({others} other URLs)"
+    if _wanted(current, url) is None:
+        return False, f"{others} other URLs are subscribed: Altegio takes no more than {MAX_URLS}"
+    return True, f"the bot subscribes {shown} at start, keeping the {others} other URLs"
