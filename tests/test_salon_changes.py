@@ -195,6 +195,35 @@ async def test_a_salon_move_delivered_twice_reaches_the_client_once(
     assert said(user, MOVED) == 1
 
 
+async def test_another_team_member_is_told_and_attendance_alone_tells_nothing(
+    make_bot: Callable[..., Any],
+) -> None:
+    bot = await hooked(make_bot)
+    user, record_id = await booked(bot)
+    bot.sandbox.salon_reassign(record_id, 2002)
+    bot.sandbox.mark_attendance(record_id, 2)  # the visit confirmed: no news for the client
+    assert await follow(bot) == 1
+    assert said(user, "The salon has changed who will see you: Jonas Richter") == 1
+    assert "Team member: Jonas Richter" in user.last.text
+    assert len(user.bot_texts) == len(set(user.bot_texts))
+
+
+async def test_a_client_who_blocked_the_bot_hears_nothing_and_the_inbox_moves_on(
+    make_bot: Callable[..., Any],
+) -> None:
+    bot = await hooked(make_bot)
+    user, record_id = await booked(bot)
+    user.block()
+    shown = len(user.bot_texts)
+    bot.sandbox.salon_move(record_id, FRIDAY_10 + timedelta(hours=5))
+    assert await follow(bot) == 0
+    assert bot.services is not None
+    assert bot.services.storage.hook_events_waiting() == []
+    kept = bot.services.storage.booking(record_id)
+    assert kept is not None and kept.start == FRIDAY_10 + timedelta(hours=5)
+    assert len(user.bot_texts) == shown
+
+
 async def test_an_older_event_after_a_newer_one_changes_nothing(
     make_bot: Callable[..., Any], clock: FakeClock
 ) -> None:

@@ -4,11 +4,12 @@ the inbox before they are answered, and followed one at a time.
 A delivery may come twice, late, or before an older one (§12.3), and carries no signature: the
 secret is the path it is posted to. So each event is kept once under its key
 (`company_id:resource:resource_id:status:last_change_date`); one older than the newest change
-already followed of its record changes nothing; and what it says is compared with the stored
-copy (`sync.follow`), so only a real change is told, once. The bot's own changes come back as
-events too (`self_sending`): an event about a chat's appointment is followed in that chat's
-turn, after whatever the client is doing there has been stored, so it repeats what the bot
-knows and tells nothing. Plain code: `tell` (the handler's) puts the news into words.
+already followed of its record changes nothing; what it says is compared with the stored copy,
+and one that claims a change is checked by reading the record once (the event is a hint), so
+only a real change is told, once. The bot's own changes come back as events too
+(`self_sending`): an event about a chat's appointment is followed in that chat's turn, after
+whatever the client is doing there has been stored, so it repeats what the bot knows and tells
+nothing. Plain code: `tell` (the handler's) puts the news into words.
 """
 
 from __future__ import annotations
@@ -227,7 +228,15 @@ async def _known(services: Services, record: Record, company: Company) -> News |
     if booking is None or booking.status != "active":
         return None  # cancelled through the bot, or already told
     now = services.clock()
-    fresh = await sync.follow(services, booking, record)
+    if _claims_change(booking, record):
+        # A hint, not the truth (§12.3): an event held up on the way may be older than a
+        # change the bot made itself. Altegio's own word, read once, decides; only when it
+        # cannot be read does the event's stand.
+        fresh = await sync.refresh(services, booking)
+        if fresh.change is Change.UNCHECKED:
+            fresh = await sync.follow(services, booking, record)
+    else:
+        fresh = await sync.follow(services, booking, record)
     if record.attendance == -1 and fresh.change is Change.SAME:
         storage.drop_reminders(record.id)  # a no-show gets no thank-you
     if fresh.change is Change.DELETED:
@@ -241,6 +250,17 @@ async def _known(services: Services, record: Record, company: Company) -> News |
     if max(booking.start, fresh.booking.start) <= now:
         return None  # a past visit: nothing worth a message
     return News(told, booking.chat_id, _language(services, booking), fresh, company)
+
+
+def _claims_change(booking: StoredBooking, record: Record) -> bool:
+    """Whether the event says the appointment is not as the bot keeps it (cancelled, moved,
+    another length or team member)."""
+    return (
+        record.deleted
+        or record.start != booking.start
+        or bool(record.length and record.length != booking.length)
+        or bool(booking.staff_id and record.staff_id and record.staff_id != booking.staff_id)
+    )
 
 
 def _new_member(before: StoredBooking, after: StoredBooking) -> bool:

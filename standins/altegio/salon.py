@@ -159,6 +159,11 @@ class SalonState:
         record.start = new_start.astimezone(UTC)
         record.last_change_date = self.now()
 
+    def salon_reassign(self, record_id: int, staff_id: int) -> None:
+        record = self.records[record_id]
+        record.staff_id = staff_id
+        record.last_change_date = self.now()
+
     def add_user_token(self, phone: str, token: str | None = None) -> str:
         user = self.user_for(phone)
         if token is not None and token != user.token:

@@ -230,6 +230,13 @@ class Sandbox:
             self._emit(record_id, "update")
         notify(self.hooks, self._lock)
 
+    def salon_reassign(self, record_id: int, staff_id: int) -> None:
+        """As if the salon gave the appointment to another team member, at the same time."""
+        with self._lock:
+            self._state.salon_reassign(record_id, staff_id)
+            self._emit(record_id, "update")
+        notify(self.hooks, self._lock)
+
     def add_user_token(self, phone: str, token: str | None = None) -> str:
         """Log a client in without an SMS round trip; returns the user token."""
         with self._lock:
