@@ -418,6 +418,27 @@ async def test_statuses_worded_otherwise_and_a_deletion_sent_as_an_update_are_un
     assert [d.body["status"] for d in hooks.deliveries()][-2:] == ["record_updated"] * 2
 
 
+async def test_a_bare_cancel_with_no_date_is_followed_once(
+    make_bot: Callable[..., Any],
+) -> None:
+    bot = await hooked(make_bot)
+    assert bot.services is not None
+    user, record_id = await booked(bot)
+    bot.sandbox.hooks.settings.clear()  # this one is posted by hand
+    bot.sandbox.salon_cancel(record_id)
+    bare = {
+        "company_id": SANDBOX_COMPANY_ID,
+        "resource": "record",
+        "resource_id": record_id,
+        "status": "cancel",
+        "data": {"id": record_id},
+    }
+    for _ in range(2):
+        assert accept(bot.services, json.dumps(bare).encode())[0] == 200
+    await follow(bot)
+    assert said(user, CANCELLED) == 1
+
+
 async def test_a_summer_time_told_right_when_the_offset_comes_wrong(
     make_bot: Callable[..., Any],
 ) -> None:

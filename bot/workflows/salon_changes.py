@@ -14,6 +14,7 @@ nothing. Plain code: `tell` (the handler's) puts the news into words.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sqlite3
@@ -130,6 +131,10 @@ def read_event(raw: bytes, company_id: int) -> HookEvent | None:
         status = "delete"
     change = as_str(data.get("last_change_date"))
     when = parse_datetime(change)
+    if not change:
+        # Without its time, what it says tells one event from another.
+        content = json.dumps(data, sort_keys=True, default=str).encode()
+        change = "#" + hashlib.sha256(content).hexdigest()[:16]
     key = f"{company_id}:record:{record_id}:{status}:{change}"
     return HookEvent(key, record_id, status, int(when.timestamp()) if when else 0, body)
 
@@ -202,14 +207,16 @@ async def _follow(services: Services, event: HookEvent, turn: Turn) -> News | No
         return None
     company = await services.altegio.company()
     data = as_dict(event.body.get("data"))
+    booking = storage.booking(event.record_id)
     try:
         record = Record.from_wire(data, company.tz)
     except errors.UnexpectedResponse:
-        log.warning("record %s: an event without a usable date, left alone", event.record_id)
-        return None
+        if event.status != "delete" or booking is None:
+            log.warning("record %s: an event without a usable date, left alone", event.record_id)
+            return None
+        record = _as_kept(booking)  # a deletion needs no date to be followed
     if event.status == "delete":
         record = replace(record, deleted=True)
-    booking = storage.booking(record.id)
     if booking is not None:
         async with turn(booking.chat_id):
             news = await _known(services, record, company)
@@ -250,6 +257,17 @@ async def _known(services: Services, record: Record, company: Company) -> News |
     if max(booking.start, fresh.booking.start) <= now:
         return None  # a past visit: nothing worth a message
     return News(told, booking.chat_id, _language(services, booking), fresh, company)
+
+
+def _as_kept(booking: StoredBooking) -> Record:
+    return Record(
+        id=booking.record_id,
+        start=booking.start,
+        length=booking.length,
+        deleted=False,
+        staff_id=booking.staff_id or None,
+        staff_name=booking.staff_name,
+    )
 
 
 def _claims_change(booking: StoredBooking, record: Record) -> bool:
