@@ -200,7 +200,9 @@ async def test_another_team_member_is_told_and_attendance_alone_tells_nothing(
 ) -> None:
     bot = await hooked(make_bot)
     user, record_id = await booked(bot)
-    bot.sandbox.salon_reassign(record_id, 2002)
+    start = active_records(bot)[0]["start"]
+    assert isinstance(start, datetime)
+    bot.sandbox.salon_move(record_id, start, staff_id=2002)  # the same time, someone else
     bot.sandbox.mark_attendance(record_id, 2)  # the visit confirmed: no news for the client
     assert await follow(bot) == 1
     assert said(user, "The salon has changed who will see you: Jonas Richter") == 1
