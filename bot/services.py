@@ -32,7 +32,11 @@ class HookStatus:
     # An event has reached the bot's address since it started: the address is reachable (a
     # reverse proxy that does not forward it would leave the stored copy stale, unnoticed).
     heard: bool = False
-    refused: bool = False  # the admin token was not accepted: not tried again until a restart
+    heard_since: datetime | None = None
+    # Appointments whose state this process learnt since the webhooks were heard (an event, or
+    # a read): an event missed while the bot was down leaves the others to be read once.
+    known: set[int] = field(default_factory=set)
+    refused: bool = False  # not tried again until a restart: the token refused, or nothing to try
     next_check: datetime | None = None  # None: at the next tick
     failures: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -41,6 +45,13 @@ class HookStatus:
     def live(self) -> bool:
         """Whether the salon's changes reach the bot by webhook now."""
         return self.subscribed and self.heard
+
+    def fresh(self, record_id: int, created_at: datetime) -> bool:
+        """Whether the stored copy of an appointment is kept in step by webhooks: they are live
+        and it was made, or learnt of, since they were heard in this process."""
+        if not self.live or self.heard_since is None:
+            return False
+        return record_id in self.known or created_at >= self.heard_since
 
 
 @dataclass(frozen=True, slots=True)

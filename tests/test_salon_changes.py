@@ -97,9 +97,14 @@ def said(user: StubUser, words: str) -> int:
 
 
 async def booked(bot: Bot) -> tuple[StubUser, int]:
-    user = bot.user()
+    return await booked_for(bot, 100001)
+
+
+async def booked_for(bot: Bot, user_id: int) -> tuple[StubUser, int]:
+    """The client books Friday's first free time with Anna Weber."""
+    user = bot.user(user_id)
     await book(user)
-    record_id = active_records(bot)[0]["record_id"]
+    record_id = active_records(bot)[-1]["record_id"]
     assert isinstance(record_id, int)
     return user, record_id
 
@@ -500,3 +505,33 @@ def test_doctor_says_whether_altegio_holds_the_bots_address(
     assert ADMIN_TOKEN not in line.found
     if admin:
         assert "https://bot.example.com/altegio/…" in line.found
+
+
+async def test_after_a_restart_an_appointment_is_read_once_then_kept_by_webhooks(
+    make_bot: Callable[..., Any],
+) -> None:
+    wire = Recording()
+    bot = await hooked(make_bot, transport=wire)
+    user, record_id = await booked(bot)
+    await bot.restart()  # events of the downtime may have been lost
+    bot.clock.advance(minutes=10)
+    assert bot.app is not None
+    assert await salon_news.keep_subscribed(bot.app) is Subscription.LIVE
+    # Someone else's appointment, made at the salon: the webhooks reach the bot again.
+    bot.sandbox.salon_book(
+        SANDBOX_COMPANY_ID, "+4915200000999", 10001, 2002, FRIDAY_10, source="phone"
+    )
+    await follow(bot)
+
+    def reads() -> int:
+        return sum("book_record" in r.url.path or "user/records" in r.url.path for r in wire.seen)
+
+    before = reads()
+    bot.clock.advance(days=2, hours=1, minutes=5)  # the day-ahead reminder
+    assert await send_due(bot.app) == 1
+    assert reads() == before + 1 and "Reminder" in user.last.text
+    bot.clock.advance(hours=22)  # two hours before: the webhooks keep it in step now
+    assert await send_due(bot.app) == 1
+    assert reads() == before + 1
+    assert sum("Reminder" in t for t in user.bot_texts) == 2
+    assert bot.services is not None and record_id in bot.services.hooks.known

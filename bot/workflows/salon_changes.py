@@ -153,7 +153,9 @@ def accept(services: Services, raw: bytes) -> tuple[int, bool]:
         log.warning("altegio webhook: a body refused (%s)", exc)
         services.metrics.webhook("refused")
         return 400, False
-    services.hooks.heard = True  # Altegio reaches the bot's address
+    hooks = services.hooks
+    if not hooks.heard:  # Altegio reaches the bot's address
+        hooks.heard, hooks.heard_since = True, services.clock()
     if event is None:
         services.metrics.webhook("ignored")
         return 200, False
@@ -224,6 +226,7 @@ async def _follow(services: Services, event: HookEvent, turn: Turn) -> News | No
         news = await _new(services, record, data, company, turn)
     if event.changed_at:
         storage.mark_hook(record.id, event.changed_at)
+    services.hooks.known.add(record.id)
     return news
 
 
