@@ -1,7 +1,7 @@
 """The bot's HTTP side, in its own process: Telegram's webhook, Altegio's record webhooks,
 `/healthz` and `/metrics`, and running until a stop signal, then stopping gracefully.
 
-One aiohttp server on `WEBHOOK_LISTEN` serves all three. In webhook mode Telegram posts updates
+One aiohttp server on `WEBHOOK_LISTEN` serves them all. In webhook mode Telegram posts updates
 to the path of `WEBHOOK_URL` with the secret in `X-Telegram-Bot-Api-Secret-Token`; they go on
 the application's update queue, so the per-chat order (`bot/updates.py`) holds as in polling.
 With `ALTEGIO_USER_TOKEN`, Altegio posts the location's record events to a secret path of its

@@ -164,6 +164,39 @@ async def test_a_refused_admin_token_leaves_the_bot_without_webhooks_and_the_sal
     assert said(user, MOVED) == 1
 
 
+async def test_subscribing_is_tried_again_while_altegio_does_not_answer(
+    make_bot: Callable[..., Any], clock: FakeClock
+) -> None:
+    bot: Bot = await make_bot(env=HOOKS_ENV)
+    bot.sandbox.add_admin_token(ADMIN_TOKEN)
+    assert bot.app is not None
+    bot.sandbox.fault("GET", "hooks_settings", status=503, times=None)
+    assert await salon_news.keep_subscribed(bot.app) is Subscription.UNAVAILABLE
+    assert await salon_news.keep_subscribed(bot.app) is None  # not on every tick
+    bot.sandbox.clear_faults()
+    clock.advance(minutes=1, seconds=1)
+    assert await salon_news.keep_subscribed(bot.app) is Subscription.LIVE
+    assert bot.sandbox.hooks.settings[SANDBOX_COMPANY_ID]["record"] == 1
+
+
+async def test_ten_other_urls_leave_no_room_and_the_salon_is_told_once(
+    make_bot: Callable[..., Any], clock: FakeClock
+) -> None:
+    bot: Bot = await make_bot(env={**HOOKS_ENV, "ADMIN_CHAT_ID": "777"})
+    assert bot.app is not None
+    bot.sandbox.add_admin_token(ADMIN_TOKEN)
+    admin = StubUser(bot.stub, bot.app, user_id=777, first_name="Salon")
+    await admin.send("/admin")
+    bot.sandbox.hooks.subscribe(SANDBOX_COMPANY_ID, OTHER_APP)
+    others = [f"https://app{i}.example.com/hook" for i in range(10)]
+    bot.sandbox.hooks.settings[SANDBOX_COMPANY_ID]["urls"] = others
+    assert await salon_news.keep_subscribed(bot.app) is Subscription.FULL
+    clock.advance(minutes=5)
+    assert await salon_news.keep_subscribed(bot.app) is Subscription.FULL
+    assert bot.sandbox.hooks.settings[SANDBOX_COMPANY_ID]["urls"] == others
+    assert sum("could not subscribe" in t for t in admin.bot_texts) == 1
+
+
 async def test_polling_mode_subscribes_nothing(bot: Bot) -> None:
     assert bot.app is not None
     assert await salon_news.keep_subscribed(bot.app) is Subscription.OFF
