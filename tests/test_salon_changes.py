@@ -176,7 +176,9 @@ async def test_subscribing_is_tried_again_while_altegio_does_not_answer(
     bot.sandbox.clear_faults()
     clock.advance(minutes=1, seconds=1)
     assert await salon_news.keep_subscribed(bot.app) is Subscription.LIVE
-    assert bot.sandbox.hooks.settings[SANDBOX_COMPANY_ID]["record"] == 1
+    settings = bot.sandbox.hooks.settings[SANDBOX_COMPANY_ID]
+    # Nobody else's settings: records only, and the bot's own changes need not come back.
+    assert (settings["record"], settings["client"], settings["self_sending"]) == (1, 0, 0)
 
 
 async def test_ten_other_urls_leave_no_room_and_the_salon_is_told_once(

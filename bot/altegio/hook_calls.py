@@ -41,6 +41,8 @@ def _settings(data: Any) -> dict[str, Any]:
     # Newer backends add `url_settings`, `schedule` and the like: kept as they come.
     if data is None or data == []:
         return {}
+    if isinstance(data, list) and len(data) == 1:
+        data = data[0]  # the settings wrapped in a list, as older answers wrap single objects
     if not isinstance(data, dict):
         raise errors.UnexpectedResponse("hooks_settings: not an object")
     return dict(data)

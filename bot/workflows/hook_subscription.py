@@ -29,6 +29,14 @@ RECHECK = timedelta(hours=6)
 RETRY_FIRST = timedelta(minutes=1)
 RETRY_MOST = timedelta(minutes=30)
 OWN_PATH = "/altegio/"
+# The event flags of §12.1's body.
+# fmt: off
+FLAGS = (
+    "record", "client", "salon", "service", "service_category", "master", "good",
+    "goods_operations_sale", "goods_operations_receipt", "goods_operations_consumable",
+    "goods_operations_stolen", "goods_operations_move", "finances_operation",
+)
+# fmt: on
 
 
 class Subscription(StrEnum):
@@ -81,7 +89,9 @@ def _wanted(current: dict[str, Any], url: str) -> dict[str, Any] | None:
     kept = list(dict.fromkeys([*others, url]))
     if len(kept) > MAX_URLS:
         return None
-    wanted = dict(current)
+    # A location with no settings yet gets every documented flag, off but for records.
+    wanted: dict[str, Any] = {name: 0 for name in FLAGS} if not current else {}
+    wanted.update(current)
     wanted["urls"] = kept
     wanted["active"] = 1
     wanted["record"] = 1
