@@ -48,6 +48,7 @@ from conversations import (
     listing,
     privacy,
     reminders,
+    salon_news,
 )
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ def build_application(
     if not isinstance(application, BotApplication):
         raise TypeError("ApplicationBuilder did not build a BotApplication")
     add_handlers(application)
+    application.follow_salon_changes = lambda: salon_news.process(application)
     if reminder_interval is not None and application.job_queue is not None:
         application.job_queue.run_repeating(
             reminders.tick, interval=reminder_interval, first=1.0, name="reminders"
@@ -256,6 +258,8 @@ def _services(application: Application[Any, Any, Any, Any, Any, Any]) -> Service
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Register the commands in every shipped language (and the default for all others)."""
+    if isinstance(application, BotApplication):
+        salon_news.announce(application)
     catalogs = _services(application).catalogs
     for code in (None, *catalogs.languages):
         t = catalogs.translator(code or catalogs.default)

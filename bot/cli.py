@@ -157,6 +157,19 @@ def serve_sandbox(host: str, port: int) -> int:
     return 0
 
 
+def log_secrets(settings: Settings) -> list[str]:
+    """What no log line may show: the tokens, the webhook secret and the secret path Altegio
+    posts to."""
+    values = (
+        settings.telegram_bot_token,
+        settings.altegio_partner_token,
+        settings.webhook_secret,
+        settings.altegio_user_token,
+        settings.altegio_hook_path,
+    )
+    return [v for v in values if v]
+
+
 def doctor() -> int:
     """Each outside thing the bot needs, checked in turn: one line each, exit status 0 when
     everything needed works (warnings allowed)."""
@@ -164,7 +177,7 @@ def doctor() -> int:
 
     try:
         settings = Settings.load()
-        secrets = [settings.telegram_bot_token or "", settings.altegio_partner_token or ""]
+        secrets = log_secrets(settings)
     except (OSError, ValueError):
         secrets = []  # doctor reports the setting itself
     setup_logging("ERROR", secrets)
@@ -244,11 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return doctor()
     try:
         settings = Settings.load()
-        secrets = [
-            settings.telegram_bot_token or "",
-            settings.altegio_partner_token or "",
-            settings.webhook_secret or "",
-        ]
+        secrets = log_secrets(settings)
         level = settings.log_level if args.command != "chat" else "WARNING"
         setup_logging(level, secrets, settings.log_format)
         if args.command == "run":

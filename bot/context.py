@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,8 @@ class BotApplication(Application[ExtBot[Any], "Context", UserData, ChatData, Bot
         super().__init__(**kwargs)
         self.services = services
         self._storage_failing = False
+        # Follows the webhook events waiting in the inbox (set by `build_application`).
+        self.follow_salon_changes: Callable[[], Coroutine[Any, Any, int]] | None = None
 
     async def update_persistence(self) -> None:
         """Runs after every update (and on PTB's own schedule and at stop): the SQLite

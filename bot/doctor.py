@@ -27,6 +27,7 @@ from bot.altegio import errors
 from bot.altegio.client import AltegioClient
 from bot.i18n import SHIPPED_LANGUAGES, CatalogError, Catalogs
 from bot.settings import Settings, SettingsError
+from bot.workflows import hook_subscription
 
 # Below this much free space on the database's filesystem, a warning.
 LOW_DISK_BYTES = 100 * 1024 * 1024
@@ -254,6 +255,9 @@ async def check_altegio(
             )
         else:
             checks.append(ok("Online booking", counts))
+        if settings.altegio_user_token:
+            fine, found = await hook_subscription.status_line(client, settings)
+            checks.append((ok if fine else warn)("Altegio webhooks", found))
         return checks
     finally:
         await client.aclose()

@@ -54,6 +54,19 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.webhooks = Counter(
+            "bot_altegio_webhooks",
+            "Altegio webhook deliveries by outcome (accepted, repeated, ignored, refused, failed).",
+            ["outcome"],
+            registry=r,
+        )
+        self.reminder_reads = Counter(
+            "bot_reminder_reads",
+            "Appointments checked before a reminder, by source (altegio, webhooks: the stored "
+            "copy webhooks keep fresh).",
+            ["source"],
+            registry=r,
+        )
         self.breaker_open = Gauge(
             "bot_altegio_breaker_open",
             "1 while calls to Altegio are paused (the breaker).",
@@ -73,6 +86,9 @@ class Metrics:
 
     def reminder(self, outcome: str) -> None:
         self.reminders.labels(outcome=outcome).inc()
+
+    def webhook(self, outcome: str) -> None:
+        self.webhooks.labels(outcome=outcome).inc()
 
     def exposition(self) -> bytes:
         """The text format Prometheus scrapes."""

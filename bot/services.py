@@ -6,6 +6,7 @@ workflows (`bot/workflows/`), and to the tick.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,38 @@ from bot.metrics import Heartbeat, Metrics
 from bot.records import ReminderPolicy
 from bot.settings import Settings
 from bot.storage import PendingWrites, Storage
+
+
+@dataclass(slots=True)
+class HookStatus:
+    """The location's record webhooks as this process knows them: whether they are live
+    (reminders then trust the stored copy), when to look at the subscription next, and the one
+    lock under which received events are followed, one at a time."""
+
+    subscribed: bool = False  # Altegio holds the bot's address, with record events on
+    # An event has reached the bot's address since it started: the address is reachable (a
+    # reverse proxy that does not forward it would leave the stored copy stale, unnoticed).
+    heard: bool = False
+    heard_since: datetime | None = None
+    # Appointments whose state this process learnt since the webhooks were heard (an event, or
+    # a read): an event missed while the bot was down leaves the others to be read once.
+    known: set[int] = field(default_factory=set)
+    refused: bool = False  # not tried again until a restart: the token refused, or nothing to try
+    next_check: datetime | None = None  # None: at the next tick
+    failures: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def live(self) -> bool:
+        """Whether the salon's changes reach the bot by webhook now."""
+        return self.subscribed and self.heard
+
+    def fresh(self, record_id: int, created_at: datetime) -> bool:
+        """Whether the stored copy of an appointment is kept in step by webhooks: they are live
+        and it was made, or learnt of, since they were heard in this process."""
+        if not self.live or self.heard_since is None:
+            return False
+        return record_id in self.known or created_at >= self.heard_since
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +75,8 @@ class Services:
     # What /metrics reports, and when the reminder tick last ran (for /healthz).
     metrics: Metrics = field(default_factory=Metrics)
     heartbeat: Heartbeat = field(default_factory=Heartbeat)
+    # Altegio's record webhooks (`bot/workflows/salon_changes.py`).
+    hooks: HookStatus = field(default_factory=HookStatus)
 
     @property
     def reminder_policy(self) -> ReminderPolicy:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -55,6 +57,28 @@ class Settings:
     webhook_url: str | None = None
     webhook_listen: tuple[str, int] = ("0.0.0.0", 8080)
     webhook_secret: str | None = None
+    # An Altegio user token with the location's settings rights: the bot subscribes to the
+    # location's record webhooks with it (in webhook mode). Never logged or shown.
+    altegio_user_token: str | None = None
+
+    @property
+    def altegio_hook_path(self) -> str | None:
+        """Where Altegio posts record events on the bot's own HTTP server: a path derived from
+        WEBHOOK_SECRET, so it stays the same across restarts and nobody can guess it."""
+        if not self.webhook_url or not self.webhook_secret:
+            return None
+        digest = hmac.new(self.webhook_secret.encode(), b"altegio-webhooks", hashlib.sha256)
+        return "/altegio/" + digest.hexdigest()[:32]
+
+    @property
+    def altegio_hook_url(self) -> str | None:
+        """The public https:// address given to Altegio: WEBHOOK_URL's origin and the path
+        above (None in polling mode: Altegio could not reach the bot)."""
+        path = self.altegio_hook_path
+        if path is None or self.webhook_url is None:
+            return None
+        parts = urlsplit(self.webhook_url)
+        return f"{parts.scheme}://{parts.netloc}{path}"
 
     @property
     def sandbox(self) -> bool:
@@ -149,7 +173,14 @@ class Settings:
                     f"ADMIN_CHAT_ID must be a chat id such as 123456789, not {admin_text!r}"
                 ) from None
         webhook = _webhook(get("WEBHOOK_URL"), get("WEBHOOK_LISTEN", "0.0.0.0:8080"), get)
+        user_token = get("ALTEGIO_USER_TOKEN") or None
+        if user_token is not None and not _USER_TOKEN.match(user_token):
+            # The value itself is not repeated: it is a secret.
+            raise SettingsError(
+                "ALTEGIO_USER_TOKEN must be the token alone, without spaces or commas"
+            )
         return cls(
+            altegio_user_token=user_token,
             webhook_url=webhook[0],
             webhook_listen=webhook[1],
             webhook_secret=webhook[2],
@@ -173,6 +204,7 @@ class Settings:
 
 
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_USER_TOKEN = re.compile(r"^[^\s,\"']{6,512}$")
 
 
 def _webhook(

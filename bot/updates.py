@@ -4,8 +4,9 @@ once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -56,17 +57,27 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if key is None:
             await coroutine
             return
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
         notice = None
         if self._on_slow is not None and isinstance(update, Update):
             notice = asyncio.create_task(self._signal(update, self._on_slow))
         try:
-            async with lock:
+            async with self.turn(key):
                 await coroutine
         finally:
             if notice is not None:
                 notice.cancel()
+
+    @contextlib.asynccontextmanager
+    async def turn(self, key: int) -> AsyncIterator[None]:
+        """A chat's turn: its updates take it one at a time, and so does work outside them
+        (the salon's change to one of its appointments), which waits for the update under way
+        and holds the next one back."""
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
             lock, users = self._locks[key]
             if users <= 1:
                 del self._locks[key]  # idle chats cost nothing

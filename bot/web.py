@@ -1,9 +1,11 @@
-"""The bot's HTTP side, in its own process: Telegram's webhook, `/healthz` and `/metrics`, and
-running until a stop signal, then stopping gracefully.
+"""The bot's HTTP side, in its own process: Telegram's webhook, Altegio's record webhooks,
+`/healthz` and `/metrics`, and running until a stop signal, then stopping gracefully.
 
-One aiohttp server on `WEBHOOK_LISTEN` serves all three. In webhook mode Telegram posts updates
+One aiohttp server on `WEBHOOK_LISTEN` serves them all. In webhook mode Telegram posts updates
 to the path of `WEBHOOK_URL` with the secret in `X-Telegram-Bot-Api-Secret-Token`; they go on
 the application's update queue, so the per-chat order (`bot/updates.py`) holds as in polling.
+With `ALTEGIO_USER_TOKEN`, Altegio posts the location's record events to a secret path of its
+own (`Settings.altegio_hook_path`); any other path is a 404.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from telegram import Update
 
 from bot.context import BotApplication
+from bot.workflows import salon_changes
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +89,7 @@ class WebServer:
         secret: str | None = None,
         tick_interval: float | None = 10.0,
         polling: bool = False,
+        hook_path: str | None = None,
     ) -> None:
         self.application = application
         self._polling = polling  # updates come by long polling: /healthz sees it stop
@@ -96,6 +100,8 @@ class WebServer:
         self.app.router.add_get("/metrics", self._metrics)
         if path is not None:
             self.app.router.add_post(path, self._webhook)
+        if hook_path is not None:
+            self.app.router.add_post(hook_path, self._altegio)
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -143,6 +149,16 @@ class WebServer:
         await self.application.update_queue.put(update)
         return web.json_response({"ok": True})
 
+    async def _altegio(self, request: web.Request) -> web.Response:
+        """Altegio's record events: kept before the answer (a restart loses none), followed
+        right after it; the answer comes at once, well within Altegio's 10 to 15 seconds."""
+        raw = await request.read()
+        status, new = salon_changes.accept(self.application.services, raw)
+        follow = self.application.follow_salon_changes
+        if new and follow is not None and self.application.running:
+            self.application.create_task(follow())
+        return web.json_response({"success": status < 300}, status=status)
+
     async def _healthz(self, request: web.Request) -> web.Response:
         healthy, body = health(self.application, self._tick_interval, polling=self._polling)
         return web.json_response(body, status=200 if healthy else 503)
@@ -173,6 +189,7 @@ async def serve(
         secret=settings.webhook_secret,
         tick_interval=tick_interval,
         polling=not url and application.updater is not None,
+        hook_path=settings.altegio_hook_path if settings.altegio_user_token else None,
     )
     host, port = settings.webhook_listen
     try:

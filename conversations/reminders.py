@@ -17,6 +17,7 @@ from bot.context import BotApplication, Context
 from bot.keyboards import NO_FLOW, Keys
 from bot.workflows import remind
 from bot.workflows.remind import Delivery, Notice, Tell
+from conversations import salon_news
 from conversations.admin_chats import send_digests
 from conversations.late_answers import resolve_attempts
 from conversations.texts import describe, h, what, when
@@ -25,14 +26,19 @@ log = logging.getLogger(__name__)
 
 
 async def tick(context: Context) -> None:
-    """The JobQueue's entry point: unanswered bookings first, then reminders, then the salon's
-    weekly digest when it is due."""
+    """The JobQueue's entry point: the location's webhook subscription when due, unanswered
+    bookings, the salon's changes webhooks brought, then reminders, then the salon's weekly
+    digest when it is due."""
     application = context.application
     if isinstance(application, BotApplication):
         services = application.services
         services.heartbeat.tick(services.clock())  # /healthz: the tick is alive
         try:
-            await resolve_attempts(application)
+            await salon_news.keep_subscribed(application)
+            # A booking found late is kept first: its own events then repeat what is known.
+            async with services.hooks.lock:
+                await resolve_attempts(application)
+            await salon_news.process(application)
             await send_due(application)
             await send_digests(application)
         finally:

@@ -266,3 +266,36 @@ async def test_polling_mode_serves_healthz_too_and_stops_on_sigterm(running: Run
     assert process.returncode == 0, log
     methods = {method for method, _ in running.api.calls}
     assert "deleteWebhook" in methods and "setWebhook" not in methods
+
+
+async def test_run_with_an_admin_token_takes_altegio_events_on_their_secret_path(
+    running: Running,
+) -> None:
+    from bot.settings import Settings
+
+    admin_token = "process-admin-user-token"
+    running.env["ALTEGIO_USER_TOKEN"] = admin_token
+    path = Settings.load(env=running.env, env_file=Path("/nonexistent")).altegio_hook_path
+    assert path is not None and path.startswith("/altegio/")
+    event = {
+        "company_id": 1001,
+        "resource": "record",
+        "resource_id": 77,
+        "status": "update",
+        "data": {"id": 77, "last_change_date": "2026-11-24T09:00:00+0100"},
+    }
+    process = await running.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{running.bot_port}") as client:
+            assert (await client.post(path, json=event)).status_code == 200
+            assert (await client.post(path, content=b"<html>")).status_code == 400
+            assert (await client.post("/altegio/" + "0" * 32, json=event)).status_code == 404
+    finally:
+        log = await stopped(process)
+    assert process.returncode == 0, log
+    assert admin_token not in log and path.removeprefix("/altegio/") not in log
+    assert "altegio webhook: a body refused (not JSON)" in log
+    # The event was kept before it was answered.
+    with sqlite3.connect(running.cwd / "bot.sqlite3") as db:
+        keys = [row[0] for row in db.execute("SELECT key FROM hook_inbox")]
+    assert keys == ["1001:record:77:update:2026-11-24T09:00:00+0100"]

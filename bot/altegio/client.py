@@ -6,8 +6,9 @@ changes; writes are never repeated once they may have reached Altegio.
 The class is put together from parts, one module each, read best from the wire up:
 `transport` (`_request`: limiter, retries, breaker, envelopes and errors), `location_calls`
 (the location, shared by the others), `catalogue_calls` (services, team, days, free times),
-`booking_calls` (code, check, booking, move) and `record_calls` (existing appointments, user
-tokens). Here they meet, with every setting and its default.
+`booking_calls` (code, check, booking, move), `record_calls` (existing appointments, user
+tokens) and `hook_calls` (the location's webhook settings). Here they meet, with every setting
+and its default.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import httpx
 from bot.altegio.booking_calls import BookingCalls
 from bot.altegio.cache import TtlCache
 from bot.altegio.catalogue_calls import CatalogueCalls
+from bot.altegio.hook_calls import HookCalls
 from bot.altegio.limiter import RateLimiter, Sleep
 from bot.altegio.models.company import Facts
 from bot.altegio.record_calls import RecordCalls
@@ -33,7 +35,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class AltegioClient(BookingCalls, RecordCalls, CatalogueCalls):
+class AltegioClient(BookingCalls, RecordCalls, CatalogueCalls, HookCalls):
     """Typed access to one Altegio location through the public online-booking API."""
 
     def __init__(

@@ -50,6 +50,11 @@ class LocationCalls(Transport):
             self._merged = (company, self._facts, merged)
         return merged
 
+    def company_copy(self) -> Company | None:
+        """The location as last read (None before the first read), with no request: for what
+        webhooks keep fresh, where its name, zone and phone are all that is needed."""
+        return self._merged[2]
+
     def forget_company(self) -> None:
         """A setting turned out to differ from the copy held: read it again next time."""
         self._cache.expire("company")

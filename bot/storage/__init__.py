@@ -4,7 +4,7 @@ Values are JSON text, never pickle; instants are ISO 8601 with their offset, or 
 where a query orders or compares them.
 
     database.py       the file (WAL, lock, owner, write check) and `Storage`, made of the rest
-    schema.py         the migrations, m001 to m008
+    schema.py         the migrations, m001 to m009
     pending.py        writes kept while another program holds the file
     backup.py         a consistent copy of the live file (SQLite's online backup API)
     state_rows.py     conversation states and user/chat/bot data (PTB's persistence)
@@ -14,12 +14,14 @@ where a query orders or compares them.
     location_rows.py  what records told about a location
     attempt_rows.py   booking calls in flight
     admin_rows.py     admin chats, their codes, and the booking funnel
+    inbox_rows.py     Altegio's webhook events as received, and the newest change followed
 """
 
 from bot.storage.attempt_rows import Attempt, AttemptState
 from bot.storage.booking_rows import StoredBooking
 from bot.storage.client_rows import Contact
 from bot.storage.database import BUSY_TIMEOUT, Storage, StorageError
+from bot.storage.inbox_rows import HookEvent
 from bot.storage.pending import PendingWrites
 from bot.storage.reminder_rows import Reminder
 
@@ -28,6 +30,7 @@ __all__ = [
     "Attempt",
     "AttemptState",
     "Contact",
+    "HookEvent",
     "PendingWrites",
     "Reminder",
     "Storage",

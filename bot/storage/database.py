@@ -18,6 +18,7 @@ from bot.storage.admin_rows import AdminRows
 from bot.storage.attempt_rows import AttemptRows
 from bot.storage.booking_rows import BookingRows
 from bot.storage.client_rows import ClientRows
+from bot.storage.inbox_rows import InboxRows
 from bot.storage.location_rows import LocationRows
 from bot.storage.reminder_rows import ReminderRows
 from bot.storage.schema import migrations
@@ -48,7 +49,14 @@ def _lock(path: Path) -> IO[bytes]:
 
 
 class Storage(
-    StateRows, ClientRows, BookingRows, ReminderRows, LocationRows, AttemptRows, AdminRows
+    StateRows,
+    ClientRows,
+    BookingRows,
+    ReminderRows,
+    LocationRows,
+    AttemptRows,
+    AdminRows,
+    InboxRows,
 ):
     """The one owner of the SQLite file."""
 

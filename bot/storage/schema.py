@@ -170,3 +170,28 @@ def m008_client_accounts(db: Database) -> None:
     # Appointments the bot learnt of from the client's Altegio account (made by phone, on the
     # salon's web page) have no record hash: the user token reads and changes them.
     db.table("bookings").create_index(["user_id", "start"])
+
+
+@migrations()
+def m009_salon_changes(db: Database) -> None:
+    # Altegio's webhook events, kept before they are answered so a restart loses none, keyed by
+    # what makes one event (`company_id:resource:resource_id:status:last_change_date`): a
+    # repeated delivery finds its key taken. `done` once processed; kept a while for repeats.
+    db.table("hook_inbox").create(
+        {
+            "key": str,
+            "record_id": int,
+            "status": str,  # create | update | delete
+            "changed_at": int,  # last_change_date in Unix seconds; 0 when the event gave none
+            "body": str,  # the event's JSON
+            "received_at": int,  # Unix seconds
+            "done": int,
+        },
+        pk="key",
+        not_null={"record_id", "status", "body", "received_at"},
+        defaults={"changed_at": 0, "done": 0},
+    )
+    db.table("hook_inbox").create_index(["done", "received_at"])
+    # Per record, the newest change the bot has followed: an older event arriving later (order
+    # is not guaranteed) changes nothing.
+    db.table("hook_marks").create({"record_id": int, "changed_at": int}, pk="record_id")

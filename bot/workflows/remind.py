@@ -4,7 +4,9 @@ Each reminder is claimed in SQLite before it is sent, so it goes out once even a
 the tick reads only what is due, through an index, however many reminders are stored. The
 appointment is read again first: cancelled by the salon means no reminder and a note saying so,
 moved means the new time is told; one that cannot be read is read again later, backing off, and
-at last reminded with what is known. Plain code: `deliver` (the handler's) puts it into words.
+at last reminded with what is known. While the location's webhooks are live, the stored copy
+they keep in step (of an appointment made or learnt of since they were heard) is used as it is,
+with no read. Plain code: `deliver` (the handler's) puts it into words.
 """
 
 from __future__ import annotations
@@ -127,8 +129,19 @@ async def _notice(services: Services, reminder: Reminder, now: datetime) -> Noti
         return DROPPED
     if reminder.kind == "before" and booking.start <= now:
         return DROPPED  # came due while the bot was down, and the visit has begun: not read
-    fresh = await refresh(services, booking)
-    company = await services.altegio.company()
+    hooks = services.hooks
+    if hooks.fresh(booking.record_id, booking.created_at):
+        # Webhooks keep the stored copy and its reminders in step with the salon's changes:
+        # no read of Altegio for it (nor for the location, when a copy is held).
+        services.metrics.reminder_reads.labels(source="webhooks").inc()
+        fresh = Fresh(booking, None, Change.SAME)
+        company = services.altegio.company_copy() or await services.altegio.company()
+    else:
+        services.metrics.reminder_reads.labels(source="altegio").inc()
+        fresh = await refresh(services, booking)
+        company = await services.altegio.company()
+        if hooks.live and fresh.change is not Change.UNCHECKED:
+            hooks.known.add(booking.record_id)  # from now on the webhooks keep it in step
     if fresh.change is Change.UNCHECKED:
         later = _later(services, reminder, now, company.tz)
         if later is not None:

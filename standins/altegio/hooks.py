@@ -13,7 +13,10 @@ A receiver registered with `on_delivery` may return an HTTP status (None counts 
 `Hooks.retries = 2` a 429, a 5xx or an exception is retried twice more, as HUB describes, and with
 the default 0 never, as ALT-DEV says (each attempt is a call; `deliveries()` lists the event once).
 With `Hooks.dst_wrong_offset = True` a record's `datetime` carries the zone's standard-time offset
-even in summer, as seen on the real service (`date` stays right).
+even in summer, as seen on the real service (`date` stays right). The status is worded as
+documented unless `Hooks.status_words` maps it otherwise (`{"create": "record_created", "delete":
+"cancel"}`, as receivers have seen it, §12.2), and with `Hooks.delete_as_update = True` a
+deletion comes as an `update` whose `data.deleted` is true.
 
 Delivery is neither ordered nor exactly once on the real service; on demand the sandbox shows
 both: `duplicate_next(n)` delivers each of the next `n` events twice, `delay_next(n)` holds each
@@ -72,6 +75,8 @@ class Hooks:
         self._delays = 0
         self.retries = 0
         self.dst_wrong_offset = False
+        self.status_words: dict[str, str] = {}
+        self.delete_as_update = False
 
     # -- for tests ---------------------------------------------------------------------------
 
@@ -109,11 +114,13 @@ class Hooks:
             return
         if self_sent and not config["self_sending"]:
             return
+        if status == "delete" and self.delete_as_update:
+            status = "update"
         body = {
             "company_id": record.company_id,
             "resource": "record",
             "resource_id": record.record_id,
-            "status": status,
+            "status": self.status_words.get(status, status),
             "data": record_event_data(state, record, dst_wrong_offset=self.dst_wrong_offset),
         }
         for url in config["urls"]:

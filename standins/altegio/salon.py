@@ -155,8 +155,9 @@ class SalonState:
         record.deleted = True
         record.last_change_date = self.now()
 
-    def salon_move(self, record_id: int, new_start: datetime) -> None:
+    def salon_move(self, record_id: int, new_start: datetime, staff_id: int = 0) -> None:
         record = self.records[record_id]
+        record.staff_id = staff_id or record.staff_id
         record.start = new_start.astimezone(UTC)
         record.last_change_date = self.now()
 

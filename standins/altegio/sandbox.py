@@ -229,12 +229,13 @@ class Sandbox:
         if record is not None:
             self.hooks.emit(self._state, record, status, self_sent=self_sent)
 
-    def salon_move(self, record_id: int, new_start: datetime) -> None:
-        """As if the salon moved the appointment; the salon may override its own schedule."""
+    def salon_move(self, record_id: int, new_start: datetime, staff_id: int = 0) -> None:
+        """As if the salon moved the appointment (to team member `staff_id` too, when given);
+        the salon may override its own schedule."""
         if new_start.tzinfo is None:
             raise ValueError("new_start must be timezone-aware")
         with self._lock:
-            self._state.salon_move(record_id, new_start)
+            self._state.salon_move(record_id, new_start, staff_id)
             self._emit(record_id, "update")
         notify(self.hooks, self._lock)
 

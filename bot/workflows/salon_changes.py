@@ -1,0 +1,338 @@
+"""The salon's changes told at once: Altegio's record webhooks (reference §12) received, kept in
+the inbox before they are answered, and followed one at a time.
+
+A delivery may come twice, late, or before an older one (§12.3), and carries no signature: the
+secret is the path it is posted to. So each event is kept once under its key
+(`company_id:resource:resource_id:status:last_change_date`); one older than the newest change
+already followed of its record changes nothing; what it says is compared with the stored copy,
+and one that claims a change is checked by reading the record once (the event is a hint), so
+only a real change is told, once. The bot's own changes come back as events too
+(`self_sending`): an event about a chat's appointment is followed in that chat's turn, after
+whatever the client is doing there has been stored, so it repeats what the bot knows and tells
+nothing. Plain code: `tell` (the handler's) puts the news into words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from bot.altegio import errors
+from bot.altegio.models import Company, Record
+from bot.altegio.models.lenient import as_dict, as_int, as_str, parse_datetime
+from bot.records import Change, Fresh
+from bot.services import Services
+from bot.storage import HookEvent, StoredBooking
+from bot.workflows import sync
+from bot.workflows.remind import Delivery
+
+log = logging.getLogger(__name__)
+
+# §12.2: what `resource` may be; events of any but `record` are taken and left alone.
+RESOURCES = frozenset(
+    {
+        "company",
+        "salon",
+        "service_category",
+        "service",
+        "staff",
+        "master",
+        "client",
+        "record",
+        "good",
+        "finances_operation",
+        "schedule",
+        "loyalty_card",
+    }
+)
+# `status` as documented (`create`, `update`, `delete`) and as receivers have seen it worded.
+# fmt: off
+_STATUSES = {
+    "create": "create", "created": "create", "record_created": "create", "add": "create",
+    "added": "create", "new": "create", "insert": "create",
+    "update": "update", "updated": "update", "record_updated": "update", "change": "update",
+    "changed": "update", "edit": "update", "edited": "update", "move": "update",
+    "moved": "update",
+    "delete": "delete", "deleted": "delete", "record_deleted": "delete", "remove": "delete",
+    "removed": "delete", "cancel": "delete", "cancelled": "delete", "canceled": "delete",
+    "record_cancelled": "delete", "record_canceled": "delete",
+}
+# fmt: on
+# Processed events are kept this long, so a repeat that late is still known as one.
+KEEP_EVENTS = timedelta(days=3)
+
+
+class BadEvent(ValueError):
+    """A body that is not an Altegio event for this location; the message never quotes it."""
+
+
+class Told(StrEnum):
+    MOVED = "moved"  # the salon moved it: the new time, with the usual actions
+    CANCELLED = "cancelled"  # the salon cancelled it: offer to book again
+    BOOKED = "booked"  # the salon made it for the client's verified phone
+    STAFF = "staff"  # the salon gave it to another team member
+
+
+@dataclass(frozen=True, slots=True)
+class News:
+    """What one of the salon's changes tells one client."""
+
+    told: Told
+    chat_id: int
+    language: str
+    fresh: Fresh
+    company: Company
+
+
+Tell = Callable[[News], Awaitable[Delivery]]
+# A chat's turn: held while the chat's own update is handled, so an event is followed only
+# after what the client did there was stored.
+Turn = Callable[[int], AbstractAsyncContextManager[None]]
+
+
+def read_event(raw: bytes, company_id: int) -> HookEvent | None:
+    """The record event a body carries; None for an event of another resource (taken, left
+    alone). A body that is no Altegio event for this location raises `BadEvent`."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadEvent("not JSON") from None
+    if not isinstance(body, dict):
+        raise BadEvent("not a JSON object")
+    if as_int(body.get("company_id")) != company_id:
+        raise BadEvent("not this location's")
+    resource = body.get("resource")
+    if not isinstance(resource, str) or not (
+        resource in RESOURCES or resource.startswith("goods_operations")
+    ):
+        raise BadEvent("no known resource")
+    status = _STATUSES.get(as_str(body.get("status")).strip().lower())
+    if status is None:
+        raise BadEvent("no known status")
+    if resource != "record":
+        return None
+    data = body.get("data")
+    record_id = as_int(data.get("id")) if isinstance(data, dict) else None
+    if record_id is None:
+        raise BadEvent("a record event without data.id")
+    named = as_int(body.get("resource_id"))
+    if named is not None and named != record_id:
+        raise BadEvent("resource_id and data.id differ")
+    assert isinstance(data, dict)
+    if as_bool_flag(data.get("deleted")):
+        status = "delete"
+    change = as_str(data.get("last_change_date"))
+    when = parse_datetime(change)
+    if not change:
+        # Without its time, what it says tells one event from another.
+        content = json.dumps(data, sort_keys=True, default=str).encode()
+        change = "#" + hashlib.sha256(content).hexdigest()[:16]
+    key = f"{company_id}:record:{record_id}:{status}:{change}"
+    return HookEvent(key, record_id, status, int(when.timestamp()) if when else 0, body)
+
+
+def as_bool_flag(value: Any) -> bool:
+    return value in (True, 1, "1", "true", "True")
+
+
+def accept(services: Services, raw: bytes) -> tuple[int, bool]:
+    """Take one delivery: the HTTP status to answer with, and whether it brought a new event
+    to follow. The event is written before the answer, so a restart loses none."""
+    try:
+        event = read_event(raw, services.altegio.company_id)
+    except BadEvent as exc:
+        # The body is never logged: it is not Altegio's, or it carries a client's details.
+        log.warning("altegio webhook: a body refused (%s)", exc)
+        services.metrics.webhook("refused")
+        return 400, False
+    hooks = services.hooks
+    if not hooks.heard:  # Altegio reaches the bot's address
+        hooks.heard, hooks.heard_since = True, services.clock()
+    if event is None:
+        services.metrics.webhook("ignored")
+        return 200, False
+    try:
+        new = services.storage.keep_hook_event(event, services.clock())
+    except sqlite3.Error as exc:
+        log.warning("altegio webhook: not kept, the database is busy (%s)", exc)
+        services.metrics.webhook("failed")
+        return 503, False  # Altegio may send it again
+    services.metrics.webhook("accepted" if new else "repeated")
+    return 200, new
+
+
+async def process(services: Services, tell: Tell, turn: Turn, limit: int = 100) -> int:
+    """Follow the events waiting in the inbox, in the order received; returns how many
+    clients were told. Safe to run at any time: one run at a time follows each event once."""
+    told = 0
+    async with services.hooks.lock:
+        storage = services.storage
+        try:
+            storage.forget_hook_events(services.clock() - KEEP_EVENTS)
+            events = storage.hook_events_waiting(limit)
+        except sqlite3.Error as exc:
+            log.warning("altegio webhooks wait for the database: %s", exc)
+            return 0
+        for event in events:
+            try:
+                news = await _follow(services, event, turn)
+            except (errors.Unavailable, errors.RateLimited) as exc:
+                # Not even the location's zone could be read: the rest waits for the tick.
+                log.warning("altegio webhooks wait: Altegio %s", type(exc).__name__)
+                break
+            except sqlite3.Error as exc:
+                log.warning("altegio webhooks wait for the database: %s", exc)
+                break
+            if news is not None:
+                delivery = await tell(news)
+                if delivery is Delivery.BLOCKED:
+                    log.info("chat %s blocked the bot; the salon's change not told", news.chat_id)
+                elif delivery is Delivery.FAILED:
+                    log.warning("the salon's change not told to chat %s", news.chat_id)
+                told += delivery is Delivery.DELIVERED
+            storage.finish_hook_event(event.key)
+    return told
+
+
+async def _follow(services: Services, event: HookEvent, turn: Turn) -> News | None:
+    storage = services.storage
+    if event.changed_at and event.changed_at < storage.hook_mark(event.record_id):
+        log.info("record %s: an older event after a newer one, left alone", event.record_id)
+        return None
+    company = await services.altegio.company()
+    data = as_dict(event.body.get("data"))
+    booking = storage.booking(event.record_id)
+    try:
+        record = Record.from_wire(data, company.tz)
+    except errors.UnexpectedResponse:
+        if event.status != "delete" or booking is None:
+            log.warning("record %s: an event without a usable date, left alone", event.record_id)
+            return None
+        record = _as_kept(booking)  # a deletion needs no date to be followed
+    if event.status == "delete":
+        record = replace(record, deleted=True)
+    if booking is not None:
+        async with turn(booking.chat_id):
+            news = await _known(services, record, company)
+    else:
+        news = await _new(services, record, data, company, turn)
+    if event.changed_at:
+        storage.mark_hook(record.id, event.changed_at)
+    services.hooks.known.add(record.id)
+    return news
+
+
+async def _known(services: Services, record: Record, company: Company) -> News | None:
+    """An appointment the bot keeps: its copy and reminders follow the record; the client
+    hears of a move, a cancel or another team member, once."""
+    storage = services.storage
+    booking = storage.booking(record.id)  # read again: the chat's turn may have changed it
+    if booking is None or booking.status != "active":
+        return None  # cancelled through the bot, or already told
+    now = services.clock()
+    if _claims_change(booking, record):
+        # A hint, not the truth (§12.3): an event held up on the way may be older than a
+        # change the bot made itself. Altegio's own word, read once, decides; only when it
+        # cannot be read does the event's stand.
+        fresh = await sync.refresh(services, booking)
+        if fresh.change is Change.UNCHECKED:
+            fresh = await sync.follow(services, booking, record)
+    else:
+        fresh = await sync.follow(services, booking, record)
+    if record.attendance == -1 and fresh.change is Change.SAME:
+        storage.drop_reminders(record.id)  # a no-show gets no thank-you
+    if fresh.change is Change.DELETED:
+        told = Told.CANCELLED
+    elif fresh.change is Change.MOVED:
+        told = Told.MOVED
+    elif _new_member(booking, fresh.booking):
+        told = Told.STAFF
+    else:
+        return None  # the same appointment (attendance, a comment, the bot's own change)
+    if max(booking.start, fresh.booking.start) <= now:
+        return None  # a past visit: nothing worth a message
+    return News(told, booking.chat_id, _language(services, booking), fresh, company)
+
+
+def _as_kept(booking: StoredBooking) -> Record:
+    return Record(
+        id=booking.record_id,
+        start=booking.start,
+        length=booking.length,
+        deleted=False,
+        staff_id=booking.staff_id or None,
+        staff_name=booking.staff_name,
+    )
+
+
+def _claims_change(booking: StoredBooking, record: Record) -> bool:
+    """Whether the event says the appointment is not as the bot keeps it (cancelled, moved,
+    another length or team member)."""
+    return (
+        record.deleted
+        or record.start != booking.start
+        or bool(record.length and record.length != booking.length)
+        or bool(booking.staff_id and record.staff_id and record.staff_id != booking.staff_id)
+    )
+
+
+def _new_member(before: StoredBooking, after: StoredBooking) -> bool:
+    # "Any team member" bookings learn who was assigned: that is no change to tell.
+    return bool(before.staff_id and after.staff_id != before.staff_id)
+
+
+async def _new(
+    services: Services, record: Record, data: dict[str, Any], company: Company, turn: Turn
+) -> News | None:
+    """A record the bot does not keep: the salon's, for the phone a verified client holds, is
+    kept and told to that client. Anyone else's phone is none of the bot's business."""
+    storage = services.storage
+    if record.deleted or record.start <= services.clock():
+        return None
+    client = as_dict(data.get("client"))
+    phone = as_str(client.get("phone"))
+    users = storage.verified_clients(phone)
+    if not users or _own_booking(services, as_str(data.get("api_id"))):
+        return None
+    user_id = users[0]
+    async with turn(user_id):
+        # The client's own booking through the bot is kept by its own flow, under its flow id.
+        if storage.booking(record.id) is not None or _own_booking(
+            services, as_str(data.get("api_id"))
+        ):
+            return None
+        contact = storage.contact(user_id)
+        language = storage.language(user_id) or ""
+        booking = sync.adopt(
+            services,
+            record,
+            user_id=user_id,
+            chat_id=user_id,
+            phone=phone,
+            fullname=contact.name if contact else as_str(client.get("name")),
+            language=language,
+            tz=company.tz,
+        )
+    log.info("record %s: made by the salon for a verified client, kept", record.id)
+    fresh = Fresh(booking, record, Change.SAME)
+    return News(Told.BOOKED, user_id, _language(services, booking), fresh, company)
+
+
+def _own_booking(services: Services, api_id: str) -> bool:
+    """Whether a record was booked by this bot (its `api_id` is a booking flow in flight)."""
+    return bool(api_id) and (
+        api_id in services.in_flight or services.storage.attempt(api_id) is not None
+    )
+
+
+def _language(services: Services, booking: StoredBooking) -> str:
+    chosen = services.storage.language(booking.chat_id)
+    return chosen or booking.language or services.catalogs.default
