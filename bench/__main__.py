@@ -1,7 +1,8 @@
 """`python -m bench`: N clients booking at once through the real Application, against the sandbox
 location served over HTTP with a latency per request and Altegio's limits enforced; then the bot's
-own cost per update against a bare python-telegram-bot, memory per conversation, and reminders at
-scale. Prints a table and writes JSON."""
+own cost per update against a bare python-telegram-bot, memory per conversation, reminders at
+scale, and the Altegio requests of My appointments and of a reminder with and without the client's
+user token and the salon's webhooks. Prints a table and writes JSON."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from telegram import (
 from telegram.ext import ApplicationBuilder, CallbackContext, MessageHandler, TypeHandler, filters
 from telegram.request import BaseRequest, RequestData
 
+from bench.account_costs import account_costs
 from bot.altegio.limiter import RateLimiter
 from bot.app import OFFLINE_TOKEN, build_application, build_services
 from bot.context import BotApplication
@@ -408,10 +410,14 @@ class RecordingUser(BenchUser):
         self.traffic.updates.append((update, calls))
 
 
-async def _in_process_bot(db_path: Path, sandbox: Sandbox, stub: BotApiStub) -> BotApplication:
+async def _in_process_bot(
+    db_path: Path, sandbox: Sandbox, stub: BotApiStub, env: dict[str, str] | None = None
+) -> BotApplication:
     """The bot started on the in-process sandbox, unpaced: for measuring CPU and memory, not
-    the rate limit."""
-    settings = Settings.load(env={"BOT_DB_PATH": str(db_path)}, env_file=db_path.parent / "none")
+    the rate limit. `env`: settings besides the database's."""
+    settings = Settings.load(
+        env={"BOT_DB_PATH": str(db_path), **(env or {})}, env_file=db_path.parent / "none"
+    )
     services = build_services(
         settings, altegio_transport=sandbox.transport(), limiter=RateLimiter(((10**9, 1.0),))
     )
@@ -645,6 +651,14 @@ def table(results: dict[str, Any]) -> str:
         f"Reminders: {rem['reminders_stored']} stored; start-up {rem['startup_s']} s; tick with "
         f"none due {rem['tick_none_due_ms']} ms; with 1000 due {rem['tick_1000_due_ms']} ms"
     )
+    for case in results["account"]:
+        lines.append(
+            f"Account: token {'yes' if case['user_token'] else 'no'}, webhooks "
+            f"{'yes' if case['webhooks'] else 'no'}: /appointments "
+            f"{case['requests_per_appointments']} requests for {case['appointments_listed']} "
+            f"listed; {case['requests_per_reminder']} requests per reminder "
+            f"({case['reminders_sent']} sent)"
+        )
     return "\n".join(lines)
 
 
@@ -664,6 +678,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         same = await replay(traffic)
         per_conversation = await memory_per_conversation(args.conversations, folder)
         reminders = await reminders_at_scale(args.reminders, 1000, folder)
+        account = await account_costs(folder, _in_process_bot, _stop)
     bot_alone = traffic.bot_cpu / len(traffic.updates) * 1000
     return {
         "machine": {
@@ -693,6 +708,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         },
         "reminders": reminders,
+        "account": account,
     }
 
 
