@@ -30,6 +30,10 @@ async def begin_verify(update: Update, context: Context) -> Outcome:
     if update.callback_query:
         await answer(update, context)
     user = update.effective_user
+    if user is not None and not cabinet.needs_link(context.services, user.id):
+        # An old button, tapped once the phone is confirmed: the whole list is there already.
+        await list_appointments(update, context)
+        return END
     # The name a booking would be under, should the client have none kept yet.
     name = clean_name(user.full_name) if user else None
     return go(Draft(verify=True, name=name), Step.PHONE)

@@ -5,12 +5,14 @@ a hash that stops working, and /forget."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
-from bot.keyboards import decode
-from standins.altegio.seed import SANDBOX_COMPANY_ID
+from bot.keyboards import NO_FLOW, Callback, decode
+from standins.altegio.seed import SANDBOX_COMPANY_ID, SANDBOX_SMS_COMPANY_ID
 from standins.telegram.users import StubUser
 from tests.conftest import BERLIN, Bot, FakeClock, Recording
 from tests.test_appointments import PHONE, book, buttons
@@ -67,6 +69,11 @@ async def test_verify_once_see_the_salons_phone_booking_and_cancel_it(bot: Bot) 
     assert "Your upcoming appointments at Studio Aurora" in user.last.text
     assert SHOW_ALL not in buttons(user)
     assert len(appointment_buttons(user)) == 2
+    # The old list's button, tapped again, sends no second code.
+    codes_before = bot.sandbox.last_sms_code(SANDBOX_COMPANY_ID, PHONE)
+    await user.tap_data(Callback(NO_FLOW, "acct").encode())
+    assert "Your upcoming appointments at Studio Aurora" in user.last.text
+    assert bot.sandbox.last_sms_code(SANDBOX_COMPANY_ID, PHONE) == codes_before
     # Thursday's (by phone) comes first: open it, cancel it.
     await user.tap(appointment_buttons(user)[0])
     text = user.last.text
@@ -248,3 +255,28 @@ async def test_a_listing_path_a_server_does_not_serve_is_passed_over(bot: Bot) -
     await confirm_phone(bot, user, remembered=False)
     assert "Your upcoming appointments at Studio Aurora" in user.last.text
     assert len(appointment_buttons(user)) == 1
+
+
+async def test_a_booking_confirmed_by_sms_links_the_account_on_the_way(
+    make_bot: Callable[..., Any],
+) -> None:
+    bot: Bot = await make_bot(company_id=SANDBOX_SMS_COMPANY_ID)
+    start = datetime(2026, 11, 28, 15, 0, tzinfo=BERLIN)
+    bot.sandbox.salon_book(SANDBOX_SMS_COMPANY_ID, PHONE, 11001, 2101, start, source="phone")
+    user = bot.user()
+    await user.send("/book")
+    await user.tap_number(1)
+    await user.tap_number(1)
+    await user.tap_number(2)
+    await user.send("Friday")
+    await user.tap_number(1)
+    await user.send("+49 151 23456789")
+    await user.tap("Keep this name")
+    await user.tap("Skip")
+    await user.tap("✅ Confirm")
+    await user.send(str(bot.sandbox.last_sms_code(SANDBOX_SMS_COMPANY_ID, PHONE)))
+    assert "You are booked" in user.last.text
+    await user.send("/appointments")
+    assert "Your upcoming appointments at Studio Aurora Mitte" in user.last.text
+    assert len(appointment_buttons(user)) == 2
+    assert not any(b.startswith("Show all my appointments") for b in buttons(user))
