@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.keyboards import NO_FLOW, Callback, decode
+from conversations.reminders import send_due
 from standins.altegio.seed import SANDBOX_COMPANY_ID, SANDBOX_SMS_COMPANY_ID
 from standins.telegram.users import StubUser
 from tests.conftest import BERLIN, Bot, FakeClock, Recording
@@ -280,3 +281,21 @@ async def test_a_booking_confirmed_by_sms_links_the_account_on_the_way(
     assert "Your upcoming appointments at Studio Aurora Mitte" in user.last.text
     assert len(appointment_buttons(user)) == 2
     assert not any(b.startswith("Show all my appointments") for b in buttons(user))
+
+
+async def test_a_reminder_costs_one_request_with_or_without_a_token(
+    recorded: tuple[Bot, Recording], clock: FakeClock
+) -> None:
+    bot, wire = recorded
+    user = bot.user()
+    await book(user)  # Friday 10:00
+    salon_booked(bot)  # Thursday 14:00, by phone
+    await user.send("/appointments")
+    await confirm_phone(bot, user, remembered=True)
+    assert bot.app is not None
+    # A day and more later: every cached read has expired.
+    clock.current = THURSDAY_14 - timedelta(hours=24)
+    wire.seen.clear()
+    assert await send_due(bot.app) == 1
+    assert [r.url.path for r in wire.seen] == ["/api/v1/user/records"]
+    assert "Reminder of your appointment" in user.last.text

@@ -28,7 +28,7 @@ class RecordCalls(LocationCalls):
     async def record(self, record_id: int, record_hash: str, *, urgent: bool = False) -> Record:
         """One appointment by its id and hash. `urgent`: part of a booking the client is
         waiting for, so it goes ahead of other reads."""
-        company = await self.company()
+        company = self.company_copy() or await self.company()  # for its zone only
         data = await self._request(
             "GET",
             f"book_record/{self.company_id}/{record_id}/{record_hash}",
@@ -47,7 +47,7 @@ class RecordCalls(LocationCalls):
         """`GET user/records/{id}/{hash}`: with a user token, every appointment of the client
         (Altegio's own list, the second source on a record); without one, the record the hash
         opens."""
-        company = await self.company()
+        company = self.company_copy() or await self.company()  # for its zone only
         data = await self._request(
             "GET",
             f"user/records/{record_id}/{record_hash}",
@@ -65,7 +65,7 @@ class RecordCalls(LocationCalls):
         was made (phone, web page, here), past and future, cancelled ones included: one request
         (`GET user/records` with the token). `known`: one of the client's records (id, hash),
         for the documented path. A refused token raises `AuthError`."""
-        company = await self.company()
+        company = self.company_copy() or await self.company()  # for its zone only
         paths = {"bare": "user/records", "zero": "user/records/0/0"}
         if known is not None and known[1]:
             paths["known"] = f"user/records/{known[0]}/{known[1]}"

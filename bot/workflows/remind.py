@@ -139,7 +139,9 @@ async def _notice(services: Services, reminder: Reminder, now: datetime) -> Noti
     else:
         services.metrics.reminder_reads.labels(source="altegio").inc()
         fresh = await refresh(services, booking)
-        company = await services.altegio.company()
+        # One request per reminder at most: the appointment's; the location (its zone, name
+        # and phone) from the copy held once read.
+        company = services.altegio.company_copy() or await services.altegio.company()
         if hooks.live and fresh.change is not Change.UNCHECKED:
             hooks.known.add(booking.record_id)  # from now on the webhooks keep it in step
     if fresh.change is Change.UNCHECKED:
