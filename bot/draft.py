@@ -24,7 +24,8 @@ class Draft:
 
     flow: str = field(default_factory=lambda: secrets.token_hex(3))
     category_id: int | None = None
-    service_id: int | None = None
+    service_id: int | None = None  # the first service of the visit
+    more_services: list[int] = field(default_factory=list)  # the visit's other services, in order
     staff_id: int | None = None  # 0 = any team member
     month: str | None = None  # YYYY-MM-01 shown in the calendar
     day: str | None = None  # YYYY-MM-DD
@@ -57,6 +58,7 @@ class Draft:
         # Written after every update: a flat copy, with the one container copied as JSON has it.
         data = {name: getattr(self, name) for name in _DRAFT_FIELDS}
         data["offered"] = {key: list(value) for key, value in self.offered.items()}
+        data["more_services"] = list(self.more_services)
         return data
 
     @classmethod
@@ -67,6 +69,13 @@ class Draft:
             return cls(**{k: v for k, v in data.items() if k in _DRAFT_KNOWN})
         except TypeError:
             return None
+
+    @property
+    def service_ids(self) -> list[int]:
+        """Every service of the visit, the first chosen first (empty before one is chosen)."""
+        if self.service_id is None:
+            return []
+        return [self.service_id, *(s for s in self.more_services if s != self.service_id)]
 
     @property
     def chosen_day(self) -> date | None:

@@ -192,7 +192,7 @@ async def on_staff(update: Update, context: Context, draft: Draft, cb: Callback)
     if draft.service_id is None:
         return go(draft, Step.SERVICE)
     if cb.number != 0:
-        staff = await context.services.altegio.staff([draft.service_id])
+        staff = await context.services.altegio.staff(draft.service_ids)
         if not any(s.id == cb.number for s in staff):
             context.notify(
                 context.t.gettext("This team member is no longer available. Please choose again.")

@@ -47,14 +47,14 @@ async def _bookable_days(
     first, last = horizon(salon_today(context, company))
     assert draft.service_id is not None and draft.staff_id is not None
     altegio = context.services.altegio
-    dates = await altegio.dates([draft.service_id], draft.staff_id, first, last)
+    dates = await altegio.dates(draft.service_ids, draft.staff_id, first, last)
     days = {d for d in dates.booking_dates if first <= d <= last}
     if around is not None and first <= around <= last and not _in_month(days, around):
         # `date_from`/`date_to` are newer than `date`; a server that knows only `date` answers
         # one month, so a month shown empty is asked for on its own before believing it.
         start = max(first, around.replace(day=1))
         end = min(last, _month_end(around))
-        more = await altegio.dates([draft.service_id], draft.staff_id, start, end)
+        more = await altegio.dates(draft.service_ids, draft.staff_id, start, end)
         days |= {d for d in more.booking_dates if first <= d <= last}
     return days
 
@@ -191,14 +191,14 @@ async def choose_day(update: Update, context: Context, draft: Draft, typed: Type
 async def _free_times(context: Context, draft: Draft, day: date) -> list[Slot]:
     altegio = context.services.altegio
     assert draft.service_id is not None and draft.staff_id is not None
-    slots = await altegio.times(draft.staff_id, day, [draft.service_id])
+    slots = await altegio.times(draft.staff_id, day, draft.service_ids)
     if not slots and draft.staff_id == 0:
         # Whether `book_times` with staff 0 merges everyone's times is undocumented: when it
         # answers nothing, ask each team member who is bookable for this service.
         merged: dict[datetime, Slot] = {}
-        for member in await altegio.staff([draft.service_id]):
+        for member in await altegio.staff(draft.service_ids):
             if member.bookable:
-                for slot in await altegio.times(member.id, day, [draft.service_id]):
+                for slot in await altegio.times(member.id, day, draft.service_ids):
                     merged.setdefault(slot.start, slot)
         slots = sorted(merged.values(), key=lambda s: s.start)
     now = context.now()

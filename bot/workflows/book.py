@@ -328,7 +328,7 @@ async def chosen_staff(services: Services, draft: Draft) -> Staff | None:
     """The team member the draft names (None for "any available team member")."""
     if not draft.staff_id or draft.service_id is None:
         return None
-    staff = await services.altegio.staff([draft.service_id])
+    staff = await services.altegio.staff(draft.service_ids)
     return next((s for s in staff if s.id == draft.staff_id), None)
 
 
