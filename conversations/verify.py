@@ -17,7 +17,7 @@ from bot.draft import Draft, clean_name, display_phone
 from bot.keyboards import Keys
 from bot.workflows import book, cabinet
 from conversations.drafts import put_draft
-from conversations.flow import END, Outcome, Step, go, user_id_of
+from conversations.flow import END, Outcome, Step, call_salon, go, user_id_of
 from conversations.listing import list_appointments
 from conversations.screens import answer, show, unavailable
 from conversations.texts import code_wait, h
@@ -52,6 +52,18 @@ async def ask_verify_code(
             sent = await book.resend_code(
                 context.services, draft.phone, draft.name or "", user_id_of(update)
             )
+        except errors.Rejected:
+            # Altegio would not text this number (no SMS channel at the salon, a number it
+            # refuses): nothing to type; another number, or the salon's phone.
+            put_draft(context, draft)
+            text = t.gettext(
+                "The salon's booking system could not send a code to %(phone)s. Please check "
+                "the number or use another one.",
+                phone=h(display_phone(draft.phone)),
+            ) + await call_salon(context)
+            rows = [[keys.button(t.gettext("Use another number"), "other")]]
+            await show(update, context, text, keys.markup(rows, back=False), draft=draft)
+            return Step.CODE
         except errors.AltegioError as exc:
             await unavailable(update, context, exc, draft.flow)
             return Step.CODE

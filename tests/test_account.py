@@ -299,3 +299,17 @@ async def test_a_reminder_costs_one_request_with_or_without_a_token(
     assert await send_due(bot.app) == 1
     assert [r.url.path for r in wire.seen] == ["/api/v1/user/records"]
     assert "Reminder of your appointment" in user.last.text
+
+
+async def test_a_code_altegio_will_not_send_says_so_and_offers_another_number(bot: Bot) -> None:
+    user = bot.user()
+    await user.send("/appointments")
+    refused = {"success": False, "data": None, "meta": {"message": "SMS are not available"}}
+    bot.sandbox.fault("POST", "book_code", status=422, body=refused)
+    await user.tap(SHOW_ALL)
+    await user.send("+49 151 23456789")
+    assert "could not send a code to +49 1512 3456789" in user.last.text
+    assert "not answering" not in user.last.text
+    await user.tap("Use another number")
+    await user.send("+49 151 23456780")
+    assert "We have sent a text message with a code" in user.last.text
