@@ -84,7 +84,7 @@ async def link_sheet(
     )
     try:
         catalogue = await client.catalogue()
-        team = [m for m in await client.staff([]) if m.bookable]
+        team = await client.staff([])  # `bookable` says only whether they are free just now
     finally:
         await client.aclose()
     entries: list[Entry] = []

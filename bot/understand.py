@@ -373,8 +373,11 @@ def _best(
                 used.add(where)
         if not best or max(best) < SURE:
             continue
-        # The best word decides; each other word of the title that was typed too adds a little.
-        score = max(best) + 8 * (sum(1 for b in best if b >= SURE) - 1)
+        # The best word decides; each other word of the title typed too adds a little, each
+        # one not typed takes as much away ("manicure" is Manicure rather than Gel manicure,
+        # and either of Classic and Gel manicure).
+        matched = sum(1 for b in best if b >= SURE)
+        score = max(best) + 8 * (matched - 1) - 8 * (len(best) - matched)
         scored.append((score, item.id, used))
     if not scored:
         return (), set()

@@ -90,7 +90,7 @@ async def read_wish(context: Context, text: str) -> Understood | None:
     found = understand(
         text,
         [Named(s.id, s.title) for s in catalogue.services],
-        [Named(m.id, m.name) for m in team if m.bookable],
+        [Named(m.id, m.name) for m in team],  # `bookable` is only "free now"
         language=context.language,
         today=salon_today(context, company),
         month_first=writes_month_first(company.country),
@@ -206,7 +206,7 @@ async def proceed(update: Update, context: Context, draft: Draft, told: bool = F
         if not draft.wish_services and len(draft.wish_staff) == 1:
             # A team member alone: the services they do.
             team = await altegio.staff([])
-            alone = next((m.name for m in team if m.id == draft.wish_staff[0] and m.bookable), "")
+            alone = next((m.name for m in team if m.id == draft.wish_staff[0]), "")
             if not alone:
                 draft.wish_staff = []
                 draft.notice = t.gettext(

@@ -285,3 +285,29 @@ async def test_what_one_message_costs_in_altegio_requests(
     await bot.user(100002).send("gel manicure tomorrow after 5")
     # Warm (everything but days and free times cached), as tapping through would cost.
     assert [r.url.path.split("/")[3] for r in wire.seen[seen:]] == ["book_dates", "book_times"]
+
+
+async def test_one_message_with_nobody_named_reaches_anyone_s_times(bot: Bot) -> None:
+    user = bot.user()
+    await user.send("pedicure tomorrow after 5")
+    assert "any available team member" in user.last.text and times(user), user.screen()
+    assert all(t >= "1700" for t in times(user))
+
+
+async def test_after_start_and_at_the_team_step(bot: Bot) -> None:
+    user = bot.user(language_code="de")
+    await user.send("/start")
+    await user.send("Maniküre bei Mia morgen ab 17 Uhr")
+    # Mia does both manicures: which one is asked, the rest kept.
+    assert "Welche Leistung meinten Sie?" in user.last.text
+    assert buttons(user)[:2] == ["Classic manicure", "Gel manicure"]
+    await user.tap("Gel manicure")
+    assert "Mia Hoffmann" in user.last.text and times(user) == ["1700"], user.screen()
+    other = bot.user(100002)
+    await other.send("/book")
+    await other.tap("Hair")
+    await other.tap("Women's haircut")
+    await other.send("Anna on Friday in the afternoon")
+    offered = times(other)
+    assert offered and all("1200" <= t < "1700" for t in offered), other.screen()
+    assert "Anna Weber" in other.last.text

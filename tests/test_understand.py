@@ -101,3 +101,10 @@ def test_nothing_to_read() -> None:
         assert not read(text).anything, text
     # A bare number is not taken for a day.
     assert read("pedicure 5").day is None
+
+
+def test_a_title_typed_whole_is_preferred_to_longer_ones() -> None:
+    catalogue = [Named(1, "Manicure"), Named(2, "Gel manicure"), Named(3, "Pedicure")]
+    assert read("manicure tomorrow after 5", services=catalogue).services == (1,)
+    assert read("gel manicure", services=catalogue).services == (2,)
+    assert read("маникюр гель", "ru", catalogue).services == (2,)
