@@ -32,6 +32,10 @@ async def help_command(update: Update, context: Context) -> None:
     text = "\n".join(
         [
             t.gettext("I book appointments at the salon for you."),
+            t.gettext(
+                "Tap the buttons, or just write what you would like, such as “manicure with "
+                "Anna tomorrow after 5”."
+            ),
             "",
             t.gettext("/book — book an appointment"),
             t.gettext("/cancel — stop the current booking"),

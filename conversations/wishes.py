@@ -143,7 +143,10 @@ def typed_wish(step: Step) -> Handler:
                 )
             return go(draft, step)
         if step is Step.TIME and not (found.services or found.staff or found.day):
-            return go(wish(draft, found), Step.TIME)  # "after 5": the same day, narrowed
+            # "After 5": the same day, narrowed.
+            window = window_words(context.t, found.after, found.before)
+            draft.notice = context.t.gettext("I understood: %(request)s.", request=window)
+            return go(wish(draft, found), Step.TIME)
         return await proceed_or_retry(update, context, wish(draft, found), step)
 
     return handle

@@ -130,6 +130,7 @@ async def test_typed_at_the_service_step_and_at_the_time_step(bot: Bot) -> None:
     first = times(user)
     assert first and "Mia Hoffmann" in user.last.text, user.screen()
     await user.send("after 3")
+    assert "I understood: after 3:00 PM." in plain(user.last.text)
     later = times(user)
     assert later and all(t >= "1500" for t in later) and len(later) < len(first)
     await user.send("nonsense words")
@@ -311,3 +312,9 @@ async def test_after_start_and_at_the_team_step(bot: Bot) -> None:
     offered = times(other)
     assert offered and all("1200" <= t < "1700" for t in offered), other.screen()
     assert "Anna Weber" in other.last.text
+
+
+async def test_help_says_one_message_will_do(bot: Bot) -> None:
+    user = bot.user()
+    await user.send("/help")
+    assert "just write what you would like" in user.last.text
