@@ -67,7 +67,7 @@ def wish_entries(
     the application's `user_data`, for text typed while no booking is in progress."""
     private = filters.ChatType.PRIVATE
     entries: list[BaseHandler[Update, Context, object]] = [
-        CommandHandler("start", on_link, filters=private & filters.Regex(r"^/start\s+\S"))
+        CommandHandler("start", on_link, filters=private & filters.Regex(r"^/start(?:@\w+)?\s+\S"))
     ]
     if user_data is not None:
         text = filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND

@@ -318,3 +318,13 @@ async def test_help_says_one_message_will_do(bot: Bot) -> None:
     user = bot.user()
     await user.send("/help")
     assert "just write what you would like" in user.last.text
+
+
+async def test_a_link_opened_in_the_middle_of_a_booking(bot: Bot) -> None:
+    user = bot.user()
+    await user.send("/book")
+    await user.tap("Hair")
+    await user.send("/start svc10008")
+    assert "Pedicure" in user.last.text and buttons(user)[0] == "Any available team member"
+    await user.send("/start@altegio_demo_bot stf2005")
+    assert "What would you like to book with Lukas Braun?" in user.last.text
