@@ -191,7 +191,7 @@ def add_handlers(application: BotApplication) -> None:
     application.add_handler(
         MessageHandler(filters.UpdateType.EDITED_MESSAGE, guards.edited_message), group=-1
     )
-    application.add_handler(booking.build())
+    application.add_handler(booking.build(application.user_data))
     application.add_handler(CommandHandler("start", fallbacks.start, filters=private))
     application.add_handler(CommandHandler("help", fallbacks.help_command, filters=private))
     application.add_handler(

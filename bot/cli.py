@@ -1,6 +1,7 @@
-"""`altegio-bot run | chat | sandbox | doctor | backup | admin-code`: the bot on Telegram, in a
-terminal, the demo location, a check of what the bot needs, a copy of its database, or a code
-that makes a chat an admin chat."""
+"""`altegio-bot run | chat | sandbox | doctor | backup | admin-code | links`: the bot on
+Telegram, in a terminal, the demo location, a check of what the bot needs, a copy of its
+database, a code that makes a chat an admin chat, or the links that open a service or a team
+member in the bot."""
 
 from __future__ import annotations
 
@@ -236,6 +237,24 @@ def admin_code(settings: Settings) -> int:
     return 0
 
 
+def links(settings: Settings, qr: Path | None) -> int:
+    """The deep link of every bookable category, service and team member, with QR codes."""
+    from bot.altegio import errors
+    from bot.link_sheet import link_sheet, qr_files, render
+
+    transport = sandbox_transport() if settings.sandbox else None
+    try:
+        sheet = asyncio.run(link_sheet(settings, altegio_transport=transport))
+    except errors.AltegioError as exc:
+        print(f"altegio-bot: Altegio did not list what is bookable ({exc})", file=sys.stderr)
+        return 1
+    print(render(sheet))
+    if qr is not None:
+        written = qr_files(sheet, qr)
+        print(f"\n{len(written)} QR codes written to {qr.resolve()}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="altegio-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -252,6 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     copy.add_argument("path", type=Path, help="where the copy goes")
     copy.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    link_parser = commands.add_parser(
+        "links", help="print the link that opens each bookable service and team member"
+    )
+    link_parser.add_argument("--qr", type=Path, metavar="DIR", help="write a QR code PNG of each")
     args = parser.parse_args(argv)
     if args.command == "doctor":
         return doctor()
@@ -268,6 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(chat(settings, args.language))
         if args.command == "backup":
             return backup_database(settings, args.path, args.force)
+        if args.command == "links":
+            return links(settings, args.qr)
         return serve_sandbox(args.host, args.port)
     except (SettingsError, StorageError, CatalogError) as exc:
         print(f"altegio-bot: {exc}", file=sys.stderr)

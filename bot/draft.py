@@ -30,6 +30,12 @@ class Draft:
     month: str | None = None  # YYYY-MM-01 shown in the calendar
     day: str | None = None  # YYYY-MM-DD
     after: int | None = None  # minutes after midnight the client asked for ("after 5")
+    before: int | None = None  # and the minute their window ends ("in the morning": 12:00)
+    # What a client's own words asked for and the menus have not settled yet (bot/understand):
+    # the services or team members it could be (several: offered as a choice), the day.
+    wish_services: list[int] = field(default_factory=list)
+    wish_staff: list[int] = field(default_factory=list)
+    wish_day: str | None = None  # YYYY-MM-DD
     slot: str | None = None  # Altegio's own `datetime` of the chosen time, echoed back
     slot_length: int | None = None
     name: str | None = None
@@ -59,6 +65,8 @@ class Draft:
         data = {name: getattr(self, name) for name in _DRAFT_FIELDS}
         data["offered"] = {key: list(value) for key, value in self.offered.items()}
         data["more_services"] = list(self.more_services)
+        data["wish_services"] = list(self.wish_services)
+        data["wish_staff"] = list(self.wish_staff)
         return data
 
     @classmethod

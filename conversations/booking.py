@@ -35,6 +35,7 @@ from bot.context import Context
 from bot.draft import Draft
 from bot.i18n import Translator
 from bot.keyboards import Callback, booking_pattern, decode, pattern
+from bot.user_state import UserData
 from conversations.checkout import (
     ask_code,
     book_with_code,
@@ -87,7 +88,7 @@ from conversations.details import (
     typed_email,
 )
 from conversations.drafts import get_draft, put_draft
-from conversations.fallbacks import start
+from conversations.fallbacks import start, typed_outside
 from conversations.flow import (
     Action,
     Handler,
@@ -111,6 +112,7 @@ from conversations.reschedule import (
 )
 from conversations.screens import answer, unavailable
 from conversations.verify import begin_verify, verify_with_code
+from conversations.wishes import then_wishes, typed_wish, wish_entries
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +154,12 @@ FLOW: dict[Step, StepSpec] = {
     Step.SERVICE: StepSpec(
         show=show_service,
         buttons={"cat": on_category, "catp": on_category_page,
-                 "svc": on_service, "svcp": on_service_page},
+                 "svc": then_wishes(on_service), "svcp": on_service_page},
         back=None,
+        typed=typed_wish(Step.SERVICE),
     ),
-    Step.STAFF: StepSpec(show=show_staff, buttons={"stf": on_staff}, back=Step.SERVICE),
+    Step.STAFF: StepSpec(show=show_staff, buttons={"stf": then_wishes(on_staff)},
+                         back=Step.SERVICE, typed=typed_wish(Step.STAFF)),
     Step.DAY: StepSpec(
         show=show_day,
         buttons={"mon": on_month, "day": on_day, "cal": on_calendar},
@@ -166,7 +170,8 @@ FLOW: dict[Step, StepSpec] = {
         ),
     ),
     Step.TIME: StepSpec(
-        show=show_time, buttons={"tim": on_time, "timp": on_time_page}, back=Step.DAY
+        show=show_time, buttons={"tim": on_time, "timp": on_time_page}, back=Step.DAY,
+        typed=typed_wish(Step.TIME),
     ),
     Step.PHONE: StepSpec(
         show=show_phone,
@@ -367,7 +372,7 @@ def _use_buttons(step: Step) -> Handler:
     return remind
 
 
-def build() -> ConversationHandler[Context]:
+def build(user_data: Mapping[int, UserData] | None = None) -> ConversationHandler[Context]:
     # Edits of earlier messages are answered elsewhere, never taken as a new answer.
     new = filters.UpdateType.MESSAGE
     text = new & filters.TEXT & ~filters.COMMAND
@@ -393,11 +398,13 @@ def build() -> ConversationHandler[Context]:
                 CallbackQueryHandler(settled(begin_reschedule), pattern=pattern("resc")),
                 CallbackQueryHandler(settled(book_again), pattern=pattern("again")),
                 CallbackQueryHandler(settled(begin_verify), pattern=pattern("acct")),
+                # A deep link's /start, and text typed while no booking is in progress.
+                *wish_entries(user_data, settled(start), settled(typed_outside)),
             ],
             states=states,  # type: ignore[arg-type]
             fallbacks=[
                 CommandHandler("cancel", cancel),
-                CommandHandler("start", start),
+                CommandHandler("start", settled(start)),
                 CommandHandler("book", begin),
                 CommandHandler("forget", ask_forget),
             ],

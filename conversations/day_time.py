@@ -120,7 +120,8 @@ async def on_calendar(update: Update, context: Context, draft: Draft, cb: Callba
 
 
 async def on_day(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
-    return await choose_day(update, context, draft, TypedDay(cb.day, None))
+    # The part of the day the client asked for in words stays theirs on any day they tap.
+    return await choose_day(update, context, draft, TypedDay(cb.day, draft.after))
 
 
 async def typed_day(update: Update, context: Context) -> Outcome:
@@ -248,12 +249,15 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
             await show(update, context, text, keys.markup([]), draft=draft)
         return Step.DAY
     shown = slots
-    if draft.after is not None:
-        later = [s for s in slots if s.start.hour * 60 + s.start.minute >= draft.after]
+    if draft.after is not None or draft.before is not None:
+        start, end = draft.after or 0, draft.before or 24 * 60
+        later = [s for s in slots if start <= s.start.hour * 60 + s.start.minute < end]
         if later:
             shown = later
-        else:
+        elif draft.before is None:
             note = "\n" + t.gettext("Nothing is free that late; here are all the free times.")
+        else:
+            note = "\n" + t.gettext("Nothing is free at that time of day; here are all the times.")
     draft.summary_ready = False
     text = (
         t.gettext(

@@ -15,11 +15,14 @@ from telegram import (
 
 from bot.altegio import errors
 from bot.context import Context
+from bot.draft import Draft
 from bot.keyboards import NO_FLOW, Keys, decode
+from bot.links import read_payload
 from conversations.drafts import JUST_BOOKED, put_draft
-from conversations.flow import END, Outcome
+from conversations.flow import END, Outcome, Step
 from conversations.screens import answer, offer_booking, show
 from conversations.texts import h
+from conversations.wishes import open_link, proceed_or_retry, read_wish, wish
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,10 @@ async def help_command(update: Update, context: Context) -> None:
     text = "\n".join(
         [
             t.gettext("I book appointments at the salon for you."),
+            t.gettext(
+                "Tap the buttons, or just write what you would like, such as “manicure with "
+                "Anna tomorrow after 5”."
+            ),
             "",
             t.gettext("/book — book an appointment"),
             t.gettext("/cancel — stop the current booking"),
@@ -79,10 +86,33 @@ async def outside_conversation(update: Update, context: Context) -> None:
     await offer_booking(update, context, text)
 
 
+async def typed_outside(update: Update, context: Context) -> Outcome:
+    """Text typed while no booking is in progress: a booking started from what it asks for
+    ("manicure with Anna tomorrow after 5"), or the usual answer when it names nothing the
+    salon offers."""
+    text = update.message.text if update.message and update.message.text else ""
+    found = await read_wish(context, text)
+    if found is None:
+        await outside_conversation(update, context)
+        return END
+    return await proceed_or_retry(update, context, wish(Draft(), found), Step.SERVICE)
+
+
 async def start(update: Update, context: Context) -> Outcome:
-    """/start: greet with the salon's name and offer to book."""
+    """/start: greet with the salon's name and offer to book; `/start <payload>` (a deep link)
+    opens the step the link names."""
     t = context.t
     put_draft(context, None)
+    payload = context.args[0] if context.args else ""
+    note = ""
+    if payload:
+        target = read_payload(payload)
+        if target is not None:
+            try:
+                return await open_link(update, context, target)
+            except errors.AltegioError:
+                return await proceed_or_retry(update, context, Draft(), Step.SERVICE)
+        note = t.gettext("Sorry, that link does not open anything I know.") + "\n\n"
     try:
         company = await context.services.altegio.company()
         greeting = t.gettext(
@@ -90,7 +120,8 @@ async def start(update: Update, context: Context) -> Outcome:
         )
     except errors.AltegioError:
         greeting = t.gettext("Hello! I can book you an appointment at the salon.")
-    text = greeting + "\n" + t.gettext("Book an appointment in a few taps, any time of day.")
+    text = note + greeting + "\n"
+    text += t.gettext("Book an appointment in a few taps, any time of day.")
     keys = Keys(NO_FLOW, t)
     markup = InlineKeyboardMarkup(
         [

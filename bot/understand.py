@@ -1,0 +1,389 @@
+"""One message, understood: which service, which team member, which day and part of the day.
+
+Plain rules, no Telegram. A client types "manicure with Anna tomorrow after 5", "стрижка в
+пятницу утром" or "Maniküre morgen ab 17 Uhr"; what is found is matched against the salon's
+own catalogue and team, whatever language and script their titles are in:
+
+- every word is compared in Latin letters (`anyascii`: "Анна" is "Anna"), fuzzily (rapidfuzz),
+  so typos and endings ("маникюра", "Анне") still match;
+- common salon words in the shipped languages also stand for their English word ("стрижка"
+  is "haircut"), which then matches a catalogue in English or, fuzzily, in a language near it;
+- the day through `parse_day` (dateparser, the client's language and English), the part of the
+  day as a window of minutes after midnight: "morning" is before noon, "after 5" from 17:00.
+
+What matches several things about equally well is returned as all of them: the caller offers
+them as a choice, never picks one silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from anyascii import anyascii
+from rapidfuzz import fuzz
+
+from bot.draft import _AFTER, _BARE_DAY, parse_day
+
+# Part of the day: (first minute, minute it ends) in the salon's local time.
+MORNING = (0, 12 * 60)
+AFTERNOON = (12 * 60, 17 * 60)
+EVENING = (17 * 60, 24 * 60)
+
+_WINDOWS: tuple[tuple[re.Pattern[str], tuple[int, int]], ...] = (
+    (
+        re.compile(
+            r"(?<!\w)(?:in the morning|morning|утром|с утра|зранку|вранці|уранці|morgens"
+            r"|vormittags?|am vormittag|por la mañana|de manhã|pela manhã|rano|z rana"
+            r"|przed południem|no rīta|rītā|ryte|rytą|iš ryto|hommikul)(?!\w)",
+            re.IGNORECASE,
+        ),
+        MORNING,
+    ),
+    (
+        re.compile(
+            r"(?<!\w)(?:in the afternoon|afternoon|днём|днем|после обеда|вдень|удень|після обіду"
+            r"|nachmittags?|am nachmittag|por la tarde|à tarde|de tarde|pela tarde|po południu"
+            r"|pēcpusdienā|po pietų|popiet|pärastlõunal)(?!\w)",
+            re.IGNORECASE,
+        ),
+        AFTERNOON,
+    ),
+    (
+        re.compile(
+            r"(?<!\w)(?:in the evening|evening|tonight|вечером|ввечері|увечері|abends"
+            r"|am abend|heute abend|por la noche|à noite|de noite|pela noite|wieczorem"
+            r"|vakarā|vakare|õhtul)(?!\w)",
+            re.IGNORECASE,
+        ),
+        EVENING,
+    ),
+)
+_BEFORE = re.compile(
+    r"(?<!\w)(?:before|until|till|до|bis|vor|antes de las|antes das|antes de|przed|pirms|iki"
+    r"|enne)\s+(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?",
+    re.IGNORECASE,
+)
+# Left over once the time is taken out: "17 Uhr", "at 5 o'clock".
+_CLOCK_WORDS = re.compile(r"(?<!\w)(?:uhr|o'?clock|h|godz\.?|val\.?|tundi)(?!\w)", re.IGNORECASE)
+
+# Salon words in the shipped languages, by their English word: stems, in Latin letters.
+_VOCABULARY: dict[str, tuple[str, ...]] = {
+    "haircut": (
+        "strizh",
+        "strysh",
+        "strizhk",
+        "haarschnitt",
+        "schneiden",
+        "corte",
+        "strzyz",
+        "frizur",
+        "kirpim",
+        "kirpimas",
+        "juukselõik",
+        "loikus",
+        "lõikus",
+        "cirsana",
+    ),
+    "manicure": (
+        "manikiur",
+        "manikyur",
+        "manikur",
+        "manicur",
+        "manicura",
+        "maniküre",
+        "manikir",
+        "manikiuras",
+        "maniküür",
+    ),
+    "pedicure": (
+        "pedikiur",
+        "pedikyur",
+        "pedikur",
+        "pedicur",
+        "pedicura",
+        "pediküre",
+        "pedikir",
+        "pedikiuras",
+        "pediküür",
+    ),
+    "colour": (
+        "okrash",
+        "farbuvan",
+        "farb",
+        "färben",
+        "tinte",
+        "coloracion",
+        "coloração",
+        "koloryz",
+        "farbow",
+        "krasosan",
+        "krasojim",
+        "dažym",
+        "varvim",
+        "color",
+    ),
+    "massage": (
+        "massazh",
+        "masazh",
+        "masaz",
+        "masaje",
+        "massagem",
+        "masāž",
+        "masazas",
+        "masaž",
+        "massaaž",
+        "massaaz",
+    ),
+    "brow": (
+        "brov",
+        "augenbraue",
+        "cejas",
+        "sobrancelh",
+        "brwi",
+        "uzacis",
+        "antakiai",
+        "kulmud",
+        "kulmu",
+    ),
+    "lash": ("resnit", "vii", "wimper", "pestan", "cilio", "rzes", "skropst", "blakstien", "ripsm"),
+    "blow-dry": (
+        "ukladk",
+        "ukladka",
+        "föhnen",
+        "foehn",
+        "peinado",
+        "escova",
+        "modelowanie",
+        "ieveidosana",
+        "sukuosena",
+        "föön",
+    ),
+    "gel": ("gel", "shellac", "shelak", "hybryd"),
+    "women": (
+        "zhensk",
+        "zhinoch",
+        "damen",
+        "frauen",
+        "mujer",
+        "femenin",
+        "feminin",
+        "damsk",
+        "kobiec",
+        "sieviet",
+        "moter",
+        "naiste",
+    ),
+    "men": (
+        "muzhsk",
+        "cholovich",
+        "herren",
+        "manner",
+        "hombre",
+        "masculin",
+        "mesk",
+        "meski",
+        "virie",
+        "vyr",
+        "meeste",
+    ),
+    "beard": ("borod", "bart", "barba", "brod", "bārd", "barzd", "habe"),
+}
+_STEMS = tuple(
+    sorted(
+        ((anyascii(stem).lower(), word) for word, stems in _VOCABULARY.items() for stem in stems),
+        key=lambda pair: -len(pair[0]),
+    )
+)
+_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+# Words in titles that tell nothing apart ("Women's haircut & styling").
+_NOISE = frozenset({"and", "with", "the", "for", "und", "mit", "der", "die", "das"})
+
+SURE = 80.0  # a service or team member matched at least this well is taken as meant
+CLOSE = 6.0  # others within this of the best are offered beside it
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """A service or a team member as the salon names them."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Understood:
+    services: tuple[int, ...] = ()  # one: the service meant; several: which of them
+    staff: tuple[int, ...] = ()
+    day: date | None = None
+    after: int | None = None  # minutes after midnight, the window's start
+    before: int | None = None  # its end (exclusive)
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.services or self.staff or self.day or self.after or self.before)
+
+
+def understand(
+    text: str,
+    services: Sequence[Named],
+    staff: Sequence[Named],
+    *,
+    language: str,
+    today: date,
+    month_first: bool = False,
+) -> Understood:
+    text = " ".join(text.split())[:300]
+    after, before, rest = _window(text)
+    day, rest = _day(rest, [language], today, month_first)
+    words = _words(rest)
+    staff_found, used = _best(words, staff, names=True)
+    left = [w for i, w in enumerate(words) if i not in used]
+    services_found, _ = _best(left, services, names=False)
+    return Understood(services_found, staff_found, day, after, before)
+
+
+# --- the part of the day --------------------------------------------------------------------
+
+
+def _clock(hour_text: str, minute_text: str | None, suffix: str | None, *, late: bool) -> int:
+    hour, minute = int(hour_text), int(minute_text or 0)
+    if (suffix or "").lower() == "pm" and hour < 12:
+        hour += 12
+    elif not suffix and late and 1 <= hour <= 8:
+        hour += 12  # "before 7" is in the evening: nobody means seven in the morning
+    return min(hour, 24) * 60 + min(minute, 59)
+
+
+def _window(text: str) -> tuple[int | None, int | None, str]:
+    after = before = None
+    for pattern, (start, end) in _WINDOWS:
+        if pattern.search(text):
+            after, before = start or None, end if end < 24 * 60 else None
+            text = pattern.sub(" ", text)
+            break
+    if match := _AFTER.search(text):
+        after = _clock(match[1], match[2], match[3], late=True)
+        text = _AFTER.sub(" ", text, count=1)
+    if match := _BEFORE.search(text):
+        before = _clock(match[1], match[2], match[3], late=True)
+        text = _BEFORE.sub(" ", text, count=1)
+    if after is not None and before is not None and before <= after:
+        before = None
+    return after, before, _CLOCK_WORDS.sub(" ", text)
+
+
+# --- the day --------------------------------------------------------------------------------
+
+
+_WRITTEN_DATE = re.compile(r"\d[./:-]\d")
+
+
+def _day(
+    text: str, languages: list[str], today: date, month_first: bool
+) -> tuple[date | None, str]:
+    """The first run of up to three words that names one day, and the text without it."""
+    tokens = text.split()
+    for size in (3, 2, 1):
+        for start in range(len(tokens) - size + 1):
+            piece = " ".join(tokens[start : start + size])
+            letters = sum(ch.isalpha() for ch in piece)
+            if _BARE_DAY.match(piece) or (letters and max(map(len, piece.split())) < 3):
+                continue  # "5" alone is a time as often as a day; "do", "sa" are not days
+            if size > 1 and _WRITTEN_DATE.search(piece):
+                continue  # "on 3.12" would be read as 3:12; "3.12" alone is a date
+            found = parse_day(piece, languages, today, month_first=month_first)
+            if found is not None:
+                return found.day, " ".join(tokens[:start] + tokens[start + size :])
+    return None, text
+
+
+# --- services and team members -------------------------------------------------------------
+
+
+def _latin(text: str) -> str:
+    return anyascii(text).lower()
+
+
+def _words(text: str) -> list[str]:
+    words = (_latin(w) for w in _WORD.findall(text))
+    return [w.removesuffix("'s").removesuffix("’s") for w in words]
+
+
+def _meanings(word: str) -> list[str]:
+    """The word itself and the English salon word it stands for, if any."""
+    found = [word]
+    for stem, english in _STEMS:
+        if len(word) < 3:
+            break
+        if (
+            word.startswith(stem)
+            or (len(stem) >= 5 and stem in word)
+            or (len(stem) >= 6 and fuzz.ratio(word[: len(stem)], stem) >= 85)  # a typo
+        ):
+            found.append(english)
+            break
+    return found
+
+
+def _likeness(typed: str, known: str, *, names: bool) -> float:
+    if typed == known:
+        return 100.0
+    shortest = min(len(typed), len(known))
+    if shortest < 3:
+        return 0.0
+    prefix = len(_common_prefix(typed, known))
+    if prefix >= max(3, len(known) - 1) or (prefix >= 5 and not names):
+        return 92.0  # an ending: "Анне" for Anna, "manicures", "маникюра"
+    score = float(fuzz.ratio(typed, known))
+    if names and shortest <= 4:
+        return score if score >= 90 else 0.0
+    return score
+
+
+def _common_prefix(a: str, b: str) -> str:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
+
+
+def _best(
+    words: list[str], known: Sequence[Named], *, names: bool
+) -> tuple[tuple[int, ...], set[int]]:
+    """The ids best matched by `words`, and which words matched them."""
+    scored: list[tuple[float, int, set[int]]] = []
+    meanings = [_meanings(w) for w in words]
+    for item in known:
+        parts = [p for p in _words(item.name) if len(p) >= 3 and p not in _NOISE] or _words(
+            item.name
+        )
+        best: list[float] = []
+        used: set[int] = set()
+        for part in parts:
+            top, where = 0.0, -1
+            for index, options in enumerate(meanings):
+                score = max(_likeness(option, part, names=names) for option in options)
+                if score > top:
+                    top, where = score, index
+            best.append(top)
+            if top >= SURE:
+                used.add(where)
+        if not best or max(best) < SURE:
+            continue
+        # The best word decides; each other word of the title typed too adds a little, each
+        # one not typed takes as much away ("manicure" is Manicure rather than Gel manicure,
+        # and either of Classic and Gel manicure).
+        matched = sum(1 for b in best if b >= SURE)
+        score = max(best) + 8 * (matched - 1) - 8 * (len(best) - matched)
+        scored.append((score, item.id, used))
+    if not scored:
+        return (), set()
+    top = max(score for score, _, _ in scored)
+    chosen = [(ident, used) for score, ident, used in scored if score >= top - CLOSE]
+    used_all: set[int] = set()
+    for _, used in chosen:
+        used_all |= used
+    return tuple(ident for ident, _ in chosen), used_all
