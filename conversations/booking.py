@@ -46,8 +46,11 @@ from conversations.checkout import (
     show_summary,
 )
 from conversations.choose import (
+    on_add,
     on_category,
     on_category_page,
+    on_drop,
+    on_more,
     on_service,
     on_service_page,
     on_staff,
@@ -155,7 +158,8 @@ FLOW: dict[Step, StepSpec] = {
                  "svc": on_service, "svcp": on_service_page},
         back=None,
     ),
-    Step.STAFF: StepSpec(show=show_staff, buttons={"stf": on_staff}, back=Step.SERVICE),
+    Step.STAFF: StepSpec(show=show_staff, back=Step.SERVICE, buttons={  # more/add/drop: the visit
+        "stf": on_staff, "more": on_more, "add": on_add, "drop": on_drop}),
     Step.DAY: StepSpec(
         show=show_day,
         buttons={"mon": on_month, "day": on_day, "cal": on_calendar},
