@@ -137,6 +137,24 @@ async def test_the_whole_visit_in_the_list_calendar_and_one_reminder(
     assert await send_due(bot.app) == 1
     assert "Women's haircut, Blow-dry & styling" in user.last.text
     assert await send_due(bot.app) == 0
+    clock.current = start - timedelta(hours=2)
+    assert await send_due(bot.app) == 1
+    clock.current = start + timedelta(hours=3, minutes=44)  # two hours after the whole visit
+    assert await send_due(bot.app) == 0
+    clock.advance(minutes=1)
+    assert await send_due(bot.app) == 1
+    assert "Thank you for visiting" in user.last.text
+    reminders = [t for t in user.bot_texts if "Reminder of your appointment" in t]
+    assert len(reminders) == 2  # 24 h and 2 h before: one of each for the whole visit
+    # Book again: the same visit, with the same team member, at their nearest free times.
+    await user.tap("Book again")
+    assert "Free times on" in user.last.text
+    await user.tap_number(1)
+    await user.tap("Yes")
+    await user.tap("Skip")
+    await user.tap("✅ Confirm")
+    assert "You are booked" in user.last.text, user.screen()
+    assert [r["service_ids"] for r in active_records(bot)] == [[10001, 10003]] * 2
 
 
 async def test_the_visit_moves_and_cancels_as_a_whole(bot: Bot) -> None:
