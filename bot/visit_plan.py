@@ -57,10 +57,12 @@ async def visit(altegio: AltegioClient, service_ids: Sequence[int]) -> Visit:
     """The visit's services and its total duration range over the team."""
     catalogue = await altegio.catalogue()
     services = tuple(s for sid in service_ids if (s := catalogue.service(sid)) is not None)
-    try:
-        durations = await altegio.durations()
-    except errors.AltegioError:
-        durations = {}
+    durations: dict[int, tuple[int, int]] = {}
+    if len(services) > 1:  # one service: its own duration, as its list shows it
+        try:
+            durations = await altegio.durations()
+        except errors.AltegioError:
+            durations = {}
     lows, highs = [], []
     for service in services:
         low, high = durations.get(service.id) or (service.duration, service.duration)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import visit_plan
 from bot.altegio import errors
@@ -164,9 +163,11 @@ async def show_staff(update: Update, context: Context, draft: Draft) -> Outcome:
         return await _show_addable(update, context, draft)
     altegio = context.services.altegio
     visit = await visit_plan.visit(altegio, draft.service_ids)
+    # A service the salon withdrew meanwhile leaves the visit.
+    draft.more_services = [s.id for s in visit.services[1:]]
     staff = [s for s in await altegio.staff(draft.service_ids) if s.bookable]
     notice = take_notice(draft)
-    visit_rows = _visit_rows(keys, draft, visit)
+    add_row, drop_rows = _visit_rows(keys, draft, visit)
     if not staff:
         text = t.gettext(
             "Sorry, nobody has free times for <b>%(service)s</b> in the coming weeks. "
@@ -174,7 +175,7 @@ async def show_staff(update: Update, context: Context, draft: Draft) -> Outcome:
             service=h(visit.title),
         )
         text = notice + text + await call_salon(context)
-        await show(update, context, text, keys.markup(visit_rows[1:]), draft=draft)
+        await show(update, context, text, keys.markup(drop_rows), draft=draft)
         return Step.STAFF
     rows = [[keys.button(t.gettext("Any available team member"), "stf", 0)]]
     for member in staff:
@@ -198,20 +199,24 @@ async def show_staff(update: Update, context: Context, draft: Draft) -> Outcome:
             + t.gettext("Who would you like to see?")
         )
     text = notice + heading + "\n\n" + "\n".join(lines)
-    await show(update, context, text, keys.markup(rows + visit_rows), draft=draft)
+    await show(update, context, text, keys.markup([*rows, add_row, *drop_rows]), draft=draft)
     return Step.STAFF
 
 
-def _visit_rows(keys: Keys, draft: Draft, visit: visit_plan.Visit) -> list[list[Any]]:
-    """Add another service (while the visit has room), and each added one to take out."""
+def _visit_rows(
+    keys: Keys, draft: Draft, visit: visit_plan.Visit
+) -> tuple[list[InlineKeyboardButton], list[list[InlineKeyboardButton]]]:
+    """Add another service (while the visit has room; an empty row, which is left out, once
+    it has none), and each added one to take out."""
     t = keys.t
-    rows: list[list[Any]] = []
+    add = []
     if len(draft.service_ids) < visit_plan.MAX_SERVICES:
-        rows.append([keys.button(t.gettext("➕ Add another service"), "more")])
-    for service in visit.services[1:]:
-        label = t.gettext("✖ Without %(service)s", service=service.title)
-        rows.append([keys.button(label, "drop", service.id)])
-    return rows
+        add.append(keys.button(t.gettext("➕ Add another service"), "more"))
+    drops = [
+        [keys.button(t.gettext("✖ Without %(service)s", service=s.title), "drop", s.id)]
+        for s in visit.services[1:]
+    ]
+    return add, drops
 
 
 def _total_line(context: Context, visit: visit_plan.Visit, currency: str) -> str:

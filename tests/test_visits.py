@@ -244,3 +244,20 @@ async def test_a_visit_whose_time_went_meanwhile_is_offered_fresh_times(bot: Bot
     assert active_records(bot) == []
     assert "Free times on" in user.last.text, user.screen()
     assert "10:00 AM" not in buttons(user) and "11:45 AM" in buttons(user)
+
+
+async def test_a_visit_holds_four_services_at_most(bot: Bot) -> None:
+    user = bot.user()
+    await haircut_and_blow_dry(user)
+    await user.tap("➕ Add another service")
+    await user.tap("Full colour")
+    await user.tap("➕ Add another service")
+    await user.tap("Balayage")
+    text = plain(user.last.text)
+    assert "Women's haircut, Blow-dry & styling, Full colour, Balayage" in text
+    assert "€305–€465" in text
+    assert "➕ Add another service" not in buttons(user)
+    # Only Anna does all four.
+    assert [b for b in buttons(user) if not b.startswith(("Any", "✖", "«", "Cancel"))] == [
+        next(b for b in buttons(user) if b.startswith("Anna Weber"))
+    ]
