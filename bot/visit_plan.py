@@ -53,12 +53,15 @@ def _total(prices: Iterable[Decimal | None]) -> Decimal | None:
     return sum((v for v in values if v is not None), Decimal(0))
 
 
-async def visit(altegio: AltegioClient, service_ids: Sequence[int]) -> Visit:
-    """The visit's services and its total duration range over the team."""
+async def visit(
+    altegio: AltegioClient, service_ids: Sequence[int], *, team_durations: bool = False
+) -> Visit:
+    """The visit's services and its total duration range over the team (read for one service
+    only with `team_durations`: its own list gives it otherwise)."""
     catalogue = await altegio.catalogue()
     services = tuple(s for sid in service_ids if (s := catalogue.service(sid)) is not None)
     durations: dict[int, tuple[int, int]] = {}
-    if len(services) > 1:  # one service: its own duration, as its list shows it
+    if len(services) > 1 or team_durations:
         try:
             durations = await altegio.durations()
         except errors.AltegioError:

@@ -242,7 +242,7 @@ async def _show_addable(update: Update, context: Context, draft: Draft) -> Outco
     t = context.t
     keys = Keys(draft.flow, t)
     altegio = context.services.altegio
-    visit = await visit_plan.visit(altegio, draft.service_ids)
+    visit = await visit_plan.visit(altegio, draft.service_ids, team_durations=True)
     more = await visit_plan.addable(altegio, draft.service_ids)
     company = await altegio.company()
     total = t.gettext("Your visit: <b>%(services)s</b>", services=h(visit.title)) + _total_line(

@@ -55,6 +55,7 @@ async def test_two_services_booked_as_one_appointment_with_one_team_member(bot: 
     await user.tap("Hair")
     await user.tap("Women's haircut")
     await user.tap("➕ Add another service")
+    assert "Your visit: Women's haircut — 1 hour–1 h 15 min, €40–€60" in plain(user.last.text)
     offered = buttons(user)
     # Only what someone does together with a haircut: hair services, no nails or massage.
     assert "Blow-dry & styling" in offered and "Full colour" in offered
