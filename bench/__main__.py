@@ -39,6 +39,7 @@ from telegram.ext import ApplicationBuilder, CallbackContext, MessageHandler, Ty
 from telegram.request import BaseRequest, RequestData
 
 from bench.account_costs import account_costs
+from bench.visit_costs import visit_costs
 from bot.altegio.limiter import RateLimiter
 from bot.app import OFFLINE_TOKEN, build_application, build_services
 from bot.context import BotApplication
@@ -659,6 +660,12 @@ def table(results: dict[str, Any]) -> str:
             f"listed; {case['requests_per_reminder']} requests per reminder "
             f"({case['reminders_sent']} sent)"
         )
+    for case in results.get("visits", []):
+        lines.append(
+            f"Visits of {case['services']} service(s), {case['visits']} booked: "
+            f"{case['requests_first']} requests the first (cold), "
+            f"{case['requests_per_visit_warm']} each after"
+        )
     return "\n".join(lines)
 
 
@@ -679,6 +686,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         per_conversation = await memory_per_conversation(args.conversations, folder)
         reminders = await reminders_at_scale(args.reminders, 1000, folder)
         account = await account_costs(folder, _in_process_bot, _stop)
+        visits = await visit_costs(folder, _in_process_bot, _stop)
     bot_alone = traffic.bot_cpu / len(traffic.updates) * 1000
     return {
         "machine": {
@@ -709,6 +717,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         },
         "reminders": reminders,
         "account": account,
+        "visits": visits,
     }
 
 

@@ -26,6 +26,7 @@ class Draft:
     category_id: int | None = None
     service_id: int | None = None  # the first service of the visit
     more_services: list[int] = field(default_factory=list)  # the visit's other services, in order
+    adding: bool = False  # the team step shows the services that may join the visit
     staff_id: int | None = None  # 0 = any team member
     month: str | None = None  # YYYY-MM-01 shown in the calendar
     day: str | None = None  # YYYY-MM-DD

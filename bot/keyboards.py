@@ -30,6 +30,9 @@ ACTIONS: dict[str, str] = {
     "svc": _DIGITS,
     "svcp": r"\d{1,3}",
     "stf": _DIGITS,
+    "more": "",  # add another service to the visit
+    "add": _DIGITS,
+    "drop": _DIGITS,
     "mon": r"\d{6}",
     "day": r"\d{8}",
     "cal": "",

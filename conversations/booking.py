@@ -47,8 +47,11 @@ from conversations.checkout import (
     show_summary,
 )
 from conversations.choose import (
+    on_add,
     on_category,
     on_category_page,
+    on_drop,
+    on_more,
     on_service,
     on_service_page,
     on_staff,
@@ -158,8 +161,9 @@ FLOW: dict[Step, StepSpec] = {
         back=None,
         typed=typed_wish(Step.SERVICE),
     ),
-    Step.STAFF: StepSpec(show=show_staff, buttons={"stf": then_wishes(on_staff)},
-                         back=Step.SERVICE, typed=typed_wish(Step.STAFF)),
+    Step.STAFF: StepSpec(show=show_staff, back=Step.SERVICE, typed=typed_wish(Step.STAFF),
+                         buttons={  # more/add/drop: the visit's services
+        "stf": then_wishes(on_staff), "more": on_more, "add": on_add, "drop": on_drop}),
     Step.DAY: StepSpec(
         show=show_day,
         buttons={"mon": on_month, "day": on_day, "cal": on_calendar},

@@ -10,6 +10,7 @@ from telegram import (
 )
 from telegram.constants import ChatAction
 
+from bot import visit_plan
 from bot.altegio import errors
 from bot.altegio.models import parse_datetime
 from bot.context import Context
@@ -28,7 +29,6 @@ from conversations.flow import (
     Outcome,
     Step,
     call_salon,
-    chosen_service,
     chosen_staff,
     finish,
     go,
@@ -53,12 +53,14 @@ MAX_CODE_ATTEMPTS = 5
 async def summary_text(context: Context, draft: Draft) -> str:
     t = context.t
     company = await context.services.altegio.company()
-    service = await chosen_service(context, draft)
+    visit = await visit_plan.visit(context.services.altegio, draft.service_ids)
     member = await chosen_staff(context, draft)
     start = parse_datetime(draft.slot, company.tz) if draft.slot else None
     lines = [t.gettext("Please check your booking:"), ""]
-    if service:
-        lines.append(t.gettext("Service: %(service)s", service=h(service.title)))
+    if len(visit.services) > 1:
+        lines.append(t.gettext("Services: %(services)s", services=h(visit.title)))
+    elif visit.services:
+        lines.append(t.gettext("Service: %(service)s", service=h(visit.title)))
     lines.append(t.gettext("Team member: %(staff)s", staff=h(staff_name(context, member))))
     if start is not None:
         local = start.astimezone(company.tz)
@@ -67,13 +69,13 @@ async def summary_text(context: Context, draft: Draft) -> str:
                 "When: %(day)s at %(time)s", day=t.long_date(local.date()), time=t.time(local)
             )
         )
-    length = draft.slot_length or (service.duration if service else None)
+    # The free time's own length is the whole visit's with this team member (`sum_length`).
+    length = draft.slot_length or visit.shortest
     if length:
         lines.append(t.gettext("Duration: %(duration)s", duration=t.duration(length)))
-    if service:
-        price = t.price_range(service.price_min, service.price_max, company.currency)
-        if price:
-            lines.append(t.gettext("Price: %(price)s", price=price))
+    price = t.price_range(visit.price_min, visit.price_max, company.currency)
+    if price:
+        lines.append(t.gettext("Price: %(price)s", price=price))
     address = company.full_address
     if address:
         lines.append(
@@ -129,6 +131,7 @@ async def on_change_what(update: Update, context: Context, draft: Draft, cb: Cal
     draft.summary_ready = False
     draft.code_sent = False
     if cb.arg == "svc":
+        draft.more_services = []
         draft.category_id = draft.service_id = draft.staff_id = None
         draft.day = draft.slot = draft.month = None
         return go(draft, Step.SERVICE)

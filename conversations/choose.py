@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot import visit_plan
 from bot.altegio import errors
 from bot.altegio.models import Catalogue, Service
 from bot.context import Context
@@ -141,6 +142,8 @@ async def on_service(update: Update, context: Context, draft: Draft, cb: Callbac
         )
         return go(draft, Step.SERVICE)
     draft.service_id = service.id
+    draft.more_services = []
+    draft.adding = False
     draft.staff_id = draft.day = draft.slot = draft.month = None
     return go(draft, Step.STAFF)
 
@@ -154,17 +157,25 @@ async def show_staff(update: Update, context: Context, draft: Draft) -> Outcome:
     service = await chosen_service(context, draft)
     if service is None:
         draft.service_id = None
+        draft.more_services = []
         return await show_service(update, context, draft)
-    staff = [s for s in await context.services.altegio.staff([service.id]) if s.bookable]
+    if draft.adding:
+        return await _show_addable(update, context, draft)
+    altegio = context.services.altegio
+    visit = await visit_plan.visit(altegio, draft.service_ids)
+    # A service the salon withdrew meanwhile leaves the visit.
+    draft.more_services = [s.id for s in visit.services[1:]]
+    staff = [s for s in await altegio.staff(draft.service_ids) if s.bookable]
     notice = take_notice(draft)
+    add_row, drop_rows = _visit_rows(keys, draft, visit)
     if not staff:
         text = t.gettext(
             "Sorry, nobody has free times for <b>%(service)s</b> in the coming weeks. "
             "Please choose another service.",
-            service=h(service.title),
+            service=h(visit.title),
         )
         text = notice + text + await call_salon(context)
-        await show(update, context, text, keys.markup([]), draft=draft)
+        await show(update, context, text, keys.markup(drop_rows), draft=draft)
         return Step.STAFF
     rows = [[keys.button(t.gettext("Any available team member"), "stf", 0)]]
     for member in staff:
@@ -178,14 +189,122 @@ async def show_staff(update: Update, context: Context, draft: Draft) -> Outcome:
         f"• <b>{h(m.name)}</b>" + (f" — {h(m.specialization)}" if m.specialization else "")
         for m in staff
     ]
+    heading = t.gettext("<b>%(service)s</b>. Who would you like to see?", service=h(visit.title))
+    if draft.more_services:
+        company = await altegio.company()
+        heading = (
+            t.gettext("Your visit: <b>%(services)s</b>", services=h(visit.title))
+            + _total_line(context, visit, company.currency)
+            + "\n"
+            + t.gettext("Who would you like to see?")
+        )
+    text = notice + heading + "\n\n" + "\n".join(lines)
+    await show(update, context, text, keys.markup([*rows, add_row, *drop_rows]), draft=draft)
+    return Step.STAFF
+
+
+def _visit_rows(
+    keys: Keys, draft: Draft, visit: visit_plan.Visit
+) -> tuple[list[InlineKeyboardButton], list[list[InlineKeyboardButton]]]:
+    """Add another service (while the visit has room; an empty row, which is left out, once
+    it has none), and each added one to take out."""
+    t = keys.t
+    add = []
+    if len(draft.service_ids) < visit_plan.MAX_SERVICES:
+        add.append(keys.button(t.gettext("➕ Add another service"), "more"))
+    drops = [
+        [keys.button(t.gettext("✖ Without %(service)s", service=s.title), "drop", s.id)]
+        for s in visit.services[1:]
+    ]
+    return add, drops
+
+
+def _total_line(context: Context, visit: visit_plan.Visit, currency: str) -> str:
+    """ " — 1 h 45 min, €70–90": the visit's running total, as far as it is known."""
+    t = context.t
+    parts = []
+    if visit.shortest and visit.longest and visit.shortest != visit.longest:
+        parts.append(
+            t.gettext(
+                "%(low)s–%(high)s", low=t.duration(visit.shortest), high=t.duration(visit.longest)
+            )
+        )
+    elif visit.shortest:
+        parts.append(t.duration(visit.shortest))
+    price = t.price_range(visit.price_min, visit.price_max, currency)
+    if price:
+        parts.append(price)
+    return (" — " + ", ".join(parts)) if parts else ""
+
+
+async def _show_addable(update: Update, context: Context, draft: Draft) -> Outcome:
+    """The services that may join the visit: those a team member performs with all the others."""
+    t = context.t
+    keys = Keys(draft.flow, t)
+    altegio = context.services.altegio
+    visit = await visit_plan.visit(altegio, draft.service_ids, team_durations=True)
+    more = await visit_plan.addable(altegio, draft.service_ids)
+    company = await altegio.company()
+    total = t.gettext("Your visit: <b>%(services)s</b>", services=h(visit.title)) + _total_line(
+        context, visit, company.currency
+    )
+    if not more:
+        draft.adding = False
+        draft.notice = t.gettext(
+            "Sorry, nothing else can be booked together with <b>%(services)s</b> in one visit.",
+            services=h(visit.title),
+        )
+        return go(draft, Step.STAFF)
+    durations = await _durations(context)
+    lines = [_service_line(context, s, company.currency, durations) for s in more]
     text = (
-        notice
-        + t.gettext("<b>%(service)s</b>. Who would you like to see?", service=h(service.title))
+        total
+        + "\n\n"
+        + t.gettext("What else would you like in the same visit?")
         + "\n\n"
         + "\n".join(lines)
     )
-    await show(update, context, text, keys.markup(rows), draft=draft)
+    rows = [[keys.button(s.title, "add", s.id)] for s in more]
+    # « Back here is back to the visit as it was (the step's own Back leaves the team step).
+    nav = [keys.button(t.gettext("« Back"), "drop", 0), keys.button(t.gettext("Cancel"), "cancel")]
+    await show(update, context, text, InlineKeyboardMarkup([*rows, nav]), draft=draft)
     return Step.STAFF
+
+
+async def _durations(context: Context) -> dict[int, tuple[int, int]]:
+    try:
+        return await context.services.altegio.durations()
+    except errors.AltegioError:
+        return {}
+
+
+async def on_more(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    if draft.service_id is None:
+        return go(draft, Step.SERVICE)
+    draft.adding = True
+    return go(draft, Step.STAFF)
+
+
+async def on_add(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    draft.adding = False
+    if draft.service_id is None:
+        return go(draft, Step.SERVICE)
+    more = await visit_plan.addable(context.services.altegio, draft.service_ids)
+    if any(s.id == cb.number for s in more):
+        draft.more_services = [*draft.more_services, cb.number]
+        draft.staff_id = draft.day = draft.slot = draft.month = None
+    else:
+        draft.notice = context.t.gettext(
+            "Sorry, this service cannot be booked together with the others in one visit."
+        )
+    return go(draft, Step.STAFF)
+
+
+async def on_drop(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    draft.adding = False
+    draft.more_services = [s for s in draft.more_services if s != cb.number]
+    draft.staff_id = draft.day = draft.slot = draft.month = None
+    return go(draft, Step.STAFF)
 
 
 async def on_staff(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:

@@ -20,6 +20,7 @@ from telegram import (
 )
 from telegram.ext import ConversationHandler
 
+from bot import visit_plan
 from bot.altegio import errors
 from bot.altegio.models import Company, Service, Staff
 from bot.context import Context
@@ -80,6 +81,8 @@ async def service_gone(update: Update, context: Context, draft: Draft) -> Outcom
     and let the client choose again (a move of it cannot go on)."""
     t = context.t
     altegio = context.services.altegio
+    if len(draft.service_ids) > 1:
+        return await _visit_service_gone(update, context, draft)
     service = await chosen_service(context, draft)
     if draft.service_id is not None:
         altegio.withdraw_service(draft.service_id)
@@ -97,6 +100,32 @@ async def service_gone(update: Update, context: Context, draft: Draft) -> Outcom
     draft.day = draft.slot = draft.month = None
     draft.code_sent = False
     return go(draft, Step.SERVICE)
+
+
+async def _visit_service_gone(update: Update, context: Context, draft: Draft) -> Outcome:
+    """438 for a visit of several services: the ones gone are named and taken out of the
+    visit; the others stay chosen, and the client chooses the team member again."""
+    t = context.t
+    altegio = context.services.altegio
+    before = await altegio.catalogue()
+    gone = await visit_plan.withdrawn(altegio, draft.service_ids)
+    for service_id in gone:
+        altegio.withdraw_service(service_id)
+    titles = ", ".join(s.title for sid in gone if (s := before.service(sid)) is not None)
+    note = t.gettext(
+        "Sorry, %(service)s is no longer offered online.", service=f"<b>{h(titles)}</b>"
+    )
+    if draft.reschedule:
+        return await _move_stops(update, context, note)
+    left = [sid for sid in draft.service_ids if sid not in gone]
+    draft.service_id, draft.more_services = (left[0], left[1:]) if left else (None, [])
+    draft.staff_id = draft.day = draft.slot = draft.month = None
+    draft.code_sent = False
+    if draft.service_id is None:
+        draft.notice = note + " " + t.gettext("Please choose another service.")
+        return go(draft, Step.SERVICE)
+    draft.notice = note
+    return go(draft, Step.STAFF)
 
 
 async def _move_stops(update: Update, context: Context, note: str) -> Outcome:

@@ -89,6 +89,7 @@ async def begin_reschedule(update: Update, context: Context) -> Outcome:
         return END
     draft = Draft(
         service_id=booking.service_ids[0] if booking.service_ids else None,
+        more_services=list(booking.service_ids[1:]),  # the whole visit moves
         staff_id=booking.staff_id,
         reschedule=booking.record_id,
         phone=booking.phone,
@@ -102,7 +103,10 @@ async def book_again(update: Update, context: Context) -> Outcome:
     booking = await _owned_from_query(update, context)
     if booking is None:
         return END
-    draft = Draft(service_id=booking.service_ids[0] if booking.service_ids else None)
+    draft = Draft(
+        service_id=booking.service_ids[0] if booking.service_ids else None,
+        more_services=list(booking.service_ids[1:]),
+    )
     if draft.service_id is None:
         return go(draft, Step.SERVICE)
     if booking.staff_id:
@@ -127,7 +131,7 @@ async def show_move(update: Update, context: Context, draft: Draft) -> Outcome:
         "",
         t.gettext(
             "<b>%(service)s</b> with %(staff)s",
-            service=h(service.title if service else ""),
+            service=h(booking.title or (service.title if service else "")),  # the whole visit
             staff=h(staff_name(context, member)),
         ),
         t.gettext("From: %(when)s", when=when(t, booking.start, company)),

@@ -515,6 +515,45 @@ def test_book_record_is_all_or_nothing(sandbox: Sandbox, api: httpx.Client) -> N
     assert sandbox.records() == before
 
 
+def test_book_record_keeps_a_visit_of_several_services(sandbox: Sandbox, api: httpx.Client) -> None:
+    # Two services with one team member: one record holding both, as long as both together.
+    response = book(api, appointment(ANNA, "2026-06-16T11:00:00+02:00", HAIRCUT, 10003, ref=1))
+    assert response.status_code == 201
+    [created] = response.json()["data"]
+    record = sandbox.records()[-1]
+    assert record["record_id"] == created["record_id"]
+    assert record["service_ids"] == [HAIRCUT, 10003]
+    assert record["length"] == 105 * 60
+    read = api.get(
+        f"/v1/book_record/{SANDBOX_COMPANY_ID}/{created['record_id']}/{created['record_hash']}"
+    ).json()
+    read = read.get("data", read)
+    assert [s["id"] for s in read["services"]] == [HAIRCUT, 10003]
+    # Consecutive appointments with two team members: one record each, in one request.
+    day = "2026-06-18"
+    anna = api.get(f"/v1/book_times/{SANDBOX_COMPANY_ID}/{ANNA}/{day}?service_ids[]={HAIRCUT}")
+    mia = api.get(f"/v1/book_times/{SANDBOX_COMPANY_ID}/{MIA}/{day}?service_ids[]={GEL}")
+    mia_times = {s["datetime"]: s for s in mia.json()["data"]}
+    first, second = next(
+        (s["datetime"], after)
+        for s in anna.json()["data"]
+        if (after := s["datetime"].replace(s["time"], f"{int(s['time'][:2]) + 1:02d}:00"))
+        in mia_times
+        and s["time"].endswith(":00")
+    )
+    response = book(
+        api,
+        appointment(ANNA, first, HAIRCUT, ref=1),
+        appointment(MIA, second, GEL, ref=2),
+    )
+    assert response.status_code == 201, response.text
+    assert [c["id"] for c in response.json()["data"]] == [1, 2]
+    assert [(r["staff_id"], r["service_ids"]) for r in sandbox.records()[-2:]] == [
+        (ANNA, [HAIRCUT]),
+        (MIA, [GEL]),
+    ]
+
+
 @pytest.mark.parametrize(
     ("fields", "status", "code"),
     [

@@ -384,3 +384,32 @@ async def test_a_move_made_by_booking_anew_keeps_when_the_appointment_was_first_
     )
     assert any(n.startswith("🆕") for n in desk.noticed)
     assert len(desk.noticed) == 2  # the booking and its move
+
+
+async def test_a_visit_found_after_its_answer_was_lost_is_kept_whole(
+    services: Services, desk: Desk, sandbox: Sandbox, clock: FakeClock
+) -> None:
+    token = sandbox.add_user_token(PHONE)
+    services.storage.set_user_token(WHO.user_id, token)
+    altegio = services.altegio
+    visit = [10001, 10003]  # Women's haircut and Blow-dry & styling, with Anna
+    today = services.clock().date()
+    found = await altegio.dates(visit, 2001, today, today + timedelta(days=30))
+    day = sorted(found.booking_dates)[2]
+    slot = (await altegio.times(2001, day, visit))[0]
+    draft = draft_for(10001, 2001, slot)
+    draft.more_services = [10003]
+    sandbox.fault("POST", "book_record", status=504, body="", carry_out=True)
+    assert isinstance(await book.book(services, desk, draft, WHO, None), book.Checking)
+    news: list[unanswered.News] = []
+
+    async def say(item: unanswered.News) -> None:
+        news.append(item)
+
+    for _ in range(3):
+        clock.advance(seconds=15)
+        await unanswered.resolve(services, desk, say)
+    assert [n.became for n in news] == [unanswered.Became.BOOKED]
+    [kept] = services.storage.bookings_for_chat(WHO.chat_id)
+    assert kept.service_ids == (10001, 10003)
+    assert kept.length == 105 * 60

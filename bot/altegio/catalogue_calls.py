@@ -169,6 +169,11 @@ class CatalogueCalls(LocationCalls):
             del self._withdrawn[key]
         return {ident for (what, ident) in self._withdrawn if what == kind}
 
+    def forget_catalogue(self) -> None:
+        """Drop the cached service lists: Altegio refused one of several services (438 names
+        none), so the lists read afresh tell which."""
+        self._cache.drop("services:")
+
     def forget_availability(self) -> None:
         """Drop cached staff and days, e.g. after a slot turned out to be taken."""
         self._cache.drop("avail:")

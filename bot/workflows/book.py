@@ -87,7 +87,9 @@ class CodeWait:
 
 def appointment(draft: Draft) -> Appointment:
     assert draft.service_id is not None and draft.staff_id is not None and draft.slot
-    return Appointment(1, (draft.service_id,), draft.staff_id, draft.slot)
+    # A visit of several services with one team member is one appointment: Altegio keeps it as
+    # one record holding them all.
+    return Appointment(1, tuple(draft.service_ids), draft.staff_id, draft.slot)
 
 
 async def needs_code(services: Services) -> bool:
@@ -177,6 +179,7 @@ async def _book(
     title, staff_name = await _names(services, draft)
     data = attempt_data(
         service_id=draft.service_id,
+        service_ids=draft.service_ids,
         staff_id=draft.staff_id,
         slot=draft.slot or "",
         slot_length=draft.slot_length,
@@ -216,7 +219,7 @@ async def _book(
             record_hash=made.record_hash,
             chat_id=who.chat_id,
             user_id=who.user_id,
-            service_ids=(draft.service_id,),
+            service_ids=tuple(draft.service_ids),
             staff_id=(record.staff_id if record else None) or draft.staff_id,
             start=start,
             length=(record.length if record else 0) or draft.slot_length or 0,
@@ -336,11 +339,13 @@ async def _names(services: Services, draft: Draft) -> tuple[str, str]:
     """The service's and the team member's names, for the records kept and the messages; the
     booking goes on without them when Altegio cannot say."""
     try:
-        service = await chosen_service(services, draft)
+        catalogue = await services.altegio.catalogue()
         member = await chosen_staff(services, draft)
     except errors.AltegioError:
         return "", ""
-    return (service.title if service else ""), (member.name if member else "")
+    titles = [s.title for sid in draft.service_ids if (s := catalogue.service(sid)) is not None]
+    # Joined as an appointment read back from Altegio joins its services (`Record.title`).
+    return ", ".join(titles), (member.name if member else "")
 
 
 async def _read_back(

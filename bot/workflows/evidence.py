@@ -11,6 +11,7 @@ deadline, so a slow write is never declared failed while it may still land.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -49,6 +50,7 @@ class Finding:
 def attempt_data(
     *,
     service_id: int,
+    service_ids: Sequence[int] = (),
     staff_id: int,
     slot: str,
     slot_length: int | None,
@@ -61,6 +63,7 @@ def attempt_data(
     """What a booking call asks for, as its attempt keeps it (JSON)."""
     return {
         "service_id": service_id,
+        "service_ids": list(service_ids) or [service_id],  # the visit's services
         "staff_id": staff_id,
         "slot": slot,
         "slot_length": slot_length,
@@ -90,11 +93,11 @@ async def look(
             return Finding(Verdict.BOOKED, found)
         return Finding(Verdict.NOT_BOOKED if final else Verdict.WAIT)
     staff_id = int(data.get("staff_id") or 0)
-    service_id = int(data.get("service_id") or 0)
+    service_ids = visit_services(data)
     day = start.astimezone(company.tz).date()
     altegio.forget_availability()
     try:
-        free = _offered(await altegio.times(staff_id, day, [service_id]), data["slot"], start)
+        free = _offered(await altegio.times(staff_id, day, service_ids), data["slot"], start)
     except errors.AltegioError as exc:
         log.info("attempt %s: times not readable (%s)", attempt.flow, type(exc).__name__)
         return Finding(Verdict.UNKNOWN if final else Verdict.WAIT)
@@ -106,7 +109,7 @@ async def look(
         return Finding(Verdict.NOT_BOOKED)
     # "Any team member": the time is still someone's, which says nothing of whether one of the
     # others got the booking, unless every one who does the service is still free then.
-    return Finding(await _everyone_free(altegio, day, service_id, data["slot"], start))
+    return Finding(await _everyone_free(altegio, day, service_ids, data["slot"], start))
 
 
 async def _own_list(
@@ -143,17 +146,25 @@ def _is_it(record: Record, data: dict[str, Any], start: datetime) -> bool:
     )
 
 
+def visit_services(data: dict[str, Any]) -> list[int]:
+    """The services an attempt books (attempts noted before visits had several: the one)."""
+    listed = data.get("service_ids")
+    if isinstance(listed, list) and listed:
+        return [int(s) for s in listed]
+    return [int(data.get("service_id") or 0)]
+
+
 def _offered(slots: list[Slot], raw: str, start: datetime) -> bool:
     return any(s.raw == raw or s.start == start for s in slots)
 
 
 async def _everyone_free(
-    altegio: AltegioClient, day: date, service_id: int, raw: str, start: datetime
+    altegio: AltegioClient, day: date, service_ids: list[int], raw: str, start: datetime
 ) -> Verdict:
     try:
-        members = [m for m in await altegio.staff([service_id]) if m.bookable]
+        members = [m for m in await altegio.staff(service_ids) if m.bookable]
         for member in members:
-            if not _offered(await altegio.times(member.id, day, [service_id]), raw, start):
+            if not _offered(await altegio.times(member.id, day, service_ids), raw, start):
                 return Verdict.UNKNOWN
     except errors.AltegioError:
         return Verdict.UNKNOWN

@@ -227,6 +227,7 @@ async def _swap(
     )
     data = attempt_data(
         service_id=old.service_ids[0] if old.service_ids else 0,
+        service_ids=old.service_ids,
         staff_id=old.staff_id,
         slot=slot,
         slot_length=old.length,

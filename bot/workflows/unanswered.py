@@ -29,6 +29,7 @@ from bot.workflows.evidence import (
     Finding,
     Verdict,
     look,
+    visit_services,
 )
 from bot.workflows.sync import remember_booking
 
@@ -230,7 +231,7 @@ def _remember(
         record_hash="",  # only the client's own list names it: read through their token
         chat_id=attempt.chat_id,
         user_id=attempt.user_id,
-        service_ids=(int(data["service_id"]),),
+        service_ids=tuple(visit_services(data)),
         staff_id=record.staff_id or int(data.get("staff_id") or 0),
         start=record.start,
         length=record.length or int(data.get("slot_length") or 0),

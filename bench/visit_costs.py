@@ -1,0 +1,97 @@
+"""What a visit of several services costs in Altegio requests, against a single service: one
+client books a few visits with Anna on the in-process sandbox (Women's haircut, and Women's
+haircut with Blow-dry & styling added), the first with every cache cold, the others warm."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bench.account_costs import Client
+from bot.context import BotApplication
+from bot.limits import FloodGuard
+from standins.altegio.sandbox import Sandbox
+from standins.telegram.bot_api import BotApiStub
+from standins.telegram.users import StubUser
+
+PHONE = "+4915199990001"
+BERLIN = ZoneInfo("Europe/Berlin")
+WORKDAYS = (1, 2, 3, 4)  # Anna works Tuesday to Saturday; Fridays are busy in the seed
+
+Start = Callable[[Path, Sandbox, BotApiStub, dict[str, str] | None], Awaitable[BotApplication]]
+Stop = Callable[[BotApplication], Awaitable[None]]
+
+
+def _labels(user: StubUser) -> list[str]:
+    return [label for row in user.last.buttons for label in row]
+
+
+def _days(count: int) -> list[date]:
+    day = datetime.now(BERLIN).date() + timedelta(days=7)
+    days: list[date] = []
+    while len(days) < count:
+        if day.weekday() in WORKDAYS:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+async def _book(user: StubUser, day: date, added: str | None) -> None:
+    await user.send("/book")
+    await user.tap("Hair")
+    await user.tap("Women's haircut")
+    if added:
+        await user.tap("➕ Add another service")
+        await user.tap(added)
+    await user.tap(next(b for b in _labels(user) if b.startswith("Anna Weber")))
+    await user.send(f"{day.day}.{day.month}.{day.year}")
+    await user.tap_number(1)
+    if "Yes" in _labels(user):
+        await user.tap("Yes")
+    else:
+        await user.send(PHONE)
+        await user.tap("Keep this name")
+    await user.tap("Skip")
+    await user.tap("✅ Confirm")
+    if "You are booked" not in user.last.text:
+        raise RuntimeError(f"the benchmark's visit was not booked: {user.last.text}")
+
+
+async def one_case(
+    folder: Path, start: Start, stop: Stop, added: str | None, visits: int
+) -> dict[str, Any]:
+    sandbox = Sandbox()
+    stub = BotApiStub()
+    name = f"visits-{'two' if added else 'one'}.sqlite3"
+    app = await start(folder / name, sandbox, stub, None)
+    # One client books several times in a few seconds here: the flood guard would slow them.
+    object.__setattr__(app.services, "flood", FloodGuard(time.monotonic, burst=10**6))
+    counts = []
+    try:
+        altegio = app.services.altegio
+        user = Client(stub, app, user_id=700_101, first_name="Lea", phone_number=PHONE)
+        for day in _days(visits):
+            before = altegio.requests_sent
+            await _book(user, day, added)
+            counts.append(altegio.requests_sent - before)
+    finally:
+        await stop(app)
+    warm = counts[1:]
+    return {
+        "services": 2 if added else 1,
+        "visits": visits,
+        "requests_first": counts[0],
+        "requests_per_visit_warm": round(sum(warm) / len(warm), 2) if warm else None,
+        "requests_per_visit": round(sum(counts) / len(counts), 2),
+    }
+
+
+async def visit_costs(folder: Path, start: Start, stop: Stop) -> list[dict[str, Any]]:
+    return [
+        await one_case(folder, start, stop, added, visits=4)
+        for added in (None, "Blow-dry & styling")
+    ]
