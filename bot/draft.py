@@ -53,12 +53,16 @@ class Draft:
     # tap needs no second read: the booking itself is what checks the time is still free).
     offered: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     time_text: str = ""  # the heading of the times shown, for their other pages
+    # The earliest times offered first, by button: (team member, Altegio's `datetime`, length).
+    earliest: dict[str, tuple[int, str, int | None]] = field(default_factory=dict)
+    early: int | None = None  # the team member chosen (0: anyone) before an earliest time
 
     def as_json(self) -> dict[str, Any]:
         # Written after every update: a flat copy, with the one container copied as JSON has it.
         data = {name: getattr(self, name) for name in _DRAFT_FIELDS}
         data["offered"] = {key: list(value) for key, value in self.offered.items()}
         data["more_services"] = list(self.more_services)
+        data["earliest"] = {key: list(value) for key, value in self.earliest.items()}
         return data
 
     @classmethod

@@ -87,6 +87,7 @@ from conversations.details import (
     typed_email,
 )
 from conversations.drafts import get_draft, put_draft
+from conversations.earliest_offer import on_soon
 from conversations.fallbacks import start
 from conversations.flow import (
     Action,
@@ -158,7 +159,7 @@ FLOW: dict[Step, StepSpec] = {
     Step.STAFF: StepSpec(show=show_staff, buttons={"stf": on_staff}, back=Step.SERVICE),
     Step.DAY: StepSpec(
         show=show_day,
-        buttons={"mon": on_month, "day": on_day, "cal": on_calendar},
+        buttons={"mon": on_month, "day": on_day, "cal": on_calendar, "soon": on_soon},
         back=Step.STAFF,
         typed=typed_day,
         hint=lambda t: t.gettext(
