@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.altegio import errors
 from bot.altegio.client import AltegioClient
@@ -44,10 +44,13 @@ async def earliest(
     held: Callable[[int], set[str]],
     *,
     now: datetime,
+    busy: Sequence[tuple[datetime, datetime]] = (),
     count: int = SHOWN,
 ) -> list[Early]:
     """The `count` earliest free times with `staff_id` (0: with anyone), leaving out times
-    already past and those `held(staff_id)` names (other clients of the bot are booking them).
+    already past, those `held(staff_id)` names (other clients of the bot are booking them) and
+    those overlapping `busy`, the client's own appointments (the earliest time with one team
+    member is often the earliest with another: a client booking twice is not offered it twice).
 
     Raises what Altegio raised when nobody's times could be read; a team member who has left
     (`StaffGone`) is passed over when the client takes anyone.
@@ -72,11 +75,22 @@ async def earliest(
             failures.append(answer)
             continue
         offers.update(_offers(member, answer, held(member.id), now, offers))
+    offers = {start: e for start, e in offers.items() if not _overlaps(e.slot, busy)}
     if failures and len(failures) == len(asked):
         raise failures[0]
     for failure in failures:
         log.info("nearest times not read for one team member: %s", type(failure).__name__)
     return sorted(offers.values(), key=lambda e: e.slot.start)[:count]
+
+
+def _overlaps(slot: Slot, busy: Sequence[tuple[datetime, datetime]]) -> bool:
+    end = slot.start + timedelta(seconds=slot.length or 0)
+    return any(
+        slot.start < until and since < max(end, slot.start + _MOMENT) for since, until in busy
+    )
+
+
+_MOMENT = timedelta(minutes=1)  # a time of unknown length still takes its first minute
 
 
 def _offers(

@@ -4,6 +4,7 @@ team member", each with who it is with), one tap from booking, and "Choose a day
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram import Update
 
@@ -21,7 +22,8 @@ log = logging.getLogger(__name__)
 async def offer_earliest(update: Update, context: Context, draft: Draft, intro: str) -> bool:
     """Show the earliest free times under `intro`; False when there are none to offer (or
     Altegio cannot tell them just now), and the calendar is to be shown instead."""
-    offered = await _earliest(context, draft)
+    chat_id = update.effective_chat.id if update.effective_chat else 0
+    offered = await _earliest(context, draft, chat_id)
     if not offered:
         return False
     t = context.t
@@ -42,7 +44,7 @@ async def offer_earliest(update: Update, context: Context, draft: Draft, intro: 
     return True
 
 
-async def _earliest(context: Context, draft: Draft) -> list[Early]:
+async def _earliest(context: Context, draft: Draft, chat_id: int) -> list[Early]:
     """None to offer for a move of an appointment with anyone: a move keeps who it is with,
     so it could not promise the team member a time is offered with."""
     assert draft.staff_id is not None
@@ -50,6 +52,12 @@ async def _earliest(context: Context, draft: Draft) -> list[Early]:
         return []
     now = context.now()
     holds = context.services.holds
+    own = context.services.storage.bookings_for_chat(chat_id)
+    busy = [
+        (b.start, b.start + timedelta(seconds=b.length))
+        for b in own
+        if b.status == "active" and b.record_id != draft.reschedule
+    ]
     try:
         return await earliest(
             context.services.altegio,
@@ -57,6 +65,7 @@ async def _earliest(context: Context, draft: Draft) -> list[Early]:
             draft.staff_id,
             lambda staff: holds.held_for_others(draft.flow, staff, now),
             now=now,
+            busy=busy,
         )
     except errors.StaffGone:
         raise

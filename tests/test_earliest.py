@@ -208,3 +208,19 @@ def test_sandbox_gives_the_nearest_slots_in_the_documented_forms(sandbox: Sandbo
         assert ask(datetime=later) == full
         sandbox.configure(1001, seances_form="date_only")
         assert ask() == {"seance_date": full["seance_date"], "seances": []}
+
+
+async def test_a_client_booking_again_is_not_offered_a_time_they_are_booked_at(bot: Bot) -> None:
+    """The earliest time with one team member is often the earliest with another."""
+    user = bot.user()
+    await choose_service(user)
+    await user.tap("Any available team member")
+    first = earliest_buttons(user)[0]
+    await user.tap(first)
+    await finish_contact(user)
+    await user.tap("✅ Confirm")
+    assert "You are booked" in user.last.text
+    await choose_service(user, "Nails", "Gel manicure")
+    await user.tap("Any available team member")
+    when = plain(first).split(" · ")[0]
+    assert not any(plain(label).startswith(when) for label in earliest_buttons(user))
