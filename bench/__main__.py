@@ -168,9 +168,14 @@ def labels(user: StubUser) -> list[str]:
     return [label for row in user.last.buttons for label in row]
 
 
-async def journey(user: BenchUser, rng: random.Random) -> bool:
+def earliest_offered(user: StubUser) -> list[str]:
+    return [label for label in labels(user) if " · " in label]
+
+
+async def journey(user: BenchUser, rng: random.Random, earliest: bool = False) -> bool:
     """Book what a salon's clients book: a service of any category with anyone, on one of the
-    coming days at a free time; choose again when the time is taken meanwhile."""
+    coming days at a free time; choose again when the time is taken meanwhile. `earliest`: take
+    one of the earliest times offered first instead of choosing a day."""
     await user.send("/book")
     categories = [label for label in labels(user) if label not in ("Cancel", "« Back")]
     await user.tap(rng.choice(categories))
@@ -178,6 +183,11 @@ async def journey(user: BenchUser, rng: random.Random) -> bool:
     services = [label for label in services if "/" not in label and label not in "‹›"]
     await user.tap(rng.choice(services))
     await user.tap("Any available team member")
+    if earliest and earliest_offered(user):
+        await user.tap(rng.choice(earliest_offered(user)))
+        return await _to_the_end(user, rng)
+    if "Choose a day" in labels(user):
+        await user.tap("Choose a day")
     # Most look a little further ahead than this month, some up to the calendar's horizon.
     for _ in range(rng.choice((0, 1, 1, 2))):
         following = [label for label in labels(user) if label.endswith(" ›")]
@@ -188,6 +198,11 @@ async def journey(user: BenchUser, rng: random.Random) -> bool:
     if not days:
         return False
     await user.tap(rng.choice(days))
+    return await _to_the_end(user, rng)
+
+
+async def _to_the_end(user: BenchUser, rng: random.Random) -> bool:
+    """From a time chosen to the booking: contact details, Confirm, another time if taken."""
     contact_given = False
     for _ in range(10):
         text = user.last.text
@@ -200,6 +215,8 @@ async def journey(user: BenchUser, rng: random.Random) -> bool:
         ]
         if "Free times" in text and choices:
             await user.tap(rng.choice(choices))
+        elif "earliest free times" in text and earliest_offered(user):
+            await user.tap(rng.choice(earliest_offered(user)))
         elif "nearest days" in text or "no free times" in text.lower():
             options = [label for label in labels(user) if "," in label]
             if not options:
@@ -262,22 +279,28 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def arrive(delay: float, user: BenchUser, rng: random.Random) -> bool:
+async def arrive(delay: float, user: BenchUser, rng: random.Random, earliest: bool) -> bool:
     await asyncio.sleep(delay)
-    return await journey(user, rng)
+    return await journey(user, rng, earliest)
 
 
-async def bookings(
-    clients: int, latency: float, folder: Path, seed: int, spread: float = 0.0
+async def bookings(  # noqa: PLR0917 - a run's settings, all named at the call
+    clients: int,
+    latency: float,
+    folder: Path,
+    seed: int,
+    spread: float = 0.0,
+    earliest: bool = False,
 ) -> dict[str, Any]:
-    """`spread`: clients arrive evenly over that many seconds instead of all at once."""
+    """`spread`: clients arrive evenly over that many seconds instead of all at once;
+    `earliest`: they take one of the earliest times offered instead of choosing a day."""
     server, port = start_server(latency)
     try:
         env = {
             "ALTEGIO_BASE_URL": f"http://127.0.0.1:{port}/api",
             "ALTEGIO_PARTNER_TOKEN": SANDBOX_PARTNER_TOKEN,
             "ALTEGIO_COMPANY_ID": "1001",
-            "BOT_DB_PATH": str(folder / f"bookings-{clients}-{spread:g}.sqlite3"),
+            "BOT_DB_PATH": str(folder / f"bookings-{clients}-{spread:g}-{earliest:d}.sqlite3"),
         }
         settings = Settings.load(env=env, env_file=folder / "none")
         services = build_services(settings)
@@ -309,7 +332,7 @@ async def bookings(
         telegram_before = stub.spent
         done = await asyncio.gather(
             *(
-                arrive(spread * index / clients, u, random.Random(s))
+                arrive(spread * index / clients, u, random.Random(s), earliest)
                 for index, (u, s) in enumerate(zip(users, seeds, strict=True))
             )
         )
@@ -329,6 +352,7 @@ async def bookings(
     return {
         "clients": clients,
         "arrivals_over_s": spread,
+        "earliest": earliest,
         "latency_ms": latency * 1000,
         "bookings_completed": completed,
         "seconds": round(wall, 2),
@@ -619,6 +643,8 @@ def table(results: dict[str, Any]) -> str:
         arrivals = (
             f" arriving over {run['arrivals_over_s']:.0f} s" if run["arrivals_over_s"] else ""
         )
+        if run.get("earliest"):
+            arrivals += " taking the earliest times"
         lines.append(
             f"{run['clients']:>5} clients{arrivals}: {run['bookings_completed']} booked in "
             f"{run['seconds']} s = {run['bookings_per_minute']}/min; Altegio requests "
@@ -679,6 +705,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         runs.append(
             await bookings(args.spread_clients, args.latency, folder, args.seed, args.spread)
         )
+        # The same many at once, each taking one of the earliest times offered first.
+        if args.earliest_clients:
+            runs.append(
+                await bookings(
+                    args.earliest_clients, args.latency, folder, args.seed, earliest=True
+                )
+            )
         main_run = next((r for r in runs if r["clients"] == 100), runs[0])
         bare = await baseline(max(200, main_run["updates"]))
         traffic = await capture_traffic(args.traffic_clients, folder, args.seed)
@@ -734,6 +767,12 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=300)
     parser.add_argument("--spread-clients", type=int, default=20)
     parser.add_argument("--spread", type=float, default=60.0, help="seconds their arrivals span")
+    parser.add_argument(
+        "--earliest-clients",
+        type=int,
+        default=100,
+        help="clients at once taking the earliest times offered (0: no such run)",
+    )
     parser.add_argument("--reminders", type=int, default=100_000)
     parser.add_argument(
         "--traffic-clients", type=int, default=50, help="clients for the same-traffic baseline"

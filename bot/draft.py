@@ -60,6 +60,9 @@ class Draft:
     # tap needs no second read: the booking itself is what checks the time is still free).
     offered: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     time_text: str = ""  # the heading of the times shown, for their other pages
+    # The earliest times offered first, by button: (team member, Altegio's `datetime`, length).
+    earliest: dict[str, tuple[int, str, int | None]] = field(default_factory=dict)
+    early: int | None = None  # the team member chosen (0: anyone) before an earliest time
 
     def as_json(self) -> dict[str, Any]:
         # Written after every update: a flat copy, with the one container copied as JSON has it.
@@ -68,6 +71,7 @@ class Draft:
         data["more_services"] = list(self.more_services)
         data["wish_services"] = list(self.wish_services)
         data["wish_staff"] = list(self.wish_staff)
+        data["earliest"] = {key: list(value) for key, value in self.earliest.items()}
         return data
 
     @classmethod

@@ -38,6 +38,7 @@ ACTIONS: dict[str, str] = {
     "cal": "",
     "tim": r"\d{12}",
     "timp": r"\d{1,2}",
+    "soon": r"\d{12}-\d{1,12}",  # one of the earliest times: when, and with whom
     "back": "",
     "cancel": "",
     "confirm": "",
@@ -119,7 +120,7 @@ def decode(data: str | None) -> Callback | None:
     pattern = _ARGS.get(action)
     if pattern is None or not _FLOW.match(flow) or not pattern.match(arg):
         return None
-    if action in ("day", "mon", "tim") and not _real_moment(arg):
+    if action in ("day", "mon", "tim", "soon") and not _real_moment(arg[:12]):
         return None
     return Callback(flow, action, arg)
 

@@ -91,6 +91,7 @@ from conversations.details import (
     typed_email,
 )
 from conversations.drafts import get_draft, put_draft
+from conversations.earliest_offer import on_soon
 from conversations.fallbacks import start, typed_outside
 from conversations.flow import (
     Action,
@@ -166,7 +167,7 @@ FLOW: dict[Step, StepSpec] = {
         "stf": then_wishes(on_staff), "more": on_more, "add": on_add, "drop": on_drop}),
     Step.DAY: StepSpec(
         show=show_day,
-        buttons={"mon": on_month, "day": on_day, "cal": on_calendar},
+        buttons={"mon": on_month, "day": on_day, "cal": on_calendar, "soon": on_soon},
         back=Step.STAFF,
         typed=typed_day,
         hint=lambda t: t.gettext(

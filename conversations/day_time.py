@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from telegram import Update
 
 from bot.altegio import errors
-from bot.altegio.models import Company, Slot
+from bot.altegio.models import Company, Service, Slot, Staff
 from bot.context import Context
 from bot.draft import (
     Draft,
@@ -22,6 +22,7 @@ from bot.draft import (
 from bot.i18n import writes_month_first
 from bot.keyboards import Callback, Keys, time_arg
 from conversations.drafts import get_draft, put_draft
+from conversations.earliest_offer import after_time, offer_earliest
 from conversations.flow import (
     TEMPORARY,
     Outcome,
@@ -32,6 +33,7 @@ from conversations.flow import (
     go,
     lost,
     salon_today,
+    staff_gone,
     staff_name,
 )
 from conversations.screens import show, unavailable
@@ -69,13 +71,28 @@ def _month_end(day: date) -> date:
 
 
 async def show_day(update: Update, context: Context, draft: Draft) -> Outcome:
+    """The earliest free times first, with "Choose a day"; the calendar once the client asks
+    for it (`draft.month` set) or when no earliest time can be told."""
     t = context.t
     keys = Keys(draft.flow, t)
     if draft.service_id is None or draft.staff_id is None:
         return go(draft, Step.STAFF)
+    if draft.early is not None:
+        # Back from a time taken among the earliest (or it was taken meanwhile): the client's
+        # own choice of who again.
+        draft.staff_id, draft.early = draft.early, None
+        draft.day = draft.slot = None
     company = await context.services.altegio.company()
     service = await chosen_service(context, draft)
     member = await chosen_staff(context, draft)
+    note = _take_note(context, draft)
+    intro = _intro(context, service, member) + note
+    if (
+        draft.month is None
+        and not draft.nearest
+        and await offer_earliest(update, context, draft, intro)
+    ):
+        return Step.DAY
     bookable = await _bookable_days(context, draft, company, draft.shown_month)
     if draft.nearest and bookable:
         # Book again: straight to the nearest day with a free time (Back shows the calendar).
@@ -83,11 +100,6 @@ async def show_day(update: Update, context: Context, draft: Draft) -> Outcome:
         draft.day = min(bookable).isoformat()
         return go(draft, Step.TIME)
     draft.nearest = False
-    intro = t.gettext(
-        "<b>%(service)s</b> with %(staff)s.",
-        service=h(service.title if service else ""),
-        staff=h(staff_name(context, member)),
-    )
     if not bookable:
         text = (
             intro
@@ -110,12 +122,33 @@ async def show_day(update: Update, context: Context, draft: Draft) -> Outcome:
     return Step.DAY
 
 
+def _intro(context: Context, service: Service | None, member: Staff | None) -> str:
+    return context.t.gettext(
+        "<b>%(service)s</b> with %(staff)s.",
+        service=h(service.title if service else ""),
+        staff=h(staff_name(context, member)),
+    )
+
+
+def _take_note(context: Context, draft: Draft) -> str:
+    """What the day step has to say first: why the client is back (a time taken meanwhile)."""
+    if draft.notice:
+        note, draft.notice = draft.notice, ""
+        return "\n" + note
+    if draft.taken:
+        draft.taken = False
+        return "\n" + context.t.gettext("Sorry, the time you chose has just been taken.")
+    return ""
+
+
 async def on_month(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     draft.month = date(int(cb.arg[:4]), int(cb.arg[4:6]), 1).isoformat()
     return go(draft, Step.DAY)
 
 
 async def on_calendar(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
+    # A month named, even as "" (the first with a free day), shows the calendar.
+    draft.month = draft.month or ""
     return go(draft, Step.DAY)
 
 
@@ -165,6 +198,8 @@ async def choose_day(update: Update, context: Context, draft: Draft, typed: Type
     try:
         company = await context.services.altegio.company()
         bookable = await _bookable_days(context, draft, company, typed.day)
+    except errors.StaffGone as exc:
+        return await staff_gone(update, context, draft, exc)
     except TEMPORARY as exc:
         await unavailable(update, context, exc, draft.flow)
         return Step.DAY
@@ -213,6 +248,9 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
     day = draft.chosen_day
     if day is None:
         return await show_day(update, context, draft)
+    if draft.early is not None and not draft.slot:
+        # Back from a time taken among the earliest, or it was taken meanwhile: the earliest.
+        return go(draft, Step.DAY)
     slots = await _free_times(context, draft, day)
     note = ""
     if draft.notice:
@@ -297,9 +335,4 @@ async def on_time(update: Update, context: Context, draft: Draft, cb: Callback) 
         return go(draft, Step.TIME)
     draft.slot, draft.slot_length = offered
     draft.offered = {}
-    if draft.reschedule:
-        return go(draft, Step.MOVE)
-    if draft.phone and draft.name:
-        # A new time after a taken one, or "Change: day and time": the contact details stand.
-        return go(draft, Step.SUMMARY)
-    return go(draft, Step.PHONE)
+    return after_time(draft)

@@ -55,6 +55,8 @@ async def test_books_a_named_team_member_by_buttons(bot: Bot) -> None:
     assert labels[0] == "Any available team member"
     anna = next(label for label in labels if label.startswith("Anna Weber"))
     await user.tap(anna)
+    assert "The earliest free times" in user.last.text
+    await user.tap("Choose a day")
     # The calendar: only bookable days are buttons carrying a day callback.
     day_buttons = [b for b in buttons(user) if b.isdigit()]
     assert day_buttons, user.screen()
@@ -114,6 +116,7 @@ async def test_sms_confirmation_location_asks_for_the_code(
     await user.tap_number(1)  # first category
     await user.tap_number(1)  # first service
     await user.tap_number(2)  # first named team member
+    await user.tap("Choose a day")
     await user.tap(next(b for b in buttons(user) if b.isdigit()))
     await user.tap_number(1)
     await finish_contact(user)
@@ -194,6 +197,7 @@ async def test_calendar_month_navigation(bot: Bot) -> None:
     user = bot.user()
     await choose_service(user)
     await user.tap("Any available team member")
+    await user.tap("Choose a day")
     assert "November 2026" in buttons(user)
     await user.tap("December 2026 ›")
     assert "December 2026" in buttons(user)
@@ -357,7 +361,7 @@ async def test_altegio_down_then_back_retries_the_same_step(
     assert "Try again" in buttons(user)
     failing["on"] = False
     await user.tap("Try again")
-    assert "Choose a day" in user.last.text
+    assert "The earliest free times" in user.last.text
 
 
 async def test_group_chats_are_told_to_write_privately(bot: Bot) -> None:
@@ -386,6 +390,7 @@ async def test_calendar_works_with_a_server_that_only_knows_date(make_bot: objec
     user = bot.user()
     await choose_service(user)
     await user.tap("Any available team member")
+    await user.tap("Choose a day")
     await user.tap("December 2026 ›")
     december = [b for b in buttons(user) if b.isdigit()]
     assert len(december) > 15, user.screen()

@@ -194,6 +194,7 @@ async def test_metrics_after_a_booking(
         "privacy_policy",
         "book_services",
         "book_staff",
+        "book_staff_seances",
         "book_dates",
         "book_times",
         "book_code",

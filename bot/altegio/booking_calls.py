@@ -123,7 +123,11 @@ class BookingCalls(LocationCalls):
             ) from exc
         # Cached days and team members stay: they may go stale for a minute, but free times are
         # always read fresh and book_record refuses a taken time, so the rate limit is not spent
-        # reloading them after each booking.
+        # reloading them after each booking. The team member's nearest times, kept for every
+        # client offered them, no longer hold: they are read again.
+        for appointment in booking.appointments:
+            staff = appointment.staff_id
+            self._cache.drop(f"avail:near:{staff}:" if staff else "avail:near:")
         try:
             return created_records(data)
         except errors.UnexpectedResponse as exc:

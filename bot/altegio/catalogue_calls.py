@@ -10,7 +10,7 @@ from datetime import date
 from bot.altegio import errors
 from bot.altegio.location_calls import LocationCalls
 from bot.altegio.models.catalogue import Catalogue, Staff
-from bot.altegio.models.free_times import BookableDates, Slot
+from bot.altegio.models.free_times import BookableDates, Nearest, Slot
 from bot.altegio.models.lenient import Json
 
 
@@ -20,7 +20,8 @@ class CatalogueCalls(LocationCalls):
     The state below is set up by `AltegioClient.__init__`.
     """
 
-    _availability_ttl: float  # team members and bookable days (free times are never cached)
+    _availability_ttl: float  # team members and bookable days
+    _nearest_ttl: float  # a team member's nearest free times (other free times are never cached)
     _durations_ttl: float
     _withdrawn_ttl: float
     # Services and team members Altegio refused or no longer knows, until when: not offered
@@ -130,6 +131,38 @@ class CatalogueCalls(LocationCalls):
             "book_times",
         )
         return [s for s in Slot.list_from_wire(data, company.tz, day) if s.start.date() == day]
+
+    async def nearest(self, staff_id: int, service_ids: Sequence[int]) -> Nearest:
+        """A team member's nearest free times (`book_staff_seances`).
+
+        Kept for `_nearest_ttl` seconds and shared by every client offered them (the earliest
+        times are what everybody is offered first); a booking with the team member, or a time
+        found taken, drops the copy. When Altegio names the day but gives no times, the day's
+        times are read.
+        """
+        company = await self.company()
+
+        async def load() -> Nearest:
+            data = await self._staff_read(
+                staff_id,
+                "GET",
+                f"book_staff_seances/{self.company_id}/{staff_id}",
+                services_param(service_ids),
+                "book_staff_seances",
+            )
+            found = Nearest.from_wire(data, company.tz)
+            if found.day is not None and not found.slots:
+                found = Nearest(
+                    found.day, tuple(await self.times(staff_id, found.day, service_ids))
+                )
+            return found
+
+        key = f"avail:near:{staff_id}:{','.join(map(str, service_ids))}"
+        return await self._cache.get(key, self._nearest_ttl, load)
+
+    def forget_nearest(self, staff_id: int) -> None:
+        """A booking with the team member (0: with anyone) took one of their times."""
+        self._cache.drop("avail:near:" if not staff_id else f"avail:near:{staff_id}:")
 
     async def _staff_read(
         self,

@@ -55,6 +55,7 @@ class AltegioClient(BookingCalls, RecordCalls, CatalogueCalls, HookCalls):
         retry_after_cap: float = 10.0,
         catalogue_ttl: float = 300.0,
         availability_ttl: float = 180.0,
+        nearest_ttl: float = 30.0,
         durations_ttl: float = 1800.0,
         withdrawn_ttl: float = 3600.0,
         facts: Facts | None = None,
@@ -82,6 +83,7 @@ class AltegioClient(BookingCalls, RecordCalls, CatalogueCalls, HookCalls):
         self._merged = (None, None, None)
         # What can be booked (`CatalogueCalls`).
         self._availability_ttl = availability_ttl
+        self._nearest_ttl = nearest_ttl
         self._durations_ttl = durations_ttl
         self._withdrawn_ttl = withdrawn_ttl
         self._withdrawn = {}

@@ -261,18 +261,21 @@ def _slot_items(state: SalonState, salon: Salon, slots: list[tuple[datetime, int
 def book_staff_seances(
     state: SalonState, salon: Salon, staff_segment: str, params: httpx.QueryParams
 ) -> Json:
+    """The nearest day with free times and its times, in the location's `seances_form`."""
     chosen = query_ids(params, "service_ids")
     members = _members(state, salon, staff_segment, chosen)
+    form = salon.location.seances_form
     since = state.today(salon)
     instant = query_instant(params, "datetime", state.tz(salon))
-    if instant is not None:
+    if instant is not None and form != "no_datetime":
         since = max(since, instant.astimezone(state.tz(salon)).date())
     for offset in range(HORIZON_DAYS):
         day = since + timedelta(days=offset)
         slots = state.day_slots(salon, members, chosen, day)
         if slots:
-            return ok({"seance_date": day.isoformat(), "seances": _slot_items(state, salon, slots)})
-    return ok({"seance_date": None, "seances": []})
+            items = [] if form == "date_only" else _slot_items(state, salon, slots)
+            return ok({"seance_date": day.isoformat(), "seances": items})
+    return ok({"seance_date": None, "seances": []} if form == "full" else [])
 
 
 def book_dates(state: SalonState, salon: Salon, params: httpx.QueryParams) -> Json:

@@ -35,6 +35,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "timezone_form": ("name", "offset", "offset_int"),
     "error_form": ("codes", "message"),
     "error_language": ("en", "ru"),
+    "seances_form": ("full", "no_datetime", "date_only"),
 }
 _LOCATION_TYPES: dict[str, Any] = get_type_hints(Location)
 

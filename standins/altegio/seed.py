@@ -58,6 +58,10 @@ class Location:
     """422 refusals: "codes" (`meta.errors[]`) or "message" (the older `meta.message` only)."""
     error_language: str = "en"
     """The language of refusal messages: "en" or "ru"."""
+    seances_form: str = "full"
+    """`book_staff_seances`: "full" (the nearest day and its times, looked for from `datetime`
+    when given), "no_datetime" (`datetime` ignored, as the docs that dropped it) or "date_only"
+    (the day named, `seances` empty). With nothing free: a null day, or `[]` in the other two."""
 
 
 @dataclass(frozen=True)

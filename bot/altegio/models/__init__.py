@@ -16,7 +16,7 @@ module.
 from bot.altegio.models.catalogue import Catalogue, Category, Service, Staff
 from bot.altegio.models.company import Company, Facts, Rules
 from bot.altegio.models.envelope import error_codes, unwrap
-from bot.altegio.models.free_times import BookableDates, Slot
+from bot.altegio.models.free_times import BookableDates, Nearest, Slot
 from bot.altegio.models.lenient import (
     Json,
     as_bool,
@@ -48,6 +48,7 @@ __all__ = [
     "CreatedRecord",
     "Facts",
     "Json",
+    "Nearest",
     "Record",
     "RecordService",
     "Rules",

@@ -93,3 +93,24 @@ class Slot:
             length = as_int(raw.get("sum_length")) or as_int(raw.get("seance_length"))
             slots.setdefault(start, cls(start, text, length))
         return sorted(slots.values(), key=lambda s: s.start)
+
+
+@dataclass(frozen=True, slots=True)
+class Nearest:
+    """A team member's nearest day with free times and its times (`book_staff_seances`).
+
+    Read leniently: `data` may be `[]` when there is nothing, `seance_date` null or a Unix
+    time, and `seances` empty although a day is named (then the day's times are to be read).
+    """
+
+    day: date | None
+    slots: tuple[Slot, ...] = ()
+
+    @classmethod
+    def from_wire(cls, data: Json, tz: ZoneInfo) -> Nearest:
+        raw = as_dict(data)
+        day = parse_date(raw.get("seance_date"))
+        slots = Slot.list_from_wire(raw.get("seances"), tz, day)
+        if day is None and slots:
+            day = slots[0].start.date()
+        return cls(day, tuple(slots))
