@@ -38,12 +38,10 @@ from bot.keyboards import Callback, booking_pattern, decode, pattern
 from bot.user_state import UserData
 from conversations.checkout import (
     ask_code,
-    book_with_code,
     on_change,
     on_change_what,
     on_confirm,
     on_resend,
-    read_code,
     show_summary,
 )
 from conversations.choose import (
@@ -58,6 +56,7 @@ from conversations.choose import (
     show_service,
     show_staff,
 )
+from conversations.codes import typed_code
 from conversations.contact import (
     ask_new_phone,
     on_keep_name,
@@ -110,12 +109,11 @@ from conversations.privacy import ask_forget
 from conversations.reschedule import (
     begin_reschedule,
     book_again,
-    move_with_code,
     on_move,
     show_move,
 )
 from conversations.screens import answer, unavailable
-from conversations.verify import begin_verify, verify_with_code
+from conversations.verify import begin_verify
 from conversations.wishes import then_wishes, typed_wish, wish_entries
 
 log = logging.getLogger(__name__)
@@ -136,21 +134,6 @@ class StepSpec:
     hint: Hint = _use_the_buttons  # for anything sent that the step cannot use
     typed: Handler | None = None  # what typed text means here
     contact: Handler | None = None  # what a shared contact means here
-
-
-async def typed_code(update: Update, context: Context) -> Outcome:
-    """The SMS code: it confirms a new booking, or the phone of a client moving one."""
-    draft = get_draft(context)
-    if draft is None:
-        return await lost(update, context)
-    code = await read_code(update, context, draft)
-    if code is None:
-        return Step.CODE
-    if draft.verify:
-        return await verify_with_code(update, context, draft, code)
-    if draft.reschedule:
-        return await move_with_code(update, context, draft, code)
-    return await book_with_code(update, context, draft, code)
 
 
 # fmt: off
