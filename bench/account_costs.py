@@ -56,31 +56,38 @@ class Client(StubUser):
         await app.update_processor.process_update(parsed, app.process_update(parsed))
 
 
-def _days(count: int) -> list[date]:
+def days_ahead(count: int, weekdays: tuple[int, ...] = WORKDAYS) -> list[date]:
+    """`count` days from a week ahead on, of the given weekdays."""
     day = datetime.now(BERLIN).date() + timedelta(days=7)
     days: list[date] = []
     while len(days) < count:
-        if day.weekday() in WORKDAYS:
+        if day.weekday() in weekdays:
             days.append(day)
         day += timedelta(days=1)
     return days
 
 
-def _labels(user: StubUser) -> list[str]:
+def labels(user: StubUser) -> list[str]:
     return [label for row in user.last.buttons for label in row]
 
 
-async def _book(user: StubUser, day: date) -> None:
+async def book_with_anna(
+    user: StubUser, day: date, phone: str = PHONE, added: str | None = None
+) -> None:
+    """Women's haircut (with `added`, a service more in the visit) with Anna on `day`."""
     await user.send("/book")
     await user.tap("Hair")
     await user.tap("Women's haircut")
-    await user.tap(next(b for b in _labels(user) if b.startswith("Anna Weber")))
+    if added:
+        await user.tap("➕ Add another service")
+        await user.tap(added)
+    await user.tap(next(b for b in labels(user) if b.startswith("Anna Weber")))
     await user.send(f"{day.day}.{day.month}.{day.year}")
     await user.tap_number(1)
-    if "Yes" in _labels(user):
+    if "Yes" in labels(user):
         await user.tap("Yes")
     else:
-        await user.send(PHONE)
+        await user.send(phone)
         await user.tap("Keep this name")
     await user.tap("Skip")
     await user.tap("✅ Confirm")
@@ -90,7 +97,7 @@ async def _book(user: StubUser, day: date) -> None:
 
 async def _confirm_phone(user: StubUser, sandbox: Sandbox) -> None:
     await user.send("/appointments")
-    await user.tap(next(b for b in _labels(user) if b.startswith("Show all my appointments")))
+    await user.tap(next(b for b in labels(user) if b.startswith("Show all my appointments")))
     await user.tap("Send the code")
     code = sandbox.last_sms_code(COMPANY_ID, PHONE)
     if code is None:
@@ -135,16 +142,16 @@ async def one_case(
     try:
         altegio = app.services.altegio
         user = Client(stub, app, user_id=700_001, first_name="Mia", phone_number=PHONE)
-        days = _days(4)
+        days = days_ahead(4)
         for day in days[:3]:
-            await _book(user, day)
+            await book_with_anna(user, day)
         local = datetime(days[3].year, days[3].month, days[3].day, 15, tzinfo=BERLIN)
         sandbox.salon_book(COMPANY_ID, PHONE, HAIRCUT, ANNA, local, source="phone")
         if token:
             await _confirm_phone(user, sandbox)
         before = altegio.requests_sent
         await user.send("/appointments")
-        listed = sum(1 for label in _labels(user) if "·" in label)
+        listed = sum(1 for label in labels(user) if "·" in label)
         per_list = altegio.requests_sent - before
         # Every appointment's nearest reminder made due now; one tick sends them.
         storage = app.services.storage

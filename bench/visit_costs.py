@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bench.account_costs import Client
+from bench.account_costs import Client, book_with_anna, days_ahead
 from bot.context import BotApplication
 from bot.limits import FloodGuard
 from standins.altegio.sandbox import Sandbox
 from standins.telegram.bot_api import BotApiStub
-from standins.telegram.users import StubUser
 
 PHONE = "+4915199990001"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -24,41 +22,6 @@ WORKDAYS = (1, 2, 3, 4)  # Anna works Tuesday to Saturday; Fridays are busy in t
 
 Start = Callable[[Path, Sandbox, BotApiStub, dict[str, str] | None], Awaitable[BotApplication]]
 Stop = Callable[[BotApplication], Awaitable[None]]
-
-
-def _labels(user: StubUser) -> list[str]:
-    return [label for row in user.last.buttons for label in row]
-
-
-def _days(count: int) -> list[date]:
-    day = datetime.now(BERLIN).date() + timedelta(days=7)
-    days: list[date] = []
-    while len(days) < count:
-        if day.weekday() in WORKDAYS:
-            days.append(day)
-        day += timedelta(days=1)
-    return days
-
-
-async def _book(user: StubUser, day: date, added: str | None) -> None:
-    await user.send("/book")
-    await user.tap("Hair")
-    await user.tap("Women's haircut")
-    if added:
-        await user.tap("➕ Add another service")
-        await user.tap(added)
-    await user.tap(next(b for b in _labels(user) if b.startswith("Anna Weber")))
-    await user.send(f"{day.day}.{day.month}.{day.year}")
-    await user.tap_number(1)
-    if "Yes" in _labels(user):
-        await user.tap("Yes")
-    else:
-        await user.send(PHONE)
-        await user.tap("Keep this name")
-    await user.tap("Skip")
-    await user.tap("✅ Confirm")
-    if "You are booked" not in user.last.text:
-        raise RuntimeError(f"the benchmark's visit was not booked: {user.last.text}")
 
 
 async def one_case(
@@ -74,9 +37,9 @@ async def one_case(
     try:
         altegio = app.services.altegio
         user = Client(stub, app, user_id=700_101, first_name="Lea", phone_number=PHONE)
-        for day in _days(visits):
+        for day in days_ahead(visits, WORKDAYS):
             before = altegio.requests_sent
-            await _book(user, day, added)
+            await book_with_anna(user, day, PHONE, added)
             counts.append(altegio.requests_sent - before)
     finally:
         await stop(app)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.altegio import errors
+from bot.altegio.models import Company
 from bot.context import Context
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys
@@ -53,22 +54,52 @@ def _link_lines(t: Translator, whole: bool, relink: bool, verify: bool) -> list[
     ]
 
 
-async def list_appointments(update: Update, context: Context) -> None:
-    """/appointments and the My appointments button."""
+async def _opened(update: Update, context: Context, action: str) -> tuple[Who, Company] | None:
+    """Whose list it is and the location, the tap answered; None once the client has been told
+    Altegio is not answering (Try again repeats `action`)."""
     if update.callback_query:
         await answer(update, context)
-    services = context.services
-    t = context.t
     who = _who(update, context)
     if who is None:
+        return None
+    try:
+        company = await context.services.altegio.company()
+    except errors.AltegioError as exc:
+        await unavailable(update, context, exc, retry=Callback(NO_FLOW, action))
+        return None
+    return who, company
+
+
+def _with_link(
+    context: Context,
+    who: Who,
+    company: Company,
+    lines: list[str],
+    rows: list[list[InlineKeyboardButton]],
+    *,
+    whole: bool,
+    verify: bool,
+) -> str:
+    """The screen's text, with why and how to confirm the phone where that would show more
+    (its button added to `rows`)."""
+    t = context.t
+    relink = cabinet.relink(context.services, who.user_id)
+    link = _link_lines(t, whole, relink, verify)
+    if link:
+        rows.append([_link_button(t, Keys(NO_FLOW, t), company.title, relink or verify)])
+    return "\n".join(lines) + "".join("\n\n" + line for line in link)
+
+
+async def list_appointments(update: Update, context: Context) -> None:
+    """/appointments and the My appointments button."""
+    opened = await _opened(update, context, "apts")
+    if opened is None:
         return
+    who, company = opened
+    services = context.services
+    t = context.t
     now = context.now()
     k = Keys(NO_FLOW, t)
-    try:
-        company = await services.altegio.company()
-    except errors.AltegioError as exc:
-        await unavailable(update, context, exc, retry=Callback(NO_FLOW, "apts"))
-        return
     listing = await cabinet.appointments(services, who)
     fresh = listing.items
     active = [f for f in fresh if f.change is not Change.DELETED and f.booking.start > now]
@@ -116,11 +147,9 @@ async def list_appointments(update: Update, context: Context) -> None:
                 when=when(t, item.booking.start, company),
             )
         )
-    relink = cabinet.relink(services, who.user_id)
-    link = _link_lines(t, listing.whole, relink, listing.verify)
-    text = "\n".join(lines) + "".join("\n\n" + line for line in link)
-    if link:
-        rows.append([_link_button(t, k, company.title, relink or listing.verify)])
+    text = _with_link(
+        context, who, company, lines, rows, whole=listing.whole, verify=listing.verify
+    )
     rows.append([k.button(t.gettext("Past visits"), "past")])
     rows.append([k.button(t.gettext("Book an appointment"), "book")])
     await show(update, context, text, InlineKeyboardMarkup(rows))
@@ -128,19 +157,13 @@ async def list_appointments(update: Update, context: Context) -> None:
 
 async def past_visits(update: Update, context: Context) -> None:
     """Past visits: service, team member, date; Book again for each kind of visit."""
-    if update.callback_query:
-        await answer(update, context)
+    opened = await _opened(update, context, "past")
+    if opened is None:
+        return
+    who, company = opened
     services = context.services
     t = context.t
-    who = _who(update, context)
-    if who is None:
-        return
     k = Keys(NO_FLOW, t)
-    try:
-        company = await services.altegio.company()
-    except errors.AltegioError as exc:
-        await unavailable(update, context, exc, retry=Callback(NO_FLOW, "past"))
-        return
     past = await cabinet.past_visits(services, who)
     lines: list[str] = []
     rows: list[list[InlineKeyboardButton]] = []
@@ -166,10 +189,6 @@ async def past_visits(update: Update, context: Context) -> None:
             rows.append([k.button(label[:60], "again", visit.record_id)])
     else:
         lines.append(t.gettext("There are no past visits to show yet."))
-    relink = cabinet.relink(services, who.user_id)
-    link = _link_lines(t, past.whole, relink, past.verify)
-    text = "\n".join(lines) + "".join("\n\n" + line for line in link)
-    if link:
-        rows.append([_link_button(t, k, company.title, relink or past.verify)])
+    text = _with_link(context, who, company, lines, rows, whole=past.whole, verify=past.verify)
     rows.append([k.button(t.gettext("« My appointments"), "apts")])
     await show(update, context, text, InlineKeyboardMarkup(rows))

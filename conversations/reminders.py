@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardMarkup
-from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
-
 from bot.context import BotApplication, Context
 from bot.keyboards import NO_FLOW, Keys
 from bot.workflows import remind
@@ -20,7 +16,8 @@ from bot.workflows.remind import Delivery, Notice, Tell
 from conversations import salon_news
 from conversations.admin_chats import send_digests
 from conversations.late_answers import resolve_attempts
-from conversations.texts import describe, h, what, when
+from conversations.screens import send_told
+from conversations.texts import describe, h, salon_cancelled_text, when
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +57,7 @@ async def _deliver(application: BotApplication, notice: Notice) -> Delivery:
     fresh, company = notice.fresh, notice.company
     record_id = fresh.booking.record_id
     if notice.tell is Tell.SALON_CANCELLED:
-        text = t.gettext(
-            "Your appointment was cancelled by the salon: %(what)s, %(when)s.",
-            what=h(what(t, fresh)),
-            when=when(t, fresh.booking.start, company),
-        )
-        if company.phone:
-            call = t.gettext("You can also call the salon: %(phone)s", phone=h(company.phone))
-            text += "\n" + call
+        text = salon_cancelled_text(t, fresh, company)
         rows = [[keys.button(t.gettext("Book again"), "again", record_id)]]
     elif notice.tell is Tell.SALON_MOVED:
         text = t.gettext(
@@ -93,13 +83,4 @@ async def _deliver(application: BotApplication, notice: Notice) -> Delivery:
             ],
             [keys.button(t.gettext("Turn reminders off"), "remoff")],
         ]
-    try:
-        await application.bot.send_message(
-            notice.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows)
-        )
-    except Forbidden:
-        return Delivery.BLOCKED
-    except TelegramError as exc:
-        log.warning("reminder for chat %s not delivered: %s", notice.chat_id, exc)
-        return Delivery.FAILED
-    return Delivery.DELIVERED
+    return await send_told(application.bot, notice.chat_id, text, rows, "reminder")

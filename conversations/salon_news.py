@@ -12,9 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram import InlineKeyboardButton
 
 from bot.context import BotApplication
 from bot.i18n import Translator
@@ -24,7 +22,8 @@ from bot.workflows import hook_subscription, salon_changes
 from bot.workflows.hook_subscription import Subscription
 from bot.workflows.remind import Delivery
 from bot.workflows.salon_changes import News, Told
-from conversations.texts import call_sentence, describe, h, what, when
+from conversations.screens import send_told
+from conversations.texts import describe, h, salon_cancelled_text, when
 
 log = logging.getLogger(__name__)
 
@@ -119,27 +118,12 @@ async def _tell(application: BotApplication, news: News) -> Delivery:
     fresh, company = news.fresh, news.company
     record_id = fresh.booking.record_id
     if news.told is Told.CANCELLED:
-        text = t.gettext(
-            "Your appointment was cancelled by the salon: %(what)s, %(when)s.",
-            what=h(what(t, fresh)),
-            when=when(t, fresh.booking.start, company),
-        )
-        if company.phone:
-            text += "\n" + call_sentence(t, company.phone).strip()
+        text = salon_cancelled_text(t, fresh, company)
         rows = [[keys.button(t.gettext("Book again"), "again", record_id)]]
     else:
         text = _headline(t, news) + "\n\n" + describe(t, fresh, company)
         rows = _actions(t, keys, record_id)
-    try:
-        await application.bot.send_message(
-            news.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows)
-        )
-    except Forbidden:
-        return Delivery.BLOCKED
-    except TelegramError as exc:
-        log.warning("the salon's change not delivered to chat %s: %s", news.chat_id, exc)
-        return Delivery.FAILED
-    return Delivery.DELIVERED
+    return await send_told(application.bot, news.chat_id, text, rows, "the salon's change")
 
 
 def _headline(t: Translator, news: News) -> str:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 
 from telegram import (
+    Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -15,13 +16,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.altegio import errors
 from bot.context import Context
 from bot.draft import Draft
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys
+from bot.workflows.remind import Delivery
 from conversations.texts import h, when_to_retry
 
 log = logging.getLogger(__name__)
@@ -145,3 +147,20 @@ async def offer_booking(update: Update, context: Context, text: str) -> None:
 
 def single(button: InlineKeyboardButton) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[button]])
+
+
+async def send_told(
+    bot: Bot, chat_id: int, text: str, rows: list[list[InlineKeyboardButton]], about: str
+) -> Delivery:
+    """Send a message the client did not ask for (a reminder, the salon's change): blocked,
+    failed (logged, naming `about`) or delivered."""
+    try:
+        await bot.send_message(
+            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows)
+        )
+    except Forbidden:
+        return Delivery.BLOCKED
+    except TelegramError as exc:
+        log.warning("%s for chat %s not delivered: %s", about, chat_id, exc)
+        return Delivery.FAILED
+    return Delivery.DELIVERED

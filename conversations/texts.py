@@ -202,3 +202,15 @@ def booked_text(t: Translator, title: str, who: str, company: Company, start: da
         )
     lines.append(t.gettext("See you there!"))
     return "\n".join(lines)
+
+
+def salon_cancelled_text(t: Translator, fresh: Fresh, company: Company) -> str:
+    """The salon cancelled the appointment: what and when, and its phone where known."""
+    text = t.gettext(
+        "Your appointment was cancelled by the salon: %(what)s, %(when)s.",
+        what=h(what(t, fresh)),
+        when=when(t, fresh.booking.start, company),
+    )
+    if company.phone:
+        text += "\n" + call_sentence(t, company.phone).strip()
+    return text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from zoneinfo import ZoneInfo
 
 from bot.altegio import errors
 from bot.altegio.cache import TtlCache
@@ -54,6 +55,10 @@ class LocationCalls(Transport):
         """The location as last read (None before the first read), with no request: for what
         webhooks keep fresh, where its name, zone and phone are all that is needed."""
         return self._merged[2]
+
+    async def zone(self) -> ZoneInfo:
+        """The location's timezone, from the copy held once read (records carry local times)."""
+        return (self.company_copy() or await self.company()).tz
 
     def forget_company(self) -> None:
         """A setting turned out to differ from the copy held: read it again next time."""

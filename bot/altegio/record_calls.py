@@ -28,14 +28,14 @@ class RecordCalls(LocationCalls):
     async def record(self, record_id: int, record_hash: str, *, urgent: bool = False) -> Record:
         """One appointment by its id and hash. `urgent`: part of a booking the client is
         waiting for, so it goes ahead of other reads."""
-        company = self.company_copy() or await self.company()  # for its zone only
+        tz = await self.zone()
         data = await self._request(
             "GET",
             f"book_record/{self.company_id}/{record_id}/{record_hash}",
             route="book_record.get",
             urgent=urgent,
         )
-        found = records_from_wire(data, company.tz)
+        found = records_from_wire(data, tz)
         if not found:
             raise errors.NotFound("record")
         self._learn(found)
@@ -47,14 +47,14 @@ class RecordCalls(LocationCalls):
         """`GET user/records/{id}/{hash}`: with a user token, every appointment of the client
         (Altegio's own list, the second source on a record); without one, the record the hash
         opens."""
-        company = self.company_copy() or await self.company()  # for its zone only
+        tz = await self.zone()
         data = await self._request(
             "GET",
             f"user/records/{record_id}/{record_hash}",
             user_token=user_token,
             route="user/records",
         )
-        found = records_from_wire(data, company.tz) if data else []
+        found = records_from_wire(data, tz) if data else []
         self._learn(found)
         return found
 
@@ -65,7 +65,7 @@ class RecordCalls(LocationCalls):
         was made (phone, web page, here), past and future, cancelled ones included: one request
         (`GET user/records` with the token). `known`: one of the client's records (id, hash),
         for the documented path. A refused token raises `AuthError`."""
-        company = self.company_copy() or await self.company()  # for its zone only
+        tz = await self.zone()
         paths = {"bare": "user/records", "zero": "user/records/0/0"}
         if known is not None and known[1]:
             paths["known"] = f"user/records/{known[0]}/{known[1]}"
@@ -86,7 +86,7 @@ class RecordCalls(LocationCalls):
                 raise
             self._list_form = form
             break
-        found = records_from_wire(data, company.tz) if data else []
+        found = records_from_wire(data, tz) if data else []
         mine = [r for r in found if r.company_id in (None, self.company_id)]
         self._learn(mine)
         return mine

@@ -19,7 +19,7 @@ where a query orders or compares them.
 
 from bot.storage.attempt_rows import Attempt, AttemptState
 from bot.storage.booking_rows import StoredBooking
-from bot.storage.client_rows import Contact
+from bot.storage.client_rows import Contact, phone_digits
 from bot.storage.database import BUSY_TIMEOUT, Storage, StorageError
 from bot.storage.inbox_rows import HookEvent
 from bot.storage.pending import PendingWrites
@@ -36,4 +36,5 @@ __all__ = [
     "Storage",
     "StorageError",
     "StoredBooking",
+    "phone_digits",
 ]

@@ -8,6 +8,11 @@ from datetime import datetime
 from sqlite_utils import Database
 
 
+def phone_digits(phone: str) -> str:
+    """A phone number as kept for comparing: its digits alone."""
+    return "".join(c for c in phone if c.isdigit())
+
+
 @dataclass(frozen=True, slots=True)
 class Contact:
     name: str
@@ -55,7 +60,7 @@ class ClientRows:
     def set_user_token(self, user_id: int, token: str, phone: str = "") -> None:
         """Keep the client's Altegio user token and the phone it belongs to (a client not
         remembered yet gets a row); a token accepted again clears an earlier refusal."""
-        number = "".join(c for c in phone if c.isdigit())
+        number = phone_digits(phone)
         with self.db.conn:
             self.db.conn.execute(
                 "INSERT INTO clients (user_id, user_token, verified_phone) VALUES (?, ?, ?) "
@@ -97,7 +102,7 @@ class ClientRows:
 
     def verified_clients(self, phone: str) -> list[int]:
         """The Telegram users holding a user token for `phone` (compared by its digits)."""
-        number = "".join(c for c in phone if c.isdigit())
+        number = phone_digits(phone)
         if not number:
             return []
         rows = self.db.conn.execute(

@@ -20,7 +20,7 @@ from bot.altegio import errors
 from bot.altegio.models import Record
 from bot.records import Change, Fresh
 from bot.services import Services
-from bot.storage import Contact, StoredBooking
+from bot.storage import Contact, StoredBooking, phone_digits
 from bot.workflows.sync import adopt, follow, refresh, token_refused
 
 if TYPE_CHECKING:
@@ -92,8 +92,7 @@ async def link(
 async def link_quietly(services: Services, user_id: int, phone: str, code: str) -> None:
     """After a booking confirmed by SMS: the same code links the account, unless it is linked
     to this phone already. Whatever goes wrong only leaves it unlinked."""
-    digits = "".join(c for c in phone if c.isdigit())
-    if services.storage.verified_phone(user_id) == digits:
+    if services.storage.verified_phone(user_id) == phone_digits(phone):
         return
     outcome = await link(services, user_id, phone, code)
     if not isinstance(outcome, Linked):
@@ -121,7 +120,7 @@ async def _account(services: Services, who: Who) -> tuple[list[Record] | None, b
         (
             (b.record_id, b.record_hash)
             for b in storage.bookings_for_chat(who.chat_id)
-            if b.record_hash and _digits(b.phone) == verified
+            if b.record_hash and phone_digits(b.phone) == verified
         ),
         None,
     )
@@ -145,7 +144,7 @@ async def _keep(services: Services, who: Who, record: Record) -> StoredBooking |
             return None
         verified = storage.verified_phone(who.user_id)
         contact = storage.contact(who.user_id)
-        mine = contact is not None and _digits(contact.phone) == verified
+        mine = contact is not None and phone_digits(contact.phone) == verified
         phone = contact.phone if contact is not None and mine else f"+{verified}"
         company = await services.altegio.company()
         booking = adopt(
@@ -226,7 +225,3 @@ async def past_visits(services: Services, who: Who) -> Past:
 
 def _end(booking: StoredBooking) -> datetime:
     return booking.start + timedelta(seconds=booking.length)
-
-
-def _digits(phone: str) -> str:
-    return "".join(c for c in phone if c.isdigit())

@@ -18,7 +18,7 @@ from bot.altegio.models import Record
 from bot.records import Change, Fresh, ReminderPolicy
 from bot.reminder_times import plan_after_visit, plan_reminders
 from bot.services import Services
-from bot.storage import Contact, Storage, StoredBooking
+from bot.storage import Contact, Storage, StoredBooking, phone_digits
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ async def read_record(
             found = next((r for r in records if r.id == booking.record_id), None)
             if found is not None:
                 return Read(found)
-            ours = bool(verified) and "".join(c for c in booking.phone if c.isdigit()) == verified
+            ours = bool(verified) and phone_digits(booking.phone) == verified
             if not booking.record_hash:
                 return Read(None, gone=ours)
             in_list = True
