@@ -63,16 +63,17 @@ class Draft:
     # The earliest times offered first, by button: (team member, Altegio's `datetime`, length).
     earliest: dict[str, tuple[int, str, int | None]] = field(default_factory=dict)
     early: int | None = None  # the team member chosen (0: anyone) before an earliest time
+    # A visit nobody does whole, as consecutive appointments: each part's services, each part's
+    # team member as chosen so far (0: anyone), the times offered for the later parts by button
+    # ([Altegio's `datetime`, length] each), and those of the time chosen.
+    parts: list[list[int]] = field(default_factory=list)
+    part_staff: list[int] = field(default_factory=list)
+    chains: dict[str, list[list[Any]]] = field(default_factory=dict)
+    later: list[list[Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        # Written after every update: a flat copy, with the one container copied as JSON has it.
-        data = {name: getattr(self, name) for name in _DRAFT_FIELDS}
-        data["offered"] = {key: list(value) for key, value in self.offered.items()}
-        data["more_services"] = list(self.more_services)
-        data["wish_services"] = list(self.wish_services)
-        data["wish_staff"] = list(self.wish_staff)
-        data["earliest"] = {key: list(value) for key, value in self.earliest.items()}
-        return data
+        # Written after every update: a copy with the containers copied, as JSON has them.
+        return {name: _plain(getattr(self, name)) for name in _DRAFT_FIELDS}
 
     @classmethod
     def from_json(cls, data: object) -> Draft | None:
@@ -97,6 +98,14 @@ class Draft:
     @property
     def shown_month(self) -> date | None:
         return date.fromisoformat(self.month) if self.month else None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
 
 
 _DRAFT_FIELDS = tuple(f.name for f in fields(Draft))

@@ -269,6 +269,12 @@ async def begin(update: Update, context: Context) -> Outcome:
 
 async def _back(step: Step, update: Update, context: Context, draft: Draft) -> Outcome:
     target = FLOW[step].back
+    if step is Step.STAFF and draft.part_staff:
+        # A visit in parts: back to who does the part before.
+        draft.part_staff = draft.part_staff[:-1]
+        return go(draft, step)
+    if target is Step.STAFF:
+        draft.part_staff = []
     if target is None:
         draft.category_id = None
         return go(draft, step)

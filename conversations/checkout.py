@@ -40,6 +40,7 @@ from conversations.flow import (
 from conversations.screens import my_appointments, show, single, unavailable
 from conversations.texts import booked_text, code_wait, h, uncertain_text
 from conversations.verify import ask_verify_code
+from conversations.visit_parts import schedule_lines
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +58,14 @@ async def summary_text(context: Context, draft: Draft) -> str:
     member = await chosen_staff(context, draft)
     start = parse_datetime(draft.slot, company.tz) if draft.slot else None
     lines = [t.gettext("Please check your booking:"), ""]
-    if len(visit.services) > 1:
+    if draft.parts and start is not None:
+        lines += await schedule_lines(context, draft, company.tz)
+    elif len(visit.services) > 1:
         lines.append(t.gettext("Services: %(services)s", services=h(visit.title)))
     elif visit.services:
         lines.append(t.gettext("Service: %(service)s", service=h(visit.title)))
-    lines.append(t.gettext("Team member: %(staff)s", staff=h(staff_name(context, member))))
+    if not draft.parts:
+        lines.append(t.gettext("Team member: %(staff)s", staff=h(staff_name(context, member))))
     if start is not None:
         local = start.astimezone(company.tz)
         lines.append(
@@ -71,6 +75,8 @@ async def summary_text(context: Context, draft: Draft) -> str:
         )
     # The free time's own length is the whole visit's with this team member (`sum_length`).
     length = draft.slot_length or visit.shortest
+    if draft.parts:
+        length = sum(int(n or 0) for _, n in draft.later) + (draft.slot_length or 0)
     if length:
         lines.append(t.gettext("Duration: %(duration)s", duration=t.duration(length)))
     price = t.price_range(visit.price_min, visit.price_max, company.currency)
@@ -282,7 +288,9 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
     t = context.t
     put_draft(context, None)
     just_booked(context)
-    text = booked_text(t, outcome.title, outcome.staff_name, outcome.company, outcome.start)
+    text = booked_text(
+        t, outcome.title, outcome.staff_name, outcome.company, outcome.start, parts=outcome.parts
+    )
     keys = Keys(NO_FLOW, t)
     markup = single(keys.button(t.gettext("Book another appointment"), "book"))
     await show(update, context, text, markup, new=update.callback_query is None)

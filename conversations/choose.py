@@ -26,6 +26,7 @@ from conversations.flow import (
 )
 from conversations.screens import show, unavailable
 from conversations.texts import h
+from conversations.visit_parts import on_part_staff, show_part_staff
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +166,18 @@ async def show_staff(update: Update, context: Context, draft: Draft) -> Outcome:
     visit = await visit_plan.visit(altegio, draft.service_ids)
     # A service the salon withdrew meanwhile leaves the visit.
     draft.more_services = [s.id for s in visit.services[1:]]
+    add_row, drop_rows = _visit_rows(keys, draft, visit)
+    parts = await visit_plan.parts(altegio, draft.service_ids)
+    if parts != draft.parts:
+        draft.parts, draft.part_staff = parts, []
+    if draft.parts:
+        company = await altegio.company()
+        heading = t.gettext(
+            "Your visit: <b>%(services)s</b>", services=h(visit.title)
+        ) + _total_line(context, visit, company.currency)
+        return await show_part_staff(update, context, draft, heading, [add_row, *drop_rows])
     staff = [s for s in await altegio.staff(draft.service_ids) if s.bookable]
     notice = take_notice(draft)
-    add_row, drop_rows = _visit_rows(keys, draft, visit)
     if not staff:
         text = t.gettext(
             "Sorry, nobody has free times for <b>%(service)s</b> in the coming weeks. "
@@ -238,7 +248,8 @@ def _total_line(context: Context, visit: visit_plan.Visit, currency: str) -> str
 
 
 async def _show_addable(update: Update, context: Context, draft: Draft) -> Outcome:
-    """The services that may join the visit: those a team member performs with all the others."""
+    """The services that may join the visit: those a team member performs with all the others,
+    then those another team member does right after."""
     t = context.t
     keys = Keys(draft.flow, t)
     altegio = context.services.altegio
@@ -256,15 +267,22 @@ async def _show_addable(update: Update, context: Context, draft: Draft) -> Outco
         )
         return go(draft, Step.STAFF)
     durations = await _durations(context)
-    lines = [_service_line(context, s, company.currency, durations) for s in more]
-    text = (
-        total
-        + "\n\n"
-        + t.gettext("What else would you like in the same visit?")
-        + "\n\n"
-        + "\n".join(lines)
-    )
-    rows = [[keys.button(s.title, "add", s.id)] for s in more]
+    text = total + "\n\n" + t.gettext("What else would you like in the same visit?")
+    if more.together:
+        lines = [_service_line(context, s, company.currency, durations) for s in more.together]
+        if more.after:
+            lines.insert(0, t.gettext("With the same team member:"))
+        text += "\n\n" + "\n".join(lines)
+    if more.after:
+        lines = [_service_line(context, s, company.currency, durations) for s in more.after]
+        text += (
+            "\n\n" + t.gettext("With another team member, right after:") + "\n" + "\n".join(lines)
+        )
+    rows = [[keys.button(s.title, "add", s.id)] for s in more.together]
+    rows += [
+        [keys.button(t.gettext("%(service)s · after", service=s.title), "add", s.id)]
+        for s in more.after
+    ]
     # « Back here is back to the visit as it was (the step's own Back leaves the team step).
     nav = [keys.button(t.gettext("« Back"), "drop", 0), keys.button(t.gettext("Cancel"), "cancel")]
     await show(update, context, text, InlineKeyboardMarkup([*rows, nav]), draft=draft)
@@ -290,9 +308,10 @@ async def on_add(update: Update, context: Context, draft: Draft, cb: Callback) -
     if draft.service_id is None:
         return go(draft, Step.SERVICE)
     more = await visit_plan.addable(context.services.altegio, draft.service_ids)
-    if any(s.id == cb.number for s in more):
+    if more.offers(cb.number):
         draft.more_services = [*draft.more_services, cb.number]
         draft.staff_id = draft.day = draft.slot = draft.month = None
+        draft.part_staff = []
     else:
         draft.notice = context.t.gettext(
             "Sorry, this service cannot be booked together with the others in one visit."
@@ -304,12 +323,15 @@ async def on_drop(update: Update, context: Context, draft: Draft, cb: Callback) 
     draft.adding = False
     draft.more_services = [s for s in draft.more_services if s != cb.number]
     draft.staff_id = draft.day = draft.slot = draft.month = None
+    draft.part_staff = []
     return go(draft, Step.STAFF)
 
 
 async def on_staff(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
     if draft.service_id is None:
         return go(draft, Step.SERVICE)
+    if draft.parts:
+        return await on_part_staff(context, draft, cb.number)
     if cb.number != 0:
         staff = await context.services.altegio.staff(draft.service_ids)
         if not any(s.id == cb.number for s in staff):

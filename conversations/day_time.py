@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from telegram import Update
 
+from bot import visit_plan, visit_times
 from bot.altegio import errors
 from bot.altegio.models import Company, Service, Slot, Staff
 from bot.context import Context
@@ -38,6 +39,7 @@ from conversations.flow import (
 )
 from conversations.screens import show, unavailable
 from conversations.texts import h
+from conversations.visit_parts import parts_text, show_part_times
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ async def _bookable_days(
     first, last = horizon(salon_today(context, company))
     assert draft.service_id is not None and draft.staff_id is not None
     altegio = context.services.altegio
+    if draft.parts:
+        return await visit_times.days(altegio, draft.parts, draft.part_staff, first, last)
     dates = await altegio.dates(draft.service_ids, draft.staff_id, first, last)
     days = {d for d in dates.booking_dates if first <= d <= last}
     if around is not None and first <= around <= last and not _in_month(days, around):
@@ -77,6 +81,8 @@ async def show_day(update: Update, context: Context, draft: Draft) -> Outcome:
     keys = Keys(draft.flow, t)
     if draft.service_id is None or draft.staff_id is None:
         return go(draft, Step.STAFF)
+    if draft.parts and len(draft.part_staff) != len(draft.parts):
+        return go(draft, Step.STAFF)
     if draft.early is not None:
         # Back from a time taken among the earliest (or it was taken meanwhile): the client's
         # own choice of who again.
@@ -86,10 +92,11 @@ async def show_day(update: Update, context: Context, draft: Draft) -> Outcome:
     service = await chosen_service(context, draft)
     member = await chosen_staff(context, draft)
     note = _take_note(context, draft)
-    intro = _intro(context, service, member) + note
+    intro = await _intro(context, draft, service, member) + note
     if (
         draft.month is None
         and not draft.nearest
+        and not draft.parts
         and await offer_earliest(update, context, draft, intro)
     ):
         return Step.DAY
@@ -101,15 +108,17 @@ async def show_day(update: Update, context: Context, draft: Draft) -> Outcome:
         return go(draft, Step.TIME)
     draft.nearest = False
     if not bookable:
-        text = (
-            intro
-            + "\n"
-            + t.gettext(
-                "There are no free days in the coming weeks. Please choose another team member "
-                "or service."
-            )
-            + await call_salon(context)
+        nothing = t.gettext(
+            "There are no free days in the coming weeks. Please choose another team member "
+            "or service."
         )
+        if draft.parts:
+            nothing = t.gettext(
+                "No day in the coming weeks has free times for these appointments one after "
+                "another. Please take a service out of the visit (and book it separately), or "
+                "choose other team members."
+            )
+        text = intro + "\n" + nothing + await call_salon(context)
         await show(update, context, text, keys.markup([]), draft=draft)
         return Step.DAY
     first, last = horizon(salon_today(context, company))
@@ -122,7 +131,14 @@ async def show_day(update: Update, context: Context, draft: Draft) -> Outcome:
     return Step.DAY
 
 
-def _intro(context: Context, service: Service | None, member: Staff | None) -> str:
+async def _intro(
+    context: Context, draft: Draft, service: Service | None, member: Staff | None
+) -> str:
+    if draft.parts:
+        named = await visit_plan.named_parts(
+            context.services.altegio, draft.parts, draft.part_staff
+        )
+        return parts_text(context, named)
     return context.t.gettext(
         "<b>%(service)s</b> with %(staff)s.",
         service=h(service.title if service else ""),
@@ -251,6 +267,8 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
     if draft.early is not None and not draft.slot:
         # Back from a time taken among the earliest, or it was taken meanwhile: the earliest.
         return go(draft, Step.DAY)
+    if draft.parts:
+        return await show_part_times(update, context, draft, day)
     slots = await _free_times(context, draft, day)
     note = ""
     if draft.notice:
@@ -334,5 +352,6 @@ async def on_time(update: Update, context: Context, draft: Draft, cb: Callback) 
         # Not among the times shown last (an old button): show the times as they are now.
         return go(draft, Step.TIME)
     draft.slot, draft.slot_length = offered
-    draft.offered = {}
+    draft.later = draft.chains.get(cb.arg, []) if draft.parts else []
+    draft.offered, draft.chains = {}, {}
     return after_time(draft)

@@ -4,6 +4,7 @@ what became of a booking, when to try again or ask for a new code. HTML-safe thr
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 
@@ -177,7 +178,17 @@ def uncertain_text(t: Translator, *, answered: bool, told: bool) -> str:
     )
 
 
-def booked_text(t: Translator, title: str, who: str, company: Company, start: datetime) -> str:
+def booked_text(
+    t: Translator,
+    title: str,
+    who: str,
+    company: Company,
+    start: datetime,
+    *,
+    parts: Sequence[tuple[str, str, datetime]] = (),
+) -> str:
+    """The confirmation; `parts`: a visit of consecutive appointments, each (services, team
+    member, start)."""
     local = start.astimezone(company.tz)
     # "Any team member" whose name Altegio did not give back.
     who = who or t.gettext("a team member the salon assigns")
@@ -192,6 +203,19 @@ def booked_text(t: Translator, title: str, who: str, company: Company, start: da
             time=t.time(local),
         ),
     ]
+    if parts:
+        lines[2:] = [
+            t.gettext("Your visit on %(day)s:", day=t.long_date(local.date())),
+            *(
+                t.gettext(
+                    "%(time)s <b>%(service)s</b> with %(staff)s",
+                    time=t.time(begins.astimezone(company.tz)),
+                    service=h(part_title),
+                    staff=h(name or t.gettext("a team member the salon assigns")),
+                )
+                for part_title, name, begins in parts
+            ),
+        ]
     if company.full_address:
         lines.append(
             t.gettext(

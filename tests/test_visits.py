@@ -57,9 +57,11 @@ async def test_two_services_booked_as_one_appointment_with_one_team_member(bot: 
     await user.tap("➕ Add another service")
     assert "Your visit: Women's haircut — 1 hour–1 h 15 min, €40–€60" in plain(user.last.text)
     offered = buttons(user)
-    # Only what someone does together with a haircut: hair services, no nails or massage.
+    # What someone does together with a haircut first; nails or massage only after it, with
+    # another team member.
     assert "Blow-dry & styling" in offered and "Full colour" in offered
     assert "Classic manicure" not in offered and "Relaxing massage" not in offered
+    assert "Classic manicure · after" in offered and "Relaxing massage · after" in offered
     assert "Women's haircut" not in offered
     await user.tap("« Back")  # back to the visit as it was
     assert "Who would you like to see?" in user.last.text
@@ -104,12 +106,18 @@ async def test_a_service_taken_out_again_and_one_nobody_combines(bot: Bot) -> No
     text = plain(user.last.text)
     assert "Your visit" not in text and "Women's haircut" in text
     assert "✖ Without Blow-dry & styling" not in buttons(user)
-    # Massage: only Lukas does it, and nothing else, so nothing can join it.
-    await user.send("/book")
-    await user.tap("Massage")
+    # Massage: only Lukas does it, and nothing else; with the rest of the team gone, nothing
+    # can join it, not even after it.
+    for member in (2001, 2002, 2003, 2004):
+        bot.sandbox.remove_staff(member)
+    assert bot.services is not None
+    bot.services.altegio.forget_availability()
+    bot.services.altegio.forget_catalogue()
+    await user.send("/book")  # one category left: its services at once
     await user.tap("Relaxing massage")
     await user.tap("➕ Add another service")
     assert "Deep-tissue massage" in buttons(user)
+    assert not any(b.endswith("· after") for b in buttons(user))
     await user.tap("Deep-tissue massage")
     await user.tap("➕ Add another service")
     assert "nothing else can be booked together with" in user.last.text

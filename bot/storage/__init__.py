@@ -4,7 +4,7 @@ Values are JSON text, never pickle; instants are ISO 8601 with their offset, or 
 where a query orders or compares them.
 
     database.py       the file (WAL, lock, owner, write check) and `Storage`, made of the rest
-    schema.py         the migrations, m001 to m009
+    schema.py         the migrations, m001 to m010
     pending.py        writes kept while another program holds the file
     backup.py         a consistent copy of the live file (SQLite's online backup API)
     state_rows.py     conversation states and user/chat/bot data (PTB's persistence)

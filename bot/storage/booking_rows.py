@@ -28,6 +28,9 @@ class StoredBooking:
     title: str = ""  # the services, as last known
     staff_name: str = ""  # the team member, as last known
     language: str = ""  # the language it was booked in: its reminders' unless one is chosen
+    # A visit booked as consecutive appointments with different team members: the first
+    # record's id on every record of it; 0 for an appointment that is a visit of its own.
+    visit_id: int = 0
 
     def as_row(self) -> dict[str, Any]:
         row = asdict(self)
@@ -55,6 +58,7 @@ class StoredBooking:
             title=row.get("title") or "",
             staff_name=row.get("staff_name") or "",
             language=row.get("language") or "",
+            visit_id=row.get("visit_id") or 0,
         )
 
 
@@ -89,6 +93,16 @@ class BookingRows:
         return StoredBooking.from_row(
             dict(zip([c[0] for c in cursor.description], row, strict=True))
         )
+
+    def visit_bookings(self, booking: StoredBooking) -> list[StoredBooking]:
+        """Every record of the booking's visit, soonest first: the booking alone unless it is
+        one of consecutive appointments booked together."""
+        if not booking.visit_id:
+            return [booking]
+        rows = self.db.table("bookings").rows_where(
+            "visit_id = ?", [booking.visit_id], order_by="start"
+        )
+        return [StoredBooking.from_row(r) for r in rows] or [booking]
 
     def update_booking(self, record_id: int, **changes: Any) -> None:
         """Change the status or the time of a stored booking (the time as an aware datetime)."""

@@ -195,3 +195,12 @@ def m009_salon_changes(db: Database) -> None:
     # Per record, the newest change the bot has followed: an older event arriving later (order
     # is not guaranteed) changes nothing.
     db.table("hook_marks").create({"record_id": int, "changed_at": int}, pk="record_id")
+
+
+@migrations()
+def m010_visits(db: Database) -> None:
+    # Consecutive appointments with different team members booked as one visit: each record
+    # names the visit's first record, so the list, a move and a cancel take the visit whole.
+    bookings = db.table("bookings")
+    bookings.add_column("visit_id", int, not_null_default=0)
+    bookings.create_index(["visit_id"])

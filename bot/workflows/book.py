@@ -22,7 +22,7 @@ from bot.draft import Draft
 from bot.metrics import BOOKED, REFUSED, UNCERTAIN
 from bot.services import Alerts, Services, keep
 from bot.storage import Contact, StoredBooking
-from bot.workflows import cabinet
+from bot.workflows import cabinet, visit_records
 from bot.workflows.evidence import CHECK_EVERY, CHECK_FOR, attempt_data
 from bot.workflows.sync import remember_booking
 
@@ -58,6 +58,8 @@ class Booked:
     staff_name: str  # the team member's; "" when Altegio assigned someone it did not name
     title: str
     company: Company
+    # A visit in parts: each appointment's services, team member ("" when not named) and start.
+    parts: tuple[tuple[str, str, datetime], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +87,21 @@ class CodeWait:
     wait: float
 
 
-def appointment(draft: Draft) -> Appointment:
+def appointments(draft: Draft) -> tuple[Appointment, ...]:
+    """The draft as Altegio's `appointments[]`. A visit of several services with one team member
+    is one appointment (Altegio keeps it as one record holding them all); a visit in parts is one
+    appointment per part, each at its own time, in one request."""
     assert draft.service_id is not None and draft.staff_id is not None and draft.slot
-    # A visit of several services with one team member is one appointment: Altegio keeps it as
-    # one record holding them all.
-    return Appointment(1, tuple(draft.service_ids), draft.staff_id, draft.slot)
+    if not draft.parts:
+        return (Appointment(1, tuple(draft.service_ids), draft.staff_id, draft.slot),)
+    times = [draft.slot, *(str(raw) for raw, _ in draft.later)]
+    assert len(times) == len(draft.parts) == len(draft.part_staff)
+    return tuple(
+        Appointment(number, tuple(part), member, raw)
+        for number, (part, member, raw) in enumerate(
+            zip(draft.parts, draft.part_staff, times, strict=True), start=1
+        )
+    )
 
 
 async def needs_code(services: Services) -> bool:
@@ -110,7 +122,7 @@ async def text_code(
     assert draft.phone and draft.name
     altegio = services.altegio
     try:
-        await altegio.check([appointment(draft)])
+        await altegio.check(list(appointments(draft)))
         wait = services.codes.allow(draft.phone, user_id)
         if wait:
             return CodeWait(wait)
@@ -168,7 +180,7 @@ async def _book(
     request = NewBooking(
         phone=draft.phone,
         fullname=draft.name,
-        appointments=(appointment(draft),),
+        appointments=appointments(draft),
         email=draft.email or "",
         comment=draft.comment or "",
         code=code,
@@ -231,6 +243,8 @@ async def _book(
         )
         for made in created
     ]
+    if draft.parts:
+        bookings = await visit_records.parts_kept(services, draft, company, bookings, created)
     contact = Contact(draft.name, draft.phone, draft.email or "", draft.consent)
     flow = draft.flow
 
@@ -251,8 +265,16 @@ async def _book(
     if code is not None:
         await cabinet.link_quietly(services, who.user_id, draft.phone, code)
     funnel.booked(services, flow)
-    await alerts.salon_notice(salon_view.booked_notice(bookings[0], company.tz))
-    return Booked(created[0].record_id, start, assigned, title, company)
+    for booking in bookings:
+        await alerts.salon_notice(salon_view.booked_notice(booking, company.tz))
+    return Booked(
+        created[0].record_id,
+        start,
+        assigned,
+        title,
+        company,
+        tuple((b.title, b.staff_name, b.start) for b in bookings) if draft.parts else (),
+    )
 
 
 def abandon(services: Services, flow: str) -> None:

@@ -1,0 +1,96 @@
+"""Free days and times of a visit booked as consecutive appointments with different team
+members: each part's own free times, chained so that each part starts when the one before ends
+(or a few minutes later, on the salon's grid). Plain code over the Altegio client.
+
+What it costs: one `book_dates` per part for the days (cached like any other), one `book_times`
+per part for a day's times (fresh, as for a visit of one appointment).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+
+from bot.altegio.client import AltegioClient
+from bot.altegio.models import Slot
+
+# The longest wait between two parts of a visit: the next part starts when the one before ends,
+# or within these minutes (a salon's grid of free times may not meet the end exactly).
+GAP = timedelta(minutes=15)
+
+Chain = tuple[Slot, ...]  # one free time per part, the first part's first
+
+
+async def days(
+    altegio: AltegioClient,
+    parts: Sequence[Sequence[int]],
+    staff: Sequence[int],
+    first: date,
+    last: date,
+) -> set[date]:
+    """The days within [first, last] on which every part has a free time with its team member
+    (0: anyone)."""
+    answers = await asyncio.gather(
+        *(
+            altegio.dates(part, member, first, last)
+            for part, member in zip(parts, staff, strict=True)
+        )
+    )
+    found: set[date] | None = None
+    for answer in answers:
+        these = {d for d in answer.booking_dates if first <= d <= last}
+        found = these if found is None else found & these
+    return found or set()
+
+
+async def chains(
+    altegio: AltegioClient,
+    parts: Sequence[Sequence[int]],
+    staff: Sequence[int],
+    day: date,
+    *,
+    now: datetime,
+    held: Callable[[int], set[str]],
+    lengths: Sequence[int],
+) -> list[Chain]:
+    """The visit's possible times on `day`: for each free time of the first part (not past, not
+    held by another client of the bot), the earliest free time of each next part that starts
+    when the one before ends, within `GAP`. `lengths` stands in for a part's length where
+    Altegio's free time gives none."""
+    per_part = await asyncio.gather(
+        *(_times(altegio, member, day, part) for part, member in zip(parts, staff, strict=True))
+    )
+    firsts = [s for s in per_part[0] if s.start > now and s.raw not in held(staff[0])]
+    found: list[Chain] = []
+    for opening in firsts:
+        chain = [opening]
+        for index in range(1, len(parts)):
+            before = chain[-1]
+            ends = before.start + timedelta(seconds=before.length or lengths[index - 1])
+            following = next(
+                (s for s in per_part[index] if ends <= s.start <= ends + GAP),
+                None,
+            )
+            if following is None:
+                break
+            chain.append(following)
+        if len(chain) == len(parts):
+            found.append(tuple(chain))
+    return found
+
+
+async def _times(
+    altegio: AltegioClient, staff_id: int, day: date, service_ids: Sequence[int]
+) -> list[Slot]:
+    slots = await altegio.times(staff_id, day, service_ids)
+    if slots or staff_id:
+        return slots
+    # Whether `book_times` with staff 0 merges everyone's times is undocumented: when it
+    # answers nothing, each team member who performs the part is asked.
+    merged: dict[datetime, Slot] = {}
+    for member in await altegio.staff(service_ids):
+        if member.bookable:
+            for slot in await altegio.times(member.id, day, service_ids):
+                merged.setdefault(slot.start, slot)
+    return sorted(merged.values(), key=lambda s: s.start)

@@ -1,0 +1,72 @@
+"""A visit nobody does whole, booked as consecutive appointments with different team members,
+driven as a client would against the sandbox location."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from standins.telegram.users import StubUser
+from tests.conftest import BERLIN, Bot
+from tests.test_visits import PHONE, active_records, buttons, plain
+
+
+async def haircut_then_manicure(user: StubUser) -> None:
+    """Women's haircut (Anna, Jonas) with Gel manicure (Mia) added: nobody does both."""
+    await user.send("/book")
+    await user.tap("Hair")
+    await user.tap("Women's haircut")
+    await user.tap("➕ Add another service")
+    await user.tap("Gel manicure · after")
+
+
+async def test_two_services_booked_as_consecutive_appointments_with_two_team_members(
+    bot: Bot,
+) -> None:
+    user = bot.user()
+    await user.send("/book")
+    await user.tap("Hair")
+    await user.tap("Women's haircut")
+    await user.tap("➕ Add another service")
+    text = plain(user.last.text)
+    assert "With another team member, right after:" in text
+    assert "Gel manicure · after" in buttons(user)
+    await user.tap("Gel manicure · after")
+    text = plain(user.last.text)
+    assert "Nobody does all of it, so it is booked as appointments one after another" in text
+    assert "Who would you like for Women's haircut?" in text
+    labels = buttons(user)
+    assert any(b.startswith("Anna Weber") for b in labels)
+    assert not any(b.startswith("Mia Hoffmann") for b in labels)
+    await user.tap(next(b for b in labels if b.startswith("Anna Weber")))
+    text = plain(user.last.text)
+    assert "1. Women's haircut with Anna Weber" in text
+    assert "Who would you like for Gel manicure?" in text
+    await user.tap(next(b for b in buttons(user) if b.startswith("Mia Hoffmann")))
+    await user.send("Friday")
+    text = plain(user.last.text)
+    assert "Free times on" in text and "for the whole visit" in text, user.screen()
+    await user.tap_number(1)
+    await user.send("+49 151 23456789")
+    await user.tap("Keep this name")
+    await user.tap("Skip")
+    summary = plain(user.last.text)
+    assert "One appointment after another:" in summary, summary
+    assert "Women's haircut with Anna Weber" in summary
+    assert "Gel manicure with Mia Hoffmann" in summary
+    await user.tap("✅ Confirm")
+    text = plain(user.last.text)
+    assert "You are booked" in text, user.screen()
+    assert "Women's haircut with Anna Weber" in text and "Gel manicure with Mia Hoffmann" in text
+    records = sorted(active_records(bot), key=lambda r: r["start"])
+    assert [r["service_ids"] for r in records] == [[10001], [10007]]
+    assert [r["staff_id"] for r in records] == [2001, 2003]
+    first, second = records[0]["start"], records[1]["start"]
+    assert isinstance(first, datetime) and isinstance(second, datetime)
+    gap = second.timestamp() - first.timestamp() - int(str(records[0]["length"]))
+    assert 0 <= gap <= 15 * 60
+    assert bot.services is not None
+    stored = bot.services.storage.bookings_for_chat(user.chat_id)
+    assert len(stored) == 2
+    assert {b.visit_id for b in stored} == {stored[0].record_id}
+    assert stored[0].start.tzinfo is not None and stored[0].start.astimezone(BERLIN).hour >= 9
+    assert PHONE
