@@ -22,6 +22,7 @@ from bot.records import Change, change_refusal
 from bot.storage import StoredBooking
 from bot.workflows import move
 from bot.workflows.book import Who
+from bot.workflows.move_visit import move_visit
 from bot.workflows.sync import refresh
 from conversations.appointments import owned
 from conversations.checkout import ask_code
@@ -41,6 +42,7 @@ from conversations.flow import (
 )
 from conversations.screens import answer, my_appointments, show, single, unavailable
 from conversations.texts import code_wait, h, refusal_text, when
+from conversations.visit_parts import schedule_lines
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,14 @@ async def begin_reschedule(update: Update, context: Context) -> Outcome:
         phone=booking.phone,
         name=booking.fullname,
     )
+    visit = services.storage.visit_bookings(booking)
+    if len(visit) > 1:
+        # A visit in parts moves whole, each part with its own team member.
+        every = [sid for part in visit for sid in part.service_ids]
+        draft.service_id, draft.more_services = every[0], every[1:]
+        draft.parts = [list(part.service_ids) for part in visit]
+        draft.part_staff = [part.staff_id for part in visit]
+        draft.staff_id, draft.reschedule = visit[0].staff_id, visit[0].record_id
     return go(draft, Step.DAY)
 
 
@@ -138,6 +148,8 @@ async def show_move(update: Update, context: Context, draft: Draft) -> Outcome:
     ]
     if new_start is not None:
         lines.append(t.gettext("To: %(when)s", when=when(t, new_start, company)))
+    if draft.parts:
+        lines[2:3] = await schedule_lines(context, draft, company.tz)
     rows = [[keys.button(t.gettext("✅ Move it"), "mvok")]]
     await show(update, context, "\n".join(lines), keys.markup(rows), draft=draft)
     return Step.MOVE
@@ -170,9 +182,24 @@ async def _move(update: Update, context: Context, draft: Draft, code: str | None
         return await lost(update, context)
     t = context.t
     who = Who(booking.chat_id, user_id_of(update), context.language)
-    outcome = await move.move(
-        context.services, context.alerts, booking, draft.slot, flow=draft.flow, who=who, code=code
-    )
+    if draft.parts:
+        visit = context.services.storage.visit_bookings(booking)
+        slots = [draft.slot, *(str(raw) for raw, _ in draft.later)]
+        if len(visit) != len(slots):
+            return await lost(update, context)
+        outcome = await move_visit(
+            context.services, context.alerts, visit, slots, flow=draft.flow, who=who, code=code
+        )
+    else:
+        outcome = await move.move(
+            context.services,
+            context.alerts,
+            booking,
+            draft.slot,
+            flow=draft.flow,
+            who=who,
+            code=code,
+        )
     if isinstance(outcome, move.Moved):
         return await _done(update, context, outcome.company, outcome.start)
     if isinstance(outcome, move.Taken):

@@ -3,6 +3,7 @@ driven as a client would against the sandbox location."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from standins.telegram.users import StubUser
@@ -70,3 +71,70 @@ async def test_two_services_booked_as_consecutive_appointments_with_two_team_mem
     assert {b.visit_id for b in stored} == {stored[0].record_id}
     assert stored[0].start.tzinfo is not None and stored[0].start.astimezone(BERLIN).hour >= 9
     assert PHONE
+
+
+async def book_parts(user: StubUser, day: str = "Friday") -> None:
+    """Women's haircut with Anna, then Gel manicure with Mia, at the first time on `day`."""
+    await haircut_then_manicure(user)
+    await user.tap(next(b for b in buttons(user) if b.startswith("Anna Weber")))
+    await user.tap(next(b for b in buttons(user) if b.startswith("Mia Hoffmann")))
+    await user.send(day)
+    await user.tap_number(1)
+    await user.send("+49 151 23456789")
+    await user.tap("Keep this name")
+    await user.tap("Skip")
+    await user.tap("✅ Confirm")
+    assert "You are booked" in user.last.text, user.screen()
+
+
+async def test_a_visit_in_parts_moves_as_a_whole(bot: Bot) -> None:
+    user = bot.user()
+    await book_parts(user)
+    old = {r["record_id"] for r in active_records(bot)}
+    await user.send("/appointments")
+    await user.tap_number(1)
+    await user.tap("Reschedule")
+    await user.send("Tuesday")
+    assert "for the whole visit" in plain(user.last.text), user.screen()
+    await user.tap_number(1)
+    text = plain(user.last.text)
+    assert "Women's haircut with Anna Weber" in text and "Gel manicure with Mia Hoffmann" in text
+    await user.tap("✅ Move it")
+    assert "Your appointment is moved" in user.last.text, user.screen()
+    records = sorted(active_records(bot), key=lambda r: r["start"])
+    assert len(records) == 2 and not old & {r["record_id"] for r in records}
+    assert [r["staff_id"] for r in records] == [2001, 2003]
+    starts = [r["start"] for r in records]
+    assert all(isinstance(s, datetime) and s.date().isoformat() == "2026-12-01" for s in starts)
+    assert bot.services is not None
+    stored = [
+        b for b in bot.services.storage.bookings_for_chat(user.chat_id) if b.status == "active"
+    ]
+    assert len(stored) == 2 and {b.visit_id for b in stored} == {min(b.record_id for b in stored)}
+
+
+async def test_a_part_taken_meanwhile_moves_nothing(bot: Bot) -> None:
+    """With the client's Altegio token each part is moved in turn; the second part's time taken
+    meanwhile moves the first back, and the client chooses again."""
+    user = bot.user()
+    await book_parts(user)
+    assert bot.services is not None
+    token = bot.sandbox.add_user_token(PHONE)
+    bot.services.storage.set_user_token(user.user_id, token)
+    before = {r["record_id"]: r["start"] for r in active_records(bot)}
+    await user.send("/appointments")
+    await user.tap_number(1)
+    await user.tap("Reschedule")
+    await user.send("Tuesday")
+    await user.tap_number(1)
+    found = re.search(r"(\d+):(\d\d) (AM|PM) Gel manicure with Mia", plain(user.last.text))
+    assert found, user.screen()
+    hour = int(found[1]) % 12 + (12 if found[3] == "PM" else 0)
+    taken_at = datetime(2026, 12, 1, hour, int(found[2]), tzinfo=BERLIN)
+    bot.sandbox.salon_book(1001, "+4915199999999", 10007, 2003, taken_at)
+    await user.tap("✅ Move it")
+    assert "has just been taken" in plain(user.screen()), user.screen()
+    after = {r["record_id"]: r["start"] for r in active_records(bot) if r["phone"] == PHONE}
+    assert after == before  # the first part went back to its time
+    stored = bot.services.storage.bookings_for_chat(user.chat_id)
+    assert {b.record_id: b.start for b in stored} == before

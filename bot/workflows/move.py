@@ -171,7 +171,7 @@ async def move(
         wanted = parse_datetime(slot, company.tz) or booking.start
         read = fresh.change is not Change.DELETED and fresh.record is not None
         if read and fresh.booking.start == wanted:
-            return await _moved(services, alerts, booking, wanted, company, flow=flow)
+            return await move_made(services, alerts, booking, wanted, company, flow=flow)
         return await _unknown(alerts, booking, slot)
     except errors.AltegioError as exc:
         return Unreachable(exc)
@@ -197,7 +197,7 @@ async def move(
 
     await keep(services, alerts, f"the move of record {booking.record_id}", remember)
     log.info("moved record %s", booking.record_id)
-    return await _moved(services, alerts, booking, new_start, company, flow=flow)
+    return await move_made(services, alerts, booking, new_start, company, flow=flow)
 
 
 async def _swap(
@@ -278,7 +278,7 @@ async def _swap(
         if state == "live":
             return await _undo(services, alerts, old, new, company)
         if state == "unknown":
-            await _tell_salon(
+            await tell_salon(
                 alerts,
                 f"record {new.record_id} was booked to move record {old.record_id}, but whether "
                 f"record {old.record_id} ({old.start:%Y-%m-%d %H:%M}) was cancelled is unknown",
@@ -288,10 +288,10 @@ async def _swap(
     what = f"the cancel of record {old.record_id}"
     await keep(services, alerts, what, lambda: cancelled(storage, old))
     log.info("moved record %s to new record %s", old.record_id, created.record_id)
-    return await _moved(services, alerts, old, new_start, company, flow=flow)
+    return await move_made(services, alerts, old, new_start, company, flow=flow)
 
 
-async def _moved(
+async def move_made(
     services: Services,
     alerts: Alerts,
     booking: StoredBooking,
@@ -318,7 +318,7 @@ async def _undo(
     except errors.AltegioError:
         state = await _state_of(services, new)
     if state != "gone":
-        await _tell_salon(
+        await tell_salon(
             alerts,
             f"records {old.record_id} and {new.record_id} may both stand (a move could not "
             "cancel the old one nor undo the new one)",
@@ -339,7 +339,7 @@ async def _state_of(services: Services, booking: StoredBooking) -> str:
 
 
 async def _unknown(alerts: Alerts, booking: StoredBooking, slot: str) -> Unknown:
-    await _tell_salon(
+    await tell_salon(
         alerts,
         f"whether record {booking.record_id} ({booking.start:%Y-%m-%d %H:%M}) moved to "
         f"{slot} is unknown (Altegio's answer was lost)",
@@ -348,7 +348,7 @@ async def _unknown(alerts: Alerts, booking: StoredBooking, slot: str) -> Unknown
     return Unknown()
 
 
-async def _tell_salon(alerts: Alerts, what: str, booking: StoredBooking) -> None:
+async def tell_salon(alerts: Alerts, what: str, booking: StoredBooking) -> None:
     """The admin chat hears of a move whose outcome Altegio left unknown."""
     log.warning("move outcome unknown: %s", what)
     await alerts.tell_admin(
