@@ -1,6 +1,7 @@
 """What a visit of several services costs in Altegio requests, against a single service: one
-client books a few visits with Anna on the in-process sandbox (Women's haircut, and Women's
-haircut with Blow-dry & styling added), the first with every cache cold, the others warm."""
+client books a few visits with Anna on the in-process sandbox (Women's haircut, Women's haircut
+with Blow-dry & styling added, and Women's haircut then Gel manicure with Mia: a visit in two
+parts), the first with every cache cold, the others warm."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bench.account_costs import Client, book_with_anna, days_ahead
+from bench.account_costs import Client, book_with_anna, days_ahead, labels
 from bot.context import BotApplication
 from bot.limits import FloodGuard
 from standins.altegio.sandbox import Sandbox
@@ -29,7 +30,7 @@ async def one_case(
 ) -> dict[str, Any]:
     sandbox = Sandbox()
     stub = BotApiStub()
-    name = f"visits-{'two' if added else 'one'}.sqlite3"
+    name = f"visits-{(added or 'one').split()[0].lower()}.sqlite3"
     app = await start(folder / name, sandbox, stub, None)
     # One client books several times in a few seconds here: the flood guard would slow them.
     object.__setattr__(app.services, "flood", FloodGuard(time.monotonic, burst=10**6))
@@ -39,13 +40,17 @@ async def one_case(
         user = Client(stub, app, user_id=700_101, first_name="Lea", phone_number=PHONE)
         for day in days_ahead(visits, WORKDAYS):
             before = altegio.requests_sent
-            await book_with_anna(user, day, PHONE, added)
+            if added == PARTS:
+                await _book_in_parts(user, day)
+            else:
+                await book_with_anna(user, day, PHONE, added)
             counts.append(altegio.requests_sent - before)
     finally:
         await stop(app)
     warm = counts[1:]
     return {
         "services": 2 if added else 1,
+        "parts": 2 if added == PARTS else 1,
         "visits": visits,
         "requests_first": counts[0],
         "requests_per_visit_warm": round(sum(warm) / len(warm), 2) if warm else None,
@@ -56,5 +61,30 @@ async def one_case(
 async def visit_costs(folder: Path, start: Start, stop: Stop) -> list[dict[str, Any]]:
     return [
         await one_case(folder, start, stop, added, visits=4)
-        for added in (None, "Blow-dry & styling")
+        for added in (None, "Blow-dry & styling", PARTS)
     ]
+
+
+PARTS = "Gel manicure · after"  # nobody does both: Anna, then Mia
+
+
+async def _book_in_parts(user: Client, day: Any) -> None:
+    """Women's haircut with Anna, then Gel manicure with Mia, at the first time on `day`."""
+    await user.send("/book")
+    await user.tap("Hair")
+    await user.tap("Women's haircut")
+    await user.tap("➕ Add another service")
+    await user.tap(PARTS)
+    await user.tap(next(b for b in labels(user) if b.startswith("Anna Weber")))
+    await user.tap(next(b for b in labels(user) if b.startswith("Mia Hoffmann")))
+    await user.send(f"{day.day}.{day.month}.{day.year}")
+    await user.tap_number(1)
+    if "Yes" in labels(user):
+        await user.tap("Yes")
+    else:
+        await user.send(PHONE)
+        await user.tap("Keep this name")
+    await user.tap("Skip")
+    await user.tap("✅ Confirm")
+    if "You are booked" not in user.last.text:
+        raise RuntimeError(f"the benchmark's booking failed: {user.last.text}")

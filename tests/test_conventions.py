@@ -118,6 +118,7 @@ STORAGE_READS = {
     "reminders_enabled",
     "upcoming_bookings",
     "user_token",
+    "visit_bookings",
 }
 
 
