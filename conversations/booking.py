@@ -158,7 +158,8 @@ FLOW: dict[Step, StepSpec] = {
         ),
     ),
     Step.TIME: StepSpec(
-        show=show_time, buttons={"tim": on_time, "timp": on_time_page}, back=Step.DAY,
+        show=show_time, buttons={"tim": on_time, "timp": on_time_page, "cal": on_calendar},
+        back=Step.DAY,
         typed=typed_wish(Step.TIME),
     ),
     Step.PHONE: StepSpec(

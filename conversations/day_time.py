@@ -101,6 +101,11 @@ async def show_day(update: Update, context: Context, draft: Draft) -> Outcome:
     ):
         return Step.DAY
     bookable = await _bookable_days(context, draft, company, draft.shown_month)
+    if draft.parts and draft.month is None and bookable:
+        # A visit in parts: its earliest day's times first, "Choose a day" for the others.
+        draft.nearest, draft.month = False, ""
+        draft.day = min(bookable).isoformat()
+        return go(draft, Step.TIME)
     if draft.nearest and bookable:
         # Book again: straight to the nearest day with a free time (Back shows the calendar).
         draft.nearest = False

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardButton, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import visit_plan, visit_times
 from bot.altegio.models import parse_datetime
@@ -158,7 +158,12 @@ async def show_part_times(update: Update, context: Context, draft: Draft, day: d
     draft.offered = {time_arg(c[0].start): (c[0].raw, c[0].length) for c in shown}
     draft.chains = {time_arg(c[0].start): [[s.raw, s.length] for s in c[1:]] for c in shown}
     draft.time_text = text
-    await show(update, context, text, keys.times([c[0].start for c in shown]), draft=draft)
+    markup = keys.times([c[0].start for c in shown])
+    choose = [keys.button(t.gettext("Choose a day"), "cal")]
+    markup = InlineKeyboardMarkup(
+        [*markup.inline_keyboard[:-1], choose, markup.inline_keyboard[-1]]
+    )
+    await show(update, context, text, markup, draft=draft)
     return Step.TIME
 
 

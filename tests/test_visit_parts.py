@@ -43,9 +43,14 @@ async def test_two_services_booked_as_consecutive_appointments_with_two_team_mem
     assert "1. Women's haircut with Anna Weber" in text
     assert "Who would you like for Gel manicure?" in text
     await user.tap(next(b for b in buttons(user) if b.startswith("Mia Hoffmann")))
+    # The earliest day on which the parts follow each other, first; the calendar on request.
+    text = plain(user.last.text)
+    assert "for the whole visit" in text and "Choose a day" in buttons(user), user.screen()
+    await user.tap("Choose a day")
+    assert "Choose a day, or type one" in user.last.text, user.screen()
     await user.send("Friday")
     text = plain(user.last.text)
-    assert "Free times on" in text and "for the whole visit" in text, user.screen()
+    assert "Free times on Friday" in text and "for the whole visit" in text, user.screen()
     await user.tap_number(1)
     await user.send("+49 151 23456789")
     await user.tap("Keep this name")
@@ -138,3 +143,24 @@ async def test_a_part_taken_meanwhile_moves_nothing(bot: Bot) -> None:
     assert after == before  # the first part went back to its time
     stored = bot.services.storage.bookings_for_chat(user.chat_id)
     assert {b.record_id: b.start for b in stored} == before
+
+
+async def test_a_visit_no_day_fits_is_said_so_with_the_services_to_take_out(bot: Bot) -> None:
+    user = bot.user()
+    await haircut_then_manicure(user)
+    await user.tap(next(b for b in buttons(user) if b.startswith("Anna Weber")))
+    # Altegio finds no day for one of the parts in the coming weeks.
+    empty = {"booking_days": {}, "booking_dates": [], "working_days": {}, "working_dates": []}
+    bot.sandbox.fault(
+        "GET", "book_dates", status=200, body={"success": True, "data": empty, "meta": []}
+    )
+    await user.tap(next(b for b in buttons(user) if b.startswith("Mia Hoffmann")))
+    text = plain(user.last.text)
+    assert "No day in the coming weeks has free times for these appointments one after" in text
+    assert "+49" in text or "call" in text.lower()  # the salon's phone, to arrange it
+    assert active_records(bot) == []
+    await user.tap("« Back")  # who does each part, again
+    assert "Who would you like for Women's haircut?" in plain(user.last.text)
+    await user.tap("✖ Without Gel manicure")
+    text = plain(user.last.text)
+    assert "Nobody does all of it" not in text and "Who would you like to see?" in text
