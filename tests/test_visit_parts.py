@@ -164,3 +164,26 @@ async def test_a_visit_no_day_fits_is_said_so_with_the_services_to_take_out(bot:
     await user.tap("✖ Without Gel manicure")
     text = plain(user.last.text)
     assert "Nobody does all of it" not in text and "Who would you like to see?" in text
+
+
+async def test_a_visit_in_parts_whose_answer_was_lost_is_never_claimed(bot: Bot) -> None:
+    """Altegio booked the visit but its answer never came: the client is not told it is booked
+    (nor that it is not) from what cannot be read, and the salon is asked to check."""
+    user = bot.user()
+    await haircut_then_manicure(user)
+    await user.tap(next(b for b in buttons(user) if b.startswith("Anna Weber")))
+    await user.tap(next(b for b in buttons(user) if b.startswith("Mia Hoffmann")))
+    await user.tap_number(1)
+    await user.send("+49 151 23456789")
+    await user.tap("Keep this name")
+    await user.tap("Skip")
+    bot.sandbox.fault(
+        "POST", "book_record", status=504, body="<html>Gateway Time-out</html>", carry_out=True
+    )
+    await user.tap("✅ Confirm")
+    assert "You are booked" not in user.last.text
+    await bot.settle()
+    assert len(active_records(bot)) == 2  # Altegio has them
+    assert not any("You are booked" in t for t in user.bot_texts)
+    assert not any("was not booked" in t for t in user.bot_texts), user.bot_texts[-3:]
+    assert "cannot confirm your booking" in user.last.text
