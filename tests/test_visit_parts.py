@@ -187,3 +187,22 @@ async def test_a_visit_in_parts_whose_answer_was_lost_is_never_claimed(bot: Bot)
     assert not any("You are booked" in t for t in user.bot_texts)
     assert not any("was not booked" in t for t in user.bot_texts), user.bot_texts[-3:]
     assert "cannot confirm your booking" in user.last.text
+
+
+async def test_a_visit_in_parts_with_anyone_for_each_part(bot: Bot) -> None:
+    user = bot.user()
+    await haircut_then_manicure(user)
+    await user.tap("Any available team member")
+    await user.tap("Any available team member")
+    await user.send("Friday")
+    await user.tap_number(1)
+    await user.send("+49 151 23456789")
+    await user.tap("Keep this name")
+    await user.tap("Skip")
+    summary = plain(user.last.text)
+    assert "Women's haircut with any available team member" in summary, summary
+    await user.tap("✅ Confirm")
+    assert "You are booked" in user.last.text, user.screen()
+    records = sorted(active_records(bot), key=lambda r: r["start"])
+    assert [r["service_ids"] for r in records] == [[10001], [10007]]
+    assert records[0]["staff_id"] in (2001, 2002) and records[1]["staff_id"] == 2003
