@@ -21,7 +21,7 @@ from conversations import salon_news
 from conversations.admin_chats import send_digests
 from conversations.late_answers import resolve_attempts
 from conversations.screens import send_told
-from conversations.texts import describe, h, salon_cancelled_text, when
+from conversations.texts import describe, h, salon_cancelled_text, what, when
 from conversations.visit_cards import (
     describe_visit,
     part_cancelled_text,
@@ -122,8 +122,17 @@ def visit_told(
         text = part_moved_text(t, fresh, standing, company)
         return text, [[keys.button(t.gettext("My appointments"), "apts", 1)]]
     text = t.gettext("⏰ Reminder of your visit:") + "\n\n" + describe_visit(t, standing, company)
-    if gone:
-        text += "\n\n" + "\n".join(salon_cancelled_parts(t, gone, company))
+    moved = [
+        t.gettext(
+            "Moved by the salon: %(what)s, now %(when)s.",
+            what=h(what(t, f)),
+            when=when(t, f.booking.start, company),
+        )
+        for f in others
+        if f.change is Change.MOVED
+    ]
+    if gone or moved:
+        text += "\n\n" + "\n".join([*salon_cancelled_parts(t, gone, company), *moved])
     record_id = standing[0].booking.record_id
     rows = [
         [keys.button(t.gettext("👍 I'll come"), "come", record_id)],

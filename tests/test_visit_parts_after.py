@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from standins.telegram.users import StubUser
-from tests.conftest import BERLIN, Bot
+from tests.conftest import BERLIN, Bot, Recording
 from tests.test_appointments import tick_through
 from tests.test_salon_changes import follow, hooked
 from tests.test_salon_view import notices, with_admin
@@ -334,3 +334,48 @@ async def test_a_later_part_the_salon_cancelled_is_named_at_the_visits_reminder(
     assert "Gel manicure" not in reminders[1]  # told once; the visit is the haircut now
     assert sum("Thank you for visiting" in t for t in user.bot_texts) == 1
     assert [r["record_id"] for r in active_records(bot)] == [haircut["record_id"]]
+
+
+async def test_a_later_part_the_salon_moved_is_named_at_the_visits_reminder(bot: Bot) -> None:
+    user = bot.user()
+    await book_visit(user)
+    haircut, manicure = parts(bot)
+    later = start_of(manicure) + timedelta(hours=1)
+    bot.sandbox.salon_move(manicure["record_id"], later)
+    await tick_through(bot, days=3)
+    reminder = next(plain(t) for t in user.bot_texts if "Reminder" in t)
+    assert "Reminder of your visit" in reminder
+    assert f"Moved by the salon: Gel manicure, now Friday, November 27, 2026 at {at(later)}" in (
+        reminder
+    )
+    assert (
+        f"{at(later)} {MANICURE}" in reminder and f"{at(start_of(haircut))} {HAIRCUT}" in reminder
+    )
+
+
+async def test_what_a_visit_in_parts_costs_in_altegio_requests(
+    recorded: tuple[Bot, Recording],
+) -> None:
+    bot, wire = recorded
+    user = bot.user()
+    await book_visit(user)
+
+    def since(n: int) -> list[str]:
+        return [f"{r.method} {r.url.path.split('/v1/')[1].split('/')[0]}" for r in wire.seen[n:]]
+
+    n = len(wire.seen)
+    await user.send("/appointments")
+    assert since(n) == ["GET book_record"] * 2  # each part through its own hash
+    assert bot.services is not None
+    token = bot.sandbox.add_user_token(PHONE)
+    bot.services.storage.set_user_token(user.user_id, token, PHONE)
+    n = len(wire.seen)
+    await user.send("/appointments")
+    assert since(n) == ["GET user"]  # the client's own list, once for every part
+    n = len(wire.seen)
+    await user.tap(entries(user)[0])
+    await user.tap("Cancel appointment")
+    assert since(n) == ["GET user"] * 2
+    n = len(wire.seen)
+    await user.tap("Yes, cancel it")
+    assert since(n) == ["GET user", "DELETE user", "DELETE user"]

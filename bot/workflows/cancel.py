@@ -2,7 +2,9 @@
 
 The rules the record carries are checked first; Altegio has the last word. A cancel whose answer
 is lost, or that Altegio answers with not-found, is read back from the record: only the record
-tells whether the appointment is gone. Plain code: no Telegram here.
+tells whether the appointment is gone. A visit booked as consecutive appointments is cancelled
+part by part (`cancel_visit`), and what stands of it is said, never guessed. Plain code: no
+Telegram here.
 """
 
 from __future__ import annotations
