@@ -113,6 +113,12 @@ def visit_told(
     others = [f for f in standing if f.booking.record_id != fresh.booking.record_id]
     if notice.tell is Tell.THANKS or not (others or gone):
         return None
+    if notice.tell is Tell.SALON_CANCELLED and not others:
+        # The whole visit is gone: every part named.
+        text = "\n".join(
+            [salon_cancelled_text(t, fresh, company), *salon_cancelled_parts(t, gone, company)]
+        )
+        return text, [[keys.button(t.gettext("Book again"), "again", fresh.booking.record_id)]]
     if notice.tell is not Tell.REMIND and not others:
         return None
     if notice.tell is Tell.SALON_CANCELLED:

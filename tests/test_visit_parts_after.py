@@ -379,3 +379,31 @@ async def test_what_a_visit_in_parts_costs_in_altegio_requests(
     n = len(wire.seen)
     await user.tap("Yes, cancel it")
     assert since(n) == ["GET user", "DELETE user", "DELETE user"]
+
+
+async def test_a_visit_the_salon_cancelled_whole_is_told_once_naming_every_part(bot: Bot) -> None:
+    user = bot.user()
+    await book_visit(user)
+    haircut, manicure = parts(bot)
+    bot.sandbox.salon_cancel(haircut["record_id"])
+    bot.sandbox.salon_cancel(manicure["record_id"])
+    await tick_through(bot, days=4)
+    told = [plain(t) for t in user.bot_texts if "cancelled by the salon" in t.lower()]
+    assert len(told) == 1, told
+    assert "Women's haircut" in told[0] and "Cancelled by the salon: Gel manicure" in told[0]
+    assert not any("Reminder" in t or "Thank you for visiting" in t for t in user.bot_texts)
+
+
+async def test_a_part_whose_hash_is_refused_asks_for_the_phone_and_stands(bot: Bot) -> None:
+    user = bot.user()
+    await book_visit(user)
+    _, manicure = parts(bot)
+    await open_visit(user)
+    await user.tap("Cancel appointment")
+    bot.sandbox.fault("DELETE", "user", status=403, path_contains=f"/{manicure['record_id']}/")
+    await user.tap("Yes, cancel it")
+    text = plain(user.last.text)
+    assert "Only part of your visit is cancelled." in text
+    assert "please confirm your phone number first" in text
+    assert "Confirm my phone number" in buttons(user) and "Cancel the rest" in buttons(user)
+    assert [r["record_id"] for r in active_records(bot)] == [manicure["record_id"]]
