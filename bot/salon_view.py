@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -139,6 +140,28 @@ def cancelled_notice(booking: StoredBooking, tz: ZoneInfo) -> str:
         f"❌ Cancelled through the bot: {_what(booking)}, {_when(booking.start, tz)}.\n"
         f"Client: {_client(booking)}"
     )
+
+
+def _parts(bookings: Sequence[StoredBooking], tz: ZoneInfo) -> str:
+    """A visit of consecutive appointments: its day, then each part with its time."""
+    first = bookings[0]
+    lines = [f"a visit of {len(bookings)} appointments, {_when(first.start, tz)}:"]
+    lines += [f"  {b.start.astimezone(tz):%H:%M} {_what(b)}" for b in bookings]
+    return "\n".join(lines)
+
+
+def visit_booked_notice(bookings: Sequence[StoredBooking], tz: ZoneInfo) -> str:
+    """One notice for a booking, however many appointments its visit is made of."""
+    if len(bookings) == 1:
+        return booked_notice(bookings[0], tz)
+    return f"🆕 Booked through the bot: {_parts(bookings, tz)}\nClient: {_client(bookings[0])}"
+
+
+def visit_cancelled_notice(bookings: Sequence[StoredBooking], tz: ZoneInfo) -> str:
+    """One notice for what the client cancelled of a visit, every part named."""
+    if len(bookings) == 1:
+        return cancelled_notice(bookings[0], tz)
+    return f"❌ Cancelled through the bot: {_parts(bookings, tz)}\nClient: {_client(bookings[0])}"
 
 
 # --- /stats and the weekly digest ---------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -18,16 +18,21 @@ from telegram.error import TelegramError
 from bot import account
 from bot.altegio import errors
 from bot.altegio.models import Company
-from bot.calendar_file import CalendarEntry, ics
+from bot.calendar_file import ics
 from bot.context import Context
 from bot.keyboards import NO_FLOW, Callback, Keys, decode, pattern
 from bot.records import Change, Fresh, Refusal, cancel_refusal
 from bot.storage import StoredBooking
-from bot.workflows import cancel
-from bot.workflows.sync import refresh
+from bot.workflows import cancel, visit_records
 from conversations.listing import list_appointments, past_visits
 from conversations.screens import answer, show, unavailable
-from conversations.texts import describe, h, refusal_text
+from conversations.texts import call_sentence, h, refusal_text
+from conversations.visit_cards import (
+    calendar_entry,
+    describe_visit,
+    part_line,
+    salon_cancelled_parts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +55,20 @@ def owned(update: Update, context: Context, record_id: int) -> StoredBooking | N
 # --- one appointment ----------------------------------------------------------------------------
 
 
-async def _fresh_owned(
-    update: Update, context: Context, cb: Callback
-) -> tuple[Fresh, Company] | None:
-    """Ownership, then a fresh read; answers the client itself when either fails."""
+@dataclass(frozen=True, slots=True)
+class Found:
+    """An appointment's whole visit just read: the parts that stand (soonest first), those the
+    salon was just found to have cancelled, and the location."""
+
+    parts: list[Fresh]
+    gone: list[Fresh]
+    company: Company
+
+
+async def _fresh_owned(update: Update, context: Context, cb: Callback) -> Found | None:
+    """Ownership, then a fresh read of the appointment's whole visit (the appointment alone
+    unless it is one of consecutive appointments booked together): the parts that stand,
+    soonest first. Answers the client itself when either fails."""
     t = context.t
     query = update.callback_query
     booking = owned(update, context, cb.number)
@@ -71,10 +86,11 @@ async def _fresh_owned(
             await answer(update, context)
         await unavailable(update, context, exc, retry=Callback(NO_FLOW, cb.action, cb.arg))
         return None
-    fresh = await refresh(services, booking)
-    if fresh.change is Change.DELETED or booking.status != "active":
-        if query:
-            await answer(update, context)
+    parts = await visit_records.refresh_visit(services, booking)
+    standing = [f for f in parts if f.change is not Change.DELETED and f.booking.status == "active"]
+    if query:
+        await answer(update, context)
+    if not standing:
         await show(
             update,
             context,
@@ -82,21 +98,23 @@ async def _fresh_owned(
             InlineKeyboardMarkup([[keys(context).button(t.gettext("My appointments"), "apts")]]),
         )
         return None
-    if query:
-        await answer(update, context)
-    return fresh, company
+    return Found(standing, [f for f in parts if f not in standing], company)
 
 
 async def appointment(update: Update, context: Context, cb: Callback) -> None:
     found = await _fresh_owned(update, context, cb)
     if found is None:
         return
-    fresh, company = found
+    parts, company = found.parts, found.company
+    fresh = parts[0]
     t = context.t
     k = keys(context)
     record_id = fresh.booking.record_id
-    text = describe(t, fresh, company, ask_verify=True)
-    if fresh.change is Change.MOVED:
+    text = describe_visit(t, parts, company, ask_verify=True)
+    gone = salon_cancelled_parts(t, found.gone, company)
+    if gone:
+        text += "\n\n" + "\n".join(gone)
+    if any(f.change is Change.MOVED for f in parts):
         text = t.gettext("The salon has moved this appointment.") + "\n\n" + text
     rows = []
     if fresh.booking.start > context.now():
@@ -112,7 +130,7 @@ async def appointment(update: Update, context: Context, cb: Callback) -> None:
             k.button(t.gettext("Address"), "addr", record_id),
         ]
     )
-    if fresh.verify:
+    if any(f.verify for f in parts):
         rows.append([k.button(t.gettext("Confirm my phone number"), "acct")])
     rows.append([k.button(t.gettext("« My appointments"), "apts")])
     await show(update, context, text, InlineKeyboardMarkup(rows))
@@ -132,14 +150,20 @@ async def ask_cancel(update: Update, context: Context, cb: Callback) -> None:
     found = await _fresh_owned(update, context, cb)
     if found is None:
         return
-    fresh, company = found
+    parts, company = found.parts, found.company
+    fresh = parts[0]
     t = context.t
     k = keys(context)
-    refusal = cancel_refusal(fresh.rules(company), fresh.booking.start, context.now())
-    if refusal is not None:
-        await _refuse_cancel(update, context, fresh, company, refusal)
-        return
-    text = t.gettext("Cancel this appointment?") + "\n\n" + describe(t, fresh, company)
+    for part in parts:
+        refusal = cancel_refusal(part.rules(company), part.booking.start, context.now())
+        if refusal is not None:
+            await _refuse_cancel(update, context, part, company, refusal)
+            return
+    if len(parts) > 1:
+        question = t.gettext("Cancel this visit? Each of its appointments is cancelled.")
+    else:
+        question = t.gettext("Cancel this appointment?")
+    text = question + "\n\n" + describe_visit(t, parts, company)
     rows = [
         [k.button(t.gettext("Yes, cancel it"), "cnlok", fresh.booking.record_id)],
         [k.button(t.gettext("No, keep it"), "apt", fresh.booking.record_id)],
@@ -151,9 +175,13 @@ async def do_cancel(update: Update, context: Context, cb: Callback) -> None:
     found = await _fresh_owned(update, context, cb)
     if found is None:
         return
-    fresh, company = found
+    parts, company = found.parts, found.company
+    fresh = parts[0]
     t = context.t
-    outcome = await cancel.cancel(context.services, context.alerts, fresh, company)
+    outcome = await cancel.cancel_visit(context.services, context.alerts, parts, company)
+    if isinstance(outcome, cancel.Partly):
+        await show_partly_cancelled(update, context, outcome, company)
+        return
     if isinstance(outcome, cancel.Refused):
         await _refuse_cancel(update, context, fresh, company, outcome.refusal)
         return
@@ -172,8 +200,12 @@ async def do_cancel(update: Update, context: Context, cb: Callback) -> None:
         ]
         await show(update, context, text, InlineKeyboardMarkup(rows))
         return
-    gone = replace(fresh, change=Change.SAME)  # whatever could be read before, it is gone
-    text = t.gettext("Your appointment is cancelled:") + "\n\n" + describe(t, gone, company)
+    gone = [replace(f, change=Change.SAME) for f in parts]  # whatever was read before, it is gone
+    if len(parts) > 1:
+        heading = t.gettext("Your visit is cancelled, each of its appointments:")
+    else:
+        heading = t.gettext("Your appointment is cancelled:")
+    text = heading + "\n\n" + describe_visit(t, gone, company)
     rows = [
         [k.button(t.gettext("Book an appointment"), "book")],
         [k.button(t.gettext("My appointments"), "apts", 1)],
@@ -181,23 +213,55 @@ async def do_cancel(update: Update, context: Context, cb: Callback) -> None:
     await show(update, context, text, InlineKeyboardMarkup(rows))
 
 
+async def show_partly_cancelled(
+    update: Update, context: Context, outcome: cancel.Partly, company: Company
+) -> None:
+    """Part of a visit cancelled, part standing: exactly which, why the rest stands, and a
+    Cancel again that cancels only what stands."""
+    t = context.t
+    k = keys(context)
+    why = outcome.why
+    first = outcome.standing[0]
+    if isinstance(why, cancel.Refused):
+        reason = refusal_text(
+            t, why.refusal, first.rules(company).delete_notice, company.phone, "cancel"
+        )
+    elif isinstance(why, cancel.VerifyNeeded):
+        reason = t.gettext(
+            "To cancel the rest online, please confirm your phone number first: a text "
+            "message with a code will come."
+        )
+    else:
+        reason = t.gettext(
+            "The salon's booking system did not answer about the rest, so it stands as far as "
+            "is known."
+        ) + call_sentence(t, company.phone)
+    lines = [
+        t.gettext("Only part of your visit is cancelled."),
+        "",
+        t.gettext("Cancelled:"),
+        *(part_line(t, f, company) for f in outcome.cancelled),
+        "",
+        t.gettext("Still booked:"),
+        *(part_line(t, f, company) for f in outcome.standing),
+        "",
+        reason,
+    ]
+    record_id = first.booking.record_id
+    rows = [[k.button(t.gettext("Cancel the rest"), "cnlok", record_id)]]
+    if isinstance(why, cancel.VerifyNeeded):
+        rows.insert(0, [k.button(t.gettext("Confirm my phone number"), "acct")])
+    rows.append([k.button(t.gettext("« My appointments"), "apts")])
+    await show(update, context, "\n".join(lines), InlineKeyboardMarkup(rows))
+
+
 async def calendar_file(update: Update, context: Context, cb: Callback) -> None:
     found = await _fresh_owned(update, context, cb)
     if found is None or update.effective_chat is None:
         return
-    fresh, company = found
+    parts, company = found.parts, found.company
     t = context.t
-    title = fresh.title or t.gettext("Appointment")
-    entry = CalendarEntry(
-        uid=f"{fresh.booking.record_id}@{company.id}.altegio",
-        title=f"{title} — {company.title}",
-        start=fresh.booking.start.astimezone(company.tz),
-        length=fresh.booking.length,
-        location=", ".join(p for p in (company.title, company.full_address) if p),
-        description=t.gettext("Team member: %(staff)s", staff=fresh.staff_name)
-        if fresh.staff_name
-        else "",
-    )
+    entry = calendar_entry(t, parts, company)
     local = entry.start
     await context.bot.send_document(
         update.effective_chat.id,
@@ -211,7 +275,7 @@ async def address(update: Update, context: Context, cb: Callback) -> None:
     found = await _fresh_owned(update, context, cb)
     if found is None or update.effective_chat is None:
         return
-    _fresh, company = found
+    company = found.company
     chat_id = update.effective_chat.id
     if company.latitude is not None and company.longitude is not None:
         await context.bot.send_venue(

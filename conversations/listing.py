@@ -12,10 +12,11 @@ from bot.context import Context
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys
 from bot.records import Change
-from bot.workflows import cabinet
+from bot.workflows import cabinet, visit_records
 from bot.workflows.book import Who
 from conversations.screens import answer, show, unavailable
 from conversations.texts import h, what, when
+from conversations.visit_cards import titles, visit_line
 
 # A salon's name in a button is cut to this many characters.
 SALON_IN_BUTTON = 28
@@ -113,11 +114,16 @@ async def list_appointments(update: Update, context: Context) -> None:
             )
         else:
             lines.append(t.gettext("Your upcoming appointments:"))
-        for item in active:
+        for visit in visit_records.grouped(active):
+            item = visit[0]
             local = item.booking.start.astimezone(company.tz)
-            title = item.title
-            label = f"{t.date(local.date())} · {t.time(local)}" + (f" · {title}" if title else "")
+            day = f"{t.date(local.date())} · {t.time(local)}"
+            title = item.title if len(visit) == 1 else titles(t, visit)
+            label = day + (f" · {title}" if title else "")
             rows.append([k.button(label[:60], "apt", item.booking.record_id)])
+            if len(visit) > 1:
+                # One entry for a visit of consecutive appointments, each part named.
+                lines.append(f"• {t.date(local.date())}: {h(visit_line(t, visit, company))}")
         if any(item.change is Change.UNCHECKED and not item.verify for item in active):
             lines.append(
                 t.gettext(

@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import logging
 
+from telegram import InlineKeyboardButton
+
 from bot.context import BotApplication, Context
+from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Keys
+from bot.records import Change
 from bot.workflows import remind
 from bot.workflows.remind import Delivery, Notice, Tell
 from conversations import salon_news
 from conversations.admin_chats import send_digests
 from conversations.late_answers import resolve_attempts
 from conversations.screens import send_told
-from conversations.texts import describe, h, salon_cancelled_text, when
+from conversations.texts import describe, h, salon_cancelled_text, what, when
+from conversations.visit_cards import (
+    describe_visit,
+    part_cancelled_text,
+    part_moved_text,
+    salon_cancelled_parts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +66,11 @@ async def _deliver(application: BotApplication, notice: Notice) -> Delivery:
     keys = Keys(NO_FLOW, t)
     fresh, company = notice.fresh, notice.company
     record_id = fresh.booking.record_id
+    if notice.parts:
+        told = visit_told(t, keys, notice)
+        if told is not None:
+            text, rows = told
+            return await send_told(application.bot, notice.chat_id, text, rows, "reminder")
     if notice.tell is Tell.SALON_CANCELLED:
         text = salon_cancelled_text(t, fresh, company)
         rows = [[keys.button(t.gettext("Book again"), "again", record_id)]]
@@ -84,3 +99,53 @@ async def _deliver(application: BotApplication, notice: Notice) -> Delivery:
             [keys.button(t.gettext("Turn reminders off"), "remoff")],
         ]
     return await send_told(application.bot, notice.chat_id, text, rows, "reminder")
+
+
+def visit_told(
+    t: Translator, keys: Keys, notice: Notice
+) -> tuple[str, list[list[InlineKeyboardButton]]] | None:
+    """What a visit of consecutive appointments is told at its one reminder: the whole visit,
+    or the salon's cancel or move of one part with the rest as it stands; None where the
+    visit's whole is no different from one appointment's (the thank-you, every part gone)."""
+    fresh, company = notice.fresh, notice.company
+    standing = [f for f in notice.parts if f.change is not Change.DELETED]
+    gone = [f for f in notice.parts if f.change is Change.DELETED and f is not fresh]
+    others = [f for f in standing if f.booking.record_id != fresh.booking.record_id]
+    if notice.tell is Tell.THANKS or not (others or gone):
+        return None
+    if notice.tell is Tell.SALON_CANCELLED and not others:
+        # The whole visit is gone: every part named.
+        text = "\n".join(
+            [salon_cancelled_text(t, fresh, company), *salon_cancelled_parts(t, gone, company)]
+        )
+        return text, [[keys.button(t.gettext("Book again"), "again", fresh.booking.record_id)]]
+    if notice.tell is not Tell.REMIND and not others:
+        return None
+    if notice.tell is Tell.SALON_CANCELLED:
+        text = part_cancelled_text(t, fresh, others, company)
+        return text, [[keys.button(t.gettext("My appointments"), "apts", 1)]]
+    if notice.tell is Tell.SALON_MOVED:
+        text = part_moved_text(t, fresh, standing, company)
+        return text, [[keys.button(t.gettext("My appointments"), "apts", 1)]]
+    text = t.gettext("⏰ Reminder of your visit:") + "\n\n" + describe_visit(t, standing, company)
+    moved = [
+        t.gettext(
+            "Moved by the salon: %(what)s, now %(when)s.",
+            what=h(what(t, f)),
+            when=when(t, f.booking.start, company),
+        )
+        for f in others
+        if f.change is Change.MOVED
+    ]
+    if gone or moved:
+        text += "\n\n" + "\n".join([*salon_cancelled_parts(t, gone, company), *moved])
+    record_id = standing[0].booking.record_id
+    rows = [
+        [keys.button(t.gettext("👍 I'll come"), "come", record_id)],
+        [
+            keys.button(t.gettext("Reschedule"), "resc", record_id),
+            keys.button(t.gettext("Cancel appointment"), "cnl", record_id),
+        ],
+        [keys.button(t.gettext("Turn reminders off"), "remoff")],
+    ]
+    return text, rows

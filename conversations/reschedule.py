@@ -20,7 +20,7 @@ from bot.draft import Draft
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
 from bot.records import Change, change_refusal
 from bot.storage import StoredBooking
-from bot.workflows import move
+from bot.workflows import move, visit_records
 from bot.workflows.book import Who
 from bot.workflows.move_visit import move_visit
 from bot.workflows.sync import refresh
@@ -113,13 +113,11 @@ async def book_again(update: Update, context: Context) -> Outcome:
     booking = await _owned_from_query(update, context)
     if booking is None:
         return END
-    draft = Draft(
-        service_id=booking.service_ids[0] if booking.service_ids else None,
-        more_services=list(booking.service_ids[1:]),
-    )
+    ids = visit_records.visit_service_ids(context.services.storage, booking)  # the whole visit
+    draft = Draft(service_id=ids[0] if ids else None, more_services=ids[1:])
     if draft.service_id is None:
         return go(draft, Step.SERVICE)
-    if booking.staff_id:
+    if booking.staff_id and not booking.visit_id:
         draft.nearest = True
         draft.staff_id = booking.staff_id
         return go(draft, Step.DAY)

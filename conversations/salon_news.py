@@ -24,6 +24,7 @@ from bot.workflows.remind import Delivery
 from bot.workflows.salon_changes import News, Told
 from conversations.screens import send_told
 from conversations.texts import describe, h, salon_cancelled_text, when
+from conversations.visit_cards import describe_visit, part_cancelled_text, part_moved_text
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,18 @@ async def _tell(application: BotApplication, news: News) -> Delivery:
     keys = Keys(NO_FLOW, t)
     fresh, company = news.fresh, news.company
     record_id = fresh.booking.record_id
-    if news.told is Told.CANCELLED:
+    others = [f for f in news.parts if f.booking.record_id != record_id]
+    if others and news.told is Told.CANCELLED:
+        # One part of a visit: the rest stands, with its own actions.
+        text = part_cancelled_text(t, fresh, others, company)
+        rows = _actions(t, keys, others[0].booking.record_id)
+    elif others and news.told is Told.MOVED:
+        text = part_moved_text(t, fresh, news.parts, company)
+        rows = _actions(t, keys, news.parts[0].booking.record_id)
+    elif others:
+        text = _headline(t, news) + "\n\n" + describe_visit(t, news.parts, company)
+        rows = _actions(t, keys, news.parts[0].booking.record_id)
+    elif news.told is Told.CANCELLED:
         text = salon_cancelled_text(t, fresh, company)
         rows = [[keys.button(t.gettext("Book again"), "again", record_id)]]
     else:

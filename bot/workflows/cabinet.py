@@ -47,6 +47,32 @@ class Visit:
     title: str
     staff_name: str
     no_show: bool = False
+    visit_id: int = 0  # the visit of consecutive appointments it is part of; 0: none
+
+
+def _whole(visits: list[Visit]) -> list[Visit]:
+    """Past visits with the parts of one booked as consecutive appointments taken together:
+    its services and team members named in order, its first part's record (Book again books
+    the whole visit from any of its records)."""
+    alone = [v for v in visits if not v.visit_id]
+    parts: dict[int, list[Visit]] = {}
+    for visit in visits:
+        if visit.visit_id:
+            parts.setdefault(visit.visit_id, []).append(visit)
+    for group in parts.values():
+        group.sort(key=lambda v: v.start)
+        staff = list(dict.fromkeys(v.staff_name for v in group if v.staff_name))
+        alone.append(
+            Visit(
+                group[0].record_id,
+                group[0].start,
+                ", ".join(v.title for v in group if v.title),
+                ", ".join(staff),
+                no_show=all(v.no_show for v in group),
+                visit_id=group[0].visit_id,
+            )
+        )
+    return alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,14 +237,22 @@ async def past_visits(services: Services, who: Who) -> Past:
                     record.title or booking.title,
                     record.staff_name or booking.staff_name,
                     no_show=record.attendance == -1,
+                    visit_id=booking.visit_id,
                 )
             )
     else:
         for booking in storage.bookings_for_chat(who.chat_id):
             if booking.status == "active" and booking.start <= now:
                 visits.append(
-                    Visit(booking.record_id, booking.start, booking.title, booking.staff_name)
+                    Visit(
+                        booking.record_id,
+                        booking.start,
+                        booking.title,
+                        booking.staff_name,
+                        visit_id=booking.visit_id,
+                    )
                 )
+    visits = _whole(visits)
     visits.sort(key=lambda v: v.start, reverse=True)
     return Past(visits[:PAST_SHOWN], whole=records is not None, verify=refused)
 

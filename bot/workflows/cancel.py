@@ -2,12 +2,15 @@
 
 The rules the record carries are checked first; Altegio has the last word. A cancel whose answer
 is lost, or that Altegio answers with not-found, is read back from the record: only the record
-tells whether the appointment is gone. Plain code: no Telegram here.
+tells whether the appointment is gone. A visit booked as consecutive appointments is cancelled
+part by part (`cancel_visit`), and what stands of it is said, never guessed. Plain code: no
+Telegram here.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot import funnel, salon_view
@@ -16,7 +19,7 @@ from bot.altegio.models import Company
 from bot.records import Change, Fresh, Refusal, cancel_refusal
 from bot.services import Alerts, Services, keep
 from bot.storage import Storage, StoredBooking
-from bot.workflows.sync import refresh, token_refused
+from bot.workflows.sync import refresh, replan_visit, token_refused
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +53,74 @@ def cancelled(storage: Storage, booking: StoredBooking) -> None:
     storage.drop_reminders(booking.record_id)
 
 
+@dataclass(frozen=True, slots=True)
+class Partly:
+    """A visit of consecutive appointments cancelled in part: what was cancelled, what stands,
+    and why the first that stands does (a Cancel again cancels only what stands)."""
+
+    cancelled: tuple[Fresh, ...]
+    standing: tuple[Fresh, ...]
+    why: Refused | VerifyNeeded | Unreachable
+
+
+NotCancelled = Refused | VerifyNeeded | Unreachable
+
+
 async def cancel(
     services: Services, alerts: Alerts, fresh: Fresh, company: Company
-) -> Cancelled | Refused | VerifyNeeded | Unreachable:
+) -> Cancelled | NotCancelled:
     """Cancel the appointment `fresh` was just read as."""
+    outcome = await _cancel_one(services, alerts, fresh, company)
+    if isinstance(outcome, Cancelled):
+        funnel.cancelled(services, fresh.booking.record_id)
+        await alerts.salon_notice(salon_view.cancelled_notice(fresh.booking, company.tz))
+    return outcome
+
+
+async def cancel_visit(
+    services: Services, alerts: Alerts, parts: Sequence[Fresh], company: Company
+) -> Cancelled | NotCancelled | Partly:
+    """Cancel every standing part of a visit (`parts`, just read, soonest first), each by its
+    own hash or the client's user token. The salon's rules are checked for every part first:
+    one that may not be cancelled online leaves the whole visit as it is. A part Altegio then
+    refuses stands, and the others are cancelled all the same; once Altegio stops answering,
+    nothing more is tried."""
+    if len(parts) == 1:
+        return await cancel(services, alerts, parts[0], company)
+    now = services.clock()
+    for fresh in parts:
+        refusal = cancel_refusal(fresh.rules(company), fresh.booking.start, now)
+        if refusal is not None:
+            return Refused(refusal)
+    done: list[Fresh] = []
+    standing: list[Fresh] = []
+    why: NotCancelled | None = None
+    for fresh in parts:
+        if isinstance(why, Unreachable):
+            standing.append(fresh)
+            continue
+        outcome = await _cancel_one(services, alerts, fresh, company)
+        if isinstance(outcome, Cancelled):
+            done.append(fresh)
+            continue
+        standing.append(fresh)
+        if why is None or isinstance(outcome, Unreachable):
+            why = outcome
+    if done:
+        funnel.cancelled(services, done[0].booking.record_id)
+        gone = [f.booking for f in done]
+        await alerts.salon_notice(salon_view.visit_cancelled_notice(gone, company.tz))
+    if why is None:
+        return Cancelled()
+    if not done:
+        return why
+    await replan_visit(services, done[0].booking)
+    return Partly(tuple(done), tuple(standing), why)
+
+
+async def _cancel_one(
+    services: Services, alerts: Alerts, fresh: Fresh, company: Company
+) -> Cancelled | NotCancelled:
     altegio = services.altegio
     booking = fresh.booking
     refusal = cancel_refusal(fresh.rules(company), booking.start, services.clock())
@@ -95,6 +162,4 @@ async def cancel(
     what = f"the cancel of record {booking.record_id}"
     await keep(services, alerts, what, lambda: cancelled(services.storage, booking))
     log.info("client cancelled record %s", booking.record_id)
-    funnel.cancelled(services, booking.record_id)
-    await alerts.salon_notice(salon_view.cancelled_notice(booking, company.tz))
     return Cancelled()

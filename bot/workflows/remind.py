@@ -25,6 +25,7 @@ from bot.records import Change, Fresh
 from bot.reminder_times import read_retry
 from bot.services import Alerts, Services
 from bot.storage import Reminder
+from bot.workflows import visit_records
 from bot.workflows.sync import refresh
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ class Notice:
     language: str
     fresh: Fresh
     company: Company
+    # A visit of consecutive appointments, reminded of once: every part as just read (the
+    # reminded one among them), soonest first; () for an appointment of its own.
+    parts: tuple[Fresh, ...] = ()
 
 
 Deliver = Callable[[Notice], Awaitable[Delivery]]
@@ -135,10 +139,20 @@ async def _notice(services: Services, reminder: Reminder, now: datetime) -> Noti
         # no read of Altegio for it (nor for the location, when a copy is held).
         services.metrics.reminder_reads.labels(source="webhooks").inc()
         fresh = Fresh(booking, None, Change.SAME)
+        standing = visit_records.standing_parts(storage, booking)
+        parts = [Fresh(b, None, Change.SAME) for b in standing]
         company = services.altegio.company_copy() or await services.altegio.company()
     else:
         services.metrics.reminder_reads.labels(source="altegio").inc()
-        fresh = await refresh(services, booking)
+        if booking.visit_id:
+            # The visit's one reminder tells every part of it: each read (with the client's
+            # user token, their list once for all).
+            parts = await visit_records.refresh_visit(services, booking)
+            ours = [f for f in parts if f.booking.record_id == booking.record_id]
+            fresh = ours[0] if ours else await refresh(services, booking)
+        else:
+            fresh = await refresh(services, booking)
+            parts = [fresh]
         # One request per reminder at most: the appointment's; the location (its zone, name
         # and phone) from the copy held once read.
         company = services.altegio.company_copy() or await services.altegio.company()
@@ -167,7 +181,8 @@ async def _notice(services: Services, reminder: Reminder, now: datetime) -> Noti
         return DROPPED  # came due while the bot was down, and the visit has begun
     else:
         tell = Tell.REMIND
-    return Notice(tell, reminder.chat_id, language, fresh, company)
+    whole = tuple(parts) if len(parts) > 1 else ()
+    return Notice(tell, reminder.chat_id, language, fresh, company, whole)
 
 
 def _later(

@@ -31,7 +31,7 @@ from bot.altegio.models.lenient import as_dict, as_int, as_str, parse_datetime
 from bot.records import Change, Fresh
 from bot.services import Services
 from bot.storage import HookEvent, StoredBooking
-from bot.workflows import sync
+from bot.workflows import sync, visit_records
 from bot.workflows.remind import Delivery
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,9 @@ class News:
     language: str
     fresh: Fresh
     company: Company
+    # A visit of consecutive appointments: its parts that stand now (the changed one among
+    # them unless cancelled), soonest first; () for an appointment of its own.
+    parts: tuple[Fresh, ...] = ()
 
 
 Tell = Callable[[News], Awaitable[Delivery]]
@@ -259,7 +262,21 @@ async def _known(services: Services, record: Record, company: Company) -> News |
         return None  # the same appointment (attendance, a comment, the bot's own change)
     if max(booking.start, fresh.booking.start) <= now:
         return None  # a past visit: nothing worth a message
-    return News(told, booking.chat_id, _language(services, booking), fresh, company)
+    language = _language(services, booking)
+    return News(told, booking.chat_id, language, fresh, company, _visit(services, fresh))
+
+
+def _visit(services: Services, fresh: Fresh) -> tuple[Fresh, ...]:
+    """The parts of the changed appointment's visit that stand, as kept now (the changed one as
+    just read); () for an appointment of its own, or when no other part stands."""
+    if not fresh.booking.visit_id:
+        return ()
+    parts = [
+        fresh if b.record_id == fresh.booking.record_id else Fresh(b, None, Change.SAME)
+        for b in visit_records.standing_parts(services.storage, fresh.booking)
+    ]
+    others = [f for f in parts if f.booking.record_id != fresh.booking.record_id]
+    return tuple(sorted(parts, key=lambda f: f.booking.start)) if others else ()
 
 
 def _as_kept(booking: StoredBooking) -> Record:

@@ -30,14 +30,27 @@ def schedule(
     policy: ReminderPolicy,
     now: datetime,
 ) -> None:
-    """(Re)plan a booking's reminders and its after-visit thank-you from its current time."""
+    """(Re)plan a booking's reminders and its after-visit thank-you from its current time.
+
+    A visit of consecutive appointments is reminded once: its soonest standing part carries the
+    reminders before the visit's start and the thank-you after its last part's end; the other
+    parts carry none."""
+    parts = [booking]
+    if booking.visit_id:
+        kept = {b.record_id: b for b in storage.visit_bookings(booking) if b.status == "active"}
+        if booking.status == "active":
+            kept[booking.record_id] = booking  # as the caller knows it, perhaps newer
+        parts = sorted(kept.values(), key=lambda b: b.start) or [booking]
+    lead = parts[0]
     planned: list[tuple[str, int, datetime]] = [
         ("before", int(p.offset.total_seconds() // 60), p.due)
-        for p in plan_reminders(booking.start, policy.offsets, tz, policy.quiet, now)
+        for p in plan_reminders(lead.start, policy.offsets, tz, policy.quiet, now)
     ]
-    end = booking.start + timedelta(seconds=booking.length)
+    end = max(b.start + timedelta(seconds=b.length) for b in parts)
     planned.append(("after", 0, plan_after_visit(end, tz, policy.quiet)))
-    storage.replace_reminders(booking.record_id, booking.chat_id, planned)
+    for other in parts[1:]:
+        storage.replace_reminders(other.record_id, other.chat_id, [])
+    storage.replace_reminders(lead.record_id, lead.chat_id, planned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +171,9 @@ async def follow(
         if booking.status == "active":
             _write_copy(storage.update_booking, booking.record_id, status="deleted")
             _write_copy(storage.drop_reminders, booking.record_id)
+            if booking.visit_id:
+                # The visit's other parts stand, and are reminded of without this one.
+                await replan_visit(services, booking)
         return Fresh(replace(booking, status="deleted"), record, Change.DELETED)
     if record is None:
         return Fresh(booking, None, Change.UNCHECKED)
@@ -183,6 +199,25 @@ async def follow(
         _write_copy(move_copy)
         return Fresh(moved, record, Change.MOVED if record.start != booking.start else Change.SAME)
     return Fresh(booking, record, Change.SAME)
+
+
+async def replan_visit(services: Services, gone: StoredBooking) -> None:
+    """The reminders of a visit one part of which is gone (cancelled): planned anew for the
+    parts that stand."""
+    storage = services.storage
+    standing = [
+        b
+        for b in storage.visit_bookings(gone)
+        if b.status == "active" and b.record_id != gone.record_id
+    ]
+    if not standing:
+        return
+    try:
+        company = await services.altegio.company()
+    except errors.AltegioError:
+        return  # the next read of the visit plans them
+    policy, now = services.reminder_policy, services.clock()
+    _write_copy(schedule, storage, standing[0], company.tz, policy, now)
 
 
 def _write_copy(write: Callable[..., None], *args: Any, **kwargs: Any) -> None:

@@ -4,14 +4,17 @@ visit whole."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from bot import visit_plan
 from bot.altegio import errors
 from bot.altegio.models import Company, CreatedRecord, parse_datetime
 from bot.draft import Draft
+from bot.records import Fresh
 from bot.services import Services
-from bot.storage import StoredBooking
+from bot.storage import Storage, StoredBooking
+from bot.workflows.sync import refresh
 
 
 async def parts_kept(
@@ -53,3 +56,60 @@ async def parts_kept(
             )
         )
     return kept
+
+
+def standing_parts(storage: Storage, booking: StoredBooking) -> list[StoredBooking]:
+    """The parts of the booking's visit that stand (not cancelled), soonest first: the booking
+    alone for an appointment that is a visit of its own."""
+    if not booking.visit_id:
+        return [booking]
+    return [b for b in storage.visit_bookings(booking) if b.status == "active"]
+
+
+def visit_service_ids(storage: Storage, booking: StoredBooking) -> list[int]:
+    """The services of the booking's whole visit, in the order of its parts (Book again): those
+    of the parts that stand, or of every part once none does."""
+    parts = standing_parts(storage, booking) or storage.visit_bookings(booking)
+    ids: list[int] = []
+    for part in parts:
+        ids += [s for s in part.service_ids if s not in ids]
+    return ids or list(booking.service_ids)
+
+
+def grouped(items: Sequence[Fresh]) -> list[list[Fresh]]:
+    """Appointments read fresh, as visits: the parts of a visit booked as consecutive
+    appointments together (in their order), every other appointment alone; in the order of
+    each visit's first."""
+    visits: list[list[Fresh]] = []
+    by_visit: dict[int, list[Fresh]] = {}
+    for item in items:
+        visit_id = item.booking.visit_id
+        if visit_id and visit_id in by_visit:
+            by_visit[visit_id].append(item)
+            continue
+        visit = [item]
+        visits.append(visit)
+        if visit_id:
+            by_visit[visit_id] = visit
+    for visit in visits:
+        visit.sort(key=lambda f: f.booking.start)
+    return visits
+
+
+async def refresh_visit(services: Services, booking: StoredBooking) -> list[Fresh]:
+    """Every standing part of the booking's visit read fresh from Altegio, soonest first (the
+    booking alone for an appointment of its own). With the client's user token their own list
+    is read once for all parts; else each part through its own hash."""
+    parts = standing_parts(services.storage, booking) or [booking]
+    if len(parts) == 1:
+        return [await refresh(services, parts[0])]
+    listed = None
+    token = services.storage.user_token(booking.user_id)
+    if token is not None:
+        known = (booking.record_id, booking.record_hash) if booking.record_hash else None
+        try:
+            listed = await services.altegio.account_records(token, known)
+        except errors.AltegioError:
+            listed = None  # each part's own read says what there is to say
+    read = [await refresh(services, part, listed) for part in parts]
+    return sorted(read, key=lambda f: f.booking.start)
