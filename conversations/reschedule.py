@@ -47,13 +47,17 @@ from conversations.visit_parts import schedule_lines
 log = logging.getLogger(__name__)
 
 
-async def _owned_from_query(update: Update, context: Context) -> StoredBooking | None:
+async def _owned_from_query(
+    update: Update, context: Context, *, active: bool = True
+) -> StoredBooking | None:
+    """The client's own booking the button names; `active`: only one that still stands (Book
+    again takes a cancelled or past one too)."""
     query = update.callback_query
     cb = decode(query.data) if query else None
     if query is None or cb is None:
         return None
     booking = owned(update, context, cb.number)
-    if booking is None or booking.status != "active":
+    if booking is None or (active and booking.status != "active"):
         await answer(
             update, context, context.t.gettext("This appointment is not available."), alert=True
         )
@@ -109,8 +113,9 @@ async def begin_reschedule(update: Update, context: Context) -> Outcome:
 
 
 async def book_again(update: Update, context: Context) -> Outcome:
-    """Book again: the same service with the same team member, at their nearest free time."""
-    booking = await _owned_from_query(update, context)
+    """Book again: the same service with the same team member, at their nearest free time;
+    after a visit, or after the salon cancelled it."""
+    booking = await _owned_from_query(update, context, active=False)
     if booking is None:
         return END
     ids = visit_records.visit_service_ids(context.services.storage, booking)  # the whole visit

@@ -296,6 +296,10 @@ async def test_a_salon_cancel_is_told_once_and_its_reminders_go(
     assert bot.app is not None
     assert await send_due(bot.app) == 0
     assert said(user, CANCELLED) == 1 and said(user, "Reminder") == 0
+    # Book again, on the salon's cancel, opens the same service with the same team member.
+    await user.tap("Book again")
+    assert "not available" not in user.screen(), user.screen()
+    assert "Free times on" in user.last.text or "earliest" in user.last.text, user.screen()
 
 
 async def test_an_appointment_the_salon_makes_for_a_verified_phone_is_told_and_kept(
