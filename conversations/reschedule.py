@@ -83,6 +83,10 @@ async def begin_reschedule(update: Update, context: Context) -> Outcome:
         await show(update, context, t.gettext("This appointment was cancelled."), back)
         return END
     booking = fresh.booking
+    if booking.activity_id:  # a seat in a class: another class is booked, this one cancelled
+        text = t.gettext("A class cannot be moved: please cancel it and book another one.")
+        await show(update, context, text, back)
+        return END
     rules = fresh.rules(company)
     refusal = change_refusal(rules, booking.start, context.now())
     if refusal is not None:
