@@ -231,9 +231,8 @@ async def on_seats(update: Update, context: Context, draft: Draft, cb: Callback)
     if draft.activity is None:
         return go(draft, Step.CLASS)
     company = await context.services.altegio.company()
-    event = await context.services.altegio.activity(
-        draft.activity, _as_day(draft.classes.get("day", 0))
-    )
+    # Its day was just read afresh for the class's screen: the copy kept a minute will do.
+    event = await _chosen(context, draft)
     if event is None or event.free < cb.number:
         draft.taken = True
         return go(draft, Step.CLASS)
@@ -309,11 +308,9 @@ async def choice_text(context: Context, draft: Draft) -> str:
 
 
 async def _chosen(context: Context, draft: Draft) -> Activity | None:
-    if draft.activity is None:
+    if draft.activity is None or not draft.classes.get("day"):
         return None
-    day = _as_day(draft.classes.get("day", 0))
-    found = await context.services.altegio.activities(day, day)
-    return next((a for a in found if a.id == draft.activity), None)
+    return await classes.listed(context.services, draft.activity, _as_day(draft.classes["day"]))
 
 
 async def summary_text(context: Context, draft: Draft) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import httpx
+import pytest
 
 from bot.keyboards import Callback
 from conversations.reminders import send_due
@@ -98,8 +99,22 @@ async def test_a_full_class_offers_the_next_ones(make_bot: object) -> None:
     assert "How many seats would you like?" in user.last.text
 
 
-async def test_a_class_filling_meanwhile_is_like_a_taken_time(make_bot: object) -> None:
+@pytest.mark.parametrize(
+    ("code", "error_form", "language"),
+    [(422, "codes", "en"), (9999, "codes", "en"), (433, "codes", "ru"), (0, "message", "ru")],
+    ids=["422", "unknown-code", "433-ru", "sentence-only-ru"],
+)
+async def test_a_class_filling_meanwhile_is_like_a_taken_time(
+    make_bot: object, code: int, error_form: str, language: str
+) -> None:
+    """However Altegio words its refusal of a full event, the event read again tells."""
     bot = await studio(make_bot)
+    bot.sandbox.configure(
+        SANDBOX_STUDIO_ID,
+        activity_full_code=code,
+        error_form=error_form,
+        error_language=language,
+    )
     user = bot.user()
     await open_classes(user)
     await user.tap(tap_label(user, "Thu, Nov 26 7:00 PM"))
@@ -187,4 +202,59 @@ async def test_filter_by_instructor(make_bot: object) -> None:
     assert "Showing: Jonas Richter" in text and "Vinyasa" not in text and "Mat Pilates" in text
     await user.tap("All classes")
     assert "Vinyasa Flow" in plain(user.last.text)
+    await user.tap("Next week ›")
+    text = plain(user.last.text)
+    assert "Mon, Nov 30" in text and "Tue, Nov 24" not in text
+    await user.tap("‹ Earlier")
+    assert "Tue, Nov 24" in plain(user.last.text)
     assert Callback  # the codec is what the buttons speak
+
+
+async def to_class_summary(user: StubUser, label: str = "Wed, Nov 25 6:00 PM") -> None:
+    await open_classes(user)
+    await user.tap(tap_label(user, label))
+    await user.tap("1")
+    await user.send("+49 151 23456789")
+    await user.tap("Keep this name")
+    await user.tap("Skip")
+    assert "Class: " in user.last.text, user.screen()
+
+
+async def test_a_class_where_the_studio_confirms_by_text_message(make_bot: object) -> None:
+    bot = await studio(make_bot)
+    bot.sandbox.configure(SANDBOX_STUDIO_ID, phone_confirmation=True)
+    user = bot.user()
+    await to_class_summary(user)
+    await user.tap("✅ Confirm")
+    assert "We have sent a code" in user.last.text, user.screen()
+    code = bot.sandbox.last_sms_code(SANDBOX_STUDIO_ID, PHONE)
+    assert code is not None
+    await user.send(code)
+    assert "You are booked" in user.last.text, user.screen()
+    # The code linked the client's account: the class is in their own list too.
+    await user.send("/appointments")
+    assert any("Vinyasa Flow" in label for label in buttons(user)), user.screen()
+
+
+async def test_a_lost_answer_is_found_in_the_clients_list_and_kept_as_a_class(
+    make_bot: object,
+) -> None:
+    bot = await studio(make_bot)
+    bot.sandbox.configure(SANDBOX_STUDIO_ID, phone_confirmation=True)
+    user = bot.user()
+    await to_class_summary(user)
+    await user.tap("✅ Confirm")
+    code = bot.sandbox.last_sms_code(SANDBOX_STUDIO_ID, PHONE)
+    assert code is not None
+    bot.sandbox.fault("POST", "activity", status=504, body="<html>Gateway</html>", carry_out=True)
+    await user.send(code)
+    assert "checking whether your booking went through" in user.last.text, user.screen()
+    await bot.settle()
+    mine = [r for r in bot.sandbox.records(SANDBOX_STUDIO_ID) if r["phone"] == PHONE]
+    assert len(mine) == 1 and mine[0]["activity_id"]
+    assert bot.services is not None
+    kept = bot.services.storage.booking(int(mine[0]["record_id"]))  # type: ignore[call-overload]
+    assert kept is not None and kept.activity_id == mine[0]["activity_id"]
+    await user.send("/appointments")
+    await user.tap_number(1)
+    assert "Vinyasa Flow" in user.last.text and "Reschedule" not in buttons(user)

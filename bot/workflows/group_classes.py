@@ -85,6 +85,13 @@ async def fresh(services: Services, event_id: int, start: datetime) -> Activity 
     return await services.altegio.activity(event_id, start.astimezone(company.tz).date())
 
 
+async def listed(services: Services, event_id: int, day: date) -> Activity | None:
+    """The event as its day's list (kept a minute) shows it: its class, time and instructor,
+    where Altegio's own answer to the booking decides about its seats."""
+    found = await services.altegio.activities(day, day)
+    return next((a for a in found if a.id == event_id), None)
+
+
 async def next_ones(services: Services, event: Activity, seats: int) -> list[Activity]:
     """The next few of the same class with `seats` free, after `event`."""
     company = await services.altegio.company()
@@ -149,7 +156,8 @@ async def _book(
     storage = services.storage
     try:
         company = await altegio.company()
-        event = await fresh(services, draft.activity, _when(draft, company) or services.clock())
+        start = _when(draft, company) or services.clock()
+        event = await listed(services, draft.activity, start.astimezone(company.tz).date())
     except errors.AltegioError as exc:
         return NotBooked(exc)
     if event is None:
@@ -175,7 +183,12 @@ async def _book(
         name=draft.name,
         code=code,
         language=who.language,
-        details={"title": event.title, "staff_name": event.staff_name, "email": draft.email or ""},
+        details={
+            "title": event.title,
+            "staff_name": event.staff_name,
+            "email": draft.email or "",
+            "activity_id": event.id,
+        },
     )
     now = services.clock()
     try:
@@ -201,7 +214,7 @@ async def _book(
         await keep(
             services, alerts, f"the end of booking {flow}", lambda: storage.end_attempt(flow)
         )
-        return NotBooked(await _refusal(services, draft, company, exc))
+        return NotBooked(await _refusal(services, draft, company, exc, code))
     finally:
         services.in_flight.discard(flow)
     booking = StoredBooking(
@@ -245,11 +258,11 @@ async def _book(
 
 
 async def _refusal(
-    services: Services, draft: Draft, company: Company, exc: errors.AltegioError
+    services: Services, draft: Draft, company: Company, exc: errors.AltegioError, code: str | None
 ) -> errors.AltegioError:
     """What a refusal means: about the client's details, as it says; any other (a 422 with any
     code, or with a sentence only) is checked against the event read again."""
-    if isinstance(exc, errors.WrongCode) and draft.code_sent is False:
+    if isinstance(exc, errors.WrongCode) and code is None:
         services.altegio.forget_company()  # the salon has just switched SMS codes on
     if not isinstance(exc, errors.Rejected) or isinstance(exc, _DETAILS):
         if isinstance(exc, errors.EmailRequired | errors.CommentRequired):
