@@ -188,14 +188,14 @@ async def _one(update: Update, context: Context, draft: Draft) -> Outcome:
     rows: list[list[InlineKeyboardButton]] = []
     if event.free == 0:
         head = t.gettext("Sorry, this class has just filled up.") if taken else ""
-        lines.insert(0, head or t.gettext("This class is full."))
+        lines.insert(0, (head or t.gettext("This class is full.")) + "\n")
         later = await classes.next_ones(services, event, 1)
         if later:
             lines.append("\n" + t.gettext("The next ones with seats free:"))
             rows += [[_class_button(keys, context, e, company.tz)] for e in later]
     else:
         if taken and event.free < wanted:
-            lines.insert(0, t.gettext("Only %(free)s seats are left now.", free=event.free))
+            lines.insert(0, t.gettext("Only %(free)s seats are left now.", free=event.free) + "\n")
         lines.append("\n" + t.gettext("How many seats would you like?"))
         counts = range(1, min(event.free, classes.MAX_SEATS) + 1)
         rows.append([keys.button(str(n), "cln", n) for n in counts])

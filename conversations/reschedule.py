@@ -117,6 +117,8 @@ async def book_again(update: Update, context: Context) -> Outcome:
     booking = await _owned_from_query(update, context)
     if booking is None:
         return END
+    if booking.activity_id and booking.service_ids:  # a class: its coming ones, to choose from
+        return go(Draft(classes={"svc": booking.service_ids[0]}), Step.CLASS)
     draft = Draft(
         service_id=booking.service_ids[0] if booking.service_ids else None,
         more_services=list(booking.service_ids[1:]),

@@ -174,8 +174,8 @@ async def test_a_class_in_my_appointments_with_reminder_and_cancel(
     assert bot.app is not None
     assert await send_due(bot.app) == 1
     assert "Reminder of your appointment" in user.last.text and "Vinyasa Flow" in user.last.text
-    await user.tap("Reschedule")
-    assert "A class cannot be moved" in user.last.text
+    assert "Reschedule" not in buttons(user) and "Cancel appointment" in buttons(user)
+    event = events(bot, "2026-11-25", "2026-11-25")[0]
     await user.send("/appointments")
     await user.tap_number(1)
     await user.tap("Cancel appointment")
@@ -183,6 +183,28 @@ async def test_a_class_in_my_appointments_with_reminder_and_cancel(
     assert "Your appointment is cancelled" in user.last.text
     mine = [r for r in bot.sandbox.records(SANDBOX_STUDIO_ID) if r["phone"] == PHONE]
     assert mine and all(r["deleted"] for r in mine)
+    # The seat is free again.
+    freed = events(bot, "2026-11-25", "2026-11-25")[0]
+    assert freed["records_count"] == int(event["records_count"]) - 1  # type: ignore[call-overload]
+
+
+async def test_after_a_class_book_again_offers_its_coming_ones(
+    make_bot: object, clock: FakeClock
+) -> None:
+    bot = await studio(make_bot)
+    user = bot.user()
+    await to_class_summary(user, "Thu, Nov 26 7:00 PM")
+    await user.tap("✅ Confirm")
+    assert "You are booked" in user.last.text
+    clock.current = datetime(2026, 11, 26, 23, 0, tzinfo=BERLIN)
+    assert bot.app is not None
+    await send_due(bot.app)
+    clock.current = datetime(2026, 11, 27, 9, 0, tzinfo=BERLIN)
+    await send_due(bot.app)
+    assert "Thank you for visiting" in user.last.text, user.screen()
+    await user.tap("Book again")
+    text = plain(user.last.text)
+    assert "Showing: Mat Pilates" in text and "Sat, Nov 28" in text and "Vinyasa" not in text
 
 
 async def test_a_location_without_classes_shows_no_entry(bot: Bot) -> None:

@@ -82,9 +82,14 @@ class ActivityCalls(LocationCalls):
         """The first and last day the location has events on (None, None: it has none)."""
 
         async def load() -> tuple[date | None, date | None]:
-            data = await self._request(
-                "GET", f"activity/{self.company_id}/search_dates_range", route="activity.range"
-            )
+            try:
+                data = await self._request(
+                    "GET", f"activity/{self.company_id}/search_dates_range", route="activity.range"
+                )
+            except (errors.AuthError, errors.NotFound, errors.Rejected):
+                # Events this partner may not read, or a server without them: none, for the
+                # same ten minutes, so the start menu does not ask again on every /start.
+                return None, None
             return date_range(data)
 
         return await self._cache.get("act:range", RANGE_TTL, load, stale_if_error=True)
