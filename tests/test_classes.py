@@ -280,3 +280,56 @@ async def test_a_lost_answer_is_found_in_the_clients_list_and_kept_as_a_class(
     await user.send("/appointments")
     await user.tap_number(1)
     assert "Vinyasa Flow" in user.last.text and "Reschedule" not in buttons(user)
+
+
+async def test_what_a_class_booking_costs_in_requests(make_bot: object) -> None:
+    """Cold: the location and its range of events at /start, the week, the class read afresh,
+    the privacy policy before the summary, the book call: six requests in all."""
+    from tests.conftest import Recording
+
+    wire = Recording()
+    wire.bot = await make_bot(transport=wire, company_id=SANDBOX_STUDIO_ID)  # type: ignore[operator]
+    user = wire.bot.user()
+
+    def spent() -> list[str]:
+        paths = [r.url.path.split("/v1/")[1] for r in wire.seen]
+        wire.seen.clear()
+        return [
+            p.split("/")[0] + ("/" + p.split("/")[-1] if p.startswith("activity") else "")
+            for p in paths
+        ]
+
+    await user.send("/start")
+    assert sorted(spent()) == ["activity/search_dates_range", "company"]
+    await user.tap("Group classes")
+    assert spent() == ["activity/search"]
+    await user.tap(tap_label(user, "Wed, Nov 25 6:00 PM"))
+    assert spent() == ["activity/search"]  # its day afresh, for its seats
+    await user.tap("1")
+    await user.send("+49 151 23456789")
+    await user.tap("Keep this name")
+    await user.tap("Skip")
+    assert spent() == ["privacy_policy"]
+    await user.tap("✅ Confirm")
+    assert spent() == ["activity/book"]
+    assert "You are booked" in user.last.text
+
+
+async def test_a_busy_week_is_shown_by_day(
+    make_bot: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A week with more classes than buttons fit: a button per day, then that day's classes."""
+    from conversations import classes
+
+    monkeypatch.setattr(classes, "MAX_BUTTONS", 2)  # the studio's demo weeks are short
+    bot = await studio(make_bot)
+    user = bot.user()
+    await open_classes(user)
+    assert buttons(user)[:2] == ["Tue, Nov 24", "Wed, Nov 25"], user.screen()
+    await user.tap("Wed, Nov 25")
+    text = plain(user.last.text)
+    assert "Wednesday, November 25" in text and "Vinyasa Flow" in text and "Pilates" not in text
+    await user.tap(tap_label(user, "Wed, Nov 25 6:00 PM"))
+    assert "How many seats would you like?" in user.last.text
+    await user.tap("« All classes")
+    assert "Group classes at" in user.last.text
