@@ -70,6 +70,8 @@ class Draft:
     part_staff: list[int] = field(default_factory=list)
     chains: dict[str, list[list[Any]]] = field(default_factory=dict)
     later: list[list[Any]] = field(default_factory=list)
+    activity: int | None = None  # a group class being booked (its event), not an appointment
+    classes: dict[str, int] = field(default_factory=dict)  # seats; the list's week and filters
 
     def as_json(self) -> dict[str, Any]:
         # Written after every update: a copy with the containers copied, as JSON has them.

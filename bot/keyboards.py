@@ -70,6 +70,16 @@ ACTIONS: dict[str, str] = {
     "lang": r"[a-z]{2}(?:_[A-Z]{2})?",
     "fgtok": "",
     "fgtno": "",
+    # Group classes: the entry, a week, a day, a class (its day and event id), seats, the list
+    # again, the filter menus and a filter set (a class, an instructor, or none).
+    "classes": "",
+    "clw": r"\d{1,2}",
+    "cld": r"\d{8}",
+    "clc": r"\d{8}-\d{1,12}",
+    "cln": r"[1-4]",
+    "cll": "",
+    "clf": r"svc|stf",
+    "clfs": r"[st]\d{1,12}|x",
 }
 # The years a button may name: bookings are made a few months ahead, never centuries.
 YEARS = (2000, 2199)
@@ -120,7 +130,8 @@ def decode(data: str | None) -> Callback | None:
     pattern = _ARGS.get(action)
     if pattern is None or not _FLOW.match(flow) or not pattern.match(arg):
         return None
-    if action in ("day", "mon", "tim", "soon") and not _real_moment(arg[:12]):
+    moment = arg.split("-")[0][:12]  # a class's button names its day before its event
+    if action in ("day", "mon", "tim", "soon", "cld", "clc") and not _real_moment(moment):
         return None
     return Callback(flow, action, arg)
 

@@ -118,12 +118,11 @@ async def appointment(update: Update, context: Context, cb: Callback) -> None:
         text = t.gettext("The salon has moved this appointment.") + "\n\n" + text
     rows = []
     if fresh.booking.start > context.now():
-        rows.append(
-            [
-                k.button(t.gettext("Reschedule"), "resc", record_id),
-                k.button(t.gettext("Cancel appointment"), "cnl", record_id),
-            ]
-        )
+        row = [
+            k.button(t.gettext("Reschedule"), "resc", record_id),
+            k.button(t.gettext("Cancel appointment"), "cnl", record_id),
+        ]
+        rows.append(row[1:] if fresh.booking.activity_id else row)  # a class is never moved
     rows.append(
         [
             k.button(t.gettext("Add to calendar"), "ics", record_id),

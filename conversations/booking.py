@@ -56,6 +56,8 @@ from conversations.choose import (
     show_service,
     show_staff,
 )
+from conversations.classes import BUTTONS as CLASS_BUTTONS
+from conversations.classes import begin_classes, show_class
 from conversations.codes import typed_code
 from conversations.contact import (
     ask_new_phone,
@@ -209,6 +211,7 @@ FLOW: dict[Step, StepSpec] = {
         hint=lambda t: t.gettext("Please type the code from the text message."),
     ),
     Step.MOVE: StepSpec(show=show_move, buttons={"mvok": on_move}, back=Step.TIME),
+    Step.CLASS: StepSpec(show=show_class, buttons=CLASS_BUTTONS, back=None),
 }
 # fmt: on
 
@@ -393,6 +396,7 @@ def build(user_data: Mapping[int, UserData] | None = None) -> ConversationHandle
                 CallbackQueryHandler(settled(begin_reschedule), pattern=pattern("resc")),
                 CallbackQueryHandler(settled(book_again), pattern=pattern("again")),
                 CallbackQueryHandler(settled(begin_verify), pattern=pattern("acct")),
+                CallbackQueryHandler(settled(begin_classes), pattern=pattern("classes")),
                 # A deep link's /start, and text typed while no booking is in progress.
                 *wish_entries(user_data, settled(start), settled(typed_outside)),
             ],

@@ -21,6 +21,8 @@ from bot.draft import (
 from bot.keyboards import NO_FLOW, Callback, Keys
 from bot.storage import Attempt, AttemptState
 from bot.workflows import book
+from bot.workflows import group_classes as class_calls
+from conversations import classes
 from conversations.contact import ask_new_phone, show_phone
 from conversations.details import needs_comment, needs_consent, needs_email
 from conversations.drafts import just_booked, put_draft
@@ -52,6 +54,8 @@ MAX_CODE_ATTEMPTS = 5
 
 
 async def summary_text(context: Context, draft: Draft) -> str:
+    if draft.activity is not None:
+        return await classes.summary_text(context, draft)
     t = context.t
     company = await context.services.altegio.company()
     visit = await visit_plan.visit(context.services.altegio, draft.service_ids)
@@ -193,7 +197,8 @@ async def _after_earlier(
 
 
 async def _send_code(update: Update, context: Context, draft: Draft) -> Outcome:
-    sent = await book.text_code(context.services, draft, user_id_of(update))
+    text_code = class_calls.text_code if draft.activity is not None else book.text_code
+    sent = await text_code(context.services, draft, user_id_of(update))
     if isinstance(sent, book.NotBooked):
         if isinstance(sent.reason, errors.Rejected):
             return await _rejected(update, context, draft, sent.reason)
@@ -280,7 +285,8 @@ async def book_with_code(update: Update, context: Context, draft: Draft, code: s
 
 async def _book(update: Update, context: Context, draft: Draft, code: str | None) -> Outcome:
     who = book.Who(_chat(update), user_id_of(update), context.language)
-    outcome = await book.book(context.services, context.alerts, draft, who, code)
+    booking = class_calls.book_class if draft.activity is not None else book.book
+    outcome = await booking(context.services, context.alerts, draft, who, code)
     if isinstance(outcome, book.Checking):
         return await _checking(update, context, draft)
     if isinstance(outcome, book.NotBooked):

@@ -26,6 +26,7 @@ from bot.draft import (
 )
 from bot.keyboards import Callback, Keys
 from bot.storage import Contact
+from conversations import classes
 from conversations.details import after_name
 from conversations.drafts import get_draft
 from conversations.flow import (
@@ -134,6 +135,8 @@ async def _show_verify_phone(
 
 
 async def _choice_text(context: Context, draft: Draft) -> str:
+    if draft.activity is not None:
+        return await classes.choice_text(context, draft)
     t = context.t
     service = await chosen_service(context, draft)
     member = await chosen_staff(context, draft)

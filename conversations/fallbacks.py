@@ -18,6 +18,7 @@ from bot.context import Context
 from bot.draft import Draft
 from bot.keyboards import NO_FLOW, Keys, decode
 from bot.links import read_payload
+from bot.workflows import group_classes as classes
 from conversations.drafts import JUST_BOOKED, put_draft
 from conversations.flow import END, Outcome, Step
 from conversations.screens import answer, offer_booking, show
@@ -123,11 +124,12 @@ async def start(update: Update, context: Context) -> Outcome:
     text = note + greeting + "\n"
     text += t.gettext("Book an appointment in a few taps, any time of day.")
     keys = Keys(NO_FLOW, t)
-    markup = InlineKeyboardMarkup(
-        [
-            [keys.button(t.gettext("Book an appointment"), "book")],
-            [keys.button(t.gettext("My appointments"), "apts")],
-        ]
-    )
+    rows = [
+        [keys.button(t.gettext("Book an appointment"), "book")],
+        [keys.button(t.gettext("My appointments"), "apts")],
+    ]
+    if await classes.has_classes(context.services):
+        rows.insert(1, [keys.button(t.gettext("Group classes"), "classes")])
+    markup = InlineKeyboardMarkup(rows)
     await show(update, context, text, markup, new=update.callback_query is None)
     return END

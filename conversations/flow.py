@@ -48,6 +48,7 @@ class Step(StrEnum):
     SUMMARY = "summary"
     CODE = "code"
     MOVE = "move"
+    CLASS = "class"  # a group class and its seats (conversations/classes.py)
 
 
 END = ConversationHandler.END
@@ -73,7 +74,12 @@ TEMPORARY = (errors.Unavailable, errors.RateLimited, errors.UnexpectedResponse)
 
 def go(draft: Draft, step: Step) -> Show:
     """Move the client to `step` (shown once the handler returns)."""
+    if draft.activity is not None and step in _APPOINTMENT_CHOICES:
+        step = Step.CLASS  # a class has no service, team member or time of its own to choose
     return Show(draft, step)
+
+
+_APPOINTMENT_CHOICES = (Step.SERVICE, Step.STAFF, Step.DAY, Step.TIME)
 
 
 async def service_gone(update: Update, context: Context, draft: Draft) -> Outcome:

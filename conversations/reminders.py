@@ -95,7 +95,7 @@ async def _deliver(application: BotApplication, notice: Notice) -> Delivery:
             [
                 keys.button(t.gettext("Reschedule"), "resc", record_id),
                 keys.button(t.gettext("Cancel appointment"), "cnl", record_id),
-            ],
+            ][1 if fresh.booking.activity_id else 0 :],  # a class is cancelled, never moved
             [keys.button(t.gettext("Turn reminders off"), "remoff")],
         ]
     return await send_told(application.bot, notice.chat_id, text, rows, "reminder")

@@ -87,6 +87,10 @@ async def begin_reschedule(update: Update, context: Context) -> Outcome:
         await show(update, context, t.gettext("This appointment was cancelled."), back)
         return END
     booking = fresh.booking
+    if booking.activity_id:  # a seat in a class: another class is booked, this one cancelled
+        text = t.gettext("A class cannot be moved: please cancel it and book another one.")
+        await show(update, context, text, back)
+        return END
     rules = fresh.rules(company)
     refusal = change_refusal(rules, booking.start, context.now())
     if refusal is not None:
@@ -118,6 +122,8 @@ async def book_again(update: Update, context: Context) -> Outcome:
     booking = await _owned_from_query(update, context, active=False)
     if booking is None:
         return END
+    if booking.activity_id and booking.service_ids:  # a class: its coming ones, to choose from
+        return go(Draft(classes={"svc": booking.service_ids[0]}), Step.CLASS)
     ids = visit_records.visit_service_ids(context.services.storage, booking)  # the whole visit
     draft = Draft(service_id=ids[0] if ids else None, more_services=ids[1:])
     if draft.service_id is None:

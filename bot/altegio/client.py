@@ -7,8 +7,8 @@ The class is put together from parts, one module each, read best from the wire u
 `transport` (`_request`: limiter, retries, breaker, envelopes and errors), `location_calls`
 (the location, shared by the others), `catalogue_calls` (services, team, days, free times),
 `booking_calls` (code, check, booking, move), `record_calls` (existing appointments, user
-tokens) and `hook_calls` (the location's webhook settings). Here they meet, with every setting
-and its default.
+tokens), `hook_calls` (the location's webhook settings) and `activity_calls` (group classes).
+Here they meet, with every setting and its default.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from bot.altegio.activity_calls import ActivityCalls
 from bot.altegio.booking_calls import BookingCalls
 from bot.altegio.cache import TtlCache
 from bot.altegio.catalogue_calls import CatalogueCalls
@@ -35,7 +36,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class AltegioClient(BookingCalls, RecordCalls, CatalogueCalls, HookCalls):
+class AltegioClient(BookingCalls, RecordCalls, CatalogueCalls, HookCalls, ActivityCalls):
     """Typed access to one Altegio location through the public online-booking API."""
 
     def __init__(

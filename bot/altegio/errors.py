@@ -13,6 +13,7 @@ AltegioError
 │   ├── InvalidPhone     431
 │   ├── WrongCode        432
 │   ├── SlotTaken        433 (and 437, two appointments of one request overlap)
+│   │   └── ClassFull    a group class has fewer free seats than asked for (no code is documented)
 │   ├── Blacklisted      434
 │   ├── NameRequired     435
 │   ├── NoStaffAvailable 436
@@ -118,6 +119,11 @@ class WrongCode(Rejected):
 
 class SlotTaken(Rejected):
     """433/437: the time is already taken or is outside working hours."""
+
+
+class ClassFull(SlotTaken):
+    """A group class has fewer free seats left than were asked for: Altegio documents no code
+    for it, so it is told by reading the event again after a refusal."""
 
 
 class Blacklisted(Rejected):

@@ -31,6 +31,8 @@ class StoredBooking:
     # A visit booked as consecutive appointments with different team members: the first
     # record's id on every record of it; 0 for an appointment that is a visit of its own.
     visit_id: int = 0
+    # A seat (or several) in a group class: Altegio's event id; 0 for an appointment.
+    activity_id: int = 0
 
     def as_row(self) -> dict[str, Any]:
         row = asdict(self)
@@ -59,6 +61,7 @@ class StoredBooking:
             staff_name=row.get("staff_name") or "",
             language=row.get("language") or "",
             visit_id=row.get("visit_id") or 0,
+            activity_id=row.get("activity_id") or 0,
         )
 
 

@@ -204,3 +204,10 @@ def m010_visits(db: Database) -> None:
     bookings = db.table("bookings")
     bookings.add_column("visit_id", int, not_null_default=0)
     bookings.create_index(["visit_id"])
+
+
+@migrations()
+def m011_classes(db: Database) -> None:
+    # Seats in a group class are kept as bookings (the record id and hash the event's book call
+    # gives); the event names the class, which is cancelled like any appointment, never moved.
+    db.table("bookings").add_column("activity_id", int, not_null_default=0)

@@ -285,6 +285,7 @@ def adopt(
         title=record.title,
         staff_name=record.staff_name,
         language=language,
+        activity_id=record.activity_id,  # a seat in a group class: cancelled, never moved
     )
     storage.record_booking(booking)
     if booking.status == "active" and record.start > now:

@@ -240,6 +240,7 @@ def _remember(
         fullname=str(data.get("name") or ""),
         title=record.title or str(data.get("title") or ""),
         staff_name=record.staff_name or str(data.get("staff_name") or ""),
+        activity_id=int(data.get("activity_id") or 0),  # seats in a group class
     )
     contact = Contact(
         booking.fullname,

@@ -146,7 +146,9 @@ def book_check(state: SalonState, salon: Salon, body: Json) -> Json:
     return {"success": True, "data": None, "meta": {"message": "Created"}}
 
 
-def book_record(state: SalonState, salon: Salon, body: Json) -> Json:
+def client_checks(state: SalonState, salon: Salon, body: Json) -> tuple[str, str]:
+    """The client's part of a booking, checked in Altegio's order (also for a group event's
+    seats); the phone and the name, once they hold."""
     loc = salon.location
     phone = body.get("phone")
     if not isinstance(phone, str) or not _PHONE_RE.match(phone.strip()):
@@ -171,6 +173,12 @@ def book_record(state: SalonState, salon: Salon, body: Json) -> Json:
         fail(422, words(loc, "Please enter a comment", "Укажите комментарий"))
     if loc.phone_confirmation and not state.code_matches(phone, body.get("code"), [loc.id]):
         refuse(loc, Problem(432, "Wrong confirmation code"))
+    return phone, fullname.strip()
+
+
+def book_record(state: SalonState, salon: Salon, body: Json) -> Json:
+    loc = salon.location
+    phone, fullname = client_checks(state, salon, body)
     planned = _plan(state, salon, body)
     now = state.now()
     api_id = body.get("api_id")
@@ -184,7 +192,7 @@ def book_record(state: SalonState, salon: Salon, body: Json) -> Json:
             start=item.start,
             length=item.length,
             phone=phone,
-            fullname=fullname.strip(),
+            fullname=fullname,
             email=text_of(body.get("email")),
             comment=text_of(body.get("comment")),
             master_requested=item.master_requested,

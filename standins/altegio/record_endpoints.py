@@ -280,7 +280,7 @@ def record_view(state: SalonState, record: Record) -> Json:
         "services": services,
         "company": company,
         "staff": staff,
-        "clients_count": 1,
+        "clients_count": record.clients_count,
         "date": wall(record.start, tz),
         "datetime": iso_compact(record.start, tz),
         "create_date": iso_compact(record.create_date, tz),
@@ -296,7 +296,7 @@ def record_view(state: SalonState, record: Record) -> Json:
         "last_change_date": iso_compact(record.last_change_date, tz),
         "prepaid": False,
         "prepaid_confirmed": False,
-        "activity_id": 0,
+        "activity_id": record.activity_id,
     }
 
 

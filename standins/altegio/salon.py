@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, get_args, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from standins.altegio.activity_seed import STUDIO
 from standins.altegio.seed import (
     BLACKLISTED_PHONES,
     SALONS,
@@ -36,6 +37,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "error_form": ("codes", "message"),
     "error_language": ("en", "ru"),
     "seances_form": ("full", "no_datetime", "date_only"),
+    "activity_form": ("alt", "yc"),
+    "activity_dates_form": ("strings", "objects", "keyed"),
 }
 _LOCATION_TYPES: dict[str, Any] = get_type_hints(Location)
 
@@ -71,6 +74,8 @@ class Record:
     # "online" (booked through the API), or made by the salon: "phone" or "web".
     source: str = "online"
     attendance: int = 0
+    activity_id: int = 0  # a seat in a group event (`activity_endpoints`)
+    clients_count: int = 1
 
     @property
     def end(self) -> datetime:
@@ -96,7 +101,7 @@ class SalonState:
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self.clock = clock
-        self.salons = {salon.location.id: salon for salon in SALONS}
+        self.salons = {salon.location.id: salon for salon in (*SALONS, STUDIO)}
         self.zones = {cid: ZoneInfo(s.location.timezone_name) for cid, s in self.salons.items()}
         self.records: dict[int, Record] = {}
         self.codes: dict[tuple[int, str], SmsCode] = {}

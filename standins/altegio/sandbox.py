@@ -52,6 +52,7 @@ On demand it also gives answers the real service can give but the default sandbo
   first is told; the 434 blacklist stays a 403, with `meta.message` only); `error_language`
   "en" (default) or "ru" for the refusal sentences (dates spelled "27 November 2026" /
   "27 ноября 2026"). In English the "codes" form keeps its earlier wording.
+* Group events at the yoga studio 1003 (`activity_endpoints`); the other locations have none.
 * `GET privacy_policy/{id}`: `{"text": ...}` when the location has a policy, `data: null` when not
   (the body is undocumented; this is the sandbox's pick).
 * `Sandbox.withdraw_service(id)`: nobody performs the service any more; naming it in `book_check`
@@ -91,7 +92,6 @@ and slot arithmetic are `salon.SalonState`; the endpoints are `catalogue_endpoin
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -100,6 +100,7 @@ from typing import Any
 
 import httpx
 
+from standins.altegio.activity_endpoints import route as activity_route
 from standins.altegio.booking_endpoints import book_check, book_code, book_record
 from standins.altegio.catalogue_endpoints import (
     book_dates,
@@ -129,11 +130,9 @@ from standins.altegio.record_endpoints import (
 )
 from standins.altegio.salon import SalonState
 from standins.altegio.server import answer_hook
-from standins.altegio.wire import Abort, fail, json_body, not_found, ok, salon_at
+from standins.altegio.wire import Abort, authenticate, fail, json_body, not_found, ok, salon_at
 
 SANDBOX_PARTNER_TOKEN = "sandbox-partner-token"
-
-_AUTH_RE = re.compile(r"^Bearer (?P<p>[^,\s]+)(,\s*User (?P<u>\S+))?$")
 
 
 class Sandbox:
@@ -364,7 +363,7 @@ def _route(
 ) -> tuple[int, Any]:
     """The endpoint a request names, after the partner token is checked."""
     path = request.url.path
-    user_token = _authenticate(request)
+    user_token = authenticate(request, SANDBOX_PARTNER_TOKEN)
     version = path.rfind("/v1/")
     if version == -1:
         not_found()
@@ -405,15 +404,9 @@ def _route(
             return 201, user_records(state, rest, user_token)
         case "DELETE", ["user", "records", *rest]:
             return 200, delete_record(state, rest, user_token)
+        case _, ["activity", cid, *rest]:  # group events: `activity_endpoints`
+            return activity_route(state, request, cid, rest)
         case ("GET" | "POST") as verb, ["hooks_settings", cid]:
             sent_settings = json_body(request) if verb == "POST" else None
             return hooks_settings(state, hooks, verb, cid, sent_settings, user_token=user_token)
     not_found()
-
-
-def _authenticate(request: httpx.Request) -> str | None:
-    """Check the partner token; return the user token, if the caller sent one."""
-    match = _AUTH_RE.match(request.headers.get("Authorization", ""))
-    if match is None or match["p"] != SANDBOX_PARTNER_TOKEN:
-        fail(401, "Authentication needed.")
-    return match["u"]

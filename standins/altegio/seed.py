@@ -62,6 +62,13 @@ class Location:
     """`book_staff_seances`: "full" (the nearest day and its times, looked for from `datetime`
     when given), "no_datetime" (`datetime` ignored, as the docs that dropped it) or "date_only"
     (the day named, `seances` empty). With nothing free: a null day, or `[]` in the other two."""
+    activity_form: str = "alt"
+    """Group events (`activity_endpoints`): "alt" (`company_id`, ISO `date`) or "yc" (`salon_id`,
+    `date` as "YYYY-MM-DD HH:MM:SS" and `timestamp`); `activity_dates_form` is `search_dates`'
+    undocumented body: "strings", "objects" (`{date, count}`) or "keyed" (`{"dates": [...]}`);
+    `activity_full_code` the code of a full event's 422 (0: `meta.message` only)."""
+    activity_dates_form: str = "strings"
+    activity_full_code: int = 422
 
 
 @dataclass(frozen=True)

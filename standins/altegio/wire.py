@@ -6,6 +6,7 @@ irregular shapes."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -50,6 +51,17 @@ class Abort(Exception):
         super().__init__(status)
         self.status = status
         self.body = body
+
+
+_AUTH_RE = re.compile(r"^Bearer (?P<p>[^,\s]+)(,\s*User (?P<u>\S+))?$")
+
+
+def authenticate(request: httpx.Request, partner_token: str) -> str | None:
+    """Check the partner token; return the user token, if the caller sent one."""
+    match = _AUTH_RE.match(request.headers.get("Authorization", ""))
+    if match is None or match["p"] != partner_token:
+        fail(401, "Authentication needed.")
+    return match["u"]
 
 
 def fail(status: int, message: str | None = None, errors: Sequence[Json] = ()) -> NoReturn:

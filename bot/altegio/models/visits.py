@@ -68,6 +68,7 @@ class Record:
     comment: str = ""
     attendance: int = 0
     company: dict[str, Json] = field(default_factory=dict)
+    activity_id: int = 0  # the group event it is a seat in; 0 for an appointment
 
     @property
     def end(self) -> datetime:
@@ -125,6 +126,7 @@ class Record:
             comment=as_str(raw.get("comment")),
             attendance=as_int(attendance, 0) or 0,
             company=as_dict(raw.get("company")),
+            activity_id=as_int(raw.get("activity_id"), 0) or 0,
         )
 
 
