@@ -16,6 +16,12 @@ Schedule = Mapping[int, tuple[tuple[time, time], ...]]
 """Weekday (Monday = 0) to the local working intervals of that day."""
 
 
+_FORMS = {
+    "services_form": ("category", "categories", "both"),
+    "lengths_form": ("staff_only", "zero", "always"),
+}
+
+
 @dataclass(frozen=True)
 class Location:
     id: int
@@ -62,6 +68,17 @@ class Location:
     """`book_staff_seances`: "full" (the nearest day and its times, looked for from `datetime`
     when given), "no_datetime" (`datetime` ignored, as the docs that dropped it) or "date_only"
     (the day named, `seances` empty). With nothing free: a null day, or `[]` in the other two."""
+    services_form: str = "category"
+    """`book_services`: the categories under "category" (the key of every example), under
+    "categories" (the key the prose names) or under "both"."""
+    lengths_form: str = "staff_only"
+    """`book_services`' `seance_length` when not filtered by `staff_id`: "staff_only" (left out,
+    as documented), "zero" (0) or "always" (each service's usual length, as in the example)."""
+
+    def __post_init__(self) -> None:
+        for name, choices in _FORMS.items():
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}")
 
 
 @dataclass(frozen=True)
