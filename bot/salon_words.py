@@ -200,7 +200,7 @@ _SERVICES: dict[str, dict[str, str]] = {
         "ru": "окрашивание покраска покрасить окрасить",
         "uk": "фарбування пофарбувати",
         "de": "Färben Färbung Farbe Coloration",
-        "es": "tinte coloración teñir",
+        "es": "coloración teñir",
         "pt_BR": "coloração tintura",
         "pl": "koloryzacja farbowanie farbować",
         "lv": "krāsošana krāsot",

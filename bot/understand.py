@@ -250,7 +250,14 @@ def _meanings(word: str) -> list[str]:
     return [word, *service_words(word)]
 
 
+def _fold(word: str) -> str:
+    """One spelling of the sounds transliteration spells many ways: "София" is "sofiya" in
+    Latin letters, and clients write Sofia, Sofija, Sofii."""
+    return word.replace("j", "i").replace("y", "i").replace("ii", "i")
+
+
 def _likeness(typed: str, known: str, *, names: bool) -> float:
+    typed, known = _fold(typed), _fold(known)
     if typed == known:
         return 100.0
     shortest = min(len(typed), len(known))
@@ -286,8 +293,11 @@ def _best(
         used: set[int] = set()
         for part in parts:
             top, where = 0.0, -1
+            # A title's words mean what they say in its own language too ("Педикюр" is a
+            # pedicure, whatever language it is asked for in).
+            said = [part] if names else _meanings(part)
             for index, options in enumerate(meanings):
-                score = max(_likeness(option, part, names=names) for option in options)
+                score = max(_likeness(o, p, names=names) for o in options for p in said)
                 if score > top:
                     top, where = score, index
             best.append(top)

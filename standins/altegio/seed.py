@@ -6,7 +6,7 @@ Plain frozen data; `salon.SalonState` makes live state of it and the endpoints a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 
 SANDBOX_COMPANY_ID = 1001
@@ -359,7 +359,39 @@ AURORA_MITTE = Salon(
     ),
 )
 
-SALONS: tuple[Salon, ...] = (AURORA, AURORA_MITTE)
+SANDBOX_CYRILLIC_COMPANY_ID = 1003
+
+# A location whose catalogue and team are written in Cyrillic, as many salons keep them.
+_RIGA_DAYS = _days(range(MON, SAT + 1), _hours(("10:00", "20:00")))
+AVRORA_RIGA = Salon(
+    location=replace(
+        AURORA_MITTE.location,
+        id=SANDBOX_CYRILLIC_COMPANY_ID,
+        title="Салон Аврора",
+        timezone_name="Europe/Riga",
+        country="Latvia",
+        city="Rīga",
+        address="Brīvības iela 40",
+        phone_confirmation=False,
+    ),
+    categories=(Category(701, "Волосы", 60), Category(702, "Ногти", 50)),
+    services=(
+        Service(12001, "Женская стрижка", 701, 35, 50, 60 * _MIN, 100),
+        Service(12002, "Мужская стрижка", 701, 25, 25, 30 * _MIN, 90),
+        Service(12003, "Маникюр классический", 702, 25, 25, 45 * _MIN, 100),
+        Service(12004, "Педикюр", 702, 40, 40, 60 * _MIN, 80),
+        Service(12005, "Коррекция бровей", 702, 20, 20, 30 * _MIN, 90),
+    ),
+    staff=tuple(
+        replace(AURORA.staff[1], id=ident, name=name, service_ids=services, schedule=_RIGA_DAYS)
+        for ident, name, services in (
+            (2201, "Анна Петрова", frozenset({12001, 12002})),
+            (2202, "София Иванова", frozenset({12003, 12004, 12005})),
+        )
+    ),
+)
+
+SALONS: tuple[Salon, ...] = (AURORA, AURORA_MITTE, AVRORA_RIGA)
 
 BLACKLISTED_PHONES: frozenset[str] = frozenset({"+4915200000666"})
 """Clients the salon has banned from booking online (code 434)."""
