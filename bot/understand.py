@@ -241,7 +241,8 @@ def _latin(text: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    words = (_latin(w) for w in _WORD.findall(text))
+    # "Deep-tissue" is two words, so that "deep tissue" says it.
+    words = (part for w in _WORD.findall(text) for part in _latin(w).split("-") if part)
     return [w.removesuffix("'s").removesuffix("’s") for w in words]
 
 

@@ -277,16 +277,23 @@ async def proceed(update: Update, context: Context, draft: Draft, told: bool = F
                     draft.notice = await _told(context, draft)
                 return go(draft, Step.STAFF)
         else:
-            team = [m for m in await altegio.staff(draft.service_ids) if m.bookable]
+            # Whether or not they are free just now (`bookable`): their days will tell.
+            team = await altegio.staff(draft.service_ids)
             wished_staff = [m for m in team if m.id in draft.wish_staff]
+            if not wished_staff and not any(
+                m.id in draft.wish_staff for m in await altegio.staff([])
+            ):
+                draft.notice = t.gettext(
+                    "The team member you chose no longer takes online bookings."
+                )
+            elif not wished_staff:
+                draft.notice = t.gettext(
+                    "Sorry, the team member you asked for does not take this service "
+                    "online. Please choose someone else."
+                )
             draft.wish_staff = []
             if len(wished_staff) != 1:
-                if not wished_staff:
-                    draft.notice = t.gettext(
-                        "Sorry, the team member you asked for does not take this service "
-                        "online. Please choose someone else."
-                    )
-                elif told:
+                if wished_staff and told:
                     draft.notice = await _told(context, draft)
                 if len(wished_staff) > 1:
                     return await _which_staff(update, context, draft, wished_staff)

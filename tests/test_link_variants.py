@@ -73,13 +73,17 @@ async def test_one_message_reaches_the_free_times(variant: Bot) -> None:
 async def test_withdrawn_targets_fall_back_politely(variant: Bot) -> None:
     variant.sandbox.withdraw_service(10008)
     variant.sandbox.remove_staff(2005)
+    variant.sandbox.remove_staff(2003)
     user = variant.user()
     await user.send("/start svc10008")
     assert "no longer offered online" in user.last.text and "Choose a category" in user.last.text
     await user.send("/start stf2005")
     assert "no longer takes online bookings" in user.last.text
-    await user.send("/start svc10013-stf2005")
-    assert "Choose" in user.last.text, user.screen()
+    await user.send("/start svc10006-stf2003")
+    # Mia left: said so (not that she does not do manicures), and who does them is offered.
+    assert buttons(user)[0] == "Any available team member"
+    assert "no longer takes online bookings" in user.last.text, user.screen()
+    assert "does not take this service" not in user.last.text
 
 
 def test_the_sandbox_gives_each_shape() -> None:

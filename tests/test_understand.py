@@ -45,6 +45,9 @@ def test_the_issue_s_examples() -> None:
         ("corte de mujer con Sofía", "es", (WOMEN,), (SOFIA,)),
         ("menikiur", "pl", (CLASSIC, GEL), ()),
         ("maniküür Sofiaga", "et", (CLASSIC, GEL), (SOFIA,)),
+        ("deep tissue massage", "en", (10013,), ()),  # "Deep-tissue massage"
+        ("blow dry", "en", (10003,), ()),
+        ("manikyur s Sofiei", "ru", (CLASSIC, GEL), (SOFIA,)),  # transliterated
     ],
 )
 def test_services_and_team_members_fuzzily(
