@@ -365,3 +365,24 @@ def service_words(word: str) -> tuple[str, ...]:
         ):
             found.append(english)
     return tuple(found)
+
+
+# Weekdays where dateparser knows only the nominative ("piektdiena", not "piektdien": on
+# Friday), Monday first.
+_WEEKDAYS = {
+    "lv": "pirmdiena otrdiena trešdiena ceturtdiena piektdiena sestdiena svētdiena",
+    "lt": "pirmadienis antradienis trečiadienis ketvirtadienis penktadienis šeštadienis"
+    " sekmadienis",
+    "et": "esmaspäev teisipäev kolmapäev neljapäev reede laupäev pühapäev",
+}
+
+
+def weekday(word: str, language: str) -> str:
+    """The weekday an inflected word names, as dateparser reads it ("reedel": "reede"), or
+    ""."""
+    word = word.casefold()
+    for name in _WEEKDAYS.get(language, "").split():
+        root = stem(name, language)
+        if word != name and word.startswith(root) and len(word) <= len(name) + 3:
+            return name
+    return ""

@@ -26,7 +26,7 @@ from anyascii import anyascii
 from rapidfuzz import fuzz
 
 from bot.draft import _AFTER, _BARE_DAY, parse_day
-from bot.salon_words import asks_to_book, chat_phrases, chat_word, service_words
+from bot.salon_words import asks_to_book, chat_phrases, chat_word, service_words, weekday
 
 # Part of the day: (first minute, minute it ends) in the salon's local time.
 MORNING = (0, 12 * 60)
@@ -186,7 +186,7 @@ def _day(
     text: str, languages: list[str], today: date, month_first: bool
 ) -> tuple[date | None, str]:
     """The first run of up to three words that names one day, and the text without it."""
-    tokens = text.split()
+    tokens = [weekday(t, languages[0]) or t for t in text.split()]
     for size in (3, 2, 1):
         for start in range(len(tokens) - size + 1):
             piece = " ".join(tokens[start : start + size])

@@ -117,3 +117,13 @@ def test_the_sandbox_gives_each_shape() -> None:
     assert all(s["seance_length"] > 0 for s in listed["services"])
     with pytest.raises(ValueError, match="services_form"):
         sandbox.configure(1001, services_form="category_list")
+
+
+async def test_a_team_member_not_free_just_now_is_still_taken(bot: Bot) -> None:
+    # `bookable` false: Altegio found no free time for her when it answered (§6.6).
+    sofia = {"id": 2004, "name": "Sofia Becker", "specialization": "", "bookable": False}
+    bot.sandbox.fault("GET", "book_staff", status=200, body={"success": True, "data": [sofia]})
+    user = bot.user()
+    await user.send("/start svc10006-stf2004")
+    assert "does not take this service" not in user.last.text, user.screen()
+    assert at_the_day_step(user) and "Sofia Becker" in user.last.text

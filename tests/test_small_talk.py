@@ -104,3 +104,12 @@ async def test_a_greeting_with_what_to_book_still_books(bot: Bot) -> None:
     assert "What would you like to book with Lukas Braun?" in other.last.text
     await other.tap("Relaxing massage")
     assert at_the_day_step(other)
+
+
+async def test_a_greeting_naming_someone_at_the_time_step_changes_nothing(bot: Bot) -> None:
+    user = bot.user()
+    await user.send("manicure with Sofia tomorrow after 5")
+    offered = times(user)
+    await user.send("Hi Mia!")
+    assert "write what you would like" in user.bot_texts[-2]
+    assert times(user) == offered and "Sofia Becker" in user.last.text

@@ -185,3 +185,13 @@ def test_a_number_or_an_article_is_no_day() -> None:
     # The day is as few words as name it: the rest is still read.
     found = read("послезавтра педикюр", "ru")
     assert found.day == date(2026, 11, 26) and found.services == (PEDICURE,)
+
+
+def test_weekdays_as_they_are_inflected_in_each_language() -> None:
+    friday = date(2026, 11, 27)
+    for text, language in [
+        ("on Friday", "en"), ("в пятницу", "ru"), ("у п'ятницю", "uk"), ("am Freitag", "de"),
+        ("el viernes", "es"), ("na sexta", "pt_BR"), ("w piątek", "pl"), ("piektdien", "lv"),
+        ("penktadienį", "lt"), ("reedel", "et"),
+    ]:  # fmt: skip
+        assert read(f"pedicure {text}", language).day == friday, (text, language)
