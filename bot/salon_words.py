@@ -63,10 +63,17 @@ def stem(word: str, language: str) -> str:
     return word
 
 
-def _table(words: dict[str, str]) -> dict[str, frozenset[str]]:
-    """Space-separated dictionary forms by language, as the stems by language."""
+def _table(words: dict[str, str], shortest: int = 3) -> dict[str, frozenset[str]]:
+    """Space-separated dictionary forms by language, as the stems by language: the words
+    themselves too, and a stem only when it keeps `shortest` letters (Lithuanian "labas",
+    hello, is "lab", as "labai", very, is)."""
     return {
-        language: frozenset(stem(w, language) for w in text.split())
+        language: frozenset(
+            form
+            for w in text.split()
+            for form in (w.casefold(), stem(w, language))
+            if form == w.casefold() or len(form) >= shortest
+        )
         for language, text in words.items()
     }
 
@@ -108,7 +115,8 @@ _CHAT_WORDS = {
             "lv": "paldies",
             "lt": "ačiū dėkoju",
             "et": "aitäh tänan tänud",
-        }
+        },
+        shortest=4,
     ),
     HELLO: _table(
         {
@@ -122,7 +130,8 @@ _CHAT_WORDS = {
             "lv": "sveiki labdien labrīt labvakar čau",
             "lt": "labas sveiki",
             "et": "tere tervist",
-        }
+        },
+        shortest=4,
     ),
     BYE: _table(
         {
@@ -132,11 +141,11 @@ _CHAT_WORDS = {
             "de": "tschüss tschüs",
             "es": "adiós",
             "pt_BR": "tchau",
-            "pl": "pa",
             "lv": "atā",
             "lt": "sudie",
             "et": "nägemist",
-        }
+        },
+        shortest=4,
     ),
 }
 _CHAT_PHRASES = {
@@ -318,7 +327,11 @@ _SERVICE_STEMS = tuple(
 
 
 def _in(table: dict[str, frozenset[str]], word: str, languages: Iterable[str]) -> bool:
-    return any(stem(word, language) in table.get(language, ()) for language in languages)
+    word = word.casefold()
+    return any(
+        word in table.get(language, ()) or stem(word, language) in table.get(language, ())
+        for language in languages
+    )
 
 
 def _languages(first: str) -> tuple[str, ...]:

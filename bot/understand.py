@@ -4,12 +4,18 @@ Plain rules, no Telegram. A client types "manicure with Anna tomorrow after 5", 
 пятницу утром" or "Maniküre morgen ab 17 Uhr"; what is found is matched against the salon's
 own catalogue and team, whatever language and script their titles are in:
 
+- small talk ("thanks", "guten Morgen") and words that ask to book ("записаться", "Termin")
+  are taken out first (`bot.salon_words`), so none is read as a day, a service or a name;
 - every word is compared in Latin letters (`anyascii`: "Анна" is "Anna"), fuzzily (rapidfuzz),
-  so typos and endings ("маникюра", "Анне") still match;
-- common salon words in the shipped languages also stand for their English word ("стрижка"
-  is "haircut"), which then matches a catalogue in English or, fuzzily, in a language near it;
+  so typos, endings and transliterations ("маникюра", "Анне", "Sofija") still match;
+- common salon words in the shipped languages, the client's and the titles', stand for their
+  English word ("стрижку" is "haircut", and so is "Haarschnitt"), so a catalogue in one
+  language is asked for in any other;
 - the day through `parse_day` (dateparser, the client's language and English), the part of the
   day as a window of minutes after midnight: "morning" is before noon, "after 5" from 17:00.
+
+Whether the message asks for a booking at all is `Understood.wants_booking`: "thanks, Anna"
+names a team member and asks for nothing.
 
 What matches several things about equally well is returned as all of them: the caller offers
 them as a choice, never picks one silently.

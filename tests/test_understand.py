@@ -195,3 +195,10 @@ def test_weekdays_as_they_are_inflected_in_each_language() -> None:
         ("penktadienį", "lt"), ("reedel", "et"),
     ]:  # fmt: skip
         assert read(f"pedicure {text}", language).day == friday, (text, language)
+
+
+def test_words_that_only_look_like_small_talk() -> None:
+    # Latvian "pa" (in, along) is no Polish goodbye; Lithuanian "labai" (very) no "labas".
+    for text, language in [("Anna pa dienu", "lv"), ("labai noriu pas Anną", "lt")]:
+        found = read(text, language)
+        assert found.staff == (ANNA,) and not found.chat and found.wants_booking, text
