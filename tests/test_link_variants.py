@@ -20,6 +20,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "documented": {},
     "categories key": {"services_form": "categories"},
     "both keys": {"services_form": "both"},
+    "yclients services": {"services_form": "yclients", "lengths_form": "always"},
     "lengths as 0": {"lengths_form": "zero"},
     "lengths always": {"lengths_form": "always", "services_form": "categories"},
     "documented company": {"company_shape": "documented"},
@@ -115,6 +116,9 @@ def test_the_sandbox_gives_each_shape() -> None:
     listed = services()
     assert listed["category"] == listed["categories"]
     assert all(s["seance_length"] > 0 for s in listed["services"])
+    sandbox.configure(1001, services_form="yclients")
+    listed = services()
+    assert all("sex" in s and "gender" not in s and s["active"] == 0 for s in listed["services"])
     with pytest.raises(ValueError, match="services_form"):
         sandbox.configure(1001, services_form="category_list")
 

@@ -194,7 +194,12 @@ def book_services(state: SalonState, salon: Salon, params: httpx.QueryParams) ->
     ]
     data: Json = {"events": [], "services": services}
     form = salon.location.services_form
-    if form in ("category", "both"):
+    if form == "yclients":
+        for item in [*services, *categories]:
+            item["sex"] = item.pop("gender")
+            if "active" in item:
+                item["active"] = 0
+    if form in ("category", "both", "yclients"):
         data["category"] = categories
     if form in ("categories", "both"):
         data["categories"] = categories

@@ -17,7 +17,7 @@ Schedule = Mapping[int, tuple[tuple[time, time], ...]]
 
 
 _FORMS = {
-    "services_form": ("category", "categories", "both"),
+    "services_form": ("category", "categories", "both", "yclients"),
     "lengths_form": ("staff_only", "zero", "always"),
 }
 
@@ -70,7 +70,8 @@ class Location:
     (the day named, `seances` empty). With nothing free: a null day, or `[]` in the other two."""
     services_form: str = "category"
     """`book_services`: the categories under "category" (the key of every example), under
-    "categories" (the key the prose names) or under "both"."""
+    "categories" (the key the prose names), under "both", or "yclients" (`category`, with `sex`
+    for `gender` and `active` 0 as in YCLIENTS' examples)."""
     lengths_form: str = "staff_only"
     """`book_services`' `seance_length` when not filtered by `staff_id`: "staff_only" (left out,
     as documented), "zero" (0) or "always" (each service's usual length, as in the example)."""
