@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Bot
+from tests.conftest import Bot, Recording
 from tests.test_booking_flow import buttons
 from tests.test_one_message import TELEGRAM, at_the_day_step, callbacks, times
 
@@ -113,3 +113,18 @@ async def test_a_greeting_naming_someone_at_the_time_step_changes_nothing(bot: B
     await user.send("Hi Mia!")
     assert "write what you would like" in user.bot_texts[-2]
     assert times(user) == offered and "Sofia Becker" in user.last.text
+
+
+async def test_what_small_talk_costs_in_altegio_requests(recorded: tuple[Bot, Recording]) -> None:
+    bot, wire = recorded
+    await bot.user().send("thanks Anna!")
+    # Cold: the location, the catalogue and the team, to read the words by; nothing else.
+    assert [r.url.path.split("/")[3] for r in wire.seen] == [
+        "company",
+        "book_services",
+        "book_staff",
+    ]
+    seen = len(wire.seen)
+    await bot.user(100002).send("спасибо, Анна!")
+    await bot.user(100002).send("хочу записаться")
+    assert len(wire.seen) == seen  # all cached: the categories come from the catalogue read
