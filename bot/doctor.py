@@ -274,7 +274,7 @@ def _altegio_failure(settings: Settings, exc: errors.AltegioError) -> str:
             "and make sure the location has your application connected"
         )
     if isinstance(exc, errors.NotFound) and exc.from_altegio:
-        sandbox = " (the sandbox has 1001, 1002 and 1003)" if settings.sandbox else ""
+        sandbox = " (the sandbox has 1001, 1002, 1003 and 1004)" if settings.sandbox else ""
         return (
             f"Altegio knows no location {company_id}: set ALTEGIO_COMPANY_ID to the salon's "
             f"location id{sandbox}"

@@ -4,12 +4,18 @@ Plain rules, no Telegram. A client types "manicure with Anna tomorrow after 5", 
 пятницу утром" or "Maniküre morgen ab 17 Uhr"; what is found is matched against the salon's
 own catalogue and team, whatever language and script their titles are in:
 
+- small talk ("thanks", "guten Morgen") and words that ask to book ("записаться", "Termin")
+  are taken out first (`bot.salon_words`), so none is read as a day, a service or a name;
 - every word is compared in Latin letters (`anyascii`: "Анна" is "Anna"), fuzzily (rapidfuzz),
-  so typos and endings ("маникюра", "Анне") still match;
-- common salon words in the shipped languages also stand for their English word ("стрижка"
-  is "haircut"), which then matches a catalogue in English or, fuzzily, in a language near it;
+  so typos, endings and transliterations ("маникюра", "Анне", "Sofija") still match;
+- common salon words in the shipped languages, the client's and the titles', stand for their
+  English word ("стрижку" is "haircut", and so is "Haarschnitt"), so a catalogue in one
+  language is asked for in any other;
 - the day through `parse_day` (dateparser, the client's language and English), the part of the
   day as a window of minutes after midnight: "morning" is before noon, "after 5" from 17:00.
+
+Whether the message asks for a booking at all is `Understood.wants_booking`: "thanks, Anna"
+names a team member and asks for nothing.
 
 What matches several things about equally well is returned as all of them: the caller offers
 them as a choice, never picks one silently.
@@ -20,12 +26,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from anyascii import anyascii
 from rapidfuzz import fuzz
 
 from bot.draft import _AFTER, _BARE_DAY, parse_day
+from bot.salon_words import asks_to_book, chat_phrases, chat_word, service_words, weekday
 
 # Part of the day: (first minute, minute it ends) in the salon's local time.
 MORNING = (0, 12 * 60)
@@ -69,134 +76,6 @@ _BEFORE = re.compile(
 # Left over once the time is taken out: "17 Uhr", "at 5 o'clock".
 _CLOCK_WORDS = re.compile(r"(?<!\w)(?:uhr|o'?clock|h|godz\.?|val\.?|tundi)(?!\w)", re.IGNORECASE)
 
-# Salon words in the shipped languages, by their English word: stems, in Latin letters.
-_VOCABULARY: dict[str, tuple[str, ...]] = {
-    "haircut": (
-        "strizh",
-        "strysh",
-        "strizhk",
-        "haarschnitt",
-        "schneiden",
-        "corte",
-        "strzyz",
-        "frizur",
-        "kirpim",
-        "kirpimas",
-        "juukselõik",
-        "loikus",
-        "lõikus",
-        "cirsana",
-    ),
-    "manicure": (
-        "manikiur",
-        "manikyur",
-        "manikur",
-        "manicur",
-        "manicura",
-        "maniküre",
-        "manikir",
-        "manikiuras",
-        "maniküür",
-    ),
-    "pedicure": (
-        "pedikiur",
-        "pedikyur",
-        "pedikur",
-        "pedicur",
-        "pedicura",
-        "pediküre",
-        "pedikir",
-        "pedikiuras",
-        "pediküür",
-    ),
-    "colour": (
-        "okrash",
-        "farbuvan",
-        "farb",
-        "färben",
-        "tinte",
-        "coloracion",
-        "coloração",
-        "koloryz",
-        "farbow",
-        "krasosan",
-        "krasojim",
-        "dažym",
-        "varvim",
-        "color",
-    ),
-    "massage": (
-        "massazh",
-        "masazh",
-        "masaz",
-        "masaje",
-        "massagem",
-        "masāž",
-        "masazas",
-        "masaž",
-        "massaaž",
-        "massaaz",
-    ),
-    "brow": (
-        "brov",
-        "augenbraue",
-        "cejas",
-        "sobrancelh",
-        "brwi",
-        "uzacis",
-        "antakiai",
-        "kulmud",
-        "kulmu",
-    ),
-    "lash": ("resnit", "vii", "wimper", "pestan", "cilio", "rzes", "skropst", "blakstien", "ripsm"),
-    "blow-dry": (
-        "ukladk",
-        "ukladka",
-        "föhnen",
-        "foehn",
-        "peinado",
-        "escova",
-        "modelowanie",
-        "ieveidosana",
-        "sukuosena",
-        "föön",
-    ),
-    "gel": ("gel", "shellac", "shelak", "hybryd"),
-    "women": (
-        "zhensk",
-        "zhinoch",
-        "damen",
-        "frauen",
-        "mujer",
-        "femenin",
-        "feminin",
-        "damsk",
-        "kobiec",
-        "sieviet",
-        "moter",
-        "naiste",
-    ),
-    "men": (
-        "muzhsk",
-        "cholovich",
-        "herren",
-        "manner",
-        "hombre",
-        "masculin",
-        "mesk",
-        "meski",
-        "virie",
-        "vyr",
-        "meeste",
-    ),
-    "beard": ("borod", "bart", "barba", "brod", "bārd", "barzd", "habe"),
-}
-_STEMS = tuple(
-    sorted(
-        ((anyascii(stem).lower(), word) for word, stems in _VOCABULARY.items() for stem in stems),
-        key=lambda pair: -len(pair[0]),
-    )
-)
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 # Words in titles that tell nothing apart ("Women's haircut & styling").
 _NOISE = frozenset({"and", "with", "the", "for", "und", "mit", "der", "die", "das"})
@@ -221,9 +100,20 @@ class Understood:
     after: int | None = None  # minutes after midnight, the window's start
     before: int | None = None  # its end (exclusive)
 
+    asks: bool = False  # a word that asks for a booking: "book", "запись", "Termin"
+    chat: str = ""  # small talk in it: THANKS, HELLO or BYE (bot.salon_words)
+
     @property
     def anything(self) -> bool:
         return bool(self.services or self.staff or self.day or self.after or self.before)
+
+    @property
+    def wants_booking(self) -> bool:
+        """Whether the message asks for a booking: a service, a day or time, a booking word,
+        or a team member named other than in small talk ("thanks, Anna" asks for nothing)."""
+        if self.services or self.day or self.after or self.before or self.asks:
+            return True
+        return bool(self.staff) and not self.chat
 
 
 def understand(
@@ -236,13 +126,30 @@ def understand(
     month_first: bool = False,
 ) -> Understood:
     text = " ".join(text.split())[:300]
+    chat, text = chat_phrases(text)
+    asks, chat, text = _salon_words(text, language, chat)
     after, before, rest = _window(text)
     day, rest = _day(rest, [language], today, month_first)
     words = _words(rest)
     staff_found, used = _best(words, staff, names=True)
     left = [w for i, w in enumerate(words) if i not in used]
     services_found, _ = _best(left, services, names=False)
-    return Understood(services_found, staff_found, day, after, before)
+    return Understood(services_found, staff_found, day, after, before, asks, chat)
+
+
+def _salon_words(text: str, language: str, chat: str) -> tuple[bool, str, str]:
+    """Whether a word asks for a booking, the small talk found, and `text` without both
+    kinds of words (so that neither is taken for a service, a name or a day)."""
+    asks, kept = False, []
+    for token in text.split():
+        word = "".join(_WORD.findall(token))
+        if word and asks_to_book(word, language):
+            asks = True
+        elif word and (kind := chat_word(word, language)):
+            chat = chat or kind
+        else:
+            kept.append(token)
+    return asks, chat, " ".join(kept)
 
 
 # --- the part of the day --------------------------------------------------------------------
@@ -285,7 +192,7 @@ def _day(
     text: str, languages: list[str], today: date, month_first: bool
 ) -> tuple[date | None, str]:
     """The first run of up to three words that names one day, and the text without it."""
-    tokens = text.split()
+    tokens = [weekday(t, languages[0]) or t for t in text.split()]
     for size in (3, 2, 1):
         for start in range(len(tokens) - size + 1):
             piece = " ".join(tokens[start : start + size])
@@ -295,9 +202,41 @@ def _day(
             if size > 1 and _WRITTEN_DATE.search(piece):
                 continue  # "on 3.12" would be read as 3:12; "3.12" alone is a date
             found = parse_day(piece, languages, today, month_first=month_first)
+            if found is not None and size == 1 and _number_word(piece, languages, found.day):
+                continue
             if found is not None:
-                return found.day, " ".join(tokens[:start] + tokens[start + size :])
+                first, last = _shortest(
+                    tokens, start, start + size, languages=languages, today=today, day=found.day
+                )
+                return found.day, " ".join(tokens[:first] + tokens[last:])
     return None, text
+
+
+def _shortest(
+    tokens: list[str], first: int, last: int, *, languages: list[str], today: date, day: date
+) -> tuple[int, int]:
+    """The fewest of `tokens[first:last]` that still name `day`: the words around it are
+    left to be read ("послезавтра педикюр" is a day and a service)."""
+
+    def names_day(a: int, b: int) -> bool:
+        found = parse_day(" ".join(tokens[a:b]), languages, today)
+        return found is not None and found.day == day
+
+    while last - first > 1 and names_day(first + 1, last):
+        first += 1
+    while last - first > 1 and names_day(first, last - 1):
+        last -= 1
+    return first, last
+
+
+def _number_word(word: str, languages: list[str], day: date) -> bool:
+    """Whether a word read as a day is a number ("one", "uma", "одну", "ein": articles too)
+    rather than a day ("tomorrow", "Friday"): read forty days later, a day named by a number
+    keeps its day of the month, and a day named by its distance from today does not."""
+    if any(ch.isdigit() for ch in word):
+        return False
+    later = parse_day(word, languages, day + timedelta(days=40))
+    return later is not None and later.day.day == day.day
 
 
 # --- services and team members -------------------------------------------------------------
@@ -308,27 +247,24 @@ def _latin(text: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    words = (_latin(w) for w in _WORD.findall(text))
+    # "Deep-tissue" is two words, so that "deep tissue" says it.
+    words = (part for w in _WORD.findall(text) for part in _latin(w).split("-") if part)
     return [w.removesuffix("'s").removesuffix("’s") for w in words]
 
 
 def _meanings(word: str) -> list[str]:
     """The word itself and the English salon word it stands for, if any."""
-    found = [word]
-    for stem, english in _STEMS:
-        if len(word) < 3:
-            break
-        if (
-            word.startswith(stem)
-            or (len(stem) >= 5 and stem in word)
-            or (len(stem) >= 6 and fuzz.ratio(word[: len(stem)], stem) >= 85)  # a typo
-        ):
-            found.append(english)
-            break
-    return found
+    return [word, *service_words(word)]
+
+
+def _fold(word: str) -> str:
+    """One spelling of the sounds transliteration spells many ways: "София" is "sofiya" in
+    Latin letters, and clients write Sofia, Sofija, Sofii."""
+    return word.replace("j", "i").replace("y", "i").replace("ii", "i")
 
 
 def _likeness(typed: str, known: str, *, names: bool) -> float:
+    typed, known = _fold(typed), _fold(known)
     if typed == known:
         return 100.0
     shortest = min(len(typed), len(known))
@@ -364,8 +300,11 @@ def _best(
         used: set[int] = set()
         for part in parts:
             top, where = 0.0, -1
+            # A title's words mean what they say in its own language too ("Педикюр" is a
+            # pedicure, whatever language it is asked for in).
+            said = [part] if names else _meanings(part)
             for index, options in enumerate(meanings):
-                score = max(_likeness(option, part, names=names) for option in options)
+                score = max(_likeness(o, p, names=names) for o in options for p in said)
                 if score > top:
                     top, where = score, index
             best.append(top)

@@ -23,7 +23,7 @@ from conversations.drafts import JUST_BOOKED, put_draft
 from conversations.flow import END, Outcome, Step
 from conversations.screens import answer, offer_booking, show
 from conversations.texts import h
-from conversations.wishes import open_link, proceed_or_retry, read_wish, wish
+from conversations.wishes import open_link, proceed_or_retry, read_wish, small_talk, wish
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,9 @@ async def typed_outside(update: Update, context: Context) -> Outcome:
     found = await read_wish(context, text)
     if found is None:
         await outside_conversation(update, context)
+        return END
+    if not found.wants_booking:
+        await small_talk(update, context, found)
         return END
     return await proceed_or_retry(update, context, wish(Draft(), found), Step.SERVICE)
 

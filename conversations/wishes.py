@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, time
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.altegio import errors
@@ -22,8 +22,9 @@ from bot.altegio.models import Service, Staff
 from bot.context import Context
 from bot.draft import Draft, TypedDay
 from bot.i18n import Translator, writes_month_first
-from bot.keyboards import Callback, Keys
+from bot.keyboards import NO_FLOW, Callback, Keys
 from bot.links import Target
+from bot.salon_words import BYE, THANKS
 from bot.understand import Named, Understood, understand
 from bot.user_state import UserData
 from conversations.day_time import choose_day
@@ -95,7 +96,22 @@ async def read_wish(context: Context, text: str) -> Understood | None:
         today=salon_today(context, company),
         month_first=writes_month_first(company.country),
     )
-    return found if found.anything else None
+    return found if found.wants_booking or found.chat else None
+
+
+async def small_talk(update: Update, context: Context, found: Understood) -> None:
+    """A thank-you, a greeting or a goodbye, even one naming a team member ("thanks, Anna"):
+    a short polite answer with the start menu, no booking started."""
+    t = context.t
+    text = _chat_line(t, found.chat)
+    keys = Keys(NO_FLOW, t)
+    markup = InlineKeyboardMarkup(
+        [
+            [keys.button(t.gettext("Book an appointment"), "book")],
+            [keys.button(t.gettext("My appointments"), "apts")],
+        ]
+    )
+    await show(update, context, text, markup, new=True)
 
 
 def wish(draft: Draft, found: Understood) -> Draft:
@@ -129,6 +145,13 @@ def typed_wish(step: Step) -> Handler:
             return await lost(update, context)
         text = update.message.text if update.message and update.message.text else ""
         found = await read_wish(context, text)
+        if found is not None and found.chat in (THANKS, BYE) and not found.wants_booking:
+            # A thank-you in the middle of a booking: answered, the step shown again.
+            if update.message:
+                await update.message.reply_text(_chat_line(context.t, found.chat))
+            return go(draft, step)
+        if found is not None and not (found.wants_booking and found.anything):
+            found = None  # a greeting, or "I want to book" while booking: nothing to change
         if found is not None and draft.reschedule:
             # A move keeps its service and team member: only a day or a time of day counts.
             found = replace(found, services=(), staff=())
@@ -150,6 +173,14 @@ def typed_wish(step: Step) -> Handler:
         return await proceed_or_retry(update, context, wish(draft, found), step)
 
     return handle
+
+
+def _chat_line(t: Translator, chat: str) -> str:
+    if chat == THANKS:
+        return t.gettext("You are welcome!")
+    if chat == BYE:
+        return t.gettext("Goodbye, see you soon!")
+    return t.gettext("Hello! I can book you an appointment at the salon.")
 
 
 def then_wishes(action: Action) -> Action:
@@ -246,16 +277,23 @@ async def proceed(update: Update, context: Context, draft: Draft, told: bool = F
                     draft.notice = await _told(context, draft)
                 return go(draft, Step.STAFF)
         else:
-            team = [m for m in await altegio.staff(draft.service_ids) if m.bookable]
+            # Whether or not they are free just now (`bookable`): their days will tell.
+            team = await altegio.staff(draft.service_ids)
             wished_staff = [m for m in team if m.id in draft.wish_staff]
+            if not wished_staff and not any(
+                m.id in draft.wish_staff for m in await altegio.staff([])
+            ):
+                draft.notice = t.gettext(
+                    "The team member you chose no longer takes online bookings."
+                )
+            elif not wished_staff:
+                draft.notice = t.gettext(
+                    "Sorry, the team member you asked for does not take this service "
+                    "online. Please choose someone else."
+                )
             draft.wish_staff = []
             if len(wished_staff) != 1:
-                if not wished_staff:
-                    draft.notice = t.gettext(
-                        "Sorry, the team member you asked for does not take this service "
-                        "online. Please choose someone else."
-                    )
-                elif told:
+                if wished_staff and told:
                     draft.notice = await _told(context, draft)
                 if len(wished_staff) > 1:
                     return await _which_staff(update, context, draft, wished_staff)

@@ -125,8 +125,10 @@ async def test_only_a_service_asks_for_the_rest_with_the_menus(bot: Bot) -> None
 
 async def test_words_it_cannot_read_get_the_usual_answer(bot: Bot) -> None:
     user = bot.user()
-    await user.send("hello there")
+    await user.send("what a lovely day")
     assert "Tap the button to start" in user.last.text
+    await user.send("hello there")
+    assert "Hello! I can book you an appointment" in user.last.text
 
 
 async def test_typed_at_the_service_step_and_at_the_time_step(bot: Bot) -> None:

@@ -183,6 +183,8 @@ def book_services(state: SalonState, salon: Salon, params: httpx.QueryParams) ->
         }
         if staff_id:
             item["seance_length"] = service.length_for(staff_id)
+        elif salon.location.lengths_form != "staff_only":
+            item["seance_length"] = service.length if salon.location.lengths_form == "always" else 0
         services.append(item)
     listed = {item["category_id"] for item in services}
     categories = [
@@ -190,7 +192,18 @@ def book_services(state: SalonState, salon: Salon, params: httpx.QueryParams) ->
         for c in salon.categories
         if c.id in listed
     ]
-    return ok({"events": [], "services": services, "category": categories})
+    data: Json = {"events": [], "services": services}
+    form = salon.location.services_form
+    if form == "yclients":
+        for item in [*services, *categories]:
+            item["sex"] = item.pop("gender")
+            if "active" in item:
+                item["active"] = 0
+    if form in ("category", "both", "yclients"):
+        data["category"] = categories
+    if form in ("categories", "both"):
+        data["categories"] = categories
+    return ok(data)
 
 
 def book_staff(state: SalonState, salon: Salon, params: httpx.QueryParams) -> Json:

@@ -16,6 +16,7 @@ from typing import Any, get_args, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from standins.altegio.activity_seed import STUDIO
+from standins.altegio.riga_seed import AVRORA_RIGA
 from standins.altegio.seed import (
     BLACKLISTED_PHONES,
     SALONS,
@@ -101,7 +102,7 @@ class SalonState:
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self.clock = clock
-        self.salons = {salon.location.id: salon for salon in (*SALONS, STUDIO)}
+        self.salons = {salon.location.id: salon for salon in (*SALONS, STUDIO, AVRORA_RIGA)}
         self.zones = {cid: ZoneInfo(s.location.timezone_name) for cid, s in self.salons.items()}
         self.records: dict[int, Record] = {}
         self.codes: dict[tuple[int, str], SmsCode] = {}

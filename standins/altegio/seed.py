@@ -16,6 +16,12 @@ Schedule = Mapping[int, tuple[tuple[time, time], ...]]
 """Weekday (Monday = 0) to the local working intervals of that day."""
 
 
+_FORMS = {
+    "services_form": ("category", "categories", "both", "yclients"),
+    "lengths_form": ("staff_only", "zero", "always"),
+}
+
+
 @dataclass(frozen=True)
 class Location:
     id: int
@@ -69,6 +75,18 @@ class Location:
     `activity_full_code` the code of a full event's 422 (0: `meta.message` only)."""
     activity_dates_form: str = "strings"
     activity_full_code: int = 422
+    services_form: str = "category"
+    """`book_services`: the categories under "category" (the key of every example), under
+    "categories" (the key the prose names), under "both", or "yclients" (`category`, with `sex`
+    for `gender` and `active` 0 as in YCLIENTS' examples)."""
+    lengths_form: str = "staff_only"
+    """`book_services`' `seance_length` when not filtered by `staff_id`: "staff_only" (left out,
+    as documented), "zero" (0) or "always" (each service's usual length, as in the example)."""
+
+    def __post_init__(self) -> None:
+        for name, choices in _FORMS.items():
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}")
 
 
 @dataclass(frozen=True)
