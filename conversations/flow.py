@@ -48,6 +48,7 @@ class Step(StrEnum):
     SUMMARY = "summary"
     CODE = "code"
     MOVE = "move"
+    WAIT = "wait"  # the days to wait for a time to free up (the waiting list)
 
 
 END = ConversationHandler.END

@@ -13,7 +13,7 @@ from bot.context import BotApplication, Context
 from bot.keyboards import NO_FLOW, Keys
 from bot.workflows import remind
 from bot.workflows.remind import Delivery, Notice, Tell
-from conversations import salon_news
+from conversations import salon_news, waiting_list
 from conversations.admin_chats import send_digests
 from conversations.late_answers import resolve_attempts
 from conversations.screens import send_told
@@ -36,6 +36,7 @@ async def tick(context: Context) -> None:
             async with services.hooks.lock:
                 await resolve_attempts(application)
             await salon_news.process(application)
+            await waiting_list.tick(application)  # after the webhooks: a freed time at once
             await send_due(application)
             await send_digests(application)
         finally:

@@ -120,8 +120,11 @@ class CatalogueCalls(LocationCalls):
         key = f"avail:dates:{staff_id}:{','.join(map(str, service_ids))}:{date_from}:{date_to}"
         return await self._cache.get(key, self._availability_ttl, load)
 
-    async def times(self, staff_id: int, day: date, service_ids: Sequence[int]) -> list[Slot]:
-        """Free times on `day`; always fresh, never cached."""
+    async def times(
+        self, staff_id: int, day: date, service_ids: Sequence[int], *, background: bool = False
+    ) -> list[Slot]:
+        """Free times on `day`; always fresh, never cached. `background`: a read nobody waits
+        for, sent only into spare room under the rate limit (else `NoSpareRoom`)."""
         company = await self.company()
         data = await self._staff_read(
             staff_id,
@@ -129,6 +132,7 @@ class CatalogueCalls(LocationCalls):
             f"book_times/{self.company_id}/{staff_id}/{day.isoformat()}",
             services_param(service_ids),
             "book_times",
+            background=background,
         )
         return [s for s in Slot.list_from_wire(data, company.tz, day) if s.start.date() == day]
 
@@ -171,11 +175,15 @@ class CatalogueCalls(LocationCalls):
         path: str,
         params: Sequence[tuple[str, str]],
         route: str,
+        *,
+        background: bool = False,
     ) -> Json:
         """A read about one team member: Altegio not finding them means they left the online
         booking (fired, hidden, no longer bookable), which the client is told as such."""
         try:
-            return await self._request(method, path, params=params, route=route)
+            return await self._request(
+                method, path, params=params, route=route, background=background
+            )
         except errors.NotFound as exc:
             if not staff_id or not exc.from_altegio:
                 raise
