@@ -23,7 +23,7 @@ import httpx
 from bot.app import build_services
 from bot.settings import Settings
 from bot.storage import Storage
-from bot.waitlist_rules import READS_PER_MINUTE
+from bot.waitlist_rules import READS_PER_MINUTE, is_month_key
 from bot.workflows import waitlist
 from standins.altegio.sandbox import Sandbox
 
@@ -53,17 +53,32 @@ class _Counting(httpx.AsyncBaseTransport):
         self.sandbox = sandbox
         self.requests = 0
         self.days: Counter[str] = Counter()
+        self.months = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
         await request.aread()
         if match := _TIMES.search(request.url.path):
             self.days[match[2]] += 1
+        self.months += "/book_dates/" in request.url.path
         return self.sandbox.handle(request)
 
 
 async def waitlist_costs(wishes: int = 1000, minutes: int = 60) -> dict[str, Any]:
-    """Requests a minute the watcher uses with `wishes` wishes, against the limit of 200."""
+    """Requests a minute the watcher uses with `wishes` wishes, against the limit of 200: when
+    every day wished for is full (as when clients ask to wait), and when every one has free
+    times (the most the watcher ever reads: the budget binds)."""
+    return {
+        "wishes": wishes,
+        "minutes": minutes,
+        "limit_per_minute": LIMIT_PER_MINUTE,
+        "budget_per_minute": READS_PER_MINUTE,
+        "all_days_full": await _scenario(wishes, minutes, full=True),
+        "every_day_has_free_times": await _scenario(wishes, minutes, full=False),
+    }
+
+
+async def _scenario(wishes: int, minutes: int, *, full: bool) -> dict[str, Any]:
     clock = _Clock()
     sandbox = Sandbox(clock.now)
     wire = _Counting(sandbox)
@@ -99,8 +114,12 @@ async def waitlist_costs(wishes: int = 1000, minutes: int = 60) -> dict[str, Any
                 first=first,
                 last=last,
             )
-        keys = len(services.storage.watched())
-        before, start = wire.requests, clock.now()
+        if full:  # Altegio: nothing free on any day
+            empty: dict[str, list[str]] = {"booking_dates": [], "booking_days": []}
+            sandbox.fault(
+                "GET", "book_dates", status=200, body={"success": True, "data": empty}, times=None
+            )
+        before, start, months_before = wire.requests, clock.now(), wire.months
         first_round_done: float | None = None
         per_minute: list[int] = []
         for tick in range(minutes * 6):
@@ -116,23 +135,24 @@ async def waitlist_costs(wishes: int = 1000, minutes: int = 60) -> dict[str, Any
         used = wire.requests - before
         near = sum(n for day, n in wire.days.items() if _ahead(day, today) <= 1)
         later = sum(n for day, n in wire.days.items() if _ahead(day, today) > 1)
-        watched = services.storage.watched()
+        watched = {k: v for k, v in services.storage.watched().items() if not is_month_key(k)}
+        keys = len(watched)
         near_keys = sum(1 for k in watched if _ahead(k[-10:], today) <= 1)
         later_keys = [info for k, info in watched.items() if _ahead(k[-10:], today) > 1]
         later_read = sum(1 for free, _, _ in later_keys if free is not None)
+        months = wire.months - months_before
     finally:
         await altegio.aclose()
         services.storage.close()
     rate = used / minutes
     return {
-        "wishes": wishes,
         "watched_days": keys,  # distinct (services, team member, day): one read serves all
-        "minutes": minutes,
         "requests": used,
+        "book_dates_reads": months,
+        "book_times_reads": near + later,
         "requests_per_minute": round(rate, 2),
         "peak_requests_in_a_minute": max(per_minute, default=0),
         "share_of_limit": round(rate / LIMIT_PER_MINUTE, 4),
-        "budget_per_minute": READS_PER_MINUTE,
         "minutes_until_every_day_read_once": round(first_round_done, 1)
         if first_round_done is not None
         else None,
@@ -143,7 +163,7 @@ async def waitlist_costs(wishes: int = 1000, minutes: int = 60) -> dict[str, Any
         else None,
         "later_days": len(later_keys),
         "reads_of_later_days": later,
-        "later_days_read_at_least_once": later_read,
+        "later_days_with_times_known": later_read,
         "skipped_for_clients": services.waitlist.skipped,
     }
 

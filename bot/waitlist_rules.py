@@ -84,6 +84,22 @@ def watch_key(service_ids: Sequence[int], staff_id: int, day: date) -> str:
     return f"{','.join(map(str, service_ids))}:{staff_id}:{day.isoformat()}"
 
 
+def day_parts(key: str) -> tuple[tuple[int, ...], int, date]:
+    """The services, team member and day of a `watch_key`."""
+    services, staff, day = key.split(":")
+    return tuple(int(s) for s in services.split(",")), int(staff), date.fromisoformat(day)
+
+
+def month_key(service_ids: Sequence[int], staff_id: int, day: date) -> str:
+    """The days of one month with anything free (`book_dates`, one read for the month's wished
+    days: a month, so a server that answers only the month of `date` answers the same)."""
+    return f"{','.join(map(str, service_ids))}:{staff_id}:{day:%Y-%m}"
+
+
+def is_month_key(key: str) -> bool:
+    return len(key.rsplit(":", 1)[-1]) == 7
+
+
 def days_of(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 

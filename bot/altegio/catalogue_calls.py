@@ -100,8 +100,17 @@ class CatalogueCalls(LocationCalls):
         return [m for m in members if m.id not in gone]
 
     async def dates(
-        self, service_ids: Sequence[int], staff_id: int, date_from: date, date_to: date
+        self,
+        service_ids: Sequence[int],
+        staff_id: int,
+        date_from: date,
+        date_to: date,
+        *,
+        background: bool = False,
     ) -> BookableDates:
+        """Bookable days, kept `_availability_ttl`; `background`: a read nobody waits for, sent
+        only into spare room under the rate limit (else `NoSpareRoom`), never cached or merged
+        with a client's read in flight (it may not be sent)."""
         params = [
             *services_param(service_ids),
             ("staff_id", str(staff_id)),
@@ -113,9 +122,17 @@ class CatalogueCalls(LocationCalls):
 
         async def load() -> BookableDates:
             data = await self._staff_read(
-                staff_id, "GET", f"book_dates/{self.company_id}", params, "book_dates"
+                staff_id,
+                "GET",
+                f"book_dates/{self.company_id}",
+                params,
+                "book_dates",
+                background=background,
             )
             return BookableDates.from_wire(data, span=(date_from, date_to))
+
+        if background:
+            return await load()
 
         key = f"avail:dates:{staff_id}:{','.join(map(str, service_ids))}:{date_from}:{date_to}"
         return await self._cache.get(key, self._availability_ttl, load)

@@ -30,10 +30,12 @@ from bot.waitlist_rules import (
     MAX_WISHES,
     OFFER_MINUTES,
     day_end,
+    day_parts,
     days_of,
-    look_every,
+    is_month_key,
     watch_key,
 )
+from bot.workflows import freed_times
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +54,6 @@ class Offered:
 class Added(StrEnum):
     ADDED = "added"
     TOO_MANY = "too_many"
-
-
-def _key_parts(key: str) -> tuple[tuple[int, ...], int, date]:
-    services, staff, day = key.split(":")
-    return tuple(int(s) for s in services.split(",")), int(staff), date.fromisoformat(day)
 
 
 def wish_keys(wish: Wish) -> list[str]:
@@ -98,14 +95,10 @@ async def add(
         ends_at=int(day_end(last, company.tz).timestamp()),
     )
     storage.add_wish(wish)
-    keys = wish_keys(wish)
-    storage.watch(keys, now)
     if seen_empty is not None and first <= seen_empty <= last:
         key = watch_key(service_ids, staff_id, seen_empty)
         if storage.watched().get(key, (None, 0, 0))[0] is None:
-            today = services.clock().astimezone(company.tz).date()
-            due = now + int(look_every(seen_empty, today).total_seconds())
-            storage.know_free(key, [], now, due)
+            storage.know_free(key, [], now, freed_times.NEVER)
     return Added.ADDED
 
 
@@ -143,16 +136,13 @@ def has_wishes(services: Services, user_id: int) -> bool:
 
 async def watch(services: Services) -> list[Offered]:
     """One round (the tick's): ended wishes dropped, offers whose minutes ran out passed on,
-    then the days due read within the budget; returns the offers to send."""
+    then what is due read within the budget (`freed_times`); returns the offers to send."""
     storage = services.storage
     tz = (await services.altegio.company()).tz
     now = services.clock()
     stamp = int(now.timestamp())
     storage.drop_ended_wishes(stamp)
     wanted = {key for wish in storage.all_wishes() for key in wish_keys(wish)}
-    known = storage.watched()
-    storage.unwatch(set(known) - wanted)
-    storage.watch(wanted - set(known), stamp)
     sent: list[Offered] = []
     for offer in storage.offers():
         taken_long_ago = offer.state == TAKEN and offer.until + HOLD.total_seconds() <= stamp
@@ -163,43 +153,8 @@ async def watch(services: Services) -> list[Offered]:
                 continue
             storage.set_offer(offer.id, PASSED)
             sent += _offer_to_next(services, offer.watch_key, offer.staff_id, offer.slot, tz)
-    today = now.astimezone(tz).date()
-    state = services.waitlist
-    # The most overdue for its own pace first (nearer days have the shorter pace), so with
-    # more days to watch than the budget reads, every day is late by the same share of its
-    # pace rather than the far ones starving the near ones, or the other way round.
-    due = sorted(
-        (-(stamp - info[2]) / look_every(day, today).total_seconds(), day, key)
-        for key, info in storage.watched().items()
-        if key in wanted and info[2] <= stamp and (day := _key_parts(key)[2]) >= today
-    )
-    for _, _, key in due:
-        if not state.budget.take(services.clock().timestamp()):
-            break
-        service_ids, staff_id, day = _key_parts(key)
-        try:
-            slots = await services.altegio.times(staff_id, day, list(service_ids), background=True)
-        except errors.NoSpareRoom:
-            state.budget.give_back()
-            state.skipped += 1
-            break  # clients have the room now: the rest waits for the next tick
-        except errors.AltegioError as exc:
-            state.reads += 1
-            log.info("waiting list: a day could not be read (%s); later", type(exc).__name__)
-            storage.put_off(key, stamp + int(look_every(day, today).total_seconds()))
-            continue
-        state.reads += 1
-        held = services.holds.held_for_others("", staff_id, services.clock())
-        free = [(s.raw, s.length or 0) for s in slots if s.start > now and s.raw not in held]
-        previous = storage.watched().get(key, (None, 0, 0))[0]
-        next_read = stamp + int(look_every(day, today).total_seconds())
-        storage.know_free(key, free, stamp, next_read)
-        if previous is None:
-            continue  # the first read: what is free already is not news
-        before = {raw for raw, _ in previous}
-        for raw, _length in free:
-            if raw not in before:
-                sent += _offer_to_next(services, key, staff_id, raw, tz)
+    for found in await freed_times.read_due(services, wanted, tz, now):
+        sent += _offer_to_next(services, found.key, found.staff_id, found.raw, tz)
     return sent
 
 
@@ -308,7 +263,9 @@ async def note_event(services: Services, event: HookEvent) -> None:
             places.add((kept.staff_id, kept.start.astimezone(company.tz).date()))
         due = []
         for key in watched:
-            _, staff_id, day = _key_parts(key)
+            if is_month_key(key):
+                continue
+            _, staff_id, day = day_parts(key)
             if any(day == d and staff_id in (0, s) for s, d in places):
                 due.append(key)
         storage.look_now(due)
