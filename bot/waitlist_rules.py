@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.draft import horizon, parse_day
@@ -54,11 +55,13 @@ class Budget:
     tokens: float = BURST
     at: float | None = None  # the monotonic second it was last filled
 
-    def take(self, now: float) -> bool:
+    def take(self, now: float, *, owed: bool = False) -> bool:
+        """One read's token; `owed`: taken even when none is left, the debt paid back before
+        the next read (a day whose reads belong together is read whole)."""
         if self.at is not None:
             self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
-        if self.tokens < 1:
+        if self.tokens < 1 and not owed:
             return False
         self.tokens -= 1
         return True
@@ -76,6 +79,9 @@ class WatchState:
     budget: Budget = field(default_factory=Budget)
     reads: int = 0
     skipped: int = 0  # reads not sent: no spare room under the rate limit
+    # "Anyone"'s days being read team member by team member, what is read so far (in memory:
+    # a restart reads them again).
+    partial: dict[str, dict[int, list[Any]]] = field(default_factory=dict)
 
 
 def watch_key(service_ids: Sequence[int], staff_id: int, day: date) -> str:

@@ -330,3 +330,40 @@ async def test_a_time_taken_up_but_not_booked_goes_on_after_its_minutes(
     clock.advance(minutes=4)
     await tick(bot)
     assert len(offers(second)) == 1
+
+
+async def test_anyone_where_altegio_does_not_merge_everyones_times(
+    bot: Bot, clock: FakeClock
+) -> None:
+    """§10: whether `book_times` for staff 0 merges the team's times is not documented; where
+    it answers nothing, each team member's times are read."""
+    bot.sandbox.fault(
+        "GET",
+        "book_times",
+        status=200,
+        body={"success": True, "data": []},
+        times=None,
+        path_contains="/1001/0/",
+    )
+    booked = fill(bot.sandbox)
+    jonas = 2002
+    while times := free_times(bot.sandbox, FRIDAY, jonas):
+        bot.sandbox.salon_book(1001, OTHER_PHONE, HAIRCUT, jonas, times[0])
+    user = bot.user()
+    await user.send("/book")
+    await user.tap("Hair")
+    await user.tap("Women's haircut")
+    await user.tap("Any available team member")
+    await user.tap("Choose a day")
+    await user.send("Friday")
+    assert "There are no free times on Fri, Nov 27" in user.last.text, user.screen()
+    await user.tap(WISH)
+    await user.tap("Only Fri, Nov 27")
+    await tick(bot)
+    bot.sandbox.salon_cancel(booked[0])
+    clock.advance(minutes=30)
+    for _ in range(3):  # each team member's times, as the spare room allows
+        await tick(bot)
+        clock.advance(seconds=10)
+    assert len(offers(user)) == 1
+    assert "any available team member" in offers(user)[0]

@@ -125,18 +125,29 @@ async def _read_day(services: Services, key: str, now: datetime, today: date) ->
     stamp = int(now.timestamp())
     pace = int(look_every(day, today).total_seconds())
     altegio = services.altegio
+    partial = services.waitlist.partial
     try:
-        slots = await _sent(services, altegio.times(staff_id, day, service_ids, background=True))
+        slots: list[Slot] = []
+        if key not in partial:
+            slots = await _sent(
+                services, altegio.times(staff_id, day, service_ids, background=True)
+            )
         if not slots and staff_id == 0:
-            # Whether Altegio merges everyone's times for "anyone" is not documented (§10).
-            merged: dict[datetime, Slot] = {}
+            # Whether Altegio merges everyone's times for "anyone" is not documented (§10):
+            # each team member's, over as many ticks as the spare room takes.
+            got = partial.setdefault(key, {})
             for member in await altegio.staff(list(service_ids)):
-                if member.bookable:
+                if member.bookable and member.id not in got:
                     read = altegio.times(member.id, day, service_ids, background=True)
-                    for slot in await _sent(services, read):
-                        merged.setdefault(slot.start, slot)
+                    got[member.id] = await _sent(services, read, owed=True)
+            del partial[key]
+            merged: dict[datetime, Slot] = {}
+            for found in got.values():
+                for slot in found:
+                    merged.setdefault(slot.start, slot)
             slots = sorted(merged.values(), key=lambda s: s.start)
     except errors.AltegioError as exc:
+        partial.pop(key, None)
         log.info("waiting list: a day not read (%s); later", type(exc).__name__)
         storage.put_off(key, stamp + pace)
         return []
@@ -150,10 +161,11 @@ async def _read_day(services: Services, key: str, now: datetime, today: date) ->
     return [Freed(key, staff_id, raw) for raw, _ in free if raw not in known]
 
 
-async def _sent(services: Services, call: Coroutine[Any, Any, T]) -> T:
-    """One request of the watcher's: within its budget, only into spare room."""
+async def _sent(services: Services, call: Coroutine[Any, Any, T], *, owed: bool = False) -> T:
+    """One request of the watcher's: within its budget (`owed`: paid back later), only into
+    spare room."""
     state = services.waitlist
-    if not state.budget.take(services.clock().timestamp()):
+    if not state.budget.take(services.clock().timestamp(), owed=owed):
         call.close()  # never sent
         raise _OutOfRoom
     try:
