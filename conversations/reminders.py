@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 async def tick(context: Context) -> None:
     """The JobQueue's entry point: the location's webhook subscription when due, unanswered
     bookings, the salon's changes webhooks brought, then reminders, then the salon's weekly
-    digest when it is due."""
+    digest when it is due, then the waiting list's freed times."""
     application = context.application
     if isinstance(application, BotApplication):
         services = application.services
@@ -36,9 +36,9 @@ async def tick(context: Context) -> None:
             async with services.hooks.lock:
                 await resolve_attempts(application)
             await salon_news.process(application)
-            await waiting_list.tick(application)  # after the webhooks: a freed time at once
             await send_due(application)
             await send_digests(application)
+            await waiting_list.tick(application)  # after the webhooks: a freed time at once
         finally:
             services.heartbeat.tick_done(services.clock())
 

@@ -8,6 +8,7 @@ Keeping wishes, watching and offering are the core's (`bot/workflows/waitlist.py
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Sequence
 from datetime import date
 
@@ -265,7 +266,7 @@ async def tick(application: BotApplication) -> int:
     """The tick's part: watch for freed times and offer them; returns how many were offered."""
     try:
         offered = await waitlist.watch(application.services)
-    except errors.AltegioError as exc:
+    except (errors.AltegioError, sqlite3.Error) as exc:
         log.info("waiting list: not watched this tick (%s)", type(exc).__name__)
         return 0
     return await send_offers(application, offered)

@@ -5,6 +5,7 @@ and forgotten; the watcher's reads counted and kept within their share of the ra
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -367,3 +368,24 @@ async def test_anyone_where_altegio_does_not_merge_everyones_times(
         clock.advance(seconds=10)
     assert len(offers(user)) == 1
     assert "any available team member" in offers(user)[0]
+
+
+async def test_the_watcher_leaves_the_room_to_clients(
+    recorded: tuple[Bot, Recording], clock: FakeClock
+) -> None:
+    """With clients' requests under way in the second, the watcher sends nothing and tries
+    again at the next tick."""
+    bot, wire = recorded
+    assert bot.services is not None
+    await waiting_list_add(bot, 200001, FRIDAY, FRIDAY)
+    limiter = bot.services.altegio.limiter
+    async with contextlib.AsyncExitStack() as under_way:
+        for _ in range(4):  # four of Altegio's five a second: the last place is the clients'
+            await under_way.enter_async_context(limiter.slot(NORMAL))
+        before = len(wire.seen)
+        await tick(bot)
+        assert len(wire.seen) == before
+        assert bot.services.waitlist.skipped == 1
+    clock.advance(seconds=10)
+    await tick(bot)
+    assert any("/book_dates/" in r.url.path for r in wire.seen[before:])

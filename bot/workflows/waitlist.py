@@ -105,7 +105,10 @@ async def add(
 async def wishes(services: Services, user_id: int) -> list[Wish]:
     """The client's wishes; one they have booked since (through an offer or otherwise) is done
     and goes."""
-    tz = (await services.altegio.company()).tz
+    try:
+        tz = (await services.altegio.company()).tz
+    except errors.AltegioError:
+        return services.storage.wishes_of(user_id)  # which are done is told next time
     kept = []
     for wish in services.storage.wishes_of(user_id):
         if _fulfilled(services, wish, tz):
