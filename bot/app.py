@@ -49,6 +49,7 @@ from conversations import (
     privacy,
     reminders,
     salon_news,
+    waiting_list,
 )
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,10 @@ def add_handlers(application: BotApplication) -> None:
         CallbackQueryHandler(language.on_button, pattern=language.LANGUAGE_ACTIONS)
     )
     application.add_handler(CallbackQueryHandler(privacy.on_button, pattern=privacy.FORGET_ACTIONS))
+    application.add_handler(CommandHandler("waitlist", waiting_list.my_waitlist, filters=private))
+    application.add_handler(
+        CallbackQueryHandler(waiting_list.on_button, pattern=waiting_list.WAITLIST_ACTIONS)
+    )
     application.add_handler(CommandHandler("cancel", fallbacks.nothing_to_cancel, filters=private))
     application.add_handler(CallbackQueryHandler(fallbacks.stale_button))
     application.add_handler(MessageHandler(private, fallbacks.outside_conversation))
@@ -267,6 +272,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
             BotCommand("book", t.gettext("Book an appointment")),
             BotCommand("appointments", t.gettext("My appointments")),
             BotCommand("settings", t.gettext("Reminders on or off")),
+            BotCommand("waitlist", t.gettext("My waiting list")),
             BotCommand("language", t.gettext("Change the language")),
             BotCommand("forget", t.gettext("Delete my data")),
             BotCommand("cancel", t.gettext("Stop the current booking")),

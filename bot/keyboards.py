@@ -80,6 +80,15 @@ ACTIONS: dict[str, str] = {
     "cll": "",
     "clf": r"svc|stf",
     "clfs": r"[st]\d{1,12}|x",
+    # The waiting list: ask to wait (the day seen full, if any), the days, anyone, My waiting
+    # list, remove a wish, a freed time booked or let pass (a wish's or an offer's id).
+    "wl": r"(?:\d{8})?",
+    "wlp": r"[dwt]",
+    "wla": "",
+    "wls": "",
+    "wlx": _DIGITS,
+    "wlok": _DIGITS,
+    "wlno": _DIGITS,
 }
 # The years a button may name: bookings are made a few months ahead, never centuries.
 YEARS = (2000, 2199)

@@ -20,6 +20,7 @@ from bot.metrics import Heartbeat, Metrics
 from bot.records import ReminderPolicy
 from bot.settings import Settings
 from bot.storage import PendingWrites, Storage
+from bot.waitlist_rules import WatchState
 
 
 @dataclass(slots=True)
@@ -77,6 +78,8 @@ class Services:
     heartbeat: Heartbeat = field(default_factory=Heartbeat)
     # Altegio's record webhooks (`bot/workflows/salon_changes.py`).
     hooks: HookStatus = field(default_factory=HookStatus)
+    # The waiting list's watcher: its share of the rate limit (`bot/workflows/waitlist.py`).
+    waitlist: WatchState = field(default_factory=WatchState)
 
     @property
     def reminder_policy(self) -> ReminderPolicy:

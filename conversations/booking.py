@@ -36,6 +36,7 @@ from bot.draft import Draft
 from bot.i18n import Translator
 from bot.keyboards import Callback, booking_pattern, decode, pattern
 from bot.user_state import UserData
+from conversations import waiting_list as wl
 from conversations.checkout import (
     ask_code,
     on_change,
@@ -152,7 +153,8 @@ FLOW: dict[Step, StepSpec] = {
         "stf": then_wishes(on_staff), "more": on_more, "add": on_add, "drop": on_drop}),
     Step.DAY: StepSpec(
         show=show_day,
-        buttons={"mon": on_month, "day": on_day, "cal": on_calendar, "soon": on_soon},
+        buttons={"mon": on_month, "day": on_day, "cal": on_calendar, "soon": on_soon,
+                 "wl": wl.on_wait},
         back=Step.STAFF,
         typed=typed_day,
         hint=lambda t: t.gettext(
@@ -160,7 +162,8 @@ FLOW: dict[Step, StepSpec] = {
         ),
     ),
     Step.TIME: StepSpec(
-        show=show_time, buttons={"tim": on_time, "timp": on_time_page, "cal": on_calendar},
+        show=show_time, buttons={"tim": on_time, "timp": on_time_page, "cal": on_calendar,
+                                 "wl": wl.on_wait},
         back=Step.DAY,
         typed=typed_wish(Step.TIME),
     ),
@@ -212,6 +215,8 @@ FLOW: dict[Step, StepSpec] = {
     ),
     Step.MOVE: StepSpec(show=show_move, buttons={"mvok": on_move}, back=Step.TIME),
     Step.CLASS: StepSpec(show=show_class, buttons=CLASS_BUTTONS, back=None),
+    Step.WAIT: StepSpec(show=wl.show_wait, back=Step.DAY, typed=wl.typed_range,  # waiting list
+                        buttons={"wlp": wl.on_period, "wla": wl.on_anyone}),
 }
 # fmt: on
 
@@ -397,6 +402,7 @@ def build(user_data: Mapping[int, UserData] | None = None) -> ConversationHandle
                 CallbackQueryHandler(settled(book_again), pattern=pattern("again")),
                 CallbackQueryHandler(settled(begin_verify), pattern=pattern("acct")),
                 CallbackQueryHandler(settled(begin_classes), pattern=pattern("classes")),
+                CallbackQueryHandler(settled(wl.take_offer), pattern=pattern("wlok")),
                 # A deep link's /start, and text typed while no booking is in progress.
                 *wish_entries(user_data, settled(start), settled(typed_outside)),
             ],

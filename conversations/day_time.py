@@ -40,6 +40,7 @@ from conversations.flow import (
 from conversations.screens import show, unavailable
 from conversations.texts import h
 from conversations.visit_parts import parts_text, show_part_times
+from conversations.waiting_list import with_wait
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,9 @@ async def show_day(update: Update, context: Context, draft: Draft) -> Outcome:
                 "choose other team members."
             )
         text = intro + "\n" + nothing + await call_salon(context)
-        await show(update, context, text, keys.markup([]), draft=draft)
+        await show(
+            update, context, text, with_wait(keys.markup([]), keys, draft, None), draft=draft
+        )
         return Step.DAY
     first, last = horizon(salon_today(context, company))
     month = draft.shown_month or min(bookable).replace(day=1)
@@ -240,7 +243,9 @@ async def choose_day(update: Update, context: Context, draft: Draft, typed: Type
     if not near:
         return go(draft, Step.DAY)
     text = reason + "\n" + t.gettext("The nearest days with free times:")
-    await show(update, context, text, keys.days(near), draft=draft)
+    full = day if today <= day <= horizon(today)[1] else None  # a day with nothing free
+    markup = with_wait(keys.days(near), keys, draft, full) if full else keys.days(near)
+    await show(update, context, text, markup, draft=draft)
     put_draft(context, draft)
     return Step.DAY
 
@@ -305,9 +310,13 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
         draft.day = None
         if near:
             text += "\n" + t.gettext("The nearest days with free times:")
-            await show(update, context, text, keys.days(near), draft=draft)
+            await show(
+                update, context, text, with_wait(keys.days(near), keys, draft, day), draft=draft
+            )
         else:
-            await show(update, context, text, keys.markup([]), draft=draft)
+            await show(
+                update, context, text, with_wait(keys.markup([]), keys, draft, day), draft=draft
+            )
         return Step.DAY
     shown = slots
     if draft.after is not None or draft.before is not None:

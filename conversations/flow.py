@@ -49,6 +49,7 @@ class Step(StrEnum):
     CODE = "code"
     MOVE = "move"
     CLASS = "class"  # a group class and its seats (conversations/classes.py)
+    WAIT = "wait"  # the days to wait for a time to free up (the waiting list)
 
 
 END = ConversationHandler.END

@@ -12,7 +12,7 @@ from bot.context import Context
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys
 from bot.records import Change
-from bot.workflows import cabinet, visit_records
+from bot.workflows import cabinet, visit_records, waitlist
 from bot.workflows.book import Who
 from conversations.screens import answer, show, unavailable
 from conversations.texts import h, what, when
@@ -157,6 +157,8 @@ async def list_appointments(update: Update, context: Context) -> None:
         context, who, company, lines, rows, whole=listing.whole, verify=listing.verify
     )
     rows.append([k.button(t.gettext("Past visits"), "past")])
+    if waitlist.has_wishes(services, who.user_id):
+        rows.append([k.button(t.gettext("My waiting list"), "wls")])
     rows.append([k.button(t.gettext("Book an appointment"), "book")])
     await show(update, context, text, InlineKeyboardMarkup(rows))
 

@@ -17,7 +17,7 @@ from bot.keyboards import NO_FLOW, Keys
 from bot.records import Change
 from bot.workflows import remind
 from bot.workflows.remind import Delivery, Notice, Tell
-from conversations import salon_news
+from conversations import salon_news, waiting_list
 from conversations.admin_chats import send_digests
 from conversations.late_answers import resolve_attempts
 from conversations.screens import send_told
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 async def tick(context: Context) -> None:
     """The JobQueue's entry point: the location's webhook subscription when due, unanswered
     bookings, the salon's changes webhooks brought, then reminders, then the salon's weekly
-    digest when it is due."""
+    digest when it is due, then the waiting list's freed times."""
     application = context.application
     if isinstance(application, BotApplication):
         services = application.services
@@ -48,6 +48,7 @@ async def tick(context: Context) -> None:
             await salon_news.process(application)
             await send_due(application)
             await send_digests(application)
+            await waiting_list.tick(application)  # after the webhooks: a freed time at once
         finally:
             services.heartbeat.tick_done(services.clock())
 

@@ -100,8 +100,17 @@ class CatalogueCalls(LocationCalls):
         return [m for m in members if m.id not in gone]
 
     async def dates(
-        self, service_ids: Sequence[int], staff_id: int, date_from: date, date_to: date
+        self,
+        service_ids: Sequence[int],
+        staff_id: int,
+        date_from: date,
+        date_to: date,
+        *,
+        background: bool = False,
     ) -> BookableDates:
+        """Bookable days, kept `_availability_ttl`; `background`: a read nobody waits for, sent
+        only into spare room under the rate limit (else `NoSpareRoom`), never cached or merged
+        with a client's read in flight (it may not be sent)."""
         params = [
             *services_param(service_ids),
             ("staff_id", str(staff_id)),
@@ -113,15 +122,26 @@ class CatalogueCalls(LocationCalls):
 
         async def load() -> BookableDates:
             data = await self._staff_read(
-                staff_id, "GET", f"book_dates/{self.company_id}", params, "book_dates"
+                staff_id,
+                "GET",
+                f"book_dates/{self.company_id}",
+                params,
+                "book_dates",
+                background=background,
             )
             return BookableDates.from_wire(data, span=(date_from, date_to))
+
+        if background:
+            return await load()
 
         key = f"avail:dates:{staff_id}:{','.join(map(str, service_ids))}:{date_from}:{date_to}"
         return await self._cache.get(key, self._availability_ttl, load)
 
-    async def times(self, staff_id: int, day: date, service_ids: Sequence[int]) -> list[Slot]:
-        """Free times on `day`; always fresh, never cached."""
+    async def times(
+        self, staff_id: int, day: date, service_ids: Sequence[int], *, background: bool = False
+    ) -> list[Slot]:
+        """Free times on `day`; always fresh, never cached. `background`: a read nobody waits
+        for, sent only into spare room under the rate limit (else `NoSpareRoom`)."""
         company = await self.company()
         data = await self._staff_read(
             staff_id,
@@ -129,6 +149,7 @@ class CatalogueCalls(LocationCalls):
             f"book_times/{self.company_id}/{staff_id}/{day.isoformat()}",
             services_param(service_ids),
             "book_times",
+            background=background,
         )
         return [s for s in Slot.list_from_wire(data, company.tz, day) if s.start.date() == day]
 
@@ -171,11 +192,15 @@ class CatalogueCalls(LocationCalls):
         path: str,
         params: Sequence[tuple[str, str]],
         route: str,
+        *,
+        background: bool = False,
     ) -> Json:
         """A read about one team member: Altegio not finding them means they left the online
         booking (fired, hidden, no longer bookable), which the client is told as such."""
         try:
-            return await self._request(method, path, params=params, route=route)
+            return await self._request(
+                method, path, params=params, route=route, background=background
+            )
         except errors.NotFound as exc:
             if not staff_id or not exc.from_altegio:
                 raise

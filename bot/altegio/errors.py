@@ -6,6 +6,7 @@ AltegioError
 │   ├── CircuitOpen      Altegio kept failing, so the client is not calling it for a while
 │   └── ForeignAnswer    something on the way answered instead of Altegio (a proxy's 404 page)
 ├── RateLimited          429 after retries
+├── NoSpareRoom          a background read found no spare room under the rate limit: not sent
 ├── AuthError            401 / 403 (bad partner token, no rights)
 ├── NotFound             404: unknown location, record or hash
 │   └── StaffGone        a team member's times are not found: they no longer take bookings
@@ -67,6 +68,11 @@ class RateLimited(AltegioError):
     def __init__(self, message: str = "rate limited", retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class NoSpareRoom(AltegioError):
+    """A background read (the waiting list's watcher) was not sent: clients' requests had the
+    rate limit's room. Nothing reached Altegio; it is tried again later."""
 
 
 class AuthError(AltegioError):

@@ -24,6 +24,15 @@ ALTEGIO_LIMITS: tuple[tuple[int, float], ...] = ((5, 1.1), (200, 60.5))
 # still choosing, so that a booking started is finished while its free times are fresh, instead
 # of behind everyone who arrived after it.
 URGENT, NORMAL = 0, 1
+# Reads nobody waits for (the waiting list's watcher): never queued, let through only when
+# nobody is waiting and every window keeps a place free after them, so a client's request never
+# finds the room taken by one.
+BACKGROUND = 2
+
+
+class NoSpareRoom(Exception):
+    """A background request found no spare room under the limits: it is not sent."""
+
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -66,6 +75,14 @@ class RateLimiter:
     def waiting(self) -> int:
         return sum(1 for _, _, future in self._queue if not future.done())
 
+    def spare(self) -> bool:
+        """Whether a background request may go now (see `BACKGROUND`)."""
+        return (
+            self.waiting == 0
+            and self._granter is None
+            and self._delay(self._monotonic(), spare=1) == 0
+        )
+
     def pause(self, seconds: float) -> None:
         """Altegio answered 429: nobody goes for `seconds`, whoever asks."""
         self._paused_until = max(self._paused_until, self._monotonic() + seconds)
@@ -83,13 +100,15 @@ class RateLimiter:
             entry.end = self._monotonic()
             self._answered.set()
 
-    def _delay(self, now: float) -> float | None:
-        """Seconds until one more request may go; None while that depends on requests still
-        in flight (their windows start only when they are answered)."""
+    def _delay(self, now: float, spare: int = 0) -> float | None:
+        """Seconds until one more request may go (leaving `spare` places free in every window);
+        None while that depends on requests still in flight (their windows start only when
+        they are answered)."""
         while self._history and self._history[0].end + self._span <= now:
             self._history.popleft()
         delay = max(0.0, self._paused_until - now)
-        for count, window in self._limits:
+        for limit, window in self._limits:
+            count = max(1, limit - spare)
             if len(self._history) < count:
                 continue
             ends = [e.end + window for e in self._history if e.end + window > now]
@@ -109,6 +128,10 @@ class RateLimiter:
         return entry
 
     async def _acquire(self, priority: int) -> _Entry:
+        if priority >= BACKGROUND:
+            if not self.spare():
+                raise NoSpareRoom
+            return self._take()
         if not self._queue and self._granter is None and self._delay(self._monotonic()) == 0:
             return self._take()  # nobody waiting and room in the windows: no queue at all
         future: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()

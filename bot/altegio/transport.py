@@ -22,7 +22,7 @@ import httpx
 
 from bot.altegio import errors
 from bot.altegio.breaker import Breaker
-from bot.altegio.limiter import NORMAL, URGENT, RateLimiter, Sleep
+from bot.altegio.limiter import BACKGROUND, NORMAL, URGENT, NoSpareRoom, RateLimiter, Sleep
 from bot.altegio.models.envelope import error_codes, unwrap
 from bot.altegio.models.lenient import Json
 
@@ -123,6 +123,7 @@ class Transport:
         user_token: str | None = None,
         urgent: bool = False,
         wait: httpx.Timeout | None = None,
+        background: bool = False,
     ) -> Json:
         """One call through the circuit breaker; see `_send`. Its outcome is counted under
         the route's name (never the path, which can carry ids and hashes)."""
@@ -144,13 +145,18 @@ class Transport:
                     user_token=user_token,
                     urgent=urgent,
                     wait=wait,
+                    background=background,
                 )
+            except errors.NoSpareRoom:
+                raise  # nothing was sent: neither a failure nor a success
             except (errors.Unavailable, errors.RateLimited):
                 self.breaker.failure()
                 raise
             except errors.AltegioError:
                 self.breaker.success()  # Altegio answered, even if it said no
                 raise
+        except errors.NoSpareRoom:
+            raise  # not sent, so not counted
         except errors.AltegioError as exc:
             self._count(route, _outcome(exc))
             raise
@@ -174,6 +180,7 @@ class Transport:
         user_token: str | None = None,
         urgent: bool = False,
         wait: httpx.Timeout | None = None,
+        background: bool = False,
     ) -> Json:
         """Send one call, retrying where safe, and return the unwrapped `data`.
 
@@ -184,6 +191,8 @@ class Transport:
             headers["Authorization"] = f"Bearer {self._partner_token}, User {user_token}"
         content = json.dumps(body).encode() if body is not None else None
         priority = URGENT if urgent or method != "GET" else NORMAL
+        if background:
+            priority = BACKGROUND
         attempt = 0
         while True:
             attempt += 1
@@ -200,6 +209,8 @@ class Transport:
                         headers=headers,
                         timeout=wait or httpx.USE_CLIENT_DEFAULT,
                     )
+            except NoSpareRoom:
+                raise errors.NoSpareRoom(f"{route}: no spare room") from None
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing left this process: safe to try again even for a write.
                 log.warning("altegio %s: cannot connect (%s)", route, type(exc).__name__)

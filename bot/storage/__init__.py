@@ -4,7 +4,7 @@ Values are JSON text, never pickle; instants are ISO 8601 with their offset, or 
 where a query orders or compares them.
 
     database.py       the file (WAL, lock, owner, write check) and `Storage`, made of the rest
-    schema.py         the migrations, m001 to m010
+    schema.py         the migrations, m001 to m012
     pending.py        writes kept while another program holds the file
     backup.py         a consistent copy of the live file (SQLite's online backup API)
     state_rows.py     conversation states and user/chat/bot data (PTB's persistence)
@@ -15,6 +15,7 @@ where a query orders or compares them.
     attempt_rows.py   booking calls in flight
     admin_rows.py     admin chats, their codes, and the booking funnel
     inbox_rows.py     Altegio's webhook events as received, and the newest change followed
+    waitlist_rows.py  the waiting list: wishes, the days watched, freed times offered
 """
 
 from bot.storage.attempt_rows import Attempt, AttemptState
@@ -24,6 +25,7 @@ from bot.storage.database import BUSY_TIMEOUT, Storage, StorageError
 from bot.storage.inbox_rows import HookEvent
 from bot.storage.pending import PendingWrites
 from bot.storage.reminder_rows import Reminder
+from bot.storage.waitlist_rows import Wish, WishOffer
 
 __all__ = [
     "BUSY_TIMEOUT",
@@ -36,5 +38,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StoredBooking",
+    "Wish",
+    "WishOffer",
     "phone_digits",
 ]

@@ -23,6 +23,7 @@ from bot.storage.location_rows import LocationRows
 from bot.storage.reminder_rows import ReminderRows
 from bot.storage.schema import migrations
 from bot.storage.state_rows import StateRows
+from bot.storage.waitlist_rows import WaitlistRows
 
 
 class StorageError(RuntimeError):
@@ -57,6 +58,7 @@ class Storage(
     AttemptRows,
     AdminRows,
     InboxRows,
+    WaitlistRows,
 ):
     """The one owner of the SQLite file."""
 
@@ -130,6 +132,12 @@ class Storage(
         """Delete everything kept about a client, in one transaction."""
         with self.db.atomic():
             self.db.execute("DELETE FROM reminders WHERE chat_id = ?", [chat_id])
+            for wishes in (
+                "DELETE FROM wish_offers WHERE wish_id IN (SELECT id FROM wishes "
+                "WHERE user_id = ? OR chat_id = ?)",
+                "DELETE FROM wishes WHERE user_id = ? OR chat_id = ?",
+            ):
+                self.db.execute(wishes, [user_id, chat_id])
             self.db.execute(
                 "DELETE FROM attempts WHERE chat_id = ? OR user_id = ?", [chat_id, user_id]
             )

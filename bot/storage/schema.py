@@ -211,3 +211,53 @@ def m011_classes(db: Database) -> None:
     # Seats in a group class are kept as bookings (the record id and hash the event's book call
     # gives); the event names the class, which is cancelled like any appointment, never moved.
     db.table("bookings").add_column("activity_id", int, not_null_default=0)
+
+
+@migrations()
+def m012_waiting_list(db: Database) -> None:
+    # Wishes: a client waits for a time to free up for these services (JSON list) with this
+    # team member (0: anyone) on one of the days from `first_day` to `last_day`, until
+    # `ends_at` (the end of the last day, Unix seconds). First in line: the oldest `id`.
+    db.table("wishes").create(
+        {
+            "id": int,
+            "user_id": int,
+            "chat_id": int,
+            "language": str,
+            "service_ids": str,
+            "staff_id": int,
+            "first_day": str,
+            "last_day": str,
+            "created_at": int,
+            "ends_at": int,
+        },
+        pk="id",
+        not_null={"user_id", "chat_id", "service_ids", "staff_id", "first_day", "last_day"},
+    )
+    db.table("wishes").create_index(["user_id"])
+    db.table("wishes").create_index(["ends_at"])
+    # What the watcher knows of each (services, team member, day) some wish covers: the free
+    # times at its last read (JSON `[[datetime, length], ...]`, NULL before the first read),
+    # and when the next read is due (Unix seconds; 0: at once, a webhook said it changed).
+    db.table("wish_watch").create(
+        {"key": str, "free": str, "read_at": int, "due_at": int}, pk="key"
+    )
+    db.table("wish_watch").create_index(["due_at"])
+    # Freed times offered: to which wish, until when, and what became of the offer
+    # (open | taken | passed: "No thanks", the minutes ran out, or the message was not delivered).
+    db.table("wish_offers").create(
+        {
+            "id": int,
+            "wish_id": int,
+            "watch_key": str,
+            "staff_id": int,
+            "slot": str,
+            "length": int,
+            "until": int,
+            "state": str,
+        },
+        pk="id",
+        not_null={"wish_id", "watch_key", "slot", "until", "state"},
+    )
+    db.table("wish_offers").create_index(["wish_id"])
+    db.table("wish_offers").create_index(["state", "until"])

@@ -31,7 +31,7 @@ from bot.altegio.models.lenient import as_dict, as_int, as_str, parse_datetime
 from bot.records import Change, Fresh
 from bot.services import Services
 from bot.storage import HookEvent, StoredBooking
-from bot.workflows import sync, visit_records
+from bot.workflows import sync, visit_records, waitlist
 from bot.workflows.remind import Delivery
 
 log = logging.getLogger(__name__)
@@ -185,6 +185,7 @@ async def process(services: Services, tell: Tell, turn: Turn, limit: int = 100) 
             log.warning("altegio webhooks wait for the database: %s", exc)
             return 0
         for event in events:
+            await waitlist.note_event(services, event)  # a freed time read at once
             try:
                 news = await _follow(services, event, turn)
             except (errors.Unavailable, errors.RateLimited) as exc:
