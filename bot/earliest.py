@@ -10,8 +10,9 @@ no more than three reads, and at a busy moment mostly none.
 Clients booking at the same moment are offered different times (`Offered`): each is offered the
 earliest times no other client of the bot is being offered or is booking, so they do not race
 each other for the same few and spend the rate limit on refusals. Where the nearest day has
-too few such times left, the days after it are read (`book_dates`, then the day's `book_times`,
-both kept and shared like the nearest times), at most `MORE_DAYS` of them.
+none left, the days after it are read (`book_staff_seances` from the next day on, or where the
+server does not take a day to look from, `book_dates` and the next day's `book_times`; kept for
+three minutes and shared), at most `MORE_DAYS` of them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import date, datetime, timedelta
 from bot.altegio import errors
 from bot.altegio.client import AltegioClient
 from bot.altegio.models import Nearest, Slot, Staff
-from bot.draft import HOLD, horizon
+from bot.draft import HOLD, Draft, horizon
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ SHOWN = 4  # the earliest times offered
 # are booking) the nearest day's times.
 MORE_DAYS = 7
 # How long times offered to a client are kept from the others while the client has not chosen.
-OFFERED_FOR = timedelta(minutes=2)
+OFFERED_FOR = timedelta(minutes=1)
 
 Span = tuple[datetime, datetime]  # from, until
 
@@ -61,41 +62,55 @@ class Offered:
     the same team member, for any service), so clients booking at the same moment do not race
     for the same few.
 
-    Times offered are kept `OFFERED_FOR` from when they were offered; the one a client takes,
-    `HOLD` from when it was taken (the booking's own hold by then keeps it too). In memory only:
-    a courtesy between the bot's own clients; Altegio's answer to the booking is what decides.
+    Times offered are kept while the client looks at them, at most `OFFERED_FOR` from when they
+    were offered; the one a client takes, while they book it, at most `HOLD` from when it was
+    taken (`follow` lets them go sooner). In memory only: a courtesy between the bot's own
+    clients; Altegio's answer to the booking is what decides.
     """
 
     def __init__(self, offered_for: timedelta = OFFERED_FOR, taken_for: timedelta = HOLD) -> None:
         self._offered_for = offered_for
         self._taken_for = taken_for
-        self._by_flow: dict[str, tuple[datetime, dict[str, Early]]] = {}  # until, by button
+        # Until when, the times by button, and whether one was taken.
+        self._by_flow: dict[str, tuple[datetime, dict[str, Early], bool]] = {}
 
     def offer(self, flow: str, offers: Mapping[str, Early], now: datetime) -> None:
-        """The times now offered to the flow, in place of any it was offered before."""
+        """The times now offered to the flow, in place of any offered before."""
         if offers:
-            self._by_flow[flow] = (now + self._offered_for, dict(offers))
+            self._by_flow[flow] = (now + self._offered_for, dict(offers), False)
         else:
             self._by_flow.pop(flow, None)
 
     def take(self, flow: str, key: str, now: datetime) -> None:
-        """The flow took the time offered as `key`: the others offered to it are let go."""
-        taken = self._by_flow.get(flow, (now, {}))[1].get(key)
-        if taken is None:
-            self._by_flow.pop(flow, None)
-        else:
-            self._by_flow[flow] = (now + self._taken_for, {key: taken})
+        """The client took the time offered as `key`: the others offered to them are let go."""
+        kept = self._by_flow.pop(flow, None)
+        taken = kept[1].get(key) if kept else None
+        if taken is not None:
+            self._by_flow[flow] = (now + self._taken_for, {key: taken}, True)
 
-    def release(self, flow: str) -> None:
-        self._by_flow.pop(flow, None)
+    def follow(self, flow: str, draft: Draft | None) -> None:
+        """The flow's times as its draft now stands: let go once the client neither looks at
+        the earliest times (they chose a day instead, or went back) nor books one. A time
+        taken stays kept when the flow ends (`draft` None): it has most likely just been
+        booked, and a read of the team member's times that was under way meanwhile may still
+        bring it as free."""
+        if draft is None:
+            if flow in self._by_flow and not self._by_flow[flow][2]:
+                del self._by_flow[flow]
+            return
+        looking = draft.earliest and draft.month is None
+        booking = draft.early is not None and draft.slot
+        if not (looking or booking):
+            self._by_flow.pop(flow, None)
 
     def others(self, flow: str, staff_id: int, now: datetime) -> list[Span]:
-        """The spans of the times offered to (or taken by) other flows with this team member."""
-        for lapsed in [key for key, (until, _) in self._by_flow.items() if until <= now]:
+        """The spans of the times offered to (or taken by) other clients with this team
+        member."""
+        for lapsed in [key for key, (until, *_) in self._by_flow.items() if until <= now]:
             del self._by_flow[lapsed]
         return [
             early.span
-            for key, (_, offers) in self._by_flow.items()
+            for key, (_, offers, _) in self._by_flow.items()
             if key != flow
             for early in offers.values()
             if early.staff_id == staff_id
@@ -155,9 +170,9 @@ async def earliest(
     members = [m for m in asked if m.id in times]
     for _ in range(MORE_DAYS):
         offers, contested = _pick(members, times, held, claimed, now, busy, count)
-        if len(offers) >= count or not contested or not last_day:
+        if offers or not contested or not last_day:
             return offers
-        # Other clients of the bot are offered the nearest times: the next days are read.
+        # Other clients of the bot are offered every free time read: the next days are read.
         await _read_on(altegio, service_ids, now, times, last_day)
     return _pick(members, times, held, claimed, now, busy, count)[0]
 
@@ -181,6 +196,10 @@ async def _read_on(
     first, last = horizon(now.astimezone(company.tz).date())
 
     async def next_day(staff_id: int, after: date) -> tuple[date, list[Slot]] | None:
+        later = await altegio.nearest(staff_id, service_ids, after + timedelta(days=1))
+        if later.day is None or later.day > after:
+            return (later.day, list(later.slots)) if later.day and later.day <= last else None
+        # This server does not look from a day on: the bookable days, then the next one's times.
         days = await altegio.dates(service_ids, staff_id, first, last)
         following = [d for d in days.booking_dates if after < d <= last]
         if not following:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import httpx
+import pytest
 
 from bot.altegio.booking_calls import Appointment, NewBooking
 from bot.altegio.client import AltegioClient
@@ -48,10 +49,15 @@ def gets(wire: Recording, path: str) -> int:
     return sum(r.method == "GET" and f"/{path}/" in r.url.path for r in wire.seen)
 
 
+@pytest.mark.parametrize("form", ["full", "no_datetime", "date_only"])
 async def test_clients_at_once_with_one_team_member_are_offered_apart_and_all_book(
-    recorded: tuple[Bot, Recording],
+    recorded: tuple[Bot, Recording], form: str
 ) -> None:
+    """The days after the nearest are read from the nearest-slots call looking from the next
+    day on, or, where the server does not take a day to look from, from the days and times."""
     bot, wire = recorded
+    first = nearest_times(bot.sandbox, LUKAS, MASSAGE)[0]
+    bot.sandbox.configure(1001, seances_form=form)
     clients = [bot.user(100001 + i, first_name=f"Client{i}") for i in range(8)]
     for user in clients:
         await choose_service(user, "Massage", "Relaxing massage")
@@ -63,9 +69,8 @@ async def test_clients_at_once_with_one_team_member_are_offered_apart_and_all_bo
         for theirs in offers[i + 1 :]:
             assert all(abs(a - b) >= HOUR for a, _ in mine for b, _ in theirs)
     # The first clients have the nearest day; the later ones the days after it, read for them.
-    nearest_day = nearest_times(bot.sandbox, LUKAS, MASSAGE)[0].date()
-    assert offers[0][0][0] == nearest_times(bot.sandbox, LUKAS, MASSAGE)[0]
-    assert offers[-1][0][0].date() > nearest_day
+    assert offers[0][0][0] == first
+    assert offers[-1][0][0].date() > first.date()
     for user in clients:
         await user.tap(earliest_buttons(user)[0])
         await finish_contact(user, f"+49 151 2345{6700 + user.user_id % 100}")
@@ -116,22 +121,28 @@ async def test_clients_at_once_with_anyone_are_offered_apart_and_all_book(
     assert seances_requests(wire) == before  # what was booked left the kept times unread
 
 
-async def test_times_offered_and_not_taken_are_offered_again_after_two_minutes(
-    bot: Bot,
-) -> None:
-    first, second, third = (bot.user(100001 + i, first_name=f"C{i}") for i in range(3))
+async def test_times_offered_and_not_taken_are_offered_again(bot: Bot) -> None:
+    """At once when the client chooses a day instead, after a minute when they just leave."""
+    first, second, third, fourth = (bot.user(100001 + i, first_name=f"C{i}") for i in range(4))
     await choose_service(first)
     await first.tap("Any available team member")
+    earliest = earliest_buttons(first)
     await choose_service(second)
     await second.tap("Any available team member")
-    earliest = earliest_buttons(first)
-    assert not set(earliest_buttons(second)) & set(earliest)
-    # The first client chose a day instead; their offer lapses and the earliest are free again.
+    later = earliest_buttons(second)
+    assert not set(later) & set(earliest)
     await first.tap("Choose a day")
-    bot.clock.advance(minutes=2, seconds=1)
     await choose_service(third)
     await third.tap("Any available team member")
     assert earliest_buttons(third) == earliest
+    # The second and third clients leave their times on screen: kept from others a minute.
+    await choose_service(fourth)
+    await fourth.tap("Any available team member")
+    assert not set(earliest_buttons(fourth)) & {*earliest, *later}
+    bot.clock.advance(minutes=1, seconds=1)
+    await fourth.tap("« Back")
+    await fourth.tap("Any available team member")
+    assert earliest_buttons(fourth) == earliest
 
 
 async def test_the_time_taken_keeps_its_hold_and_the_rest_of_the_offer_goes_to_others(

@@ -133,8 +133,12 @@ class CatalogueCalls(LocationCalls):
         )
         return [s for s in Slot.list_from_wire(data, company.tz, day) if s.start.date() == day]
 
-    async def nearest(self, staff_id: int, service_ids: Sequence[int]) -> Nearest:
-        """A team member's nearest free times (`book_staff_seances`).
+    async def nearest(
+        self, staff_id: int, service_ids: Sequence[int], after: date | None = None
+    ) -> Nearest:
+        """A team member's nearest free times (`book_staff_seances`); `after`: looked for from
+        that day on (`datetime`, which some of Altegio's servers do not take: they answer the
+        nearest day all the same), kept as long as the days are.
 
         Kept for `_nearest_ttl` seconds and shared by every client offered them (the earliest
         times are what everybody is offered first); a booking the bot makes with the team
@@ -143,13 +147,16 @@ class CatalogueCalls(LocationCalls):
         times are read.
         """
         company = await self.company()
+        params = services_param(service_ids)
+        if after is not None:
+            params.append(("datetime", f"{after.isoformat()}T00:00:00"))
 
         async def load() -> Nearest:
             data = await self._staff_read(
                 staff_id,
                 "GET",
                 f"book_staff_seances/{self.company_id}/{staff_id}",
-                services_param(service_ids),
+                params,
                 "book_staff_seances",
             )
             found = Nearest.from_wire(data, company.tz)
@@ -160,17 +167,20 @@ class CatalogueCalls(LocationCalls):
             return found
 
         key = f"avail:near:{staff_id}:{','.join(map(str, service_ids))}"
-        return await self._cache.get(key, self._nearest_ttl, load)
+        if after is None:
+            return await self._cache.get(key, self._nearest_ttl, load)
+        return await self._cache.get(f"{key}@{after}", self._availability_ttl, load)
 
     async def day_times(self, staff_id: int, day: date, service_ids: Sequence[int]) -> list[Slot]:
         """A day's free times after the nearest day, for the earliest times offered when others
-        are being offered the nearest ones: kept like the nearest times, and shared."""
+        are being offered the nearest ones: shared, and kept as long as the days are (what the
+        bot books is taken out of them, a time refused drops them, `took`/`forget_times`)."""
 
         async def load() -> list[Slot]:
             return await self.times(staff_id, day, service_ids)
 
         key = f"avail:day:{staff_id}:{','.join(map(str, service_ids))}:{day}"
-        slots: list[Slot] = await self._cache.get(key, self._nearest_ttl, load)
+        slots: list[Slot] = await self._cache.get(key, self._availability_ttl, load)
         return slots
 
     def forget_nearest(self, staff_id: int) -> None:
@@ -253,7 +263,7 @@ def took(cache: TtlCache, staff_id: int, raw: str, service_ids: Sequence[int]) -
     copies = [
         kept.slots if isinstance(kept, Nearest) else kept
         for key, kept in {**cache.kept(near), **cache.kept(day)}.items()
-        if key in (near, day) or key.startswith(day + ":")
+        if key in (near, day) or key.startswith((near + "@", day + ":"))
     ]
     booked = next((s for slots in copies for s in slots if s.raw == raw and s.length), None)
     if not staff_id or booked is None or not booked.length:
