@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 # day is the earliest, in the salon's own order. A fourth with the same day is not asked.
 ASK_AT_MOST = 3
 SHOWN = 4  # the earliest times offered
-# Bookable days after the nearest one read at most, when other clients are being offered (or
-# are booking) the nearest day's times.
+# Bookable days after the nearest one read at most, when every free time already read is being
+# offered to (or booked by) other clients of the bot.
 MORE_DAYS = 7
 # How long times offered to a client are kept from the others while the client has not chosen.
 OFFERED_FOR = timedelta(minutes=1)
@@ -133,6 +133,8 @@ async def earliest(
     those overlapping `claimed(staff_id)` (offered to other clients of the bot just now) and
     those overlapping `busy`, the client's own appointments (the earliest time with one team
     member is often the earliest with another: a client booking twice is not offered it twice).
+    Where other clients leave fewer than `count`, fewer: the days after those read are read
+    only when nothing is left.
 
     The answer is computed after the last read, with nothing awaited in between: a caller that
     notes it in `Offered` at once leaves the next client a consistent view.
