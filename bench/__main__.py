@@ -151,6 +151,7 @@ class BenchUser(StubUser):
         # (reply time, Altegio requests the bot made meanwhile): with arrivals spread out so
         # that actions rarely overlap, the reply time beyond its Altegio calls is the bot's own.
         self.timed: list[tuple[float, int]] = []
+        self.took_earliest = False  # took one of the earliest times offered, not a day
 
     async def _process(self, update: dict[str, Any]) -> None:
         app = self.app
@@ -185,6 +186,7 @@ async def journey(user: BenchUser, rng: random.Random, earliest: bool = False) -
     await user.tap("Any available team member")
     if earliest and earliest_offered(user):
         await user.tap(rng.choice(earliest_offered(user)))
+        user.took_earliest = True
         return await _to_the_end(user, rng)
     if "Choose a day" in labels(user):
         await user.tap("Choose a day")
@@ -360,6 +362,11 @@ async def bookings(  # noqa: PLR0917 - a run's settings, all named at the call
         "altegio_requests": len(log),
         "requests_per_booking": round(len(log) / completed, 2) if completed else None,
         "requests_by_endpoint": dict(by_route.most_common()),
+        # Booking attempts Altegio refused (a time taken meanwhile, mostly by another client).
+        "bookings_refused": sum(
+            1 for e in log if e[1] == "POST book_record" and 400 <= e[2] < 500 and e[2] != 429
+        ),
+        "took_earliest": sum(u.took_earliest for u in users),
         "peak_requests_1s": peaks(arrivals, 1.0),
         "peak_requests_60s": peaks(arrivals, 60.0),
         "http_429": sum(1 for entry in log if entry[2] == 429),
@@ -657,6 +664,12 @@ def table(results: dict[str, Any]) -> str:
             f"{run['idle_cpu_ms_per_s']} ms/s)"
         )
         lines.append(f"        by endpoint: {run['requests_by_endpoint']}")
+        lines.append(
+            f"        booking attempts refused: {run['bookings_refused']}"
+            + (f"; took an earliest time: {run['took_earliest']}" if run.get("earliest") else "")
+        )
+    if "cost" not in results:
+        return "\n".join(lines)
     cost = results["cost"]
     lines.append(
         f"CPU per update: bot {cost['bot_cpu_ms_per_update']} ms, bare PTB echo "
@@ -702,9 +715,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             await bookings(clients, args.latency, folder, args.seed) for clients in args.clients
         ]
         # The same, with arrivals spread so that the limit does not bind: latency is the bot's.
-        runs.append(
-            await bookings(args.spread_clients, args.latency, folder, args.seed, args.spread)
-        )
+        if args.spread_clients:
+            runs.append(
+                await bookings(args.spread_clients, args.latency, folder, args.seed, args.spread)
+            )
         # The same many at once, each taking one of the earliest times offered first.
         if args.earliest_clients:
             runs.append(
@@ -712,6 +726,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     args.earliest_clients, args.latency, folder, args.seed, earliest=True
                 )
             )
+        if args.bookings_only:
+            return {"command": "python -m bench " + " ".join(sys.argv[1:]), "bookings": runs}
         main_run = next((r for r in runs if r["clients"] == 100), runs[0])
         bare = await baseline(max(200, main_run["updates"]))
         traffic = await capture_traffic(args.traffic_clients, folder, args.seed)
@@ -761,11 +777,17 @@ def _cpus() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "--clients", type=int, nargs="+", default=[10, 100], help="client counts (e.g. 10 100 1000)"
+        "--clients",
+        type=int,
+        nargs="*",
+        default=[10, 100],
+        help="client counts (e.g. 10 100 1000; none: only the runs below)",
     )
     parser.add_argument("--latency", type=float, default=0.1, help="Altegio latency, seconds")
     parser.add_argument("--conversations", type=int, default=300)
-    parser.add_argument("--spread-clients", type=int, default=20)
+    parser.add_argument(
+        "--spread-clients", type=int, default=20, help="clients arriving spread (0: no such run)"
+    )
     parser.add_argument("--spread", type=float, default=60.0, help="seconds their arrivals span")
     parser.add_argument(
         "--earliest-clients",
@@ -778,6 +800,11 @@ def main() -> None:
         "--traffic-clients", type=int, default=50, help="clients for the same-traffic baseline"
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--bookings-only",
+        action="store_true",
+        help="only the booking runs: no CPU baselines, memory, reminders or account costs",
+    )
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
     args = parser.parse_args()
     results = asyncio.run(main_async(args))

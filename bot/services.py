@@ -14,6 +14,7 @@ from typing import Protocol
 
 from bot.altegio.client import AltegioClient
 from bot.draft import Holds
+from bot.earliest import Offered
 from bot.i18n import Catalogs
 from bot.limits import Answered, CodeGuard, FloodGuard
 from bot.metrics import Heartbeat, Metrics
@@ -67,6 +68,7 @@ class Services:
     flood: FloodGuard
     codes: CodeGuard
     holds: Holds = field(default_factory=Holds)
+    offered: Offered = field(default_factory=Offered)  # the earliest times each flow is offered
     pending: PendingWrites = field(default_factory=PendingWrites)
     answered: Answered = field(default_factory=Answered)
     # Booking calls this process is making right now (their attempts are not orphans).

@@ -25,9 +25,12 @@ def put_draft(context: Context, draft: Draft | None) -> None:
     previous = context.user_data.draft
     if previous is not None and (draft is None or previous.get("flow") != draft.flow):
         holds.release(str(previous.get("flow")))
+        context.services.offered.follow(str(previous.get("flow")), None)
     if draft is not None:
         # The chosen time is held from the bot's other clients while this client books it.
         holds.keep(draft.flow, draft.staff_id, draft.slot, context.now())
+        # So are the earliest times offered to the client while they look at them.
+        context.services.offered.follow(draft.flow, draft)
     # A finished booking's buttons, tapped again (twenty times on Confirm), get a quiet answer.
     context.user_data.put_draft(draft)
 

@@ -30,9 +30,8 @@ async def offer_earliest(update: Update, context: Context, draft: Draft, intro: 
     keys = Keys(draft.flow, t)
     draft.earliest = {}
     rows = []
-    for early in offered:
+    for key, early in offered.items():
         start = early.slot.start
-        key = f"{time_arg(start)}-{early.staff_id}"
         draft.earliest[key] = (early.staff_id, early.slot.raw, early.slot.length)
         label = f"{t.date(start.date())}, {t.time(start)}"
         if not draft.staff_id:
@@ -44,14 +43,16 @@ async def offer_earliest(update: Update, context: Context, draft: Draft, intro: 
     return True
 
 
-async def _earliest(context: Context, draft: Draft, chat_id: int) -> list[Early]:
-    """None to offer for a move of an appointment with anyone: a move keeps who it is with,
-    so it could not promise the team member a time is offered with."""
+async def _earliest(context: Context, draft: Draft, chat_id: int) -> dict[str, Early]:
+    """The times to offer by button, noted as offered to this flow (so the bot's other clients
+    are offered others). None for a move of an appointment with anyone: a move keeps who it
+    is with, so it could not promise the team member a time is offered with."""
     assert draft.staff_id is not None
     if draft.reschedule and not draft.staff_id:
-        return []
+        return {}
     now = context.now()
     holds = context.services.holds
+    offered = context.services.offered
     own = context.services.storage.bookings_for_chat(chat_id)
     busy = [
         (b.start, b.start + timedelta(seconds=b.length))
@@ -59,20 +60,26 @@ async def _earliest(context: Context, draft: Draft, chat_id: int) -> list[Early]
         if b.status == "active" and b.record_id != draft.reschedule
     ]
     try:
-        return await earliest(
+        found = await earliest(
             context.services.altegio,
             draft.service_ids,
             draft.staff_id,
             lambda staff: holds.held_for_others(draft.flow, staff, now),
             now=now,
             busy=busy,
+            claimed=lambda staff: offered.others(draft.flow, staff, now),
         )
     except errors.StaffGone:
         raise
     except errors.AltegioError as exc:
         # The calendar does without them; when Altegio fails for it too, the client hears so.
         log.info("the earliest times could not be read: %s", type(exc).__name__)
-        return []
+        found = []
+    # Noted at once, with nothing awaited since they were chosen: the next client's offer
+    # leaves them out.
+    offers = {f"{time_arg(e.slot.start)}-{e.staff_id}": e for e in found}
+    offered.offer(draft.flow, offers, now)
+    return offers
 
 
 async def on_soon(update: Update, context: Context, draft: Draft, cb: Callback) -> Outcome:
@@ -83,6 +90,7 @@ async def on_soon(update: Update, context: Context, draft: Draft, cb: Callback) 
         # Not among the times offered last (an old button): the earliest as they are now.
         return go(draft, Step.DAY)
     staff_id, draft.slot, draft.slot_length = offered
+    context.services.offered.take(draft.flow, cb.arg, context.now())
     draft.early = draft.staff_id
     draft.staff_id = staff_id
     draft.day = f"{cb.arg[:4]}-{cb.arg[4:6]}-{cb.arg[6:8]}"

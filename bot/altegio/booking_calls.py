@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from bot.altegio import errors
+from bot.altegio.catalogue_calls import forget_times, took
 from bot.altegio.location_calls import LocationCalls
 from bot.altegio.models.lenient import Json
 from bot.altegio.models.visits import CreatedRecord, Record, created_records, records_from_wire
@@ -97,12 +98,16 @@ class BookingCalls(LocationCalls):
 
     async def check(self, appointments: Sequence[Appointment]) -> None:
         """Dry run: raises `Rejected` (`SlotTaken`, `NoStaffAvailable`, ...) when it would fail."""
-        await self._request(
-            "POST",
-            f"book_check/{self.company_id}",
-            body={"appointments": [a.as_wire() for a in appointments]},
-            route="book_check",
-        )
+        try:
+            await self._request(
+                "POST",
+                f"book_check/{self.company_id}",
+                body={"appointments": [a.as_wire() for a in appointments]},
+                route="book_check",
+            )
+        except (errors.SlotTaken, errors.NoStaffAvailable):
+            self._refused(appointments)
+            raise
 
     async def book(self, booking: NewBooking) -> list[CreatedRecord]:
         """Create the appointments. Never repeated once sent: see `OutcomeUnknown`."""
@@ -115,6 +120,9 @@ class BookingCalls(LocationCalls):
                 route="book_record",
                 wait=BOOKING_TIMEOUT,
             )
+        except (errors.SlotTaken, errors.NoStaffAvailable):
+            self._refused(booking.appointments)
+            raise
         except errors.UnexpectedResponse as exc:
             # A success status with a body nobody can read (an HTML page, cut-off JSON): Altegio
             # most likely booked, but which record it made is unknown.
@@ -123,11 +131,10 @@ class BookingCalls(LocationCalls):
             ) from exc
         # Cached days and team members stay: they may go stale for a minute, but free times are
         # always read fresh and book_record refuses a taken time, so the rate limit is not spent
-        # reloading them after each booking. The team member's nearest times, kept for every
-        # client offered them, no longer hold: they are read again.
+        # reloading them after each booking. The team member's times kept for the earliest offer
+        # lose the time just booked, and every time overlapping it, without a read.
         for appointment in booking.appointments:
-            staff = appointment.staff_id
-            self._cache.drop(f"avail:near:{staff}:" if staff else "avail:near:")
+            took(self._cache, appointment.staff_id, appointment.datetime, appointment.service_ids)
         try:
             return created_records(data)
         except errors.UnexpectedResponse as exc:
@@ -135,6 +142,12 @@ class BookingCalls(LocationCalls):
             raise errors.OutcomeUnknown(
                 "book_record: success without a record", answered=True
             ) from exc
+
+    def _refused(self, appointments: Sequence[Appointment]) -> None:
+        """Altegio found a time taken: the times kept of those team members are read afresh
+        (the team, and everyone else's times, stay as they are)."""
+        for appointment in appointments:
+            forget_times(self._cache, appointment.staff_id)
 
     async def reschedule(
         self, record_id: int, new_datetime: str, user_token: str | None = None

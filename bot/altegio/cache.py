@@ -73,6 +73,20 @@ class TtlCache:
         for key in [k for k in self._values if k.startswith(prefix)]:
             del self._values[key]
 
+    def kept(self, prefix: str) -> dict[str, Any]:
+        """The values kept under `prefix` that are still fresh, by key."""
+        now = self._monotonic()
+        return {
+            k: v for k, (until, v) in self._values.items() if k.startswith(prefix) and until > now
+        }
+
+    def patch(self, prefix: str, change: Callable[[Any], Any]) -> None:
+        """Put `change(value)` in place of each value kept under `prefix`, for as long as it was
+        to be kept: what the client itself has just changed at Altegio, known without a read."""
+        for key, (until, value) in list(self._values.items()):
+            if key.startswith(prefix):
+                self._values[key] = (until, change(value))
+
     def expire(self, key: str) -> None:
         """Read `key` afresh next time, but keep the old value for `stale_if_error`."""
         hit = self._values.get(key)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from bot.altegio import errors
+from bot.altegio.cache import TtlCache
 from bot.altegio.location_calls import LocationCalls
 from bot.altegio.models.catalogue import Catalogue, Staff
 from bot.altegio.models.free_times import BookableDates, Nearest, Slot
@@ -153,22 +154,30 @@ class CatalogueCalls(LocationCalls):
         )
         return [s for s in Slot.list_from_wire(data, company.tz, day) if s.start.date() == day]
 
-    async def nearest(self, staff_id: int, service_ids: Sequence[int]) -> Nearest:
-        """A team member's nearest free times (`book_staff_seances`).
+    async def nearest(
+        self, staff_id: int, service_ids: Sequence[int], after: date | None = None
+    ) -> Nearest:
+        """A team member's nearest free times (`book_staff_seances`); `after`: looked for from
+        that day on (`datetime`, which some of Altegio's servers do not take: they answer the
+        nearest day all the same), kept as long as the days are.
 
         Kept for `_nearest_ttl` seconds and shared by every client offered them (the earliest
-        times are what everybody is offered first); a booking with the team member, or a time
-        found taken, drops the copy. When Altegio names the day but gives no times, the day's
+        times are what everybody is offered first); a booking the bot makes with the team
+        member takes its time out of the copy (`took`), a time Altegio refuses as taken drops
+        the copy (`forget_times`). When Altegio names the day but gives no times, the day's
         times are read.
         """
         company = await self.company()
+        params = services_param(service_ids)
+        if after is not None:
+            params.append(("datetime", f"{after.isoformat()}T00:00:00"))
 
         async def load() -> Nearest:
             data = await self._staff_read(
                 staff_id,
                 "GET",
                 f"book_staff_seances/{self.company_id}/{staff_id}",
-                services_param(service_ids),
+                params,
                 "book_staff_seances",
             )
             found = Nearest.from_wire(data, company.tz)
@@ -179,11 +188,25 @@ class CatalogueCalls(LocationCalls):
             return found
 
         key = f"avail:near:{staff_id}:{','.join(map(str, service_ids))}"
-        return await self._cache.get(key, self._nearest_ttl, load)
+        if after is None:
+            return await self._cache.get(key, self._nearest_ttl, load)
+        return await self._cache.get(f"{key}@{after}", self._availability_ttl, load)
+
+    async def day_times(self, staff_id: int, day: date, service_ids: Sequence[int]) -> list[Slot]:
+        """A day's free times after the nearest day, for the earliest times offered when others
+        are being offered the nearest ones: shared, and kept as long as the days are (what the
+        bot books is taken out of them, a time refused drops them, `took`/`forget_times`)."""
+
+        async def load() -> list[Slot]:
+            return await self.times(staff_id, day, service_ids)
+
+        key = f"avail:day:{staff_id}:{','.join(map(str, service_ids))}:{day}"
+        slots: list[Slot] = await self._cache.get(key, self._availability_ttl, load)
+        return slots
 
     def forget_nearest(self, staff_id: int) -> None:
-        """A booking with the team member (0: with anyone) took one of their times."""
-        self._cache.drop("avail:near:" if not staff_id else f"avail:near:{staff_id}:")
+        """The team member's (0: everyone's) times kept for the earliest offer no longer hold."""
+        forget_times(self._cache, staff_id)
 
     async def _staff_read(
         self,
@@ -233,8 +256,58 @@ class CatalogueCalls(LocationCalls):
         self._cache.drop("services:")
 
     def forget_availability(self) -> None:
-        """Drop cached staff and days, e.g. after a slot turned out to be taken."""
+        """Drop cached staff and days, e.g. after a team member turned out to have gone."""
         self._cache.drop("avail:")
+
+
+# The copies of free times kept for the earliest offer, per team member: the nearest day's
+# (`book_staff_seances`) and the days after it. Days (`book_dates`) are kept per team member too.
+_TIMES = ("avail:near:{}:", "avail:day:{}:")
+
+
+def forget_times(cache: TtlCache, staff_id: int) -> None:
+    """Altegio refused a time with the team member (0: with anyone) as taken: their kept times
+    and days are read afresh, and so are "anyone's" days. The team and everyone else's times
+    stay: the refusal tells nothing of them."""
+    if not staff_id:
+        for prefix in (*_TIMES, "avail:dates:"):
+            cache.drop(prefix.format(""))
+        return
+    for prefix in (*_TIMES, "avail:dates:{}:"):
+        cache.drop(prefix.format(staff_id))
+    cache.drop("avail:dates:0:")
+
+
+def took(cache: TtlCache, staff_id: int, raw: str, service_ids: Sequence[int]) -> None:
+    """The bot has just booked `raw` with the team member: every time kept for them that
+    overlaps it goes, with no read, so no client is offered it meanwhile. Where the booked
+    time's length is not among the kept copies, or anyone was booked, those copies are read
+    afresh instead."""
+    services = ",".join(map(str, service_ids))
+    near, day = (prefix.format(staff_id) + services for prefix in _TIMES)
+    copies = [
+        kept.slots if isinstance(kept, Nearest) else kept
+        for key, kept in {**cache.kept(near), **cache.kept(day)}.items()
+        if key in (near, day) or key.startswith((near + "@", day + ":"))
+    ]
+    booked = next((s for slots in copies for s in slots if s.raw == raw and s.length), None)
+    if not staff_id or booked is None or not booked.length:
+        # The days stay: a booking seldom fills one, and the day's times are read fresh.
+        for prefix in _TIMES:
+            cache.drop(prefix.format(staff_id or ""))
+        return
+    start, end = booked.start, booked.start + timedelta(seconds=booked.length)
+
+    def free(slots: Sequence[Slot]) -> list[Slot]:
+        return [s for s in slots if not (s.start < end and start < s.start + _span(s))]
+
+    cache.patch(_TIMES[0].format(staff_id), lambda n: Nearest(n.day, tuple(free(n.slots))))
+    cache.patch(_TIMES[1].format(staff_id), free)
+
+
+def _span(slot: Slot) -> timedelta:
+    """How long a free time lasts: its length, or its first minute where Altegio gave none."""
+    return timedelta(seconds=slot.length or 60)
 
 
 def services_param(service_ids: Sequence[int]) -> list[tuple[str, str]]:

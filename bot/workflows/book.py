@@ -147,8 +147,13 @@ async def resend_code(
 
 def learn_from_refusal(services: Services, exc: errors.Rejected) -> None:
     """What a refusal says about the copies kept of the salon: free times are read afresh, and
-    settings that did not foresee it (a required e-mail or comment, an unnamed reason) too."""
+    settings that did not foresee it (a required e-mail or comment, an unnamed reason) too.
+    A time found taken concerns only its team member, whose times the Altegio client has
+    already dropped: the team and everyone else's times stay, so a rush of clients refused
+    one after another does not read them all again each time."""
     altegio = services.altegio
+    if isinstance(exc, errors.SlotTaken | errors.NoStaffAvailable):
+        return
     altegio.forget_availability()
     if isinstance(exc, errors.EmailRequired | errors.CommentRequired):
         altegio.forget_company()  # the salon's settings have changed, or were never told
