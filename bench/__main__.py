@@ -40,6 +40,7 @@ from telegram.request import BaseRequest, RequestData
 
 from bench.account_costs import account_costs
 from bench.visit_costs import visit_costs
+from bench.waitlist_costs import waitlist_costs
 from bot.altegio.limiter import RateLimiter
 from bot.app import OFFLINE_TOKEN, build_application, build_services
 from bot.context import BotApplication
@@ -701,10 +702,20 @@ def table(results: dict[str, Any]) -> str:
         )
     for case in results.get("visits", []):
         lines.append(
-            f"Visits of {case['services']} service(s), {case['visits']} booked: "
+            f"Visits of {case['services']} service(s) in {case.get('parts', 1)} part(s), "
+            f"{case['visits']} booked: "
             f"{case['requests_first']} requests the first (cold), "
             f"{case['requests_per_visit_warm']} each after"
         )
+    waiting = results.get("waitlist")
+    if waiting:
+        for name in ("all_days_full", "every_day_has_free_times"):
+            case = waiting[name]
+            lines.append(
+                f"Waiting list, {waiting['wishes']} wishes, {name.replace('_', ' ')}: "
+                f"{case['requests_per_minute']} requests a minute "
+                f"({case['share_of_limit'] * 100:.1f} % of {waiting['limit_per_minute']})"
+            )
     return "\n".join(lines)
 
 
@@ -736,6 +747,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         reminders = await reminders_at_scale(args.reminders, 1000, folder)
         account = await account_costs(folder, _in_process_bot, _stop)
         visits = await visit_costs(folder, _in_process_bot, _stop)
+        waiting = await waitlist_costs()
     bot_alone = traffic.bot_cpu / len(traffic.updates) * 1000
     return {
         "machine": {
@@ -767,6 +779,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "reminders": reminders,
         "account": account,
         "visits": visits,
+        "waitlist": waiting,
     }
 
 
