@@ -13,6 +13,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
+from bot import visit_plan
 from bot.altegio import errors
 from bot.altegio.models import parse_datetime
 from bot.context import Context
@@ -42,6 +43,7 @@ from conversations.flow import (
 )
 from conversations.screens import show
 from conversations.texts import h
+from conversations.visit_parts import schedule_lines
 
 log = logging.getLogger(__name__)
 
@@ -142,13 +144,19 @@ async def _choice_text(context: Context, draft: Draft) -> str:
     member = await chosen_staff(context, draft)
     company = await context.services.altegio.company()
     start = parse_datetime(draft.slot, company.tz) if draft.slot else None
+    if draft.parts and start is not None:
+        # A visit in parts: its day, then each part with its team member and time.
+        day = t.long_date(start.astimezone(company.tz).date())
+        lines = await schedule_lines(context, draft, company.tz)
+        return "\n".join([f"<b>{h(day)}</b>", *lines[2:]])
     when = ""
     if start is not None:
         local = start.astimezone(company.tz)
         when = t.gettext("%(day)s at %(time)s", day=t.long_date(local.date()), time=t.time(local))
+    visit = await visit_plan.visit(context.services.altegio, draft.service_ids)
     return t.gettext(
         "<b>%(service)s</b> with %(staff)s, %(when)s.",
-        service=h(service.title if service else ""),
+        service=h(visit.title or (service.title if service else "")),
         staff=h(staff_name(context, member)),
         when=when,
     )

@@ -52,6 +52,8 @@ async def test_two_services_booked_as_consecutive_appointments_with_two_team_mem
     text = plain(user.last.text)
     assert "Free times on Friday" in text and "for the whole visit" in text, user.screen()
     await user.tap_number(1)
+    text = plain("\n".join(user.bot_texts[-2:]))  # the phone step names the whole visit
+    assert "Women's haircut with Anna Weber" in text and "Gel manicure with Mia Hoffmann" in text
     await user.send("+49 151 23456789")
     await user.tap("Keep this name")
     await user.tap("Skip")

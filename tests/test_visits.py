@@ -79,6 +79,8 @@ async def test_two_services_booked_as_one_appointment_with_one_team_member(bot: 
     await user.tap(next(b for b in labels if b.startswith("Anna Weber")))
     await user.send("Friday")
     await user.tap_number(1)
+    shown = plain("\n".join(user.bot_texts[-2:]))  # the phone step names the whole visit
+    assert "Women's haircut, Blow-dry & styling with Anna Weber" in shown
     await user.send("+49 151 23456789")
     await user.tap("Keep this name")
     await user.tap("Skip")
