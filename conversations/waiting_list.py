@@ -190,7 +190,7 @@ async def _keep(update: Update, context: Context, draft: Draft, first: date, las
     else:
         what = await _what(services, t, draft.service_ids, draft.staff_id)
         text = t.gettext(
-            "Done: you are on the waiting list for %(what)s, %(days)s. When a time frees up, "
+            "Done: you are on the waiting list for %(what)s (%(days)s). When a time frees up, "
             "I will offer it to you here for %(minutes)s minutes, in the order clients asked.",
             what=what,
             days=_days(t, first, last),
