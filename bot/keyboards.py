@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.altegio.models import Staff
 from bot.i18n import Translator
 
 VERSION = "b1"
@@ -266,6 +267,19 @@ class Keys:
             turn.append(self.button(t.month(following) + " ›", "mon", following.strftime("%Y%m")))
         rows.append(turn)
         return self.markup(rows)
+
+    def team(self, staff: Sequence[Staff]) -> list[list[InlineKeyboardButton]]:
+        """ "Any available team member", then each one, with their nearest free day if known."""
+        t = self.t
+        rows = [[self.button(t.gettext("Any available team member"), "stf", 0)]]
+        for member in staff:
+            label = member.name
+            if member.nearest_date:
+                label = t.gettext(
+                    "%(name)s · from %(day)s", name=member.name, day=t.date(member.nearest_date)
+                )
+            rows.append([self.button(label, "stf", member.id)])
+        return rows
 
     def days(self, days: Sequence[date]) -> InlineKeyboardMarkup:
         rows = [[self.button(self.t.date(d), "day", day_arg(d))] for d in days]

@@ -187,14 +187,7 @@ async def show_staff(update: Update, context: Context, draft: Draft) -> Outcome:
         text = notice + text + await call_salon(context)
         await show(update, context, text, keys.markup(drop_rows), draft=draft)
         return Step.STAFF
-    rows = [[keys.button(t.gettext("Any available team member"), "stf", 0)]]
-    for member in staff:
-        label = member.name
-        if member.nearest_date:
-            label = t.gettext(
-                "%(name)s · from %(day)s", name=member.name, day=t.date(member.nearest_date)
-            )
-        rows.append([keys.button(label, "stf", member.id)])
+    rows = keys.team(staff)
     lines = [
         f"• <b>{h(m.name)}</b>" + (f" — {h(m.specialization)}" if m.specialization else "")
         for m in staff

@@ -70,14 +70,7 @@ async def show_part_staff(
         text += await call_salon(context)
         await show(update, context, text, keys.markup(visit_rows), draft=draft)
         return Step.STAFF
-    rows = [[keys.button(t.gettext("Any available team member"), "stf", 0)]]
-    for member in staff:
-        label = member.name
-        if member.nearest_date:
-            label = t.gettext(
-                "%(name)s · from %(day)s", name=member.name, day=t.date(member.nearest_date)
-            )
-        rows.append([keys.button(label, "stf", member.id)])
+    rows = keys.team(staff)
     text = intro + t.gettext(
         "Who would you like for <b>%(service)s</b>?", service=h(named[index].title)
     )
