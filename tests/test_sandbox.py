@@ -1041,7 +1041,7 @@ def test_documented_company_shape_is_exactly_get_location(
     data = company(api)
     assert set(data) == DOCUMENTED_COMPANY_KEYS
     assert data["timezone_name"] == "Europe/Berlin"
-    assert data["main_group"] == []
+    assert data["main_group"] == {"id": 100, "title": "Studio Aurora"}  # the chain 100
     assert data["social"] == dict.fromkeys(
         ("facebook", "instagram", "telegram", "whatsapp", "viber"), ""
     )

@@ -9,14 +9,18 @@ from zoneinfo import ZoneInfo
 
 from bot.altegio import errors
 from bot.altegio.cache import TtlCache
-from bot.altegio.models.company import Company, Facts
-from bot.altegio.models.lenient import as_int
+from bot.altegio.models.company import Company, Facts, chain_from_wire
+from bot.altegio.models.lenient import Json, as_int, as_list
 from bot.altegio.models.policy_text import policy_text
 from bot.altegio.models.visits import Record
 from bot.altegio.transport import Transport
 
 # The client's parts log under the one name the client always had, so log lines read as before.
 log = logging.getLogger("bot.altegio.client")
+
+# `companies` lists 50 a page unless told otherwise; a chain is read up to this many pages.
+_CHAIN_PAGE = 50
+_CHAIN_PAGES = 10
 
 
 class LocationCalls(Transport):
@@ -80,6 +84,36 @@ class LocationCalls(Transport):
             self._facts = learned
             if self._on_facts is not None:
                 self._on_facts(learned)
+
+    async def chain(self, group_id: int) -> list[Company]:
+        """The locations of the chain `group_id` (Altegio's "group"), in the chain's order; []
+        for a chain Altegio does not know. Kept as long as the location; read page by page
+        while a page comes back full."""
+
+        async def load() -> list[Company]:
+            data: list[Json] = []
+            for page in range(1, _CHAIN_PAGES + 1):
+                params = [("group_id", str(group_id)), ("count", str(_CHAIN_PAGE))]
+                if page > 1:
+                    params.append(("page", str(page)))
+                try:
+                    listed = as_list(
+                        await self._request("GET", "companies", route="companies", params=params)
+                    )
+                except errors.NotFound:
+                    listed = []
+                # A service that ignores `page` answers the first page again: stop there.
+                if listed and listed[:1] == data[:1]:
+                    break
+                data.extend(listed)
+                if len(listed) < _CHAIN_PAGE:
+                    break
+            return chain_from_wire(data, group_id)
+
+        chain: list[Company] = await self._cache.get(
+            f"chain:{group_id}", self._catalogue_ttl, load, stale_if_error=True
+        )
+        return chain
 
     async def privacy_policy(self) -> str | None:
         """The location's own privacy policy as plain text, or None when it has none.

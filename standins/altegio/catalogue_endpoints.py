@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 import httpx
 
 from standins.altegio.salon import HORIZON_DAYS, SalonState
-from standins.altegio.seed import Salon, StaffMember
+from standins.altegio.seed import CHAIN_TITLES, Salon, StaffMember
 from standins.altegio.wire import (
     AVATAR,
     AVATAR_BIG,
@@ -75,7 +75,7 @@ def get_company(state: SalonState, salon: Salon, params: httpx.QueryParams) -> J
             "booking_comment_input_name": loc.booking_comment_input_name,
             "booking_notify_text": "",
             "reminds_sms_disabled": False,
-            "main_group_id": 0,
+            "main_group_id": loc.group_id,
             "bookforms": bookforms,
             "payment_policy": {"type": "none"},
         }
@@ -114,12 +114,12 @@ def _documented_company(
     data |= {
         "group_priority": 0,
         "push_notification_phone_confirm": 0,
-        "main_group_id": 0,
-        # "An object or an empty array": the location belongs to no chain.
-        "main_group": [],
+        "main_group_id": loc.group_id,
+        # "An object or an empty array": `[]` when the location belongs to no chain.
+        "main_group": _group(loc.group_id) or [],
     }
     if params.get("show_groups") == "1":
-        data["groups"] = []
+        data["groups"] = [_group(loc.group_id)] if loc.group_id else []
     data["bookforms"] = bookforms
     if params.get("bookform_id"):
         data["online_sales_form_url"] = f"https://o{loc.id}.alteg.io"
@@ -127,6 +127,11 @@ def _documented_company(
     if params.get("my") == "1":
         data["access"] = {}
     return data
+
+
+def _group(group_id: int) -> Json:
+    """A chain as a location names it (the sandbox's pick: its id and title)."""
+    return {"id": group_id, "title": CHAIN_TITLES.get(group_id, "")} if group_id else {}
 
 
 def _offset(state: SalonState, salon: Salon) -> int | float:

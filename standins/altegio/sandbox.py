@@ -110,6 +110,7 @@ from standins.altegio.catalogue_endpoints import (
     book_times,
     get_company,
 )
+from standins.altegio.chain_endpoints import companies
 from standins.altegio.client_accounts import (
     mark_attendance,
     revoke_user_token,
@@ -373,6 +374,8 @@ def _route(
     match method, segments:
         case "GET", ["company", cid]:
             return 200, get_company(state, salon_at(state, cid), params)
+        case "GET", ["companies"]:  # a chain's locations: `chain_endpoints`
+            return 200, companies(state, params)
         case "GET", ["privacy_policy", cid]:
             policy = salon_at(state, cid).location.privacy_policy
             return 200, ok({"text": policy} if policy else None)

@@ -11,6 +11,9 @@ from datetime import time
 
 SANDBOX_COMPANY_ID = 1001
 SANDBOX_SMS_COMPANY_ID = 1002
+SANDBOX_CHAIN_ID = 100
+"""The chain (Altegio's "group") of 1001, 1002 and the salon in Riga, 1004."""
+CHAIN_TITLES = {SANDBOX_CHAIN_ID: "Studio Aurora"}
 
 Schedule = Mapping[int, tuple[tuple[time, time], ...]]
 """Weekday (Monday = 0) to the local working intervals of that day."""
@@ -53,6 +56,9 @@ class Location:
     """The reminder the salon set up in Altegio, in hours before the visit (0 = off); a booking
     that names none gets this one."""
     default_notify_by_email: int = 0
+    group_id: int = 0
+    """The chain the location belongs to (`main_group_id`, and `GET companies?group_id=`); 0 for
+    none."""
     # How the sandbox speaks, not what the salon is: these never reach the wire as fields.
     company_shape: str = "full"
     """`GET company`: "full" (every field the sandbox knows) or "documented" (exactly "Get
@@ -191,6 +197,7 @@ AURORA = Salon(
         phone_confirmation=False,
         # The demo salons preset no reminder, so a booking that names none gets none.
         default_notify_by_sms=24,
+        group_id=SANDBOX_CHAIN_ID,
     ),
     categories=(
         Category(501, "Hair", 60),
@@ -323,6 +330,7 @@ AURORA_MITTE = Salon(
         currency_short_title="EUR",
         phone_confirmation=True,
         default_notify_by_sms=24,
+        group_id=SANDBOX_CHAIN_ID,
     ),
     categories=(
         Category(601, "Hair", 60),

@@ -121,8 +121,9 @@ class Company:
     comment_required: bool = False
     comment_label: str = ""  # the salon's own name for the comment field, if it set one
     email_required: bool = False
-    latitude: float | None = None
-    longitude: float | None = None
+    latitude: float | None = None  # `coordinate_lat`; None with the longitude when unset
+    longitude: float | None = None  # `coordinate_lon`
+    group_id: int = 0  # the chain (`main_group_id`); 0 when the location belongs to none
 
     @property
     def tz(self) -> ZoneInfo:
@@ -150,6 +151,8 @@ class Company:
         if not raw:
             raise UnexpectedResponse("company: no data")
         facts = Facts.from_wire(raw)
+        main_group = as_dict(raw.get("main_group"))
+        latitude, longitude = _coordinates(raw.get("coordinate_lat"), raw.get("coordinate_lon"))
         return cls(
             id=require_int(raw.get("id"), "company.id"),
             title=as_str(raw.get("title")) or as_str(raw.get("public_title")),
@@ -165,14 +168,38 @@ class Company:
             comment_required=as_bool(raw.get("booking_comment_required")),
             comment_label=as_str(raw.get("booking_comment_input_name")),
             email_required=as_bool(raw.get("booking_email_required")),
-            latitude=_coordinate(raw.get("coordinate_lat"), 90),
-            longitude=_coordinate(raw.get("coordinate_lon"), 180),
+            latitude=latitude,
+            longitude=longitude,
+            group_id=as_int(raw.get("main_group_id")) or as_int(main_group.get("id")) or 0,
         )
 
 
-def _coordinate(value: Json, limit: float) -> float | None:
-    number = as_decimal(value)
-    # 0/0 is how an unset map pin arrives.
-    if number is None or number == 0 or abs(number) > limit:
-        return None
-    return float(number)
+def _coordinates(lat: Json, lon: Json) -> tuple[float | None, float | None]:
+    """The map pin, or (None, None) when either half is missing or out of range, or both are 0
+    (how an unset pin arrives)."""
+    latitude, longitude = as_decimal(lat), as_decimal(lon)
+    if latitude is None or longitude is None or abs(latitude) > 90 or abs(longitude) > 180:
+        return None, None
+    if latitude == 0 and longitude == 0:
+        return None, None
+    return float(latitude), float(longitude)
+
+
+def chain_from_wire(data: Json, group_id: int) -> list[Company]:
+    """A chain's locations (`GET companies?group_id=`), in the chain's order: a higher
+    `group_priority` first, else as listed. Entries without an id, repeated ones and those
+    marked not `active` are left out; each belongs to `group_id` unless it names its own."""
+    listed: list[tuple[int, int, Company]] = []
+    seen: set[int] = set()
+    for index, entry in enumerate(as_list(data)):
+        raw = as_dict(entry)
+        active = raw.get("active")
+        if as_int(raw.get("id")) is None or (active not in (None, "") and not as_bool(active)):
+            continue
+        company = Company.from_wire(raw)
+        if company.id in seen:
+            continue
+        seen.add(company.id)
+        company = company if company.group_id else replace(company, group_id=group_id)
+        listed.append((-(as_int(raw.get("group_priority")) or 0), index, company))
+    return [company for *_, company in sorted(listed, key=lambda item: item[:2])]
