@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.altegio.client import AltegioClient
 from bot.draft import Holds
@@ -42,6 +42,9 @@ class HookStatus:
     next_check: datetime | None = None  # None: at the next tick
     failures: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # News of the salon's changes Telegram did not take, told again at later ticks
+    # (`bot/workflows/salon_changes.Retell`).
+    retell: list[Any] = field(default_factory=list)
 
     @property
     def live(self) -> bool:

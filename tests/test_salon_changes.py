@@ -282,6 +282,30 @@ async def test_an_older_event_after_a_newer_one_changes_nothing(
     assert kept is not None and kept.start == FRIDAY_10 + timedelta(hours=5)
 
 
+async def test_a_salon_cancel_telegram_did_not_take_is_told_again(
+    make_bot: Callable[..., Any],
+) -> None:
+    """Telegram failing the message (an outage) loses nothing: it is told again at later
+    ticks, once; a change undone meanwhile is not told at all."""
+    bot = await hooked(make_bot)
+    user, record_id = await booked(bot)
+    bot.stub.fail_sends(user.chat_id, times=2)
+    bot.sandbox.salon_cancel(record_id)
+    await follow(bot)
+    assert said(user, CANCELLED) == 0
+    bot.clock.advance(seconds=30)
+    await follow(bot)  # not due yet
+    bot.clock.advance(seconds=40)
+    await follow(bot)  # due, and Telegram fails again
+    assert said(user, CANCELLED) == 0
+    bot.clock.advance(minutes=5)
+    assert await follow(bot) == 1
+    assert said(user, CANCELLED) == 1
+    bot.clock.advance(hours=2)
+    await follow(bot)
+    assert said(user, CANCELLED) == 1
+
+
 async def test_a_salon_cancel_is_told_once_and_its_reminders_go(
     make_bot: Callable[..., Any],
 ) -> None:

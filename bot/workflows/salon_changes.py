@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -184,6 +184,7 @@ async def process(services: Services, tell: Tell, turn: Turn, limit: int = 100) 
         except sqlite3.Error as exc:
             log.warning("altegio webhooks wait for the database: %s", exc)
             return 0
+        told += await _retell(services, tell)
         for event in events:
             await waitlist.note_event(services, event)  # a freed time read at once
             try:
@@ -200,10 +201,66 @@ async def process(services: Services, tell: Tell, turn: Turn, limit: int = 100) 
                 if delivery is Delivery.BLOCKED:
                     log.info("chat %s blocked the bot; the salon's change not told", news.chat_id)
                 elif delivery is Delivery.FAILED:
-                    log.warning("the salon's change not told to chat %s", news.chat_id)
+                    log.warning("the salon's change not told to chat %s yet", news.chat_id)
+                    _again(services, news, tries=0)
                 told += delivery is Delivery.DELIVERED
             storage.finish_hook_event(event.key)
     return told
+
+
+# A salon's change Telegram did not take is told again after these waits, then given up (the
+# client's list and reminder still say how the appointment stands).
+RETELL_AFTER = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Retell:
+    news: News
+    tries: int  # failed tells after the first
+    due: datetime
+
+
+def _again(services: Services, news: News, *, tries: int) -> None:
+    """Keep `news` to tell again (in memory: a restart tells the appointment's state at its
+    reminder). A newer change of the same appointment replaces it."""
+    record_id = news.fresh.booking.record_id
+    kept = [r for r in services.hooks.retell if r.news.fresh.booking.record_id != record_id]
+    if tries < len(RETELL_AFTER):
+        kept.append(Retell(news, tries, services.clock() + RETELL_AFTER[tries]))
+    else:
+        log.warning("the salon's change not told to chat %s; given up", news.chat_id)
+    services.hooks.retell = kept
+
+
+async def _retell(services: Services, tell: Tell) -> int:
+    """Tell again what Telegram did not take, while it is still how the appointment stands."""
+    now = services.clock()
+    due = [r for r in services.hooks.retell if isinstance(r, Retell) and r.due <= now]
+    told = 0
+    for item in due:
+        services.hooks.retell = [r for r in services.hooks.retell if r is not item]
+        if not _still_true(services, item.news):
+            continue
+        delivery = await tell(item.news)
+        if delivery is Delivery.FAILED:
+            _again(services, item.news, tries=item.tries + 1)
+        told += delivery is Delivery.DELIVERED
+    return told
+
+
+def _still_true(services: Services, news: News) -> bool:
+    """Whether the kept copy still says what the news says (a later change is told by itself)."""
+    kept = services.storage.booking(news.fresh.booking.record_id)
+    if kept is None:
+        return False
+    if news.told is Told.CANCELLED:
+        return kept.status != "active"
+    return kept.status == "active" and kept.start == news.fresh.booking.start
 
 
 async def _follow(services: Services, event: HookEvent, turn: Turn) -> News | None:

@@ -59,6 +59,8 @@ class BotApiStub(BaseRequest):
         self._allowed_updates: list[str] = []
         self._update_ids = itertools.count(1)
         self._query_ids = itertools.count(4_300_000_000_000_000_001)
+        # Chats whose next messages Telegram fails to take (a 502, as at an outage): how many.
+        self._outages: dict[str, int] = {}
         self._methods: dict[str, Callable[[Params], Any]] = {
             "getme": self._get_me,
             "getupdates": self._get_updates,
@@ -116,8 +118,13 @@ class BotApiStub(BaseRequest):
         handler = self._methods.get(name.lower())
         if handler is None:
             return self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+        params = Params.from_request(request_data)
+        chat = params.text("chat_id") or ""
+        if name.lower() == "sendmessage" and self._outages.get(chat, 0) > 0:
+            self._outages[chat] -= 1
+            return self._reply(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
         try:
-            result = handler(Params.from_request(request_data))
+            result = handler(params)
         except ApiError as exc:
             body = {"ok": False, "error_code": exc.code, "description": exc.description}
             return self._reply(exc.code, body)
@@ -137,6 +144,10 @@ class BotApiStub(BaseRequest):
             "first_name": self.bot_name,
             "username": self.bot_username,
         }
+
+    def fail_sends(self, chat_id: int, times: int = 1) -> None:
+        """The next `times` messages to the chat fail as at a Telegram outage (502)."""
+        self._outages[str(chat_id)] = times
 
     def now(self) -> int:
         """The current time as a Telegram date (never 0: PTB reads 0 as an inaccessible message)."""
