@@ -130,6 +130,8 @@ async def on_change(update: Update, context: Context, draft: Draft, cb: Callback
         [keys.button(t.gettext("Day and time"), "chg", "day")],
         [keys.button(t.gettext("Name and phone"), "chg", "who")],
     ]
+    if draft.activity is not None:  # a group class: the class (its day, its seats) is one
+        rows[:3] = [[keys.button(t.gettext("Class and seats"), "chg", "day")]]
     await show(
         update, context, t.gettext("What would you like to change?"), keys.markup(rows), draft=draft
     )

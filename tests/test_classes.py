@@ -60,6 +60,10 @@ def another_client_books(bot: Bot, event_id: object, seats: int) -> httpx.Respon
     return client.post(f"activity/{SANDBOX_STUDIO_ID}/{event_id}/book", json=body)
 
 
+def plain_buttons(user: StubUser) -> list[str]:
+    return [plain(label) for row in user.last.buttons for label in row]
+
+
 async def open_classes(user: StubUser) -> None:
     await user.send("/start")
     await user.tap("Group classes")
@@ -82,10 +86,18 @@ async def test_seats_in_a_class(make_bot: object) -> None:
     await user.tap("Skip")
     text = plain(user.last.text)
     assert "Class: Vinyasa Flow" in text and "Seats: 2" in text and "€36" in text, text
+    # Change offers the class itself (its day and seats), not a service or a team member.
+    await user.tap("✏️ Change")
+    assert plain_buttons(user) == ["Class and seats", "Name and phone", "« Back", "Cancel"]
+    await user.tap("Class and seats")
+    assert "How many seats would you like?" in user.last.text, user.screen()
+    await user.tap("3")
+    text = plain(user.last.text)
+    assert "Class: Vinyasa Flow" in text and "Seats: 3" in text, user.screen()
     await user.tap("✅ Confirm")
     assert "You are booked" in user.last.text, user.screen()
     after = next(e for e in events(bot, "2026-11-25", "2026-11-25"))
-    assert after["records_count"] == before["records_count"] + 2  # type: ignore[operator]
+    assert after["records_count"] == before["records_count"] + 3  # type: ignore[operator]
 
 
 async def test_a_full_class_offers_the_next_ones(make_bot: object) -> None:
