@@ -299,6 +299,10 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
     text = booked_text(
         t, outcome.title, outcome.staff_name, outcome.company, outcome.start, parts=outcome.parts
     )
+    if draft.activity is not None:  # a class: the seats booked, under what and when
+        lines = text.split("\n")
+        lines.insert(3, t.gettext("Seats: %(seats)s", seats=class_calls.seats_of(draft)))
+        text = "\n".join(lines)
     keys = Keys(NO_FLOW, t)
     markup = single(keys.button(t.gettext("Book another appointment"), "book"))
     await show(update, context, text, markup, new=update.callback_query is None)

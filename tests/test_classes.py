@@ -96,6 +96,7 @@ async def test_seats_in_a_class(make_bot: object) -> None:
     assert "Class: Vinyasa Flow" in text and "Seats: 3" in text, user.screen()
     await user.tap("✅ Confirm")
     assert "You are booked" in user.last.text, user.screen()
+    assert "Seats: 3" in user.last.text, user.screen()
     after = next(e for e in events(bot, "2026-11-25", "2026-11-25"))
     assert after["records_count"] == before["records_count"] + 3  # type: ignore[operator]
 
