@@ -33,7 +33,7 @@ from bot.i18n import SHIPPED_LANGUAGES, Catalogs
 from bot.limits import CodeGuard, FloodGuard
 from bot.metrics import Metrics
 from bot.persistence import SqlitePersistence
-from bot.services import Services
+from bot.services import Locations, Services
 from bot.settings import Settings
 from bot.storage import Storage
 from bot.updates import PerChatUpdateProcessor
@@ -82,22 +82,29 @@ def build_services(
     company_id = settings.altegio_company_id
     storage.bind(company_id)
 
-    def keep_facts(facts: Facts) -> None:
-        storage.save_location_facts(company_id, facts.as_json())
-
     client_options.setdefault("clock", clock)
-    altegio = AltegioClient(
-        partner_token=settings.partner_token,
-        company_id=company_id,
-        base_url=settings.altegio_base_url,
-        transport=transport,
-        # What records told about the location (phone, rules, currency) survives a restart.
-        facts=Facts.from_wire(storage.location_facts(company_id)),
-        on_facts=keep_facts,
-        **client_options,  # type: ignore[arg-type]
-    )
     metrics = Metrics()
-    altegio.on_request = metrics.altegio_request
+
+    def client_at(location: int, **shared: object) -> AltegioClient:
+        def keep_facts(facts: Facts) -> None:
+            storage.save_location_facts(location, facts.as_json())
+
+        client = AltegioClient(
+            partner_token=settings.partner_token,
+            company_id=location,
+            base_url=settings.altegio_base_url,
+            transport=transport,
+            # What records told about the location (phone, rules, currency) survives a restart.
+            facts=Facts.from_wire(storage.location_facts(location)),
+            on_facts=keep_facts,
+            **{**client_options, **shared},  # type: ignore[arg-type]
+        )
+        client.on_request = metrics.altegio_request
+        return client
+
+    altegio = client_at(company_id)
+    # Another location's client (an appointment kept there) shares the address's rate limit.
+    locations = Locations(altegio, lambda other: client_at(other, limiter=altegio.limiter))
     altegio.limiter.on_wait = metrics.limiter_wait.observe
     metrics.watch(
         queue=lambda: altegio.limiter.waiting, breaker_open=lambda: altegio.breaker.is_open
@@ -114,6 +121,7 @@ def build_services(
         flood=FloodGuard(lambda: clock().timestamp()),
         codes=CodeGuard(lambda: clock().timestamp()),
         started_at=clock(),
+        locations=locations,
     )
 
 
@@ -288,4 +296,5 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
 
 
 async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    await _services(application).altegio.aclose()
+    services = _services(application)
+    await (services.locations.aclose() if services.locations else services.altegio.aclose())

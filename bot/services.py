@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -59,6 +59,25 @@ class HookStatus:
         return record_id in self.known or created_at >= self.heard_since
 
 
+class Locations:
+    """One Altegio client per location of the partner, made when first needed and kept (its
+    caches with it), all behind the one rate limit of the bot's address."""
+
+    def __init__(self, own: AltegioClient, make: Callable[[int], AltegioClient]) -> None:
+        self._clients = {own.company_id: own}
+        self._make = make
+
+    def client(self, company_id: int) -> AltegioClient:
+        found = self._clients.get(company_id)
+        if found is None:
+            found = self._clients[company_id] = self._make(company_id)
+        return found
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+
+
 @dataclass(frozen=True, slots=True)
 class Services:
     """What handlers and workflows may use: the one owner of each outside world, and the clock."""
@@ -85,6 +104,16 @@ class Services:
     hooks: HookStatus = field(default_factory=HookStatus)
     # The waiting list's watcher: its share of the rate limit (`bot/workflows/waitlist.py`).
     waitlist: WatchState = field(default_factory=WatchState)
+    # The Altegio client of another location (of the same partner, behind the same rate
+    # limit), for what is kept of it: None when the bot knows only its own.
+    locations: Locations | None = None
+
+    def at(self, company_id: int) -> Services:
+        """These services with the Altegio client of `company_id` (an appointment's own
+        location); the same services for the bot's own location, or an unknown one (0)."""
+        if not company_id or company_id == self.altegio.company_id or self.locations is None:
+            return self
+        return replace(self, altegio=self.locations.client(company_id))
 
     @property
     def reminder_policy(self) -> ReminderPolicy:

@@ -78,7 +78,8 @@ async def _fresh_owned(update: Update, context: Context, cb: Callback) -> Found 
                 update, context, t.gettext("This appointment is not available."), alert=True
             )
         return None
-    services = context.services
+    # The appointment's own location: its address, timezone and rules.
+    services = context.services.at(booking.company_id)
     try:
         company = await services.altegio.company()
     except errors.AltegioError as exc:

@@ -116,7 +116,9 @@ async def list_appointments(update: Update, context: Context) -> None:
             lines.append(t.gettext("Your upcoming appointments:"))
         for visit in visit_records.grouped(active):
             item = visit[0]
-            local = item.booking.start.astimezone(company.tz)
+            # In the timezone of the appointment's own location (the bot's, or another one's).
+            zone = await services.at(item.booking.company_id).altegio.zone()
+            local = item.booking.start.astimezone(zone)
             day = f"{t.date(local.date())} · {t.time(local)}"
             title = item.title if len(visit) == 1 else titles(t, visit)
             label = day + (f" · {title}" if title else "")

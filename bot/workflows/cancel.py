@@ -66,10 +66,22 @@ class Partly:
 NotCancelled = Refused | VerifyNeeded | Unreachable
 
 
+async def _located(
+    services: Services, booking: StoredBooking, company: Company
+) -> tuple[Services, Company]:
+    """The services and the location of the appointment's own location (the bot's, unless it
+    was kept at another location of the partner)."""
+    if not booking.company_id or booking.company_id == company.id:
+        return services, company
+    services = services.at(booking.company_id)
+    return services, await services.altegio.company()
+
+
 async def cancel(
     services: Services, alerts: Alerts, fresh: Fresh, company: Company
 ) -> Cancelled | NotCancelled:
     """Cancel the appointment `fresh` was just read as."""
+    services, company = await _located(services, fresh.booking, company)
     outcome = await _cancel_one(services, alerts, fresh, company)
     if isinstance(outcome, Cancelled):
         funnel.cancelled(services, fresh.booking.record_id)
@@ -85,6 +97,8 @@ async def cancel_visit(
     one that may not be cancelled online leaves the whole visit as it is. A part Altegio then
     refuses stands, and the others are cancelled all the same; once Altegio stops answering,
     nothing more is tried."""
+    if parts:
+        services, company = await _located(services, parts[0].booking, company)
     if len(parts) == 1:
         return await cancel(services, alerts, parts[0], company)
     now = services.clock()

@@ -132,6 +132,7 @@ async def move(
     code: str | None,
 ) -> Outcome:
     """Move `booking` to `slot` (a time Altegio offered)."""
+    services = services.at(booking.company_id)  # at the appointment's own location
     altegio = services.altegio
     try:
         company = await altegio.company()

@@ -54,8 +54,9 @@ async def move_visit(
     code: str | None,
 ) -> Outcome:
     """Move the visit's parts (soonest first) to `slots`, one time Altegio offered per part."""
-    altegio = services.altegio
     assert visit and len(visit) == len(slots)
+    services = services.at(visit[0].company_id)  # at the visit's own location
+    altegio = services.altegio
     try:
         company = await altegio.company()
     except errors.AltegioError as exc:

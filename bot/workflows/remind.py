@@ -129,6 +129,7 @@ async def _notice(services: Services, reminder: Reminder, now: datetime) -> Noti
     booking = storage.booking(reminder.record_id)
     if booking is None or booking.status != "active":
         return DROPPED
+    services = services.at(booking.company_id)  # the appointment's own location
     if not storage.reminders_enabled(reminder.chat_id):
         return DROPPED
     if reminder.kind == "before" and booking.start <= now:

@@ -135,6 +135,7 @@ async def refresh(
     proof: the booking is then `UNCHECKED` and stays as it was stored. A user token Altegio
     refuses is dropped (the client is asked to verify again) and the hash read instead.
     """
+    services = services.at(booking.company_id)  # read at the appointment's own location
     altegio, storage = services.altegio, services.storage
     token = storage.user_token(booking.user_id)
     verified = storage.verified_phone(booking.user_id) if token else ""
@@ -165,6 +166,7 @@ async def follow(
 ) -> Fresh:
     """Bring the stored copy and its reminders in line with `record`, Altegio's word on it now
     (None with `gone`: proved gone; None alone: not known now)."""
+    services = services.at(booking.company_id)  # the zone of the appointment's own location
     storage, policy, now = services.storage, services.reminder_policy, services.clock()
     altegio = services.altegio
     if gone or (record is not None and record.deleted):
