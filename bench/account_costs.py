@@ -72,9 +72,14 @@ def labels(user: StubUser) -> list[str]:
 
 
 async def book_with_anna(
-    user: StubUser, day: date, phone: str = PHONE, added: str | None = None
+    user: StubUser,
+    day: date,
+    phone: str = PHONE,
+    added: str | None = None,
+    then: str | None = None,
 ) -> None:
-    """Women's haircut (with `added`, a service more in the visit) with Anna on `day`."""
+    """Women's haircut (with `added`, a service more in the visit) with Anna on `day`; `then`:
+    the team member of the visit's second part, when nobody does both."""
     await user.send("/book")
     await user.tap("Hair")
     await user.tap("Women's haircut")
@@ -82,6 +87,8 @@ async def book_with_anna(
         await user.tap("➕ Add another service")
         await user.tap(added)
     await user.tap(next(b for b in labels(user) if b.startswith("Anna Weber")))
+    if then:
+        await user.tap(next(b for b in labels(user) if b.startswith(then)))
     await user.send(f"{day.day}.{day.month}.{day.year}")
     await user.tap_number(1)
     if "Yes" in labels(user):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bench.account_costs import Client, book_with_anna, days_ahead, labels
+from bench.account_costs import Client, book_with_anna, days_ahead
 from bot.context import BotApplication
 from bot.limits import FloodGuard
 from standins.altegio.sandbox import Sandbox
@@ -40,10 +40,8 @@ async def one_case(
         user = Client(stub, app, user_id=700_101, first_name="Lea", phone_number=PHONE)
         for day in days_ahead(visits, WORKDAYS):
             before = altegio.requests_sent
-            if added == PARTS:
-                await _book_in_parts(user, day)
-            else:
-                await book_with_anna(user, day, PHONE, added)
+            then = "Mia Hoffmann" if added == PARTS else None  # nobody does both: Mia after
+            await book_with_anna(user, day, PHONE, added, then)
             counts.append(altegio.requests_sent - before)
     finally:
         await stop(app)
@@ -66,25 +64,3 @@ async def visit_costs(folder: Path, start: Start, stop: Stop) -> list[dict[str, 
 
 
 PARTS = "Gel manicure · after"  # nobody does both: Anna, then Mia
-
-
-async def _book_in_parts(user: Client, day: Any) -> None:
-    """Women's haircut with Anna, then Gel manicure with Mia, at the first time on `day`."""
-    await user.send("/book")
-    await user.tap("Hair")
-    await user.tap("Women's haircut")
-    await user.tap("➕ Add another service")
-    await user.tap(PARTS)
-    await user.tap(next(b for b in labels(user) if b.startswith("Anna Weber")))
-    await user.tap(next(b for b in labels(user) if b.startswith("Mia Hoffmann")))
-    await user.send(f"{day.day}.{day.month}.{day.year}")
-    await user.tap_number(1)
-    if "Yes" in labels(user):
-        await user.tap("Yes")
-    else:
-        await user.send(PHONE)
-        await user.tap("Keep this name")
-    await user.tap("Skip")
-    await user.tap("✅ Confirm")
-    if "You are booked" not in user.last.text:
-        raise RuntimeError(f"the benchmark's booking failed: {user.last.text}")

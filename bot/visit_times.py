@@ -9,7 +9,7 @@ per part for a day's times (fresh, as for a visit of one appointment).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 from bot.altegio.client import AltegioClient
@@ -59,7 +59,7 @@ async def chains(
     when the one before ends, within `GAP`. `lengths` stands in for a part's length where
     Altegio's free time gives none."""
     per_part = await asyncio.gather(
-        *(_times(altegio, member, day, part) for part, member in zip(parts, staff, strict=True))
+        *(free_times(altegio, member, day, part) for part, member in zip(parts, staff, strict=True))
     )
     firsts = [s for s in per_part[0] if s.start > now and s.raw not in held(staff[0])]
     found: list[Chain] = []
@@ -80,17 +80,30 @@ async def chains(
     return found
 
 
-async def _times(
+async def free_times(
     altegio: AltegioClient, staff_id: int, day: date, service_ids: Sequence[int]
 ) -> list[Slot]:
+    """Free times on `day` with `staff_id` (0: anyone). Whether `book_times` with staff 0
+    merges everyone's times is undocumented (§10): when it answers nothing, each bookable team
+    member who performs the services is asked, and their times merged."""
     slots = await altegio.times(staff_id, day, service_ids)
     if slots or staff_id:
         return slots
-    # Whether `book_times` with staff 0 merges everyone's times is undocumented: when it
-    # answers nothing, each team member who performs the part is asked.
-    merged: dict[datetime, Slot] = {}
-    for member in await altegio.staff(service_ids):
-        if member.bookable:
-            for slot in await altegio.times(member.id, day, service_ids):
-                merged.setdefault(slot.start, slot)
-    return sorted(merged.values(), key=lambda s: s.start)
+    members = [m for m in await altegio.staff(service_ids) if m.bookable]
+    return merged([await altegio.times(m.id, day, service_ids) for m in members])
+
+
+def merged(lists: Iterable[Sequence[Slot]]) -> list[Slot]:
+    """Several team members' free times as one list, each start once, soonest first."""
+    found: dict[datetime, Slot] = {}
+    for slots in lists:
+        for slot in slots:
+            found.setdefault(slot.start, slot)
+    return sorted(found.values(), key=lambda s: s.start)
+
+
+def in_window(moment: datetime, after: int | None, before: int | None) -> bool:
+    """Whether a local time falls within the part of the day a client asked for (minutes after
+    midnight; None: no bound)."""
+    minute = moment.hour * 60 + moment.minute
+    return (after or 0) <= minute < (before if before is not None else 24 * 60)

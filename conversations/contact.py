@@ -43,7 +43,7 @@ from conversations.flow import (
 )
 from conversations.screens import show
 from conversations.texts import h
-from conversations.visit_parts import schedule_lines
+from conversations.visit_parts import part_lines
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +147,7 @@ async def _choice_text(context: Context, draft: Draft) -> str:
     if draft.parts and start is not None:
         # A visit in parts: its day, then each part with its team member and time.
         day = t.long_date(start.astimezone(company.tz).date())
-        lines = await schedule_lines(context, draft, company.tz)
-        return "\n".join([f"<b>{h(day)}</b>", *lines[2:]])
+        return "\n".join([f"<b>{h(day)}</b>", *await part_lines(context, draft, company.tz)])
     when = ""
     if start is not None:
         local = start.astimezone(company.tz)

@@ -251,18 +251,9 @@ async def choose_day(update: Update, context: Context, draft: Draft, typed: Type
 
 
 async def _free_times(context: Context, draft: Draft, day: date) -> list[Slot]:
-    altegio = context.services.altegio
     assert draft.service_id is not None and draft.staff_id is not None
-    slots = await altegio.times(draft.staff_id, day, draft.service_ids)
-    if not slots and draft.staff_id == 0:
-        # Whether `book_times` with staff 0 merges everyone's times is undocumented: when it
-        # answers nothing, ask each team member who is bookable for this service.
-        merged: dict[datetime, Slot] = {}
-        for member in await altegio.staff(draft.service_ids):
-            if member.bookable:
-                for slot in await altegio.times(member.id, day, draft.service_ids):
-                    merged.setdefault(slot.start, slot)
-        slots = sorted(merged.values(), key=lambda s: s.start)
+    altegio = context.services.altegio
+    slots = await visit_times.free_times(altegio, draft.staff_id, day, draft.service_ids)
     now = context.now()
     held = context.services.holds.held_for_others(draft.flow, draft.staff_id, now)
     return [s for s in slots if s.start > now and s.raw not in held]
@@ -320,8 +311,7 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
         return Step.DAY
     shown = slots
     if draft.after is not None or draft.before is not None:
-        start, end = draft.after or 0, draft.before or 24 * 60
-        later = [s for s in slots if start <= s.start.hour * 60 + s.start.minute < end]
+        later = [s for s in slots if visit_times.in_window(s.start, draft.after, draft.before)]
         if later:
             shown = later
         elif draft.before is None:

@@ -135,8 +135,7 @@ async def show_part_times(update: Update, context: Context, draft: Draft, day: d
         return go(draft, Step.DAY)
     shown = found
     if draft.after is not None or draft.before is not None:
-        start, end = draft.after or 0, draft.before or 24 * 60
-        within = [c for c in found if start <= c[0].start.hour * 60 + c[0].start.minute < end]
+        within = [c for c in found if visit_times.in_window(c[0].start, draft.after, draft.before)]
         shown = within or found
     named = await visit_plan.named_parts(altegio, draft.parts, draft.part_staff)
     text = (
@@ -161,15 +160,29 @@ async def show_part_times(update: Update, context: Context, draft: Draft, day: d
 
 
 async def schedule_lines(context: Context, draft: Draft, tz: ZoneInfo) -> list[str]:
-    """The summary's lines for a visit in parts: "Visit: Women's haircut, Gel manicure", then
-    each part with its team member and its time."""
+    """The summary's lines for a visit in parts: "Services: Women's haircut, Gel manicure",
+    then each part with its team member and its time."""
     t = context.t
     named = await visit_plan.named_parts(context.services.altegio, draft.parts, draft.part_staff)
-    times = [draft.slot or "", *(str(raw) for raw, _ in draft.later)]
-    lines = [
+    return [
         t.gettext("Services: %(services)s", services=h(", ".join(p.title for p in named))),
         t.gettext("One appointment after another:"),
+        *_part_lines(context, draft, named, tz),
     ]
+
+
+async def part_lines(context: Context, draft: Draft, tz: ZoneInfo) -> list[str]:
+    """Each part of a visit with its team member and its time."""
+    named = await visit_plan.named_parts(context.services.altegio, draft.parts, draft.part_staff)
+    return _part_lines(context, draft, named, tz)
+
+
+def _part_lines(
+    context: Context, draft: Draft, named: list[visit_plan.Part], tz: ZoneInfo
+) -> list[str]:
+    t = context.t
+    times = [draft.slot or "", *(str(raw) for raw, _ in draft.later)]
+    lines = []
     for part, raw in zip(named, times, strict=False):
         begins = parse_datetime(raw, tz)
         who = part.staff_name or t.gettext("any available team member")

@@ -65,8 +65,7 @@ class CatalogueCalls(LocationCalls):
             for service in (await self.catalogue()).services:
                 if service.duration:
                     found.setdefault(service.id, []).append(service.duration)
-            data = await self._request("GET", f"book_staff/{self.company_id}", route="book_staff")
-            members = Staff.list_from_wire(data)
+            members = await self.staff([])  # the whole team, as the visit's plan reads it
             lists = await asyncio.gather(
                 *(self.catalogue(m.id) for m in members), return_exceptions=True
             )

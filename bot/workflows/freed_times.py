@@ -24,6 +24,7 @@ from bot.altegio import errors
 from bot.altegio.models import Slot
 from bot.services import Services
 from bot.storage.waitlist_rows import Free
+from bot.visit_times import merged
 from bot.waitlist_rules import day_parts, is_month_key, look_every, month_key, watch_key
 
 log = logging.getLogger(__name__)
@@ -141,11 +142,7 @@ async def _read_day(services: Services, key: str, now: datetime, today: date) ->
                     read = altegio.times(member.id, day, service_ids, background=True)
                     got[member.id] = await _sent(services, read, owed=True)
             del partial[key]
-            merged: dict[datetime, Slot] = {}
-            for found in got.values():
-                for slot in found:
-                    merged.setdefault(slot.start, slot)
-            slots = sorted(merged.values(), key=lambda s: s.start)
+            slots = merged(got.values())
     except errors.AltegioError as exc:
         partial.pop(key, None)
         log.info("waiting list: a day not read (%s); later", type(exc).__name__)

@@ -10,8 +10,10 @@ never assumed. Plain code: no Telegram here; the handler puts the outcome into w
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from bot import funnel, salon_view
 from bot.altegio import errors
@@ -150,14 +152,7 @@ async def move(
         # Kept without a hash (from the client's account), only a user token can move it.
         confirm = not booking.record_hash or (await altegio.company(fresh=True)).phone_confirmation
         if code is None and confirm:
-            wait = services.codes.allow(booking.phone, who.user_id)
-            if wait:
-                return CodeNeeded(wait)
-            try:
-                await altegio.send_code(booking.phone, booking.fullname)
-            except errors.AltegioError as exc:
-                return Unreachable(exc)
-            return CodeNeeded(0)
+            return await ask_code(services, booking, who)
         return await _swap(services, alerts, booking, slot, company, flow=flow, who=who, code=code)
     except (errors.SlotTaken, errors.NoStaffAvailable):
         altegio.forget_availability()
@@ -201,6 +196,66 @@ async def move(
     return await move_made(services, alerts, booking, new_start, company, flow=flow)
 
 
+async def ask_code(
+    services: Services, booking: StoredBooking, who: Who
+) -> CodeNeeded | Unreachable:
+    """Altegio wants the client's phone confirmed before it moves anything: a code goes out,
+    within the limits on texts to a phone and from a client."""
+    wait = services.codes.allow(booking.phone, who.user_id)
+    if wait:
+        return CodeNeeded(wait)
+    try:
+        await services.altegio.send_code(booking.phone, booking.fullname)
+    except errors.AltegioError as exc:
+        return Unreachable(exc)
+    return CodeNeeded(0)
+
+
+def swap_request(
+    services: Services,
+    old: Sequence[StoredBooking],
+    slots: Sequence[str],
+    *,
+    flow: str,
+    code: str | None,
+    language: str,
+) -> tuple[NewBooking, dict[str, Any]]:
+    """The booking of the new time(s) a move books before the old appointment(s) go, one
+    appointment per part, and what is noted of it before it leaves."""
+    first = old[0]
+    contact = services.storage.contact(first.user_id)
+    request = NewBooking(
+        phone=first.phone,
+        fullname=first.fullname,
+        appointments=tuple(
+            Appointment(number, b.service_ids, b.staff_id, slot)
+            for number, (b, slot) in enumerate(zip(old, slots, strict=True), start=1)
+        ),
+        email=contact.email if contact else "",
+        code=code,
+        api_id=flow,
+        notify_by_sms=services.settings.notify_by_sms,
+        notify_by_email=services.settings.notify_by_email,
+    )
+    data = attempt_data(
+        service_id=first.service_ids[0] if first.service_ids else 0,
+        service_ids=first.service_ids,
+        staff_id=first.staff_id,
+        slot=slots[0],
+        slot_length=first.length,
+        phone=first.phone,
+        name=first.fullname,
+        code=code,
+        language=language,
+        details={
+            "title": first.title,
+            "staff_name": first.staff_name,
+            "move_of": first.record_id,  # the appointment this booking is to replace
+        },
+    )
+    return request, data
+
+
 async def _swap(
     services: Services,
     alerts: Alerts,
@@ -215,32 +270,8 @@ async def _swap(
     """Book the new time, then cancel the old one; undo the new one if the old cannot go."""
     storage = services.storage
     altegio = services.altegio
-    contact = storage.contact(old.user_id)
-    request = NewBooking(
-        phone=old.phone,
-        fullname=old.fullname,
-        appointments=(Appointment(1, old.service_ids, old.staff_id, slot),),
-        email=contact.email if contact else "",
-        code=code,
-        api_id=flow,
-        notify_by_sms=services.settings.notify_by_sms,
-        notify_by_email=services.settings.notify_by_email,
-    )
-    data = attempt_data(
-        service_id=old.service_ids[0] if old.service_ids else 0,
-        service_ids=old.service_ids,
-        staff_id=old.staff_id,
-        slot=slot,
-        slot_length=old.length,
-        phone=old.phone,
-        name=old.fullname,
-        code=code,
-        language=who.language,
-        details={
-            "title": old.title,
-            "staff_name": old.staff_name,
-            "move_of": old.record_id,  # the appointment this booking is to replace
-        },
+    request, data = swap_request(
+        services, [old], [slot], flow=flow, code=code, language=who.language
     )
     owner = Who(old.chat_id, old.user_id, who.language)
     try:

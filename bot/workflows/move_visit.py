@@ -17,25 +17,24 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.altegio import errors
-from bot.altegio.booking_calls import Appointment, NewBooking
 from bot.altegio.models import Company, parse_datetime
 from bot.records import Change, Refusal, change_refusal
 from bot.services import Alerts, Services, keep
 from bot.storage import StoredBooking
 from bot.workflows.book import Who, place
 from bot.workflows.cancel import cancelled
-from bot.workflows.evidence import attempt_data
 from bot.workflows.move import (
     BothStand,
     Checking,
-    CodeNeeded,
     Outcome,
     Refused,
     Taken,
     Undone,
     Unknown,
     Unreachable,
+    ask_code,
     move_made,
+    swap_request,
     tell_salon,
 )
 from bot.workflows.sync import record_new, refresh, schedule, token_refused
@@ -78,7 +77,7 @@ async def move_visit(
             fresh_company = await altegio.company(fresh=True)
             confirm = not booking.record_hash or fresh_company.phone_confirmation
             if code is None and confirm:
-                return await _code(services, booking, who)
+                return await ask_code(services, booking, who)
             return await _swap(services, alerts, visit, slots, company, flow=flow, who=who)
         except (errors.SlotTaken, errors.NoStaffAvailable):
             altegio.forget_availability()
@@ -113,18 +112,6 @@ async def move_visit(
     await keep(services, alerts, f"the move of visit {visit[0].record_id}", remember)
     log.info("moved visit %s (%s parts)", visit[0].record_id, len(done))
     return await move_made(services, alerts, visit[0], done[0][1], company, flow=flow)
-
-
-async def _code(services: Services, booking: StoredBooking, who: Who) -> Outcome:
-    """Altegio wants the client's phone confirmed before it moves anything: a code goes out."""
-    wait = services.codes.allow(booking.phone, who.user_id)
-    if wait:
-        return CodeNeeded(wait)
-    try:
-        await services.altegio.send_code(booking.phone, booking.fullname)
-    except errors.AltegioError as exc:
-        return Unreachable(exc)
-    return CodeNeeded(0)
 
 
 async def _back(
@@ -182,31 +169,7 @@ async def _swap(
     storage = services.storage
     altegio = services.altegio
     first = old[0]
-    contact = storage.contact(first.user_id)
-    request = NewBooking(
-        phone=first.phone,
-        fullname=first.fullname,
-        appointments=tuple(
-            Appointment(number, b.service_ids, b.staff_id, slot)
-            for number, (b, slot) in enumerate(zip(old, slots, strict=True), start=1)
-        ),
-        email=contact.email if contact else "",
-        api_id=flow,
-        notify_by_sms=services.settings.notify_by_sms,
-        notify_by_email=services.settings.notify_by_email,
-    )
-    data = attempt_data(
-        service_id=first.service_ids[0] if first.service_ids else 0,
-        service_ids=first.service_ids,
-        staff_id=first.staff_id,
-        slot=slots[0],
-        slot_length=first.length,
-        phone=first.phone,
-        name=first.fullname,
-        code=None,
-        language=who.language,
-        details={"title": first.title, "staff_name": first.staff_name, "move_of": first.record_id},
-    )
+    request, data = swap_request(services, old, slots, flow=flow, code=None, language=who.language)
     owner = Who(first.chat_id, first.user_id, who.language)
     try:
         created = await place(services, alerts, request, flow=flow, who=owner, data=data)
