@@ -80,7 +80,9 @@ def build_services(
         )
     storage = storage or Storage.open(settings.db_path)
     company_id = settings.altegio_company_id
-    storage.bind(company_id)
+    if not company_id:
+        raise ValueError("a chain's first location is read at start: bot.chain.settle_home")
+    storage.bind(company_id, settings.altegio_group_id)
 
     client_options.setdefault("clock", clock)
     metrics = Metrics()

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from bot.app import OFFLINE_TOKEN, build_application, build_services, utc_now
+from bot.chain import settle_home
 from bot.context import BotApplication
 from bot.i18n import CatalogError
 from bot.logs import setup_logging
@@ -283,6 +284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         secrets = log_secrets(settings)
         level = settings.log_level if args.command != "chat" else "WARNING"
         setup_logging(level, secrets, settings.log_format)
+        if args.command in ("run", "chat", "links"):
+            # A chain named without a location: its first location, read now.
+            settings = asyncio.run(settle_home(settings))
         if args.command == "run":
             return run(settings)
         if args.command == "admin-code":

@@ -103,6 +103,7 @@ class Context(CallbackContext[ExtBot[Any], UserData, ChatData, BotData]):
         # Set when a button opens something new (a booking, the list from a confirmation):
         # the message it sits on stays as it is, and the menu comes as a new message.
         self.fresh_menu = False
+        self._services: Services | None = None  # at the chat's chosen location (a chain)
 
     def notify(self, text: str, *, alert: bool = False) -> None:
         """A short note for the client, shown as the answer to the button they tapped."""
@@ -121,10 +122,23 @@ class Context(CallbackContext[ExtBot[Any], UserData, ChatData, BotData]):
 
     @property
     def services(self) -> Services:
-        application = self.application
-        if not isinstance(application, BotApplication):
-            raise TypeError("the application was not built by bot.app")
-        return application.services
+        """The services at the location the client chose (a chain's), else the bot's own."""
+        if self._services is None:
+            application = self.application
+            if not isinstance(application, BotApplication):
+                raise TypeError("the application was not built by bot.app")
+            services = application.services
+            if services.settings.altegio_group_id is not None and self.chat is not None:
+                services = services.at(services.storage.chosen_location(self.chat) or 0)
+            self._services = services
+        return self._services
+
+    def choose_location(self, company_id: int | None) -> None:
+        """The client has just chosen a location of the chain (None: forget the choice):
+        kept, and used from this very answer on."""
+        if self.chat is not None:
+            self.services.storage.choose_location(self.chat, company_id)
+        self._services = None
 
     @property
     def alerts(self) -> Alerts:

@@ -110,10 +110,11 @@ class Services:
 
     def at(self, company_id: int) -> Services:
         """These services with the Altegio client of `company_id` (an appointment's own
-        location); the same services for the bot's own location, or an unknown one (0)."""
-        if not company_id or company_id == self.altegio.company_id or self.locations is None:
+        location, or a chain's location a client chose); 0 (unknown) is the bot's own."""
+        wanted = company_id or self.settings.altegio_company_id or self.altegio.company_id
+        if wanted == self.altegio.company_id or self.locations is None:
             return self
-        return replace(self, altegio=self.locations.client(company_id))
+        return replace(self, altegio=self.locations.client(wanted))
 
     @property
     def reminder_policy(self) -> ReminderPolicy:

@@ -39,6 +39,8 @@ class Settings:
     telegram_api_base_file_url: str
     altegio_base_url: str
     altegio_partner_token: str | None  # None: the embedded sandbox location serves every call
+    # The location clients book at; with a chain, the one a client who has not chosen yet is
+    # treated as at (0 until the chain is read at start: `bot/chain.settle_home`).
     altegio_company_id: int
     db_path: Path
     default_language: str
@@ -60,6 +62,8 @@ class Settings:
     # An Altegio user token with the location's settings rights: the bot subscribes to the
     # location's record webhooks with it (in webhook mode). Never logged or shown.
     altegio_user_token: str | None = None
+    # A chain (Altegio's group of locations): clients choose one of its locations.
+    altegio_group_id: int | None = None
 
     @property
     def altegio_hook_path(self) -> str | None:
@@ -116,9 +120,21 @@ class Settings:
             )
         partner = get("ALTEGIO_PARTNER_TOKEN")
         company_text = get("ALTEGIO_COMPANY_ID")
-        if partner and not company_text:
-            raise SettingsError("ALTEGIO_COMPANY_ID is required when ALTEGIO_PARTNER_TOKEN is set")
-        company_id = SANDBOX_COMPANY_ID
+        group_text = get("ALTEGIO_GROUP_ID")
+        group_id = None
+        if group_text:
+            if not group_text.isdigit() or int(group_text) <= 0:
+                raise SettingsError(
+                    f"ALTEGIO_GROUP_ID must be a positive whole number, not {group_text!r}"
+                )
+            group_id = int(group_text)
+        if partner and not company_text and group_id is None:
+            raise SettingsError(
+                "ALTEGIO_COMPANY_ID (or ALTEGIO_GROUP_ID for a chain) is required when "
+                "ALTEGIO_PARTNER_TOKEN is set"
+            )
+        # A chain without a location named: its first location, read at start.
+        company_id = 0 if partner and not company_text else SANDBOX_COMPANY_ID
         if company_text:
             if not company_text.isdigit() or int(company_text) <= 0:
                 raise SettingsError(
@@ -190,6 +206,7 @@ class Settings:
             altegio_base_url=base_urls["ALTEGIO_BASE_URL"],
             altegio_partner_token=partner or None,
             altegio_company_id=company_id,
+            altegio_group_id=group_id,
             db_path=Path(get("BOT_DB_PATH", "altegio-bot.sqlite3")),
             default_language=language,
             log_level=level,

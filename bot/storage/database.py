@@ -113,20 +113,43 @@ class Storage(
         conn.execute("BEGIN IMMEDIATE")
         conn.execute("ROLLBACK")
 
-    def bind(self, company_id: int) -> None:
-        """Make the stored data this location's: a file that holds another location's data is
-        refused (its appointments would be read through the wrong salon)."""
-        row = self.db.conn.execute("SELECT value FROM meta WHERE key = 'company_id'").fetchone()
-        if row is None:
-            with self.db.conn:
-                self.db.conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('company_id', ?)", (str(company_id),)
+    def bind(self, company_id: int, group_id: int | None = None) -> None:
+        """Make the stored data this location's, or this chain's (`group_id`): a file that holds
+        another location's or chain's data is refused (its appointments would be read through
+        the wrong salon). A location's file may become its chain's; with a chain, the location
+        kept is the one a client who has not chosen is at (`home`)."""
+        kept = dict(self.db.conn.execute("SELECT key, value FROM meta").fetchall())
+        chain = kept.get("group_id")
+        if group_id is None:
+            if chain is not None:
+                raise StorageError(
+                    f"this database holds the data of the Altegio chain {chain}: set "
+                    f"ALTEGIO_GROUP_ID={chain}, or give location {company_id} a BOT_DB_PATH "
+                    "of its own"
                 )
-        elif row[0] != str(company_id):
+            if kept.get("company_id", str(company_id)) != str(company_id):
+                raise StorageError(
+                    f"this database holds the data of Altegio location {kept['company_id']}, "
+                    f"not of location {company_id}: give each location a BOT_DB_PATH of its own"
+                )
+        elif chain is not None and chain != str(group_id):
             raise StorageError(
-                f"this database holds the data of Altegio location {row[0]}, not of location "
-                f"{company_id}: give each location a BOT_DB_PATH of its own"
+                f"this database holds the data of the Altegio chain {chain}, not of chain "
+                f"{group_id}: give each chain a BOT_DB_PATH of its own"
             )
+        with self.db.conn:
+            for key, value in (("company_id", company_id), ("group_id", group_id)):
+                if value is not None:
+                    self.db.conn.execute(
+                        "INSERT INTO meta (key, value) VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        (key, str(value)),
+                    )
+
+    def home(self) -> int | None:
+        """The location this file was last bound to (a chain's first, when none was named)."""
+        row = self.db.conn.execute("SELECT value FROM meta WHERE key = 'company_id'").fetchone()
+        return int(row[0]) if row and str(row[0]).isdigit() else None
 
     def forget(self, user_id: int, chat_id: int) -> None:
         """Delete everything kept about a client, in one transaction."""

@@ -25,7 +25,8 @@ class Reminder:
 
 
 class ReminderRows:
-    """The `chats` table (reminders on or off, the language) and the `reminders` queue."""
+    """The `chats` table (reminders on or off, the language, the chosen location) and the
+    `reminders` queue."""
 
     db: Database
 
@@ -53,6 +54,22 @@ class ReminderRows:
         except NotFoundError:
             return None
         return str(value) if value else None
+
+    def chosen_location(self, chat_id: int) -> int | None:
+        """The chain's location the client chose (None: not chosen yet)."""
+        row = self.db.conn.execute(
+            "SELECT company_id FROM chats WHERE chat_id = ?", (chat_id,)
+        ).fetchone()
+        return int(row[0]) if row and row[0] else None
+
+    def choose_location(self, chat_id: int, company_id: int | None) -> None:
+        """Keep the location the client chose (None: forget the choice)."""
+        with self.db.conn:
+            self.db.conn.execute(
+                "INSERT INTO chats (chat_id, company_id) VALUES (?, ?) "
+                "ON CONFLICT (chat_id) DO UPDATE SET company_id = excluded.company_id",
+                (chat_id, company_id),
+            )
 
     def replace_reminders(
         self, record_id: int, chat_id: int, planned: list[tuple[str, int, datetime]]

@@ -261,3 +261,11 @@ def m012_waiting_list(db: Database) -> None:
     )
     db.table("wish_offers").create_index(["wish_id"])
     db.table("wish_offers").create_index(["state", "until"])
+
+
+@migrations()
+def m013_chains(db: Database) -> None:
+    # A chain's client chooses a location: kept per chat (NULL: not chosen yet). A wish is
+    # for a time at one location (0: the bot's own, as before chains).
+    db.execute("ALTER TABLE chats ADD COLUMN company_id INTEGER")
+    db.execute("ALTER TABLE wishes ADD COLUMN company_id INTEGER NOT NULL DEFAULT 0")
