@@ -46,6 +46,7 @@ from conversations import (
     guards,
     language,
     listing,
+    locations,
     privacy,
     reminders,
     salon_news,
@@ -224,6 +225,10 @@ def add_handlers(application: BotApplication) -> None:
     application.add_handler(
         CallbackQueryHandler(waiting_list.on_button, pattern=waiting_list.WAITLIST_ACTIONS)
     )
+    application.add_handler(
+        CallbackQueryHandler(locations.on_button, pattern=locations.LOCATION_ACTIONS)
+    )
+    application.add_handler(MessageHandler(private & filters.LOCATION, locations.on_shared))
     application.add_handler(CommandHandler("cancel", fallbacks.nothing_to_cancel, filters=private))
     application.add_handler(CallbackQueryHandler(fallbacks.stale_button))
     application.add_handler(MessageHandler(private, fallbacks.outside_conversation))

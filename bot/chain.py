@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
+from typing import Any
 
 import httpx
 
@@ -62,10 +63,13 @@ async def must_choose(services: Services, chat_id: int) -> bool:
 
 
 async def settle_home(
-    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    **client_options: Any,
 ) -> Settings:
     """`settings` with the location a client who has not chosen is at: ALTEGIO_COMPANY_ID, else
-    the chain's first location (read now), else the one kept from the last start."""
+    the chain's first location (read now), else the one kept from the last start.
+    `client_options` go to the Altegio client (the tests' clock)."""
     group = settings.altegio_group_id
     if settings.altegio_company_id or group is None:
         return settings
@@ -74,6 +78,7 @@ async def settle_home(
         company_id=0,
         base_url=settings.altegio_base_url,
         transport=transport,
+        **client_options,
     )
     try:
         listed = await client.chain(group)

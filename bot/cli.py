@@ -36,6 +36,13 @@ log = logging.getLogger("bot")
 def sandbox_notice(settings: Settings) -> str:
     from standins.altegio.seed import SANDBOX_SMS_COMPANY_ID
 
+    if settings.altegio_group_id is not None:
+        return (
+            "ALTEGIO_PARTNER_TOKEN is not set: using the embedded sandbox chain "
+            f"{settings.altegio_group_id} (clients choose a location; 100 has 1001, 1002 and "
+            "1004). Nothing is booked in a real salon. Set ALTEGIO_PARTNER_TOKEN and "
+            "ALTEGIO_GROUP_ID to use your Altegio chain."
+        )
     kind = "with" if settings.altegio_company_id == SANDBOX_SMS_COMPANY_ID else "without"
     return (
         "ALTEGIO_PARTNER_TOKEN is not set: using the embedded sandbox location "
@@ -69,7 +76,10 @@ def run(settings: Settings) -> int:
     if settings.sandbox:
         log.warning(sandbox_notice(settings))
     log.info(
-        "starting: Altegio location %s, database %s", settings.altegio_company_id, settings.db_path
+        "starting: Altegio location %s%s, database %s",
+        settings.altegio_company_id,
+        f" of chain {settings.altegio_group_id}" if settings.altegio_group_id else "",
+        settings.db_path,
     )
     from bot.web import serve
 

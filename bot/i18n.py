@@ -19,6 +19,7 @@ from babel.dates import format_date, format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
+from babel.units import format_unit
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +258,14 @@ class Translator:
             low=self.price(low, currency),
             high=self.price(high, currency),
         )
+
+    def distance(self, km: float) -> str:
+        """How far a place is, as the client's language writes it: "350 m", "2.4 km", "12 km"."""
+        if km < 1:
+            metres = max(10, round(km * 100) * 10)
+            return format_unit(metres, "length-meter", length="short", locale=self.language)
+        value = round(km, 1) if km < 10 else round(km)
+        return format_unit(value, "length-kilometer", length="short", locale=self.language)
 
     def duration(self, seconds: int) -> str:
         minutes = max(0, round(seconds / 60))

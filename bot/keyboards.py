@@ -90,6 +90,10 @@ ACTIONS: dict[str, str] = {
     "wlx": _DIGITS,
     "wlok": _DIGITS,
     "wlno": _DIGITS,
+    # A chain's locations: one chosen (its company id), the list again, the location button.
+    "loc": _DIGITS,
+    "locs": "",
+    "near": "",
 }
 # The years a button may name: bookings are made a few months ahead, never centuries.
 YEARS = (2000, 2199)

@@ -15,8 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 from telegram import Update
 from telegram.ext import (
@@ -33,9 +32,9 @@ from bot import funnel
 from bot.altegio import errors
 from bot.context import Context
 from bot.draft import Draft
-from bot.i18n import Translator
 from bot.keyboards import Callback, booking_pattern, decode, pattern
 from bot.user_state import UserData
+from conversations import locations as places
 from conversations import waiting_list as wl
 from conversations.checkout import (
     ask_code,
@@ -96,12 +95,11 @@ from conversations.drafts import get_draft, put_draft
 from conversations.earliest_offer import on_soon
 from conversations.fallbacks import start, typed_outside
 from conversations.flow import (
-    Action,
     Handler,
     Outcome,
-    Render,
     Show,
     Step,
+    StepSpec,
     cancel,
     go,
     lost,
@@ -122,21 +120,6 @@ from conversations.wishes import then_wishes, typed_wish, wish_entries
 log = logging.getLogger(__name__)
 
 CONVERSATION = "booking"
-Hint = Callable[[Translator], str]
-
-
-def _use_the_buttons(t: Translator) -> str:
-    return t.gettext("Please use the buttons below.")
-
-
-@dataclass(frozen=True, slots=True)
-class StepSpec:
-    show: Render  # how the step is shown
-    buttons: Mapping[str, Action]  # the codec's actions it takes (besides Back, Cancel, Retry)
-    back: Step | None  # where « Back goes (None: the first step, shown afresh)
-    hint: Hint = _use_the_buttons  # for anything sent that the step cannot use
-    typed: Handler | None = None  # what typed text means here
-    contact: Handler | None = None  # what a shared contact means here
 
 
 # fmt: off
@@ -217,6 +200,9 @@ FLOW: dict[Step, StepSpec] = {
     Step.CLASS: StepSpec(show=show_class, buttons=CLASS_BUTTONS, back=None),
     Step.WAIT: StepSpec(show=wl.show_wait, back=Step.DAY, typed=wl.typed_range,  # waiting list
                         buttons={"wlp": wl.on_period, "wla": wl.on_anyone}),
+    Step.LOCATION: StepSpec(show=places.show_locations, back=None, located=places.on_located,
+                            buttons={"loc": places.on_pick, "near": places.on_near},
+                            hint=lambda t: t.gettext("Please choose a location with the buttons.")),
 }
 # fmt: on
 
@@ -268,7 +254,7 @@ async def begin(update: Update, context: Context) -> Outcome:
     if update.callback_query:
         await answer(update, context)
     context.fresh_menu = True  # what the button sits on (a confirmation, a reminder) stays
-    outcome = await settle(update, context, go(Draft(), Step.SERVICE))
+    outcome = await settle(update, context, await places.first(context, go(Draft(), Step.SERVICE)))
     context.fresh_menu = False
     return outcome
 
@@ -386,6 +372,8 @@ def build(user_data: Mapping[int, UserData] | None = None) -> ConversationHandle
         ]
         if spec.contact is not None:
             handlers.append(MessageHandler(new & filters.CONTACT, settled(spec.contact)))
+        if spec.located is not None:
+            handlers.append(MessageHandler(new & filters.LOCATION, settled(spec.located)))
         if spec.typed is not None:
             handlers.append(MessageHandler(text, settled(spec.typed)))
         handlers.append(MessageHandler(new & ~filters.COMMAND, settled(_use_buttons(step))))

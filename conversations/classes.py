@@ -19,6 +19,7 @@ from bot.context import Context
 from bot.draft import Draft, display_phone
 from bot.keyboards import Callback, Keys, day_arg
 from bot.workflows import group_classes as classes
+from conversations import locations as places
 from conversations.flow import Outcome, Step, go, take_notice
 from conversations.screens import answer, show
 from conversations.texts import h
@@ -30,7 +31,7 @@ async def begin_classes(update: Update, context: Context) -> Outcome:
     """The Classes button: a fresh draft at this week's classes."""
     if update.callback_query:
         await answer(update, context)
-    return go(Draft(), Step.CLASS)
+    return await places.first(context, go(Draft(), Step.CLASS), "classes")
 
 
 def _today(context: Context, tz: ZoneInfo) -> date:

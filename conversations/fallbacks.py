@@ -13,16 +13,17 @@ from telegram import (
     Update,
 )
 
+from bot import chain
 from bot.altegio import errors
 from bot.context import Context
 from bot.draft import Draft
 from bot.keyboards import NO_FLOW, Keys, decode
 from bot.links import read_payload
-from bot.workflows import group_classes as classes
+from conversations import locations as places
 from conversations.drafts import JUST_BOOKED, put_draft
-from conversations.flow import END, Outcome, Step
+from conversations.flow import END, Outcome, Step, go
 from conversations.screens import answer, offer_booking, show
-from conversations.texts import h
+from conversations.start_menu import show_menu
 from conversations.wishes import open_link, proceed_or_retry, read_wish, small_talk, wish
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,10 @@ async def typed_outside(update: Update, context: Context) -> Outcome:
     if not found.wants_booking:
         await small_talk(update, context, found)
         return END
+    # In a chain, the wish is read again at the location the client chooses first.
+    then = await places.first(context, go(Draft(), Step.SERVICE), "text:" + text)
+    if then.step is Step.LOCATION:
+        return then
     return await proceed_or_retry(update, context, wish(Draft(), found), Step.SERVICE)
 
 
@@ -109,30 +114,40 @@ async def start(update: Update, context: Context) -> Outcome:
     put_draft(context, None)
     payload = context.args[0] if context.args else ""
     note = ""
-    if payload:
-        target = read_payload(payload)
-        if target is not None:
-            try:
-                return await open_link(update, context, target)
-            except errors.AltegioError:
-                return await proceed_or_retry(update, context, Draft(), Step.SERVICE)
+    target = read_payload(payload) if payload else None
+    if payload and target is not None and target.location_id is not None:
+        if not await _at_named(context, target.location_id):
+            target, note = None, t.gettext("Sorry, that location is not in our list.") + "\n\n"
+        elif not target.opens_step:
+            await show_menu(update, context)
+            return END
+    if target is not None:
+        then = await places.first(context, go(Draft(), Step.SERVICE), "link:" + payload)
+        if then.step is Step.LOCATION:
+            return then
+        try:
+            return await open_link(update, context, target)
+        except errors.AltegioError:
+            return await proceed_or_retry(update, context, Draft(), Step.SERVICE)
+    if payload and not note:
         note = t.gettext("Sorry, that link does not open anything I know.") + "\n\n"
-    try:
-        company = await context.services.altegio.company()
-        greeting = t.gettext(
-            "Hello! This is the booking assistant of <b>%(salon)s</b>.", salon=h(company.title)
-        )
-    except errors.AltegioError:
-        greeting = t.gettext("Hello! I can book you an appointment at the salon.")
-    text = note + greeting + "\n"
-    text += t.gettext("Book an appointment in a few taps, any time of day.")
-    keys = Keys(NO_FLOW, t)
-    rows = [
-        [keys.button(t.gettext("Book an appointment"), "book")],
-        [keys.button(t.gettext("My appointments"), "apts")],
-    ]
-    if await classes.has_classes(context.services):
-        rows.insert(1, [keys.button(t.gettext("Group classes"), "classes")])
-    markup = InlineKeyboardMarkup(rows)
-    await show(update, context, text, markup, new=update.callback_query is None)
+    if context.chat is not None and await chain.must_choose(context.services, context.chat):
+        await places.show_choice(update, context, note + places.opening(context) + "\n\n")
+        return END
+    await show_menu(update, context, note)
     return END
+
+
+async def _at_named(context: Context, location_id: int) -> bool:
+    """A link naming a chain's location: the client is at it from now on; False when the bot
+    serves no chain, or the location is not one of its own."""
+    if not chain.is_chain(context.services):
+        return location_id == context.services.altegio.company_id
+    try:
+        listed = await chain.locations(context.services)
+    except errors.AltegioError:
+        return False
+    if not any(company.id == location_id for company in listed):
+        return False
+    context.choose_location(location_id)
+    return True

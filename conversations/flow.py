@@ -8,7 +8,7 @@ the way into a polite "try again" that keeps the client's choices.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -25,6 +25,7 @@ from bot.altegio import errors
 from bot.altegio.models import Company, Service, Staff
 from bot.context import Context
 from bot.draft import Draft
+from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys
 from bot.storage import AttemptState
 from bot.workflows import book
@@ -50,6 +51,7 @@ class Step(StrEnum):
     MOVE = "move"
     CLASS = "class"  # a group class and its seats (conversations/classes.py)
     WAIT = "wait"  # the days to wait for a time to free up (the waiting list)
+    LOCATION = "location"  # a chain's location, when the client has not chosen one
 
 
 END = ConversationHandler.END
@@ -67,6 +69,22 @@ Outcome = Step | int | None | Show
 Action = Callable[[Update, Context, Draft, Callback], Awaitable[Outcome]]
 Handler = Callable[[Update, Context], Coroutine[Any, Any, Outcome]]
 Render = Callable[[Update, Context, Draft], Awaitable[Outcome]]
+Hint = Callable[[Translator], str]
+
+
+def _use_the_buttons(t: Translator) -> str:
+    return t.gettext("Please use the buttons below.")
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    show: Render  # how the step is shown
+    buttons: Mapping[str, Action]  # the codec's actions it takes (besides Back, Cancel, Retry)
+    back: Step | None  # where « Back goes (None: the first step, shown afresh)
+    hint: Hint = _use_the_buttons  # for anything sent that the step cannot use
+    typed: Handler | None = None  # what typed text means here
+    contact: Handler | None = None  # what a shared contact means here
+    located: Handler | None = None  # what a shared location (Telegram's pin) means here
 
 
 # Failures worth trying again: Altegio slow, pausing us, or answering what cannot be read.

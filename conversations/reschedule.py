@@ -24,6 +24,7 @@ from bot.workflows import move, visit_records
 from bot.workflows.book import Who
 from bot.workflows.move_visit import move_visit
 from bot.workflows.sync import refresh
+from conversations import locations as places
 from conversations.appointments import owned
 from conversations.checkout import ask_code
 from conversations.drafts import put_draft
@@ -72,6 +73,7 @@ async def begin_reschedule(update: Update, context: Context) -> Outcome:
     booking = await _owned_from_query(update, context)
     if booking is None:
         return END
+    places.follow(context, booking.company_id)  # its times are its location's
     t = context.t
     services = context.services
     try:
@@ -122,6 +124,7 @@ async def book_again(update: Update, context: Context) -> Outcome:
     booking = await _owned_from_query(update, context, active=False)
     if booking is None:
         return END
+    places.follow(context, booking.company_id)  # booked again where it was
     if booking.activity_id and booking.service_ids:  # a class: its coming ones, to choose from
         return go(Draft(classes={"svc": booking.service_ids[0]}), Step.CLASS)
     ids = visit_records.visit_service_ids(context.services.storage, booking)  # the whole visit
