@@ -182,3 +182,28 @@ def test_a_database_belongs_to_its_location_or_its_chain(tmp_path: Path) -> None
     with pytest.raises(StorageError, match="not of chain 200"):
         storage.bind(2001, 200)
     storage.close()
+
+
+async def test_a_location_leaving_the_chain_or_forget_asks_again(
+    make_bot: Callable[..., Any],
+) -> None:
+    bot = await chain_bot(make_bot)
+    user = bot.user()
+    await user.send(f"/start loc{RIGA_ID}")
+    assert "Салон Аврора" in user.last.text
+    # The salon takes Riga out of the chain: once the chain is read again, the client is
+    # asked to choose among those left.
+    bot.sandbox.configure(RIGA_ID, group_id=0)
+    bot.clock.advance(minutes=6)
+    await user.send("/start")
+    assert "Which of our locations" in user.last.text, user.screen()
+    assert labels(user)[:2] == ["Studio Aurora", "Studio Aurora Mitte"], labels(user)
+    await user.tap("Studio Aurora Mitte")
+    assert bot.services is not None
+    assert bot.services.storage.chosen_location(user.chat_id) == 1002
+    # /forget deletes the choice with everything else.
+    await user.send("/forget")
+    await user.tap(user.last.message.buttons[0][0])
+    assert bot.services.storage.chosen_location(user.chat_id) is None
+    await user.send("/start")
+    assert "Which of our locations" in user.last.text
