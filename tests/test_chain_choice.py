@@ -17,6 +17,7 @@ from bot.storage import Storage, StorageError
 from standins.altegio.riga_seed import SANDBOX_CYRILLIC_COMPANY_ID as RIGA_ID
 from standins.altegio.sandbox import SANDBOX_PARTNER_TOKEN, Sandbox
 from tests.conftest import Bot, FakeClock
+from tests.test_booking_flow import buttons, finish_contact
 from tests.test_visits import plain
 
 CHAIN = {"ALTEGIO_GROUP_ID": "100"}
@@ -207,3 +208,42 @@ async def test_a_location_leaving_the_chain_or_forget_asks_again(
     assert bot.services.storage.chosen_location(user.chat_id) is None
     await user.send("/start")
     assert "Which of our locations" in user.last.text
+
+
+async def book_first_free(user: Any) -> None:
+    """The first category, service and named team member, their first free day and time."""
+    await user.tap_number(1)
+    await user.tap_number(1)
+    await user.tap_number(2)
+    await user.tap(next(b for b in buttons(user) if b == "Choose a day"))
+    await user.tap(next(b for b in buttons(user) if b.isdigit()))
+    await user.tap_number(1)
+    await finish_contact(user, "+49 151 23456789")
+    await user.tap("✅ Confirm")
+
+
+async def test_each_location_books_with_its_own_rules_and_catalogue(
+    make_bot: Callable[..., Any],
+) -> None:
+    bot = await chain_bot(make_bot)
+    user = bot.user()
+    # Studio Aurora Mitte confirms phones with an SMS code; the booking is made there.
+    await user.send("/start loc1002")
+    await user.tap("Book an appointment")
+    await book_first_free(user)
+    assert "sent a code" in user.last.text, user.screen()
+    code = bot.sandbox.last_sms_code(1002, "+4915123456789")
+    assert code is not None
+    await user.send(code)
+    assert "You are booked" in user.last.text, user.screen()
+    assert [r["phone"] for r in bot.sandbox.records(1002)].count("+4915123456789") == 1
+    # The Riga location asks for no code, and books from its own (Cyrillic) catalogue.
+    await user.send(f"/start loc{RIGA_ID}")
+    await user.tap("Book an appointment")
+    await book_first_free(user)
+    assert "You are booked" in user.last.text, user.screen()
+    riga = [r for r in bot.sandbox.records(RIGA_ID) if r["phone"] == "+4915123456789"]
+    assert len(riga) == 1 and "Волосы" not in user.last.text
+    assert bot.services is not None
+    kept = {b.company_id for b in bot.services.storage.bookings_for_chat(user.chat_id)}
+    assert kept == {1002, RIGA_ID}, kept
