@@ -321,3 +321,24 @@ async def test_one_location_says_what_it_always_said(bot: Bot, clock: FakeClock)
     await user.tap("Book it")
     await finish_contact(user)
     assert "📍" not in user.last.text and "switched" not in user.last.text
+
+
+async def test_no_thanks_at_riga_passes_it_to_the_next_there(
+    make_bot: Callable[..., Any], clock: FakeClock
+) -> None:
+    bot: Bot = await make_bot(env=CHAIN)
+    made = fill_riga(bot.sandbox)
+    first, second = bot.user(100001), bot.user(100002, first_name="Ben")
+    for user in (first, second):
+        at(bot, user, RIGA_ID)
+        await wait_at_riga(user)
+    await tick(bot)
+    at(bot, first, BERLIN_ID)  # the first has chosen Berlin since
+    bot.sandbox.salon_cancel(made[3])
+    clock.advance(minutes=30)
+    await tick(bot)
+    await first.tap("No thanks")
+    assert "goes to the next in line" in first.last.text
+    assert len(offers(second)) == 1
+    offer = plain(offers(second)[0])
+    assert "at Салон Аврора" in offer and "at 1:00 PM" in offer, offer
