@@ -84,22 +84,50 @@ class WatchState:
     partial: dict[str, dict[int, list[Any]]] = field(default_factory=dict)
 
 
-def watch_key(service_ids: Sequence[int], staff_id: int, day: date) -> str:
+def watch_key(service_ids: Sequence[int], staff_id: int, day: date, location: int = 0) -> str:
     """One read's worth: the free times of these services with this team member (0: anyone)
-    on this day. Every wish that covers it shares the read."""
-    return f"{','.join(map(str, service_ids))}:{staff_id}:{day.isoformat()}"
+    on this day at this location (`watch_location`: 0, the bot's own, in the form keys had
+    before chains). Every wish that covers it shares the read."""
+    return f"{_at(location)}{','.join(map(str, service_ids))}:{staff_id}:{day.isoformat()}"
+
+
+def watch_location(company_id: int, home: int) -> int:
+    """Where a wish's days are watched, as its keys name it: 0 for the bot's own location
+    (`home`, and wishes made before chains, kept with 0), else the chain's location."""
+    return 0 if company_id in (0, home) else company_id
+
+
+def key_location(key: str) -> int:
+    """The location a `watch_key` or `month_key` is read at (0: the bot's own)."""
+    where, _, rest = key.partition("@")
+    return int(where) if rest else 0
+
+
+def _at(location: int) -> str:
+    return f"{location}@" if location else ""
+
+
+def _what(key: str) -> list[str]:
+    """A key's services, team member and day or month, without its location."""
+    return key.rpartition("@")[2].split(":")
 
 
 def day_parts(key: str) -> tuple[tuple[int, ...], int, date]:
     """The services, team member and day of a `watch_key`."""
-    services, staff, day = key.split(":")
+    services, staff, day = _what(key)
     return tuple(int(s) for s in services.split(",")), int(staff), date.fromisoformat(day)
 
 
-def month_key(service_ids: Sequence[int], staff_id: int, day: date) -> str:
+def services_and_staff(key: str) -> tuple[tuple[int, ...], int]:
+    """The services and team member of a `watch_key` or `month_key`."""
+    services, staff, _ = _what(key)
+    return tuple(int(s) for s in services.split(",")), int(staff)
+
+
+def month_key(service_ids: Sequence[int], staff_id: int, day: date, location: int = 0) -> str:
     """The days of one month with anything free (`book_dates`, one read for the month's wished
     days: a month, so a server that answers only the month of `date` answers the same)."""
-    return f"{','.join(map(str, service_ids))}:{staff_id}:{day:%Y-%m}"
+    return f"{_at(location)}{','.join(map(str, service_ids))}:{staff_id}:{day:%Y-%m}"
 
 
 def is_month_key(key: str) -> bool:

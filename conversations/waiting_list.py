@@ -14,7 +14,9 @@ from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot import chain
 from bot.altegio import errors
+from bot.altegio.models import Company
 from bot.altegio.models.lenient import parse_datetime
 from bot.context import BotApplication, Context
 from bot.draft import Draft
@@ -74,6 +76,12 @@ async def _what(
 
 def _days(t: Translator, first: date, last: date) -> str:
     return t.date(first) if first == last else f"{t.date(first)} – {t.date(last)}"
+
+
+def _place(company: Company) -> str:
+    """A chain's location as an offer names it: its name, and its address where known."""
+    address = company.full_address
+    return h(f"{company.title}, {address}" if address else company.title)
 
 
 # --- asking to wait (a step of the booking conversation) -----------------------------------------
@@ -219,19 +227,31 @@ async def my_waitlist(update: Update, context: Context) -> None:
             )
         ]
     for number, wish in enumerate(wishes, 1):
-        what = await _wish_what(context, wish)
-        lines.append(f"{number}. {what}, {_days(t, wish.first_day, wish.last_day)}")
+        lines.append(await _wish_line(context, number, wish))
         label = t.gettext("✖ Remove %(number)s", number=number)
         rows.append([keys.button(label, "wlx", wish.id)])
     rows.append([keys.button(t.gettext("My appointments"), "apts")])
     await show(update, context, "\n".join(lines), InlineKeyboardMarkup(rows))
 
 
-async def _wish_what(context: Context, wish: Wish) -> str:
+async def _wish_line(context: Context, number: int, wish: Wish) -> str:
+    """A wish on My waiting list, read at its own location; a chain's names the location."""
+    t, there = context.t, context.services.at(wish.company_id)
+    days = _days(t, wish.first_day, wish.last_day)
     try:
-        return await _what(context.services, context.t, wish.service_ids, wish.staff_id)
+        what = await _what(there, t, wish.service_ids, wish.staff_id)
+        if not chain.is_chain(there):
+            return f"{number}. {what}, {days}"
+        location = h((await there.altegio.company()).title)
     except errors.AltegioError:
-        return "…"
+        return f"{number}. …, {days}"
+    return t.gettext(
+        "%(number)s. %(what)s, %(days)s, at %(location)s",
+        number=number,
+        what=what,
+        days=days,
+        location=location,
+    )
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -280,15 +300,26 @@ async def send_offers(application: BotApplication, offered: list[waitlist.Offere
         chosen = services.storage.language(item.wish.chat_id)
         t = services.catalogs.translator(chosen or item.wish.language or services.catalogs.default)
         keys = Keys(NO_FLOW, t)
-        company = await services.altegio.company()
-        what = await _what(services, t, item.wish.service_ids, item.offer.staff_id)
+        there = services.at(item.wish.company_id)  # the wish's location, in its timezone
+        company = await there.altegio.company()
+        what = await _what(there, t, item.wish.service_ids, item.offer.staff_id)
+        moment = when(t, item.start, company)
         text = t.gettext(
             "🔔 A time has freed up: %(what)s, %(when)s. It is kept for you for %(minutes)s "
             "minutes.",
             what=what,
-            when=when(t, item.start, company),
+            when=moment,
             minutes=OFFER_MINUTES,
         )
+        if chain.is_chain(services):  # which of the chain's locations
+            text = t.gettext(
+                "🔔 A time has freed up at %(location)s: %(what)s, %(when)s. It is kept for "
+                "you for %(minutes)s minutes.",
+                location=_place(company),
+                what=what,
+                when=moment,
+                minutes=OFFER_MINUTES,
+            )
         rows = [
             [keys.button(t.gettext("Book it"), "wlok", item.offer.id)],
             [keys.button(t.gettext("No thanks"), "wlno", item.offer.id)],
@@ -320,6 +351,7 @@ async def take_offer(update: Update, context: Context) -> Outcome:
         await show(update, context, text, InlineKeyboardMarkup(rows))
         return END
     offer, wish = taken
+    notice = await _at_wish_location(context, wish)
     services = list(wish.service_ids)
     draft = Draft(service_id=services[0], more_services=services[1:], staff_id=offer.staff_id)
     company = await context.services.altegio.company()
@@ -329,7 +361,32 @@ async def take_offer(update: Update, context: Context) -> Outcome:
     draft.day = start.astimezone(company.tz).date().isoformat() if start else None
     remembered = context.services.storage.contact(user_id_of(update))
     if remembered is None:
+        if notice:  # said where the offer was, the phone step below it
+            await show(update, context, notice)
+            context.fresh_menu = True
         return go(draft, Step.PHONE)
+    draft.notice = notice  # at the top of the summary
     draft.name, draft.phone = remembered.name, remembered.phone
     draft.email = remembered.email or None
     return go(draft, Step.SUMMARY)
+
+
+async def _at_wish_location(context: Context, wish: Wish) -> str:
+    """A chain's offer is booked at the wish's location: the client's choice becomes it (so
+    the booking, its timezone and its catalogue are that location's); the note saying so when
+    they had chosen another."""
+    services = context.services
+    if not chain.is_chain(services):
+        return ""
+    where = waitlist.location_of(services, wish)
+    before = services.altegio.company_id
+    if chain.chosen(services, context.chat or 0) != where:
+        context.choose_location(where)
+    if before == where:
+        return ""
+    company = await context.services.altegio.company()
+    return context.t.gettext(
+        "📍 This time is at %(location)s, so I have switched your location to it: the booking "
+        "is made there.",
+        location=_place(company),
+    )

@@ -23,6 +23,7 @@ class Wish:
     last_day: date
     created_at: int  # Unix seconds
     ends_at: int
+    company_id: int = 0  # the location it was made at (0: the bot's own, as before chains)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +42,7 @@ Free = list[tuple[str, int]]  # a day's free times: Altegio's `datetime` and the
 
 _WISH = (
     "id, user_id, chat_id, language, service_ids, staff_id, first_day, last_day, created_at, "
-    "ends_at"
+    "ends_at, company_id"
 )
 _OFFER = "id, wish_id, watch_key, staff_id, slot, length, until, state"
 
@@ -58,6 +59,7 @@ def _wish(row: tuple[object, ...]) -> Wish:
         last_day=date.fromisoformat(str(row[7])),
         created_at=int(str(row[8] or 0)),
         ends_at=int(str(row[9] or 0)),
+        company_id=int(str(row[10] or 0)),
     )
 
 
@@ -85,7 +87,8 @@ class WaitlistRows:
         with self.db.conn:
             cursor = self.db.conn.execute(
                 "INSERT INTO wishes (user_id, chat_id, language, service_ids, staff_id, "
-                "first_day, last_day, created_at, ends_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "first_day, last_day, created_at, ends_at, company_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     wish.user_id,
                     wish.chat_id,
@@ -96,6 +99,7 @@ class WaitlistRows:
                     wish.last_day.isoformat(),
                     wish.created_at,
                     wish.ends_at,
+                    wish.company_id,
                 ),
             )
         return int(cursor.lastrowid or 0)

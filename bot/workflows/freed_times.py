@@ -1,14 +1,16 @@
 """The waiting list's watcher: which of the days clients wait for have a time that freed up,
 read within its budget and only into room the clients leave spare.
 
-For each (services, team member, month) some wish covers, one `book_dates` read says which of
-the wished days have anything free at all (Altegio's `booking_dates` are the days with free
-slots, §6.8). A wished day with nothing free needs no more reads; one that has something gets
-`book_times` (with "anyone", each team member's merged where Altegio's own answer for anyone is
-empty, §10), at once when it had nothing before and then at its own pace while it keeps free
-times. Nearer days are read more often (`look_every`), the most overdue for its pace first. A
+For each (location, services, team member, month) some wish covers, one `book_dates` read (at
+that location, `Services.at`) says which of the wished days have anything free at all
+(Altegio's `booking_dates` are the days with free slots, §6.8). A wished day with nothing free
+needs no more reads; one that has something gets `book_times` (with "anyone", each team
+member's merged where Altegio's own answer for anyone is empty, §10), at once when it had
+nothing before and then at its own pace while it keeps free times. Nearer days are read more
+often (`look_every`, by each location's own calendar), the most overdue for its pace first. A
 time free at a read and not at the one before has freed up; the first read of a day is what is
-free already (a day first seen with nothing free has nothing to hide).
+free already (a day first seen with nothing free has nothing to hide). A chain's locations
+share the one budget.
 """
 
 from __future__ import annotations
@@ -25,7 +27,15 @@ from bot.altegio.models import Slot
 from bot.services import Services
 from bot.storage.waitlist_rows import Free
 from bot.visit_times import merged
-from bot.waitlist_rules import day_parts, is_month_key, look_every, month_key, watch_key
+from bot.waitlist_rules import (
+    day_parts,
+    is_month_key,
+    key_location,
+    look_every,
+    month_key,
+    services_and_staff,
+    watch_key,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -46,24 +56,30 @@ class _OutOfRoom(Exception):
     """The budget or the rate limit's spare room ran out: the rest waits for the next tick."""
 
 
-async def read_due(services: Services, days: set[str], tz: ZoneInfo, now: datetime) -> list[Freed]:
-    """Read what is due among the wished `days` (their `watch_key`s); returns the freed times."""
+async def read_due(
+    services: Services, days: set[str], zones: dict[int, ZoneInfo], now: datetime
+) -> list[Freed]:
+    """Read what is due among the wished `days` (their `watch_key`s), each at its own location
+    in its own timezone (`zones`, by `key_location`: a location missing there is left as it is
+    until the next tick), all within the one budget; returns the freed times."""
     storage = services.storage
     stamp = int(now.timestamp())
-    today = now.astimezone(tz).date()
     months: dict[str, list[date]] = {}
     for key in days:
+        where = key_location(key)
         service_ids, staff_id, day = day_parts(key)
-        if day >= today:
-            months.setdefault(month_key(service_ids, staff_id, day), []).append(day)
+        if where in zones and day >= now.astimezone(zones[where]).date():
+            months.setdefault(month_key(service_ids, staff_id, day, where), []).append(day)
     known = storage.watched()
-    storage.unwatch(set(known) - days - set(months))
+    storage.unwatch({k for k in set(known) - days - set(months) if key_location(k) in zones})
     storage.watch(set(months) - set(known), stamp)
     storage.watch(days - set(known), NEVER)
     queue = []
     for key, (_, _, due) in storage.watched().items():
-        if due > stamp:
+        where = key_location(key)
+        if due > stamp or where not in zones:
             continue
+        today = now.astimezone(zones[where]).date()
         if key in months:
             pace = look_every(min(months[key]), today)
         elif key in days and (day := day_parts(key)[2]) >= today:
@@ -76,11 +92,13 @@ async def read_due(services: Services, days: set[str], tz: ZoneInfo, now: dateti
     try:
         while work:
             key = work.pop(0)
+            where = key_location(key)
+            there, today = services.at(where), now.astimezone(zones[where]).date()
             if is_month_key(key):
                 # A day that has something free now, after nothing: its times read at once.
-                work[:0] = await _read_month(services, key, months[key], stamp, today)
+                work[:0] = await _read_month(there, key, months[key], stamp, today)
             else:
-                freed += await _read_day(services, key, now, today)
+                freed += await _read_day(there, key, now, today)
     except _OutOfRoom:
         pass
     return freed
@@ -92,7 +110,8 @@ async def _read_month(
     """The month's wished days with something free: those that had nothing before are
     returned, to be read at once."""
     storage = services.storage
-    service_ids, staff_id = _services_and_staff(key)
+    service_ids, staff_id = services_and_staff(key)
+    where = key_location(key)
     pace = int(look_every(min(wished), today).total_seconds())
     try:
         dates = await _sent(
@@ -109,7 +128,7 @@ async def _read_month(
     known = storage.watched()
     opened = []
     for day in wished:
-        day_key = watch_key(service_ids, staff_id, day)
+        day_key = watch_key(service_ids, staff_id, day, where)
         before = known.get(day_key, (None, 0, 0))[0]
         if day not in bookable:
             storage.know_free(day_key, [], stamp, NEVER)
@@ -176,8 +195,3 @@ async def _sent(services: Services, call: Coroutine[Any, Any, T], *, owed: bool 
         raise
     state.reads += 1
     return result
-
-
-def _services_and_staff(key: str) -> tuple[tuple[int, ...], int]:
-    services, staff, _ = key.split(":")
-    return tuple(int(s) for s in services.split(",")), int(staff)
