@@ -9,6 +9,7 @@ from telegram import InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
+from bot.chain import is_chain
 from bot.context import BotApplication
 from bot.keyboards import Keys
 from bot.workflows import unanswered
@@ -42,7 +43,8 @@ async def _say(application: BotApplication, news: News) -> None:
         markup = None
     elif news.became is Became.BOOKED and record is not None and company is not None:
         title = record.title or str(attempt.data.get("title") or "")
-        text = booked_text(t, title, record.staff_name, company, record.start)
+        chain = is_chain(application.services)
+        text = booked_text(t, title, record.staff_name, company, record.start, chain=chain)
     elif news.became is Became.ABANDONED:
         text = t.gettext("The booking you confirmed earlier did not go through.")
         markup = None
