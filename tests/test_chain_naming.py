@@ -14,6 +14,7 @@ import pytest
 
 from bot.storage import StoredBooking
 from bot.workflows.sync import record_new
+from conversations.admin_chats import send_digests
 from standins.altegio.riga_seed import SANDBOX_CYRILLIC_COMPANY_ID as RIGA_ID
 from standins.altegio.seed import SANDBOX_CHAIN_ID
 from standins.altegio.seed import SANDBOX_COMPANY_ID as BERLIN_ID
@@ -173,6 +174,13 @@ async def test_admin_notices_and_counts_name_the_location(chain_bot: Bot) -> Non
     assert "Bookings through the bot, 26 Oct – 24 Nov: 2" in caption, caption
     assert "  Studio Aurora (1001): 1" in caption and "  Салон Аврора (1004): 1" in caption
     assert "  Studio Aurora Mitte (1002): 0" in caption, caption
+    # The weekly digest on Monday morning counts them per location too.
+    assert bot.app is not None
+    bot.clock.current = datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)
+    assert await send_digests(bot.app) == 1
+    digest = admin.bot_texts[-1]
+    assert "Bookings: 2\n  Studio Aurora (1001): 1\n  Studio Aurora Mitte (1002): 0\n" in digest
+    assert "  Салон Аврора (1004): 1" in digest, digest
 
 
 async def test_a_single_location_reads_as_before(bot: Bot) -> None:
@@ -186,3 +194,38 @@ async def test_a_single_location_reads_as_before(bot: Bot) -> None:
     assert "Address: Studio Aurora, Lindenstraße 21, Berlin" in text and "Location" not in text
     await admin.send("/stats")
     assert "(1001)" not in (admin.photos[-1].caption or "")
+
+
+async def book_in_riga(user: StubUser) -> None:
+    """Женская стрижка with Анна Петрова at the first free time on Thursday, at the Riga
+    location the client chose, up to the summary."""
+    await user.send("/book")
+    await user.tap("Волосы")
+    await user.tap("Женская стрижка")
+    await user.tap(next(b for row in user.last.buttons for b in row if b.startswith("Анна")))
+    await user.send("Thursday")
+    await user.tap_number(1)
+    await user.send("+49 151 23456789")
+    await user.tap("Keep this name")
+    await user.tap("Skip")
+    assert RIGA_LINE in plain(user.last.text), user.screen()
+
+
+async def test_a_booking_at_another_location_whose_answer_is_lost_is_settled_there(
+    chain_bot: Bot,
+) -> None:
+    bot = chain_bot
+    admin = await with_admin(bot)
+    user = bot.user()
+    assert bot.services is not None
+    bot.services.storage.choose_location(user.chat_id, RIGA_ID)
+    await book_in_riga(user)
+    bot.sandbox.fault("POST", "book_record", status=504, body="", carry_out=True)
+    await user.tap("✅ Confirm")
+    assert "has not answered yet" in user.last.text, user.screen()
+    await bot.settle(minutes=30)
+    # Looked into at Riga: its time, its name, its phone.
+    [note] = [t for t in admin.bot_texts if t.startswith("⚠️")]
+    assert "Женская стрижка, 2026-11-26 10:00" in note, note
+    assert note.endswith("Location: Салон Аврора (1004)"), note
+    assert "+493012345680" in user.bot_texts[-1], user.bot_texts[-1]

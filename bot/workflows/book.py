@@ -209,6 +209,7 @@ async def _book(
             "staff_name": staff_name,
             "email": draft.email or "",
             "consent": draft.consent,
+            "company_id": services.altegio.company_id,  # settled at its own location
         },
     )
     try:

@@ -188,6 +188,7 @@ async def _book(
             "staff_name": event.staff_name,
             "email": draft.email or "",
             "activity_id": event.id,
+            "company_id": services.altegio.company_id,  # settled at its own location
         },
     )
     now = services.clock()

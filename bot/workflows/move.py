@@ -251,6 +251,7 @@ def swap_request(
             "title": first.title,
             "staff_name": first.staff_name,
             "move_of": first.record_id,  # the appointment this booking is to replace
+            "company_id": first.company_id,  # settled at its own location
         },
     )
     return request, data

@@ -100,7 +100,9 @@ def _language(services: Services, attempt: Attempt) -> str:
 async def _resolve(
     services: Services, alerts: Alerts, say: Say, found: Attempt, now: datetime
 ) -> int:
-    """One look at one attempt; 1 when it is settled."""
+    """One look at one attempt, at the location it was made at (a chain's); 1 when it is
+    settled."""
+    services = services.at(int(found.data.get("company_id") or 0))
     storage = services.storage
     attempt = found
     if found.state is AttemptState.SENDING:
