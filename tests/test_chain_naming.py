@@ -229,3 +229,25 @@ async def test_a_booking_at_another_location_whose_answer_is_lost_is_settled_the
     assert "Женская стрижка, 2026-11-26 10:00" in note, note
     assert note.endswith("Location: Салон Аврора (1004)"), note
     assert "+493012345680" in user.bot_texts[-1], user.bot_texts[-1]
+
+
+async def test_a_move_names_the_location(chain_bot: Bot) -> None:
+    bot = chain_bot
+    admin = await with_admin(bot)
+    user = bot.user()
+    assert bot.services is not None
+    bot.services.storage.choose_location(user.chat_id, RIGA_ID)
+    await user.send("/start")
+    kept(bot, user, RIGA_ID, RIGA_10)
+    await user.send("/appointments")
+    await user.tap_number(1)
+    await user.tap("Reschedule")
+    await user.send("Friday")
+    await user.tap_number(1)
+    await user.tap("✅ Move it")
+    done = plain(user.last.text)
+    assert "Your appointment is moved" in done and "Friday, November 27, 2026 at 10:00 AM" in done
+    assert RIGA_LINE in done, done
+    [moved] = notices(admin)
+    assert "from Thu 26 Nov 2026, 10:00 to Fri 27 Nov 2026, 10:00" in moved, moved
+    assert moved.endswith("Location: Салон Аврора (1004)"), moved
