@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot import salon_view
+from bot.altegio.models.company import Company
 from bot.i18n import Translator
 from bot.persistence import SqlitePersistence
 from bot.services import Alerts, Services
@@ -66,21 +67,24 @@ class BotApplication(Application[ExtBot[Any], "Context", UserData, ChatData, Bot
             log.warning("the database can be written again")
             await self.tell_admin("✅ The booking bot can write its database again.")
 
-    async def tell_admin(self, text: str) -> bool:
-        """A note to the salon's admin chat; whether it reached one."""
+    async def tell_admin(self, text: str, company: Company | None = None) -> bool:
+        """A note to the salon's admin chat; whether it reached one. In a chain, the location
+        it is about (`company`) is named."""
         admin = self.services.settings.admin_chat_id
         if admin is None:
             return False
         try:
-            await self.bot.send_message(admin, text)
+            await self.bot.send_message(admin, text + salon_view.place(self.services, company))
         except TelegramError as exc:
             log.warning("could not tell the admin chat: %s", exc)
             return False
         return True
 
-    async def salon_notice(self, text: str) -> None:
-        """A notice of what a client did through the bot to every admin chat with notices on;
-        a chat that cannot be reached is passed over."""
+    async def salon_notice(self, text: str, company: Company | None = None) -> None:
+        """A notice of what a client did through the bot to every admin chat with notices on,
+        naming its location (`company`) in a chain; a chat that cannot be reached is passed
+        over."""
+        text += salon_view.place(self.services, company)
         for chat_id in salon_view.notice_chats(self.services):
             try:
                 await self.bot.send_message(chat_id, text)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from bot.altegio.models.company import Company
 from bot.funnel import Funnel, count
 from bot.services import Services
 from bot.storage import Storage, StoredBooking
@@ -109,6 +110,14 @@ def masked_phone(phone: str) -> str:
     return f"{head} ••• •• {national[-2:]}"
 
 
+def place(services: Services, company: Company | None) -> str:
+    """The line naming a notice's location in a chain (its title and id, so the chain's admins
+    know which salon), to append; "" for one location, or where the location is not known."""
+    if company is None or services.settings.altegio_group_id is None:
+        return ""
+    return f"\nLocation: {company.title} ({company.id})"
+
+
 def _when(start: datetime, tz: ZoneInfo) -> str:
     return start.astimezone(tz).strftime("%a %d %b %Y, %H:%M")
 
@@ -171,6 +180,7 @@ def visit_cancelled_notice(bookings: Sequence[StoredBooking], tz: ZoneInfo) -> s
 class Stats:
     days: list[tuple[date, int]]  # bookings made through the bot, per day, oldest first
     funnel: Funnel
+    per_location: list[str] = field(default_factory=list)  # a chain's: one line a location
 
     @property
     def caption(self) -> str:
@@ -179,6 +189,7 @@ class Stats:
         return "\n".join(
             [
                 f"Bookings through the bot, {first:%d %b} – {last:%d %b}: {total}",
+                *self.per_location,
                 "",
                 *self.funnel.lines(),
             ]
@@ -202,13 +213,41 @@ def _bookings_per_day(services: Services, first: date, days: int, tz: ZoneInfo) 
     return counts
 
 
-def stats(services: Services, tz: ZoneInfo, days: int = STATS_DAYS) -> Stats:
-    """The last `days` days up to today, in the salon's timezone."""
+def per_location(
+    services: Services, first: date, days: int, tz: ZoneInfo, names: Mapping[int, str]
+) -> list[str]:
+    """A chain's bookings through the bot in the `days` days from `first`, one line a location:
+    each of `names` (the chain's locations by id, in its order), then any other that has some
+    (one that has left the chain); [] for one location."""
+    if services.settings.altegio_group_id is None:
+        return []
+    home = services.settings.altegio_company_id
+    counts: dict[int, int] = dict.fromkeys(names, 0)
+    for made, company_id in services.storage.bookings_located():
+        try:
+            day = datetime.fromisoformat(made).astimezone(tz).date()
+        except ValueError:
+            continue
+        if 0 <= (day - first).days < days:
+            where = company_id or home
+            counts[where] = counts.get(where, 0) + 1
+    return [f"  {names.get(where) or 'location'} ({where}): {n}" for where, n in counts.items()]
+
+
+def stats(
+    services: Services,
+    tz: ZoneInfo,
+    days: int = STATS_DAYS,
+    names: Mapping[int, str] | None = None,
+) -> Stats:
+    """The last `days` days up to today, in the salon's timezone (a chain's bookings also per
+    location, `names` naming them)."""
     today = services.clock().astimezone(tz).date()
     first = today - timedelta(days=days - 1)
     counts = _bookings_per_day(services, first, days, tz)
     funnel = count(services, _midnight(first, tz), _midnight(today + timedelta(days=1), tz))
-    return Stats([(first + timedelta(days=i), n) for i, n in enumerate(counts)], funnel)
+    located = per_location(services, first, days, tz, names or {})
+    return Stats([(first + timedelta(days=i), n) for i, n in enumerate(counts)], funnel, located)
 
 
 # A digest the bot could not send on Monday (it was down) still goes out until then.
@@ -226,8 +265,11 @@ def digest_week(now: datetime, tz: ZoneInfo) -> date | None:
     return monday
 
 
-def digest(services: Services, monday: date, tz: ZoneInfo) -> str:
-    """Last week (the seven days before `monday`) through the bot, in plain English."""
+def digest(
+    services: Services, monday: date, tz: ZoneInfo, names: Mapping[int, str] | None = None
+) -> str:
+    """Last week (the seven days before `monday`) through the bot, in plain English (a chain's
+    bookings also per location, `names` naming them)."""
     first = monday - timedelta(days=7)
     booked = sum(_bookings_per_day(services, first, 7, tz))
     funnel = count(services, _midnight(first, tz), _midnight(monday, tz))
@@ -236,6 +278,7 @@ def digest(services: Services, monday: date, tz: ZoneInfo) -> str:
         [
             f"📊 Last week through the bot ({first:%d %b} – {last:%d %b}):",
             f"Bookings: {booked}",
+            *per_location(services, first, 7, tz, names or {}),
             f"Moves: {funnel.moved}",
             f"Cancellations: {funnel.cancelled}",
             "",

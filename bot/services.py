@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.altegio.client import AltegioClient
+from bot.altegio.models.company import Company
 from bot.draft import Holds
 from bot.earliest import Offered
 from bot.i18n import Catalogs
@@ -124,13 +125,14 @@ class Services:
 class Alerts(Protocol):
     """The salon's admin chat, as the core sees it (the application carries it)."""
 
-    async def tell_admin(self, text: str) -> bool:
-        """A note to the salon's admin chat; whether it reached one."""
+    async def tell_admin(self, text: str, company: Company | None = None) -> bool:
+        """A note to the salon's admin chat; whether it reached one. `company`: the location
+        it is about, named in a chain."""
         ...
 
-    async def salon_notice(self, text: str) -> None:
+    async def salon_notice(self, text: str, company: Company | None = None) -> None:
         """A notice of what a client did through the bot (a booking, a move, a cancel) to every
-        admin chat that has notices on."""
+        admin chat that has notices on; `company`: its location, named in a chain."""
         ...
 
     async def storage_trouble(self, cause: str) -> None:

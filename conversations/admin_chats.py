@@ -18,7 +18,7 @@ from telegram import Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot import salon_view, stats_chart
+from bot import chain, salon_view, stats_chart
 from bot.altegio import errors
 from bot.context import BotApplication, Context
 from bot.services import Services
@@ -93,10 +93,21 @@ async def _salon_tz(services: Services) -> ZoneInfo | None:
         return None
 
 
+async def _names(services: Services) -> dict[int, str]:
+    """A chain's locations by id, in its order, for its counts per location; {} for one
+    location, or when the chain cannot be read now (then each is named by its id)."""
+    if not chain.is_chain(services):
+        return {}
+    try:
+        return {company.id: company.title for company in await chain.locations(services)}
+    except errors.AltegioError:
+        return {}
+
+
 async def _stats(context: Context, chat_id: int) -> None:
     services = context.services
     tz = await _salon_tz(services) or ZoneInfo("UTC")
-    result = salon_view.stats(services, tz)
+    result = salon_view.stats(services, tz, names=await _names(services))
     png = await asyncio.to_thread(stats_chart.draw, result.days)
     await context.bot.send_photo(chat_id, png, caption=result.caption, filename="stats.png")
 
@@ -114,10 +125,14 @@ async def send_digests(application: BotApplication) -> int:
     if tz is None:
         return 0
     sent = 0
+    names: dict[int, str] | None = None
     try:
         for chat_id, monday in salon_view.due_digests(services, tz):
+            if names is None:
+                names = await _names(services)
+            text = salon_view.digest(services, monday, tz, names)
             try:
-                await application.bot.send_message(chat_id, salon_view.digest(services, monday, tz))
+                await application.bot.send_message(chat_id, text)
             except Forbidden as exc:
                 # Not tried again every tick of the day: the chat is not open to the bot.
                 log.warning("weekly digest for admin chat %s refused: %s", chat_id, exc)

@@ -19,6 +19,7 @@ from bot import account
 from bot.altegio import errors
 from bot.altegio.models import Company
 from bot.calendar_file import ics
+from bot.chain import is_chain
 from bot.context import Context
 from bot.keyboards import NO_FLOW, Callback, Keys, decode, pattern
 from bot.records import Change, Fresh, Refusal, cancel_refusal
@@ -111,7 +112,7 @@ async def appointment(update: Update, context: Context, cb: Callback) -> None:
     t = context.t
     k = keys(context)
     record_id = fresh.booking.record_id
-    text = describe_visit(t, parts, company, ask_verify=True)
+    text = describe_visit(t, parts, company, ask_verify=True, chain=is_chain(context.services))
     gone = salon_cancelled_parts(t, found.gone, company)
     if gone:
         text += "\n\n" + "\n".join(gone)
@@ -163,7 +164,8 @@ async def ask_cancel(update: Update, context: Context, cb: Callback) -> None:
         question = t.gettext("Cancel this visit? Each of its appointments is cancelled.")
     else:
         question = t.gettext("Cancel this appointment?")
-    text = question + "\n\n" + describe_visit(t, parts, company)
+    chain = is_chain(context.services)
+    text = question + "\n\n" + describe_visit(t, parts, company, chain=chain)
     rows = [
         [k.button(t.gettext("Yes, cancel it"), "cnlok", fresh.booking.record_id)],
         [k.button(t.gettext("No, keep it"), "apt", fresh.booking.record_id)],
@@ -205,7 +207,7 @@ async def do_cancel(update: Update, context: Context, cb: Callback) -> None:
         heading = t.gettext("Your visit is cancelled, each of its appointments:")
     else:
         heading = t.gettext("Your appointment is cancelled:")
-    text = heading + "\n\n" + describe_visit(t, gone, company)
+    text = heading + "\n\n" + describe_visit(t, gone, company, chain=is_chain(context.services))
     rows = [
         [k.button(t.gettext("Book an appointment"), "book")],
         [k.button(t.gettext("My appointments"), "apts", 1)],

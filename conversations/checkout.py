@@ -13,6 +13,7 @@ from telegram.constants import ChatAction
 from bot import visit_plan
 from bot.altegio import errors
 from bot.altegio.models import parse_datetime
+from bot.chain import is_chain
 from bot.context import Context
 from bot.draft import (
     Draft,
@@ -40,7 +41,7 @@ from conversations.flow import (
     user_id_of,
 )
 from conversations.screens import my_appointments, show, single, unavailable
-from conversations.texts import booked_text, code_wait, h, uncertain_text
+from conversations.texts import booked_text, code_wait, h, location_line, uncertain_text
 from conversations.verify import ask_verify_code
 from conversations.visit_parts import schedule_lines
 
@@ -86,11 +87,9 @@ async def summary_text(context: Context, draft: Draft) -> str:
     price = t.price_range(visit.price_min, visit.price_max, company.currency)
     if price:
         lines.append(t.gettext("Price: %(price)s", price=price))
-    address = company.full_address
-    if address:
-        lines.append(
-            t.gettext("Address: %(salon)s, %(address)s", salon=h(company.title), address=h(address))
-        )
+    place = location_line(t, company, is_chain(context.services))
+    if place:
+        lines.append(place)
     lines.append(t.gettext("Name: %(name)s", name=h(draft.name or "")))
     lines.append(t.gettext("Phone: %(phone)s", phone=h(display_phone(draft.phone or ""))))
     if draft.email:
@@ -296,8 +295,9 @@ async def _book(update: Update, context: Context, draft: Draft, code: str | None
     t = context.t
     put_draft(context, None)
     just_booked(context)
+    won, chain = outcome, is_chain(context.services)
     text = booked_text(
-        t, outcome.title, outcome.staff_name, outcome.company, outcome.start, parts=outcome.parts
+        t, won.title, won.staff_name, won.company, won.start, parts=won.parts, chain=chain
     )
     if draft.activity is not None:  # a class: the seats booked, under what and when
         lines = text.split("\n")

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, Update
 
 from bot.altegio.models.activities import Activity
+from bot.chain import is_chain
 from bot.context import Context
 from bot.draft import Draft, display_phone
 from bot.keyboards import Callback, Keys, day_arg
@@ -22,7 +23,7 @@ from bot.workflows import group_classes as classes
 from conversations import locations as places
 from conversations.flow import Outcome, Step, go, take_notice
 from conversations.screens import answer, show
-from conversations.texts import h
+from conversations.texts import h, location_line
 
 MAX_BUTTONS = 12  # classes listed as buttons on a week's screen; more: a button per day
 
@@ -186,6 +187,8 @@ async def _one(update: Update, context: Context, draft: Draft) -> Outcome:
     price = t.price_range(event.price_min, event.price_max, company.currency)
     if price:
         lines.append(t.gettext("Price: %(price)s", price=price))
+    if is_chain(services):  # which of the chain's locations the class is at
+        lines.append(location_line(t, company, chain=True))
     rows: list[list[InlineKeyboardButton]] = []
     if event.free == 0:
         head = t.gettext("Sorry, this class has just filled up.") if taken else ""
@@ -335,11 +338,9 @@ async def summary_text(context: Context, draft: Draft) -> str:
     if event is not None and event.price_min is not None:
         price = t.price(event.price_min * seats, company.currency)
         lines.append(t.gettext("Price: %(price)s", price=price))
-    if company.full_address:
-        address = h(company.full_address)
-        lines.append(
-            t.gettext("Address: %(salon)s, %(address)s", salon=h(company.title), address=address)
-        )
+    place = location_line(t, company, is_chain(context.services))
+    if place:
+        lines.append(place)
     lines.append(t.gettext("Name: %(name)s", name=h(draft.name or "")))
     lines.append(t.gettext("Phone: %(phone)s", phone=h(display_phone(draft.phone or ""))))
     if draft.email:

@@ -9,12 +9,13 @@ from telegram import InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
+from bot.chain import is_chain
 from bot.context import BotApplication
 from bot.keyboards import Keys
 from bot.workflows import unanswered
 from bot.workflows.unanswered import Became, News
 from conversations.screens import my_appointments
-from conversations.texts import booked_text, call_sentence, uncertain_text, when
+from conversations.texts import booked_text, call_sentence, location_line, uncertain_text, when
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,8 @@ async def _say(application: BotApplication, news: News) -> None:
         markup = None
     elif news.became is Became.BOOKED and record is not None and company is not None:
         title = record.title or str(attempt.data.get("title") or "")
-        text = booked_text(t, title, record.staff_name, company, record.start)
+        chain = is_chain(application.services)
+        text = booked_text(t, title, record.staff_name, company, record.start, chain=chain)
     elif news.became is Became.ABANDONED:
         text = t.gettext("The booking you confirmed earlier did not go through.")
         markup = None
@@ -61,6 +63,8 @@ async def _say(application: BotApplication, news: News) -> None:
     elif news.became is Became.MOVED and record is not None and company is not None:
         text = t.gettext("✅ Done! Your appointment is moved.")
         text += "\n" + t.gettext("New time: %(when)s", when=when(t, record.start, company))
+        if is_chain(application.services):
+            text += "\n" + location_line(t, company, chain=True)
     elif news.became is Became.MOVE_LEFT_TWO:
         text = t.gettext(
             "Your new time is booked, but the old appointment could not be cancelled. "

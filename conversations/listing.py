@@ -8,10 +8,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.altegio import errors
 from bot.altegio.models import Company
+from bot.chain import is_chain
 from bot.context import Context
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Callback, Keys
-from bot.records import Change
+from bot.records import Change, Fresh
 from bot.workflows import cabinet, visit_records, waitlist
 from bot.workflows.book import Who
 from conversations.screens import answer, show, unavailable
@@ -29,11 +30,29 @@ def _who(update: Update, context: Context) -> Who | None:
     return Who(chat.id, user.id if user else chat.id, context.language)
 
 
+def _short(salon: str) -> str:
+    return salon if len(salon) <= SALON_IN_BUTTON else salon[: SALON_IN_BUTTON - 1] + "…"
+
+
 def _link_button(t: Translator, keys: Keys, salon: str, again: bool) -> InlineKeyboardButton:
     if again:
         return keys.button(t.gettext("Confirm my phone number"), "acct")
-    name = salon if len(salon) <= SALON_IN_BUTTON else salon[: SALON_IN_BUTTON - 1] + "…"
-    return keys.button(t.gettext("Show all my appointments at %(salon)s", salon=name), "acct")
+    return keys.button(
+        t.gettext("Show all my appointments at %(salon)s", salon=_short(salon)), "acct"
+    )
+
+
+async def _location(context: Context, fresh: Fresh) -> Company:
+    """The appointment's own location (the bot's, or another one's), from the copy held once
+    read."""
+    altegio = context.services.at(fresh.booking.company_id).altegio
+    return altegio.company_copy() or await altegio.company()
+
+
+def _what(t: Translator, fresh: Fresh, place: Company, chain: bool) -> str:
+    """What the appointment is, with its location's title in a chain (HTML)."""
+    text = h(what(t, fresh))
+    return f"{text} ({h(place.title)})" if chain else text
 
 
 def _link_lines(t: Translator, whole: bool, relink: bool, verify: bool) -> list[str]:
@@ -105,10 +124,11 @@ async def list_appointments(update: Update, context: Context) -> None:
     fresh = listing.items
     active = [f for f in fresh if f.change is not Change.DELETED and f.booking.start > now]
     cancelled = [f for f in fresh if f.change is Change.DELETED]
+    chain = is_chain(services)  # each entry names its location
     lines: list[str] = []
     rows: list[list[InlineKeyboardButton]] = []
     if active:
-        if listing.whole:
+        if listing.whole and not chain:
             lines.append(
                 t.gettext("Your upcoming appointments at %(salon)s:", salon=h(company.title))
             )
@@ -117,15 +137,18 @@ async def list_appointments(update: Update, context: Context) -> None:
         for visit in visit_records.grouped(active):
             item = visit[0]
             # In the timezone of the appointment's own location (the bot's, or another one's).
-            zone = await services.at(item.booking.company_id).altegio.zone()
-            local = item.booking.start.astimezone(zone)
+            place = await _location(context, item)
+            local = item.booking.start.astimezone(place.tz)
             day = f"{t.date(local.date())} · {t.time(local)}"
+            if chain:
+                day += f" · {_short(place.title)}"
             title = item.title if len(visit) == 1 else titles(t, visit)
             label = day + (f" · {title}" if title else "")
             rows.append([k.button(label[:60], "apt", item.booking.record_id)])
             if len(visit) > 1:
                 # One entry for a visit of consecutive appointments, each part named.
-                lines.append(f"• {t.date(local.date())}: {h(visit_line(t, visit, company))}")
+                line = f"• {t.date(local.date())}: {h(visit_line(t, visit, place))}"
+                lines.append(line + (f" ({h(place.title)})" if chain else ""))
         if any(item.change is Change.UNCHECKED and not item.verify for item in active):
             lines.append(
                 t.gettext(
@@ -140,19 +163,21 @@ async def list_appointments(update: Update, context: Context) -> None:
         lines.append(t.gettext("You have no upcoming appointments booked here."))
     for item in active:
         if item.change is Change.MOVED:
+            place = await _location(context, item)
             lines.append(
                 t.gettext(
                     "Moved by the salon: %(what)s, now %(when)s.",
-                    what=h(what(t, item)),
-                    when=when(t, item.booking.start, company),
+                    what=_what(t, item, place, chain),
+                    when=when(t, item.booking.start, place),
                 )
             )
     for item in cancelled:
+        place = await _location(context, item)
         lines.append(
             t.gettext(
                 "Cancelled by the salon: %(what)s, %(when)s.",
-                what=h(what(t, item)),
-                when=when(t, item.booking.start, company),
+                what=_what(t, item, place, chain),
+                when=when(t, item.booking.start, place),
             )
         )
     text = _with_link(

@@ -11,6 +11,7 @@ import logging
 
 from telegram import InlineKeyboardButton
 
+from bot.chain import is_chain
 from bot.context import BotApplication, Context
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Keys
@@ -66,21 +67,22 @@ async def _deliver(application: BotApplication, notice: Notice) -> Delivery:
     t = application.services.catalogs.translator(notice.language)
     keys = Keys(NO_FLOW, t)
     fresh, company = notice.fresh, notice.company
+    chain = is_chain(application.services)  # each appointment's location named
     record_id = fresh.booking.record_id
     if notice.parts:
-        told = visit_told(t, keys, notice)
+        told = visit_told(t, keys, notice, chain=chain)
         if told is not None:
             text, rows = told
             return await send_told(application.bot, notice.chat_id, text, rows, "reminder")
     if notice.tell is Tell.SALON_CANCELLED:
-        text = salon_cancelled_text(t, fresh, company)
+        text = salon_cancelled_text(t, fresh, company, chain=chain)
         rows = [[keys.button(t.gettext("Book again"), "again", record_id)]]
     elif notice.tell is Tell.SALON_MOVED:
         text = t.gettext(
             "The salon has moved your appointment. The new time is %(when)s.",
             when=when(t, fresh.booking.start, company),
         )
-        text += "\n\n" + describe(t, fresh, company)
+        text += "\n\n" + describe(t, fresh, company, chain=chain)
         rows = [[keys.button(t.gettext("My appointments"), "apts", 1)]]
     elif notice.tell is Tell.THANKS:
         text = t.gettext(
@@ -90,7 +92,7 @@ async def _deliver(application: BotApplication, notice: Notice) -> Delivery:
         rows = [[keys.button(t.gettext("Book again"), "again", record_id)]]
     else:
         text = t.gettext("⏰ Reminder of your appointment:") + "\n\n"
-        text += describe(t, fresh, company)
+        text += describe(t, fresh, company, chain=chain)
         rows = [
             [keys.button(t.gettext("👍 I'll come"), "come", record_id)],
             [
@@ -103,7 +105,7 @@ async def _deliver(application: BotApplication, notice: Notice) -> Delivery:
 
 
 def visit_told(
-    t: Translator, keys: Keys, notice: Notice
+    t: Translator, keys: Keys, notice: Notice, *, chain: bool = False
 ) -> tuple[str, list[list[InlineKeyboardButton]]] | None:
     """What a visit of consecutive appointments is told at its one reminder: the whole visit,
     or the salon's cancel or move of one part with the rest as it stands; None where the
@@ -117,18 +119,22 @@ def visit_told(
     if notice.tell is Tell.SALON_CANCELLED and not others:
         # The whole visit is gone: every part named.
         text = "\n".join(
-            [salon_cancelled_text(t, fresh, company), *salon_cancelled_parts(t, gone, company)]
+            [
+                salon_cancelled_text(t, fresh, company, chain=chain),
+                *salon_cancelled_parts(t, gone, company),
+            ]
         )
         return text, [[keys.button(t.gettext("Book again"), "again", fresh.booking.record_id)]]
     if notice.tell is not Tell.REMIND and not others:
         return None
     if notice.tell is Tell.SALON_CANCELLED:
-        text = part_cancelled_text(t, fresh, others, company)
+        text = part_cancelled_text(t, fresh, others, company, chain=chain)
         return text, [[keys.button(t.gettext("My appointments"), "apts", 1)]]
     if notice.tell is Tell.SALON_MOVED:
-        text = part_moved_text(t, fresh, standing, company)
+        text = part_moved_text(t, fresh, standing, company, chain=chain)
         return text, [[keys.button(t.gettext("My appointments"), "apts", 1)]]
-    text = t.gettext("⏰ Reminder of your visit:") + "\n\n" + describe_visit(t, standing, company)
+    text = t.gettext("⏰ Reminder of your visit:") + "\n\n"
+    text += describe_visit(t, standing, company, chain=chain)
     moved = [
         t.gettext(
             "Moved by the salon: %(what)s, now %(when)s.",

@@ -15,6 +15,7 @@ from telegram import Update
 
 from bot.altegio import errors
 from bot.altegio.models import Company, parse_datetime
+from bot.chain import is_chain
 from bot.context import Context
 from bot.draft import Draft
 from bot.keyboards import NO_FLOW, Callback, Keys, decode
@@ -42,7 +43,7 @@ from conversations.flow import (
     user_id_of,
 )
 from conversations.screens import answer, my_appointments, show, single, unavailable
-from conversations.texts import code_wait, h, refusal_text, when
+from conversations.texts import code_wait, h, location_line, refusal_text, when
 from conversations.visit_parts import schedule_lines
 
 log = logging.getLogger(__name__)
@@ -277,5 +278,7 @@ async def _done(update: Update, context: Context, company: Company, new_start: d
     put_draft(context, None)
     text = t.gettext("✅ Done! Your appointment is moved.")
     text += "\n" + t.gettext("New time: %(when)s", when=when(t, new_start, company))
+    if is_chain(context.services):
+        text += "\n" + location_line(t, company, chain=True)
     await show(update, context, text, my_appointments(t), new=update.callback_query is None)
     return END

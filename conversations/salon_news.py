@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 from telegram import InlineKeyboardButton
 
+from bot.chain import is_chain
 from bot.context import BotApplication
 from bot.i18n import Translator
 from bot.keyboards import NO_FLOW, Keys
@@ -117,23 +118,24 @@ async def _tell(application: BotApplication, news: News) -> Delivery:
     t = application.services.catalogs.translator(news.language)
     keys = Keys(NO_FLOW, t)
     fresh, company = news.fresh, news.company
+    chain = is_chain(application.services)  # the appointment's location named
     record_id = fresh.booking.record_id
     others = [f for f in news.parts if f.booking.record_id != record_id]
     if others and news.told is Told.CANCELLED:
         # One part of a visit: the rest stands, with its own actions.
-        text = part_cancelled_text(t, fresh, others, company)
+        text = part_cancelled_text(t, fresh, others, company, chain=chain)
         rows = _actions(t, keys, others[0].booking.record_id)
     elif others and news.told is Told.MOVED:
-        text = part_moved_text(t, fresh, news.parts, company)
+        text = part_moved_text(t, fresh, news.parts, company, chain=chain)
         rows = _actions(t, keys, news.parts[0].booking.record_id)
     elif others:
-        text = _headline(t, news) + "\n\n" + describe_visit(t, news.parts, company)
+        text = _headline(t, news) + "\n\n" + describe_visit(t, news.parts, company, chain=chain)
         rows = _actions(t, keys, news.parts[0].booking.record_id)
     elif news.told is Told.CANCELLED:
-        text = salon_cancelled_text(t, fresh, company)
+        text = salon_cancelled_text(t, fresh, company, chain=chain)
         rows = [[keys.button(t.gettext("Book again"), "again", record_id)]]
     else:
-        text = _headline(t, news) + "\n\n" + describe(t, fresh, company)
+        text = _headline(t, news) + "\n\n" + describe(t, fresh, company, chain=chain)
         rows = _actions(t, keys, record_id)
     return await send_told(application.bot, news.chat_id, text, rows, "the salon's change")
 

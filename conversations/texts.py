@@ -59,9 +59,34 @@ def what(t: Translator, fresh: Fresh) -> str:
     return fresh.title or t.gettext("appointment")
 
 
-def describe(t: Translator, fresh: Fresh, company: Company, *, ask_verify: bool = False) -> str:
+def location_line(t: Translator, company: Company, chain: bool) -> str:
+    """Where an appointment is: in a chain (`chain`), always its location's title and address;
+    otherwise the salon's address where it is known, as it always read ("" where not)."""
+    address = company.full_address
+    if chain and address:
+        return t.gettext(
+            "Location: %(salon)s, %(address)s", salon=h(company.title), address=h(address)
+        )
+    if chain:
+        return t.gettext("Location: %(salon)s", salon=h(company.title))
+    if address:
+        return t.gettext(
+            "Address: %(salon)s, %(address)s", salon=h(company.title), address=h(address)
+        )
+    return ""
+
+
+def describe(
+    t: Translator,
+    fresh: Fresh,
+    company: Company,
+    *,
+    ask_verify: bool = False,
+    chain: bool = False,
+) -> str:
     """The appointment as the client should see it, in their language and the salon's zone;
-    `ask_verify`: the screen offers to confirm the phone where that is what reading it needs."""
+    `ask_verify`: the screen offers to confirm the phone where that is what reading it needs;
+    `chain`: the bot serves a chain, so its location is always named."""
     lines = []
     if fresh.title:
         lines.append(f"<b>{h(fresh.title)}</b>")
@@ -70,14 +95,9 @@ def describe(t: Translator, fresh: Fresh, company: Company, *, ask_verify: bool 
         lines.append(t.gettext("Team member: %(staff)s", staff=h(fresh.staff_name)))
     if fresh.booking.length:
         lines.append(t.gettext("Duration: %(duration)s", duration=t.duration(fresh.booking.length)))
-    if company.full_address:
-        lines.append(
-            t.gettext(
-                "Address: %(salon)s, %(address)s",
-                salon=h(company.title),
-                address=h(company.full_address),
-            )
-        )
+    place = location_line(t, company, chain)
+    if place:
+        lines.append(place)
     if fresh.change is Change.UNCHECKED and fresh.verify and ask_verify:
         lines.append(
             "<i>"
@@ -186,9 +206,10 @@ def booked_text(
     start: datetime,
     *,
     parts: Sequence[tuple[str, str, datetime]] = (),
+    chain: bool = False,
 ) -> str:
     """The confirmation; `parts`: a visit of consecutive appointments, each (services, team
-    member, start)."""
+    member, start); `chain`: its location named (title and address)."""
     local = start.astimezone(company.tz)
     # "Any team member" whose name Altegio did not give back.
     who = who or t.gettext("a team member the salon assigns")
@@ -216,25 +237,25 @@ def booked_text(
                 for part_title, name, begins in parts
             ),
         ]
-    if company.full_address:
-        lines.append(
-            t.gettext(
-                "Address: %(salon)s, %(address)s",
-                salon=h(company.title),
-                address=h(company.full_address),
-            )
-        )
+    place = location_line(t, company, chain)
+    if place:
+        lines.append(place)
     lines.append(t.gettext("See you there!"))
     return "\n".join(lines)
 
 
-def salon_cancelled_text(t: Translator, fresh: Fresh, company: Company) -> str:
-    """The salon cancelled the appointment: what and when, and its phone where known."""
+def salon_cancelled_text(
+    t: Translator, fresh: Fresh, company: Company, *, chain: bool = False
+) -> str:
+    """The salon cancelled the appointment: what and when (in a chain, where), and its phone
+    where known."""
     text = t.gettext(
         "Your appointment was cancelled by the salon: %(what)s, %(when)s.",
         what=h(what(t, fresh)),
         when=when(t, fresh.booking.start, company),
     )
+    if chain:
+        text += "\n" + location_line(t, company, chain)
     if company.phone:
         text += "\n" + call_sentence(t, company.phone).strip()
     return text

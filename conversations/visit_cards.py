@@ -12,7 +12,7 @@ from bot.altegio.models import Company
 from bot.calendar_file import CalendarEntry
 from bot.i18n import Translator
 from bot.records import Change, Fresh
-from conversations.texts import describe, h, what, when
+from conversations.texts import describe, h, location_line, what, when
 
 
 def member(t: Translator, fresh: Fresh) -> str:
@@ -56,24 +56,24 @@ def visit_seconds(parts: Sequence[Fresh]) -> int:
 
 
 def describe_visit(
-    t: Translator, parts: Sequence[Fresh], company: Company, *, ask_verify: bool = False
+    t: Translator,
+    parts: Sequence[Fresh],
+    company: Company,
+    *,
+    ask_verify: bool = False,
+    chain: bool = False,
 ) -> str:
     """The whole visit as the client should see it: when it starts, each part with its time and
-    team member, how long it lasts, where."""
+    team member, how long it lasts, where (`chain`: the location always named)."""
     if len(parts) == 1:
-        return describe(t, parts[0], company, ask_verify=ask_verify)
+        return describe(t, parts[0], company, ask_verify=ask_verify, chain=chain)
     first = parts[0]
     lines = [f"<b>{h(titles(t, parts))}</b>", when(t, first.booking.start, company)]
     lines += [part_line(t, f, company) for f in parts]
     lines.append(t.gettext("Duration: %(duration)s", duration=t.duration(visit_seconds(parts))))
-    if company.full_address:
-        lines.append(
-            t.gettext(
-                "Address: %(salon)s, %(address)s",
-                salon=h(company.title),
-                address=h(company.full_address),
-            )
-        )
+    place = location_line(t, company, chain)
+    if place:
+        lines.append(place)
     unchecked = [f for f in parts if f.change is Change.UNCHECKED]
     if unchecked and ask_verify and any(f.verify for f in unchecked):
         lines.append(
@@ -109,9 +109,10 @@ def salon_cancelled_parts(t: Translator, gone: Sequence[Fresh], company: Company
 
 
 def part_cancelled_text(
-    t: Translator, gone: Fresh, standing: Sequence[Fresh], company: Company
+    t: Translator, gone: Fresh, standing: Sequence[Fresh], company: Company, *, chain: bool = False
 ) -> str:
-    """The salon cancelled one part of a visit: which, and what still stands."""
+    """The salon cancelled one part of a visit: which, and what still stands (in a chain,
+    where)."""
     lines = [
         t.gettext(
             "The salon has cancelled part of your visit: %(what)s, %(when)s.",
@@ -122,12 +123,16 @@ def part_cancelled_text(
         t.gettext("The rest of your visit stands:"),
         *(part_line(t, f, company) for f in standing),
     ]
+    if chain:
+        lines.append(location_line(t, company, chain))
     if company.phone:
         lines += ["", t.gettext("You can also call the salon: %(phone)s", phone=h(company.phone))]
     return "\n".join(lines)
 
 
-def part_moved_text(t: Translator, moved: Fresh, parts: Sequence[Fresh], company: Company) -> str:
+def part_moved_text(
+    t: Translator, moved: Fresh, parts: Sequence[Fresh], company: Company, *, chain: bool = False
+) -> str:
     """The salon moved one part of a visit: which, to when, and the visit as it is now."""
     return (
         t.gettext(
@@ -136,7 +141,7 @@ def part_moved_text(t: Translator, moved: Fresh, parts: Sequence[Fresh], company
             when=when(t, moved.booking.start, company),
         )
         + "\n\n"
-        + describe_visit(t, parts, company)
+        + describe_visit(t, parts, company, chain=chain)
     )
 
 

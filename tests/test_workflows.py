@@ -37,11 +37,11 @@ class Desk:
         self.trouble: list[str] = []
         self.noticed: list[str] = []
 
-    async def tell_admin(self, text: str) -> bool:
+    async def tell_admin(self, text: str, company: object = None) -> bool:
         self.told.append(text)
         return True
 
-    async def salon_notice(self, text: str) -> None:
+    async def salon_notice(self, text: str, company: object = None) -> None:
         self.noticed.append(text)
 
     async def storage_trouble(self, cause: str) -> None:

@@ -96,3 +96,9 @@ class AdminRows:
         """`created_at` (ISO 8601) of every booking made through the bot."""
         rows = self.db.conn.execute("SELECT created_at FROM bookings")
         return [row[0] for row in rows if row[0]]
+
+    def bookings_located(self) -> list[tuple[str, int]]:
+        """(`created_at`, `company_id`) of every booking made through the bot (0: the bot's
+        own location), for a chain's counts per location."""
+        rows = self.db.conn.execute("SELECT created_at, company_id FROM bookings")
+        return [(row[0], int(row[1] or 0)) for row in rows if row[0]]

@@ -209,6 +209,7 @@ async def _book(
             "staff_name": staff_name,
             "email": draft.email or "",
             "consent": draft.consent,
+            "company_id": services.altegio.company_id,  # settled at its own location
         },
     )
     try:
@@ -270,7 +271,7 @@ async def _book(
     if code is not None:
         await cabinet.link_quietly(services, who.user_id, draft.phone, code)
     funnel.booked(services, flow)
-    await alerts.salon_notice(salon_view.visit_booked_notice(bookings, company.tz))
+    await alerts.salon_notice(salon_view.visit_booked_notice(bookings, company.tz), company)
     return Booked(
         created[0].record_id,
         start,

@@ -85,7 +85,7 @@ async def cancel(
     outcome = await _cancel_one(services, alerts, fresh, company)
     if isinstance(outcome, Cancelled):
         funnel.cancelled(services, fresh.booking.record_id)
-        await alerts.salon_notice(salon_view.cancelled_notice(fresh.booking, company.tz))
+        await alerts.salon_notice(salon_view.cancelled_notice(fresh.booking, company.tz), company)
     return outcome
 
 
@@ -123,7 +123,7 @@ async def cancel_visit(
     if done:
         funnel.cancelled(services, done[0].booking.record_id)
         gone = [f.booking for f in done]
-        await alerts.salon_notice(salon_view.visit_cancelled_notice(gone, company.tz))
+        await alerts.salon_notice(salon_view.visit_cancelled_notice(gone, company.tz), company)
     if why is None:
         return Cancelled()
     if not done:

@@ -188,6 +188,7 @@ async def _book(
             "staff_name": event.staff_name,
             "email": draft.email or "",
             "activity_id": event.id,
+            "company_id": services.altegio.company_id,  # settled at its own location
         },
     )
     now = services.clock()
@@ -253,7 +254,7 @@ async def _book(
     if code is not None:
         await cabinet.link_quietly(services, who.user_id, draft.phone, code)
     funnel.booked(services, flow)
-    await alerts.salon_notice(salon_view.booked_notice(booking, company.tz))
+    await alerts.salon_notice(salon_view.booked_notice(booking, company.tz), company)
     return Booked(created.record_id, event.start, event.staff_name, event.title, company)
 
 

@@ -168,7 +168,7 @@ async def move(
         read = fresh.change is not Change.DELETED and fresh.record is not None
         if read and fresh.booking.start == wanted:
             return await move_made(services, alerts, booking, wanted, company, flow=flow)
-        return await _unknown(alerts, booking, slot)
+        return await _unknown(alerts, booking, slot, company)
     except errors.AltegioError as exc:
         return Unreachable(exc)
     wanted = parse_datetime(slot, company.tz) or booking.start
@@ -181,7 +181,7 @@ async def move(
         if fresh.change is Change.UNCHECKED:
             new_start = wanted
         elif fresh.change is Change.DELETED or fresh.booking.start != wanted:
-            return await _unknown(alerts, booking, slot)
+            return await _unknown(alerts, booking, slot, company)
         else:
             new_start = fresh.booking.start
     moved_booking = replace(booking, start=new_start)
@@ -251,6 +251,7 @@ def swap_request(
             "title": first.title,
             "staff_name": first.staff_name,
             "move_of": first.record_id,  # the appointment this booking is to replace
+            "company_id": first.company_id,  # settled at its own location
         },
     )
     return request, data
@@ -315,6 +316,7 @@ async def _swap(
                 f"record {new.record_id} was booked to move record {old.record_id}, but whether "
                 f"record {old.record_id} ({old.start:%Y-%m-%d %H:%M}) was cancelled is unknown",
                 old,
+                company,
             )
             return OldUnknown(old.start, company)
     what = f"the cancel of record {old.record_id}"
@@ -334,7 +336,7 @@ async def move_made(
 ) -> Moved:
     """The move is made: counted, and the salon's admin chats told."""
     funnel.moved(services, flow)
-    await alerts.salon_notice(salon_view.moved_notice(booking, new_start, company.tz))
+    await alerts.salon_notice(salon_view.moved_notice(booking, new_start, company.tz), company)
     return Moved(new_start, company)
 
 
@@ -355,6 +357,7 @@ async def _undo(
             f"records {old.record_id} and {new.record_id} may both stand (a move could not "
             "cancel the old one nor undo the new one)",
             old,
+            company,
         )
         return BothStand()
     what = f"the cancel of record {new.record_id}"
@@ -370,20 +373,24 @@ async def _state_of(services: Services, booking: StoredBooking) -> str:
     return "unknown" if fresh.change is Change.UNCHECKED else "live"
 
 
-async def _unknown(alerts: Alerts, booking: StoredBooking, slot: str) -> Unknown:
+async def _unknown(alerts: Alerts, booking: StoredBooking, slot: str, company: Company) -> Unknown:
     await tell_salon(
         alerts,
         f"whether record {booking.record_id} ({booking.start:%Y-%m-%d %H:%M}) moved to "
         f"{slot} is unknown (Altegio's answer was lost)",
         booking,
+        company,
     )
     return Unknown()
 
 
-async def tell_salon(alerts: Alerts, what: str, booking: StoredBooking) -> None:
-    """The admin chat hears of a move whose outcome Altegio left unknown."""
+async def tell_salon(
+    alerts: Alerts, what: str, booking: StoredBooking, company: Company | None = None
+) -> None:
+    """The admin chat hears of a move whose outcome Altegio left unknown (at `company`)."""
     log.warning("move outcome unknown: %s", what)
     await alerts.tell_admin(
         f"⚠️ A move through the bot needs checking: {what}. Client {booking.fullname} "
-        f"(Telegram chat {booking.chat_id}). Please check and tell the client."
+        f"(Telegram chat {booking.chat_id}). Please check and tell the client.",
+        company,
     )

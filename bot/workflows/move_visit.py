@@ -150,6 +150,7 @@ async def _back(
         + ", ".join(f"record {b.record_id} (now {s:%Y-%m-%d %H:%M})" for b, s in stuck)
         + " could not be moved back",
         stuck[0][0],
+        company,
     )
     return Unknown()
 
@@ -212,6 +213,7 @@ async def _swap(
                 f"visit {created[0].record_id} was booked to move visit {first.record_id}, but "
                 f"record {booking.record_id} of the old visit could not be cancelled",
                 first,
+                company,
             )
             return BothStand()
         await keep(
@@ -252,6 +254,7 @@ async def _undo(
             + ", ".join(str(b.record_id) for b in failed)
             + " may both stand (a move could not cancel the old visit nor undo the new one)",
             first,
+            company,
         )
         return BothStand()
     return Undone(first.start, company)

@@ -100,7 +100,9 @@ def _language(services: Services, attempt: Attempt) -> str:
 async def _resolve(
     services: Services, alerts: Alerts, say: Say, found: Attempt, now: datetime
 ) -> int:
-    """One look at one attempt; 1 when it is settled."""
+    """One look at one attempt, at the location it was made at (a chain's); 1 when it is
+    settled."""
+    services = services.at(int(found.data.get("company_id") or 0))
     storage = services.storage
     attempt = found
     if found.state is AttemptState.SENDING:
@@ -147,7 +149,7 @@ async def _settle(
         found = storage.booking(record.id)
         if found is not None:
             funnel.booked(services, flow)
-            await alerts.salon_notice(salon_view.booked_notice(found, company.tz))
+            await alerts.salon_notice(salon_view.booked_notice(found, company.tz), company)
         return replace(news, became=Became.BOOKED, record=record)
     if finding.verdict is Verdict.NOT_BOOKED:
         log.info("booking %s did not go through", flow)
@@ -156,7 +158,7 @@ async def _settle(
         return replace(news, became=Became.ABANDONED if abandoned else Became.NOT_BOOKED)
     log.warning("booking %s: whether it was made stays unknown", flow)
     storage.settle_attempt(flow, AttemptState.UNKNOWN)
-    told = await alerts.tell_admin(_for_salon(attempt, company))
+    told = await alerts.tell_admin(_for_salon(attempt, company), company)
     return replace(news, told=told)
 
 
@@ -189,20 +191,22 @@ async def _settle_move(
             told = await alerts.tell_admin(
                 f"⚠️ A move through the bot left two appointments: records {old.record_id} and "
                 f"{record.id} (client {old.fullname}, Telegram chat {old.chat_id}). Please "
-                "cancel one with the client."
+                "cancel one with the client.",
+                company,
             )
             return replace(news, became=Became.MOVE_LEFT_TWO, record=record, told=told)
         what = f"the cancel of record {old.record_id}"
         await keep(services, alerts, what, lambda: cancelled(storage, old))
         funnel.moved(services, attempt.flow)
-        await alerts.salon_notice(salon_view.moved_notice(old, record.start, company.tz))
+        await alerts.salon_notice(salon_view.moved_notice(old, record.start, company.tz), company)
         return replace(news, became=Became.MOVED, record=record)
     storage.settle_attempt(attempt.flow, AttemptState.UNKNOWN)
     told = await alerts.tell_admin(
         f"⚠️ A move through the bot may have booked a second appointment (Altegio's answer was "
         f"lost): record {old_id} stands; the new time was {attempt.data.get('slot')} "
         f"(client {attempt.data.get('name') or ''}, Telegram chat {attempt.chat_id}). Please "
-        "check and tell the client."
+        "check and tell the client.",
+        company,
     )
     return replace(news, became=Became.MOVE_UNKNOWN, told=told)
 
