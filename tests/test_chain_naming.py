@@ -251,3 +251,31 @@ async def test_a_move_names_the_location(chain_bot: Bot) -> None:
     [moved] = notices(admin)
     assert "from Thu 26 Nov 2026, 10:00 to Fri 27 Nov 2026, 10:00" in moved, moved
     assert moved.endswith("Location: Салон Аврора (1004)"), moved
+
+
+async def test_a_move_at_another_location_than_the_one_chosen_is_made_there(
+    chain_bot: Bot,
+) -> None:
+    bot = chain_bot
+    user = bot.user()
+    assert bot.services is not None
+    bot.services.storage.choose_location(user.chat_id, BERLIN_ID)
+    await user.send("/start")
+    record_id = kept(bot, user, RIGA_ID, RIGA_10)
+    await user.send("/appointments")
+    await user.tap_number(1)  # the Riga appointment
+    await user.tap("Reschedule")
+    await user.send("Friday")
+    shown = plain(user.screen())
+    assert "no longer" not in shown and "10:00 AM" in shown, shown  # Riga's own times
+    await user.tap_number(1)
+    await user.tap("✅ Move it")
+    done = plain(user.last.text)
+    assert "Your appointment is moved" in done and RIGA_LINE in done, done
+    # Made at Riga (the old record moved, or booked anew and the old one cancelled).
+    standing = [r for r in bot.sandbox.records(RIGA_ID) if r["phone"] == PHONE and not r["deleted"]]
+    assert [str(r["start"])[:16] for r in standing] == ["2026-11-27 10:00"], standing
+    assert not any(r["phone"] == PHONE for r in bot.sandbox.records(BERLIN_ID))
+    assert record_id
+    # The client is at Riga from then on: where their appointment is.
+    assert bot.services.storage.chosen_location(user.chat_id) == RIGA_ID
