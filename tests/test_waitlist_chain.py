@@ -128,7 +128,7 @@ async def test_a_freed_time_at_riga_is_offered_there_and_booked_there(
     assert summary.startswith("📍 This time is at Салон Аврора, Brīvības iela 40"), summary
     assert "switched your location" in summary
     assert "When: Friday, November 27, 2026 at 10:00 AM" in summary
-    assert "Address: Салон Аврора, Brīvības iela 40" in summary
+    assert "Location: Салон Аврора, Brīvības iela 40" in summary
     await first.tap("✅ Confirm")
     assert "You are booked" in first.last.text, first.screen()
     assert "10:00 AM" in plain(first.last.text) and "Салон Аврора" in first.last.text
@@ -166,7 +166,7 @@ async def test_taking_it_with_no_contact_says_where_before_the_phone(
     assert "Your phone number, please" in user.last.text
     await finish_contact(user, "+49 151 55555555")
     summary = plain(user.last.text)
-    assert "Address: Салон Аврора" in summary and "12:00 PM" in summary, summary
+    assert "Location: Салон Аврора" in summary and "12:00 PM" in summary, summary
     await user.tap("✅ Confirm")
     assert "You are booked" in user.last.text, user.screen()
     riga_record_of(bot, "4915155555555")
@@ -295,7 +295,7 @@ async def test_a_wish_made_before_chains_is_the_home_locations(
     assert "A time has freed up at Studio Aurora, " in plain(offers(user)[0])
     await user.tap("Book it")
     await finish_contact(user)
-    assert "Address: Studio Aurora, " in plain(user.last.text), user.screen()
+    assert "Location: Studio Aurora, " in plain(user.last.text), user.screen()
     assert storage.chosen_location(user.chat_id) == BERLIN_ID
 
 
