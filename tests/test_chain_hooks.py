@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from bot.workflows.evidence import attempt_location
@@ -20,6 +21,7 @@ from conversations import salon_news
 from conversations.reminders import send_due
 from standins.altegio.hooks import Delivery
 from standins.altegio.riga_seed import SANDBOX_CYRILLIC_COMPANY_ID as RIGA_ID
+from standins.altegio.sandbox import SANDBOX_PARTNER_TOKEN, Sandbox
 from standins.altegio.seed import SANDBOX_COMPANY_ID as KREUZBERG
 from standins.altegio.seed import SANDBOX_SMS_COMPANY_ID as MITTE
 from standins.telegram.users import StubUser
@@ -290,3 +292,26 @@ async def test_a_lost_booking_answer_at_riga_whose_time_stays_free_is_not_booked
 def test_an_attempt_noted_before_the_chain_is_the_home_locations() -> None:
     assert attempt_location({"slot": "2026-11-27T10:00:00+01:00"}) == 0
     assert attempt_location({"company_id": RIGA_ID}) == RIGA_ID
+
+
+# --- the sandbox: each location's own settings and events -----------------------------------
+
+
+def test_the_sandbox_keeps_hooks_settings_and_events_per_location(sandbox: Sandbox) -> None:
+    sandbox.hooks.grant("riga-admin", RIGA_ID)  # rights at Riga only
+    headers = {"Authorization": f"Bearer {SANDBOX_PARTNER_TOKEN}, User riga-admin"}
+    body = {"urls": ["https://bot.example.com/altegio/x"], "record": 1, "active": 1}
+    with httpx.Client(
+        transport=sandbox.transport(), base_url="https://api.alteg.io/api/v1", headers=headers
+    ) as api:
+        assert api.post(f"hooks_settings/{RIGA_ID}", json=body).status_code == 201
+        assert api.post(f"hooks_settings/{KREUZBERG}", json=body).status_code == 403
+        assert api.get(f"hooks_settings/{KREUZBERG}").status_code == 403
+        assert api.get(f"hooks_settings/{RIGA_ID}").json()["data"]["urls"] == body["urls"]
+    sandbox.hooks.subscribe(KREUZBERG, "https://crm.example.com/berlin")
+    start = datetime(2026, 11, 30, 12, 0, tzinfo=RIGA)
+    sandbox.salon_book(RIGA_ID, PHONE, 13001, 2301, start, name="Anna Schmidt")
+    sandbox.salon_book(MITTE, PHONE, 11001, 2101, start, name="Anna Schmidt")  # none there
+    sent = sandbox.hooks.deliveries()
+    assert [(d.url, d.body["company_id"]) for d in sent] == [(body["urls"][0], RIGA_ID)]
+    assert sent[0].body["data"]["company_id"] == RIGA_ID
