@@ -62,6 +62,8 @@ async def keep_subscribed(application: BotApplication) -> Subscription | None:
     outcomes = await hook_subscription.keep(services)
     if not outcomes:
         return None
+    if Subscription.OFF in outcomes.values():
+        return Subscription.OFF  # nothing to try: told at start (`announce`)
     names = await _names(application, outcomes)
     live = [c for c, outcome in outcomes.items() if outcome is Subscription.LIVE]
     if [c for c in live if c not in before]:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from bot.web import WebServer
 from bot.workflows.evidence import attempt_location
 from bot.workflows.hook_subscription import Subscription
 from bot.workflows.salon_changes import accept
@@ -28,7 +29,7 @@ from standins.telegram.users import StubUser
 from tests.conftest import Bot, Recording
 from tests.test_appointments import active_records, book, plain
 from tests.test_locations import RIGA, kept_in_riga
-from tests.test_salon_changes import ADMIN_TOKEN, HOOKS_ENV, MOVED, follow
+from tests.test_salon_changes import ADMIN_TOKEN, CANCELLED, HOOKS_ENV, MOVED, follow
 from tests.test_visits import PHONE, buttons
 
 YOGA = 1003  # the sandbox's studio outside the chain
@@ -91,6 +92,19 @@ async def test_each_location_of_the_chain_is_subscribed_to_the_one_address(
     assert sum(r.method == "POST" for r in wire.seen if "hooks_settings" in r.url.path) == posts
 
 
+async def test_a_chain_without_webhooks_asks_altegio_nothing_for_them(
+    make_bot: Callable[..., Any],
+) -> None:
+    wire = Recording()
+    bot: Bot = await make_bot(env={"ALTEGIO_GROUP_ID": "100"}, transport=wire)
+    wire.bot = bot
+    assert bot.app is not None
+    seen = len(wire.seen)
+    assert await salon_news.keep_subscribed(bot.app) is Subscription.OFF
+    assert await salon_news.keep_subscribed(bot.app) is None
+    assert len(wire.seen) == seen
+
+
 async def test_a_location_that_refuses_the_token_stops_none_of_the_others_and_is_said_once(
     make_bot: Callable[..., Any], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -148,7 +162,6 @@ async def test_an_event_from_riga_reaches_the_client_whose_booking_is_at_riga(
     assert await follow(bot) == 1
     told = plain(user.last.text)
     assert MOVED in told and "3:00 PM" in told, told  # in Riga's time
-    assert "Brīvības iela 40" not in told or "Салон Аврора" in told
     kept = bot.services.storage.booking(record_id)
     assert kept is not None and kept.start == moved_to and kept.company_id == RIGA_ID
     assert bot.services.hooks.site(RIGA_ID).heard_since is not None
@@ -169,6 +182,35 @@ async def test_an_event_from_riga_reaches_the_client_whose_booking_is_at_riga(
     assert answered[-1] == (RIGA_ID, 200)
     assert await follow(bot) == 1
     assert "4:00 PM" in plain(bot.user().last.text)
+
+
+async def test_a_cancel_at_riga_posted_to_the_bots_address_is_told(
+    make_bot: Callable[..., Any],
+) -> None:
+    bot = await chain_bot(make_bot)
+    assert bot.app is not None and bot.services is not None
+    bot.sandbox.add_admin_token(ADMIN_TOKEN)
+    assert await salon_news.keep_subscribed(bot.app) is Subscription.LIVE
+    user = bot.user()
+    await user.send("/start")
+    record_id = kept_in_riga(bot, user.chat_id, user.user_id)
+    bot.sandbox.salon_cancel(record_id)
+    posted = bot.sandbox.hooks.deliveries()[-1].body  # as Altegio posts it, from Riga
+    path = bot.services.settings.altegio_hook_path
+    assert path is not None
+    server = WebServer(bot.app, hook_path=path)
+    port = await server.start("127.0.0.1", 0)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            assert (await client.post(path, json=posted)).status_code == 200
+            yoga = {**posted, "company_id": YOGA}
+            assert (await client.post(path, json=yoga)).status_code == 400
+    finally:
+        await server.stop()
+    await follow(bot)
+    assert sum(CANCELLED in t for t in user.bot_texts) == 1, user.screen()
+    kept = bot.services.storage.booking(record_id)
+    assert kept is not None and kept.status != "active"
 
 
 async def test_an_event_of_a_location_that_is_not_the_chains_is_left_alone_once_read(
