@@ -8,12 +8,10 @@ into a check's words.
 
 from __future__ import annotations
 
-import enum
 import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,51 +21,15 @@ from telegram import Bot, User, WebhookInfo
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.altegio import errors
-from bot.altegio.client import AltegioClient
+from bot.doctor_altegio import check_altegio, check_chain
+from bot.doctor_marks import Check, Mark, all_passed, fail, ok, warn
 from bot.i18n import SHIPPED_LANGUAGES, CatalogError, Catalogs
 from bot.settings import Settings, SettingsError
-from bot.workflows import hook_subscription
+
+__all__ = ["Check", "Mark", "all_passed", "check_altegio", "check_database", "diagnose"]
 
 # Below this much free space on the database's filesystem, a warning.
 LOW_DISK_BYTES = 100 * 1024 * 1024
-
-
-class Mark(enum.Enum):
-    OK = "✓"
-    FAIL = "✗"
-    WARN = "!"
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One line of the report: the thing checked, and what was found or what is wrong (and the
-    fix)."""
-
-    mark: Mark
-    thing: str
-    found: str
-
-    @property
-    def passed(self) -> bool:
-        """A warning passes: the bot works, something deserves a look."""
-        return self.mark is not Mark.FAIL
-
-
-def ok(thing: str, found: str) -> Check:
-    return Check(Mark.OK, thing, found)
-
-
-def fail(thing: str, found: str) -> Check:
-    return Check(Mark.FAIL, thing, found)
-
-
-def warn(thing: str, found: str) -> Check:
-    return Check(Mark.WARN, thing, found)
-
-
-def all_passed(checks: list[Check]) -> bool:
-    return all(check.passed for check in checks)
 
 
 def check_settings(
@@ -103,7 +65,11 @@ async def diagnose(
     if settings.webhook_url is not None:
         checks.append(await check_webhook(settings, settings.webhook_url, telegram_request))
     transport = altegio_transport(settings) if altegio_transport is not None else None
-    checks.extend(await check_altegio(settings, transport))
+    if settings.altegio_group_id is not None:
+        found, settings = await check_chain(settings, transport)  # the home location known
+        checks.extend(found)
+    else:
+        checks.extend(await check_altegio(settings, transport))
     checks.extend(check_database(settings))
     checks.append(check_messages(settings))
     return checks
@@ -209,91 +175,6 @@ async def check_webhook(settings: Settings, url: str, request: BaseRequest | Non
     )
 
 
-# --- Altegio ---------------------------------------------------------------------------------
-
-
-async def check_altegio(
-    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-) -> list[Check]:
-    """The partner token and the location (`company`), then what can be booked online."""
-    thing = "Altegio location"
-    client = AltegioClient(
-        partner_token=settings.partner_token,
-        company_id=settings.altegio_company_id,
-        base_url=settings.altegio_base_url,
-        transport=transport,
-        timeout=httpx.Timeout(15.0),
-        max_attempts=1,
-    )
-    company_id = settings.altegio_company_id
-    try:
-        try:
-            company = await client.company()
-        except errors.AltegioError as exc:
-            return [fail(thing, _altegio_failure(settings, exc))]
-        sms = "confirms bookings by SMS code" if company.phone_confirmation else "no SMS code"
-        found = f"{company.title} (location {company_id}), timezone {company.timezone}, {sms}"
-        if settings.sandbox:
-            found += (
-                "; ALTEGIO_PARTNER_TOKEN is not set, so this is the embedded sandbox location "
-                "(nothing real is booked)"
-            )
-        checks = [ok(thing, found)]
-        try:
-            services = (await client.catalogue()).services
-            staff = [m for m in await client.staff([]) if m.bookable]
-        except errors.AltegioError as exc:
-            return [*checks, fail("Online booking", _altegio_failure(settings, exc))]
-        counts = f"{len(services)} services and {len(staff)} team members bookable online"
-        if not services or not staff:
-            checks.append(
-                fail(
-                    "Online booking",
-                    f"{counts}: nothing can be booked; turn on online booking for services and "
-                    "team members in Altegio",
-                )
-            )
-        else:
-            checks.append(ok("Online booking", counts))
-        if settings.altegio_user_token:
-            fine, found = await hook_subscription.status_line(client, settings)
-            checks.append((ok if fine else warn)("Altegio webhooks", found))
-        return checks
-    finally:
-        await client.aclose()
-
-
-def _altegio_failure(settings: Settings, exc: errors.AltegioError) -> str:
-    company_id = settings.altegio_company_id
-    where = settings.altegio_base_url
-    if isinstance(exc, errors.AuthError):
-        status = "HTTP 403" if "403" in str(exc) else "HTTP 401"
-        return (
-            f"ALTEGIO_PARTNER_TOKEN is not accepted by Altegio for location {company_id} "
-            f"({status}): copy the API key from your Altegio Marketplace developer account, "
-            "and make sure the location has your application connected"
-        )
-    if isinstance(exc, errors.NotFound) and exc.from_altegio:
-        sandbox = " (the sandbox has 1001, 1002, 1003 and 1004)" if settings.sandbox else ""
-        return (
-            f"Altegio knows no location {company_id}: set ALTEGIO_COMPANY_ID to the salon's "
-            f"location id{sandbox}"
-        )
-    if isinstance(exc, errors.NotFound | errors.ForeignAnswer):
-        return (
-            f"something other than Altegio answered at {where}: check ALTEGIO_BASE_URL "
-            "(https://api.alteg.io/api) and any proxy on the way"
-        )
-    if isinstance(exc, errors.RateLimited):
-        return "Altegio asks to slow down just now: run doctor again in a minute"
-    if isinstance(exc, errors.Unavailable):
-        return (
-            f"Altegio cannot be reached at {where}: check the network and ALTEGIO_BASE_URL, "
-            "then run doctor again"
-        )
-    return f"Altegio answered unexpectedly ({type(exc).__name__}): check ALTEGIO_BASE_URL"
-
-
 # --- the database ----------------------------------------------------------------------------
 
 
@@ -339,18 +220,20 @@ def _unwritable(folder: Path) -> str | None:
 
 def _database_file(settings: Settings, path: Path, folder: Path, existing: Path) -> Check:
     thing = "Database"
+    group = settings.altegio_group_id
+    whose = f" for chain {group}" if group is not None else ""
     if existing != folder:
-        return ok(thing, f"{path} will be created at start (with its folder {folder})")
+        return ok(thing, f"{path} will be created at start{whose} (with its folder {folder})")
     if not path.exists():
-        return ok(thing, f"{path} will be created at start; the folder is writable")
+        return ok(thing, f"{path} will be created at start{whose}; the folder is writable")
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
         try:
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-            owner = None
+            kept: dict[str, str] = {}
             if "meta" in tables:
-                row = conn.execute("SELECT value FROM meta WHERE key = 'company_id'").fetchone()
-                owner = row[0] if row else None
+                kept = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            owner = kept.get("company_id")
         finally:
             conn.close()
     except sqlite3.Error as exc:
@@ -360,6 +243,8 @@ def _database_file(settings: Settings, path: Path, folder: Path, existing: Path)
             "point BOT_DB_PATH at another file, or restore it from a backup",
         )
     company_id = settings.altegio_company_id
+    if settings.altegio_group_id is not None or kept.get("group_id") is not None:
+        return _chain_file(settings, path, kept)
     if owner is not None and owner != str(company_id):
         return fail(
             thing,
@@ -367,6 +252,32 @@ def _database_file(settings: Settings, path: Path, folder: Path, existing: Path)
             "give each location a BOT_DB_PATH of its own",
         )
     whose = f"belongs to location {company_id}" if owner is not None else "belongs to none yet"
+    return ok(thing, f"{path} opens and {whose}; the folder is writable")
+
+
+def _chain_file(settings: Settings, path: Path, kept: dict[str, str]) -> Check:
+    """A chain's file (`ALTEGIO_GROUP_ID`, or a file a chain's bot has bound): the start's
+    own rule (`Storage.bind`) said before the start."""
+    thing = "Database"
+    group, chain, owner = settings.altegio_group_id, kept.get("group_id"), kept.get("company_id")
+    if group is None:
+        return fail(
+            thing,
+            f"{path} holds the data of the Altegio chain {chain}: set ALTEGIO_GROUP_ID={chain}, "
+            f"or give location {settings.altegio_company_id} a BOT_DB_PATH of its own",
+        )
+    if chain is not None and chain != str(group):
+        return fail(
+            thing,
+            f"{path} holds the data of the Altegio chain {chain}, not of chain {group}: give "
+            "each chain a BOT_DB_PATH of its own",
+        )
+    if chain is not None:
+        whose = f"belongs to chain {group}"
+    elif owner is not None:
+        whose = f"holds location {owner}'s data, which becomes chain {group}'s at start"
+    else:
+        whose = f"belongs to none yet (chain {group}'s from the start)"
     return ok(thing, f"{path} opens and {whose}; the folder is writable")
 
 

@@ -1,10 +1,13 @@
 """`altegio-bot links`: a deep link (and, on request, a QR code) for every category, service
-and team member bookable online, for the salon's Instagram bio, posters and business cards."""
+and team member bookable online, for the salon's Instagram bio, posters and business cards.
+
+With a chain (`ALTEGIO_GROUP_ID`), each location's: a link that opens the location itself
+(`loc<id>`), then its own categories, services and team (`loc<id>-...`), under its title."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -15,6 +18,7 @@ from telegram.error import TelegramError
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.altegio.client import AltegioClient
+from bot.altegio.models import Company
 from bot.links import Target, link
 from bot.settings import Settings
 
@@ -23,10 +27,11 @@ PLACEHOLDER = "your_bot"
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    kind: str  # "category", "service" or "team member"
+    kind: str  # "location", "category", "service" or "team member"
     title: str
     target: Target
     url: str
+    location: str = ""  # a chain's location, as its links are grouped; "" for one location
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,25 +78,56 @@ async def link_sheet(
     telegram_request: BaseRequest | None = None,
     altegio_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Sheet:
-    """Every bookable category, service and team member with its link (three Altegio reads)."""
+    """Every bookable category, service and team member with its link (three Altegio reads);
+    with a chain, each location's (the chain read, then two reads a location)."""
     username, note = await bot_username(settings, telegram_request)
-    client = AltegioClient(
-        partner_token=settings.partner_token,
-        company_id=settings.altegio_company_id,
-        base_url=settings.altegio_base_url,
-        transport=altegio_transport,
-        timeout=httpx.Timeout(15.0),
-    )
+    entries: list[Entry] = []
+    client = _client(settings, settings.altegio_company_id, altegio_transport)
     try:
-        catalogue = await client.catalogue()
-        team = await client.staff([])  # `bookable` says only whether they are free just now
+        group = settings.altegio_group_id
+        listed = await client.chain(group) if group is not None else []
+        if not listed:
+            await _add_location(client, username, entries, None)
+            return Sheet(username, note, entries)
     finally:
         await client.aclose()
-    entries: list[Entry] = []
+    for company in listed:
+        at = _client(settings, company.id, altegio_transport)
+        try:
+            await _add_location(at, username, entries, company)
+        finally:
+            await at.aclose()
+    return Sheet(username, note, entries)
+
+
+def _client(
+    settings: Settings, company_id: int, transport: httpx.AsyncBaseTransport | None
+) -> AltegioClient:
+    return AltegioClient(
+        partner_token=settings.partner_token,
+        company_id=company_id,
+        base_url=settings.altegio_base_url,
+        transport=transport,
+        timeout=httpx.Timeout(15.0),
+    )
+
+
+async def _add_location(
+    client: AltegioClient, username: str, entries: list[Entry], company: Company | None
+) -> None:
+    """The links of one location: a chain's (`company`) under its title, the location's own
+    link first and each of the others at it."""
+    catalogue = await client.catalogue()
+    team = await client.staff([])  # `bookable` says only whether they are free just now
+    location_id = company.id if company is not None else None
+    heading = f"{company.title} (location {company.id})" if company is not None else ""
 
     def add(kind: str, title: str, target: Target) -> None:
-        entries.append(Entry(kind, title, target, link(username, target)))
+        target = replace(target, location_id=location_id)
+        entries.append(Entry(kind, title, target, link(username, target), heading))
 
+    if company is not None:
+        add("location", company.title, Target())
     listed: set[int] = set()
     for category in catalogue.categories:
         services = catalogue.in_category(category.id)
@@ -105,7 +141,6 @@ async def link_sheet(
             add("service", service.title, Target(service_id=service.id))
     for member in team:
         add("team member", member.name, Target(staff_id=member.id))
-    return Sheet(username, note, entries)
 
 
 def qr_files(sheet: Sheet, folder: Path) -> list[Path]:
@@ -125,7 +160,11 @@ def render(sheet: Sheet) -> str:
     if sheet.note:
         lines.append(f"! {sheet.note}")
     width = max((len(e.kind) + len(e.title) + 3 for e in sheet.entries), default=0)
+    heading = ""
     for entry in sheet.entries:
+        if entry.location and entry.location != heading:
+            heading = entry.location
+            lines.append(f"{heading}:")
         label = f"{entry.kind}: {entry.title}"
         lines.append(f"  {label.ljust(width)}  {entry.url}")
     if not sheet.entries:

@@ -26,38 +26,77 @@ from bot.waitlist_rules import WatchState
 
 
 @dataclass(slots=True)
-class HookStatus:
-    """The location's record webhooks as this process knows them: whether they are live
-    (reminders then trust the stored copy), when to look at the subscription next, and the one
-    lock under which received events are followed, one at a time."""
+class HookSite:
+    """One location's record webhooks as this process knows them."""
 
     subscribed: bool = False  # Altegio holds the bot's address, with record events on
-    # An event has reached the bot's address since it started: the address is reachable (a
-    # reverse proxy that does not forward it would leave the stored copy stale, unnoticed).
-    heard: bool = False
+    # When an event of this location first reached the bot's address since it started: the
+    # address is reachable (a reverse proxy that does not forward it would leave the stored
+    # copy stale, unnoticed) and the location posts to it. None: nothing heard yet.
     heard_since: datetime | None = None
-    # Appointments whose state this process learnt since the webhooks were heard (an event, or
-    # a read): an event missed while the bot was down leaves the others to be read once.
-    known: set[int] = field(default_factory=set)
     refused: bool = False  # not tried again until a restart: the token refused, or nothing to try
     next_check: datetime | None = None  # None: at the next tick
     failures: int = 0
+
+    @property
+    def live(self) -> bool:
+        """Whether the location's changes reach the bot by webhook now."""
+        return self.subscribed and self.heard_since is not None
+
+
+@dataclass(slots=True)
+class HookStatus:
+    """The record webhooks as this process knows them, per location (the bot's own; each of a
+    chain's): whether they are live (reminders then trust the stored copy), when to look at
+    each subscription next, and the one lock under which received events are followed, one at
+    a time."""
+
+    sites: dict[int, HookSite] = field(default_factory=dict)  # by location id
+    # A chain's locations as last read (subscribed, and whose events are taken), in its
+    # order; None before the first read, and without a chain.
+    chain: tuple[int, ...] | None = None
+    # Appointments whose state this process learnt since the webhooks were heard (an event, or
+    # a read): an event missed while the bot was down leaves the others to be read once.
+    known: set[int] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # News of the salon's changes Telegram did not take, told again at later ticks
     # (`bot/workflows/salon_changes.Retell`).
     retell: list[Any] = field(default_factory=list)
 
+    def site(self, company_id: int) -> HookSite:
+        found = self.sites.get(company_id)
+        if found is None:
+            found = self.sites[company_id] = HookSite()
+        return found
+
+    def heard(self, company_id: int, now: datetime) -> None:
+        """An event of the location reached the bot's address."""
+        site = self.site(company_id)
+        if site.heard_since is None:
+            site.heard_since = now
+
+    @property
+    def subscribed(self) -> bool:
+        """Whether Altegio holds the bot's address for any location."""
+        return any(site.subscribed for site in self.sites.values())
+
     @property
     def live(self) -> bool:
-        """Whether the salon's changes reach the bot by webhook now."""
-        return self.subscribed and self.heard
+        """Whether any location's changes reach the bot by webhook now."""
+        return any(site.live for site in self.sites.values())
 
-    def fresh(self, record_id: int, created_at: datetime) -> bool:
-        """Whether the stored copy of an appointment is kept in step by webhooks: they are live
-        and it was made, or learnt of, since they were heard in this process."""
-        if not self.live or self.heard_since is None:
+    def live_at(self, company_id: int) -> bool:
+        site = self.sites.get(company_id)
+        return site is not None and site.live
+
+    def fresh(self, record_id: int, created_at: datetime, company_id: int) -> bool:
+        """Whether the stored copy of an appointment at `company_id` is kept in step by
+        webhooks: that location's are live, and it was made, or learnt of, since they were
+        heard in this process."""
+        site = self.sites.get(company_id)
+        if site is None or not site.live or site.heard_since is None:
             return False
-        return record_id in self.known or created_at >= self.heard_since
+        return record_id in self.known or created_at >= site.heard_since
 
 
 class Locations:

@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator
 
 from telegram import InlineKeyboardButton
 
+from bot import chain
+from bot.altegio import errors
 from bot.chain import is_chain
 from bot.context import BotApplication
 from bot.i18n import Translator
@@ -52,52 +54,98 @@ async def _no_turn() -> AsyncIterator[None]:
 
 
 async def keep_subscribed(application: BotApplication) -> Subscription | None:
-    """Subscribe the location's record webhooks when due (at start, after a failure, and now
-    and then while live); None when it was not due."""
+    """Subscribe the record webhooks of the bot's location (with a chain, of each of its
+    locations) when due (at start, after a failure, and now and then while live); None when
+    none was due. A chain's outcome is its first location's that is not live, else live."""
     services = application.services
     hooks = services.hooks
-    now = services.clock()
-    if hooks.refused or (hooks.next_check is not None and now < hooks.next_check):
+    before = {company_id for company_id, site in hooks.sites.items() if site.subscribed}
+    outcomes = await hook_subscription.keep(services)
+    if not outcomes:
         return None
-    outcome = await hook_subscription.subscribe(services)
-    hooks.failures = 0 if outcome is Subscription.LIVE else hooks.failures + 1
-    again = hook_subscription.next_check(outcome, hooks.failures, now)
-    hooks.next_check = again
-    was_subscribed, hooks.subscribed = hooks.subscribed, outcome is Subscription.LIVE
-    if outcome is Subscription.LIVE:
-        if not was_subscribed:
-            log.info(
-                "altegio webhooks: subscribed; the salon's changes are told at once (reminders "
-                "trust the stored copy once the first event has come)"
-            )
-    elif outcome is Subscription.OFF:
-        hooks.refused = True  # nothing to try: told at start (`announce`)
-    elif outcome is Subscription.REFUSED:
-        hooks.refused = True
-        log.warning(
-            "altegio webhooks: ALTEGIO_USER_TOKEN was not accepted for hooks_settings (no "
-            "token or no rights to the location's settings); running without webhooks"
+    if Subscription.OFF in outcomes.values():
+        return Subscription.OFF  # nothing to try: told at start (`announce`)
+    names = await _names(application, outcomes)
+    live = [c for c, outcome in outcomes.items() if outcome is Subscription.LIVE]
+    if [c for c in live if c not in before]:
+        log.info(
+            "altegio webhooks: subscribed%s; the salon's changes are told at once (reminders "
+            "trust the stored copy once the first event has come)",
+            _at(names, [c for c in live if c not in before]),
         )
-        await application.tell_admin(
-            "⚠️ Altegio did not accept ALTEGIO_USER_TOKEN for the location's webhook settings "
-            "(the token is wrong or expired, or its user lacks the rights to the location's "
-            "settings). The bot runs without webhooks: the salon's changes reach clients at "
-            "their reminders. Give it a token of a user with those rights and restart it."
-        )
-    elif outcome is Subscription.UNAVAILABLE:
+    refused = [c for c, outcome in outcomes.items() if outcome is Subscription.REFUSED]
+    if refused:
+        await _refused(application, _at(names, refused))
+    if Subscription.UNAVAILABLE in outcomes.values():
         log.warning("altegio webhooks: Altegio not answering; trying again later")
-    elif hooks.failures == 1:
-        log.warning("altegio webhooks: not subscribed (%s); trying again later", outcome)
+    for company_id, outcome in outcomes.items():
+        if outcome not in (Subscription.FULL, Subscription.NOT_TAKEN):
+            continue
+        if hooks.site(company_id).failures != 1:
+            continue
+        log.warning(
+            "altegio webhooks: not subscribed%s (%s); trying again later",
+            _at(names, [company_id]),
+            outcome,
+        )
         reason = (
             "ten other addresses are subscribed already (Altegio takes no more)"
             if outcome is Subscription.FULL
             else "Altegio refused the settings"
         )
         await application.tell_admin(
-            f"⚠️ The bot could not subscribe to Altegio's webhooks: {reason}. It runs without "
-            "them (the salon's changes reach clients at their reminders) and tries again."
+            f"⚠️ The bot could not subscribe to Altegio's webhooks{_at(names, [company_id])}: "
+            f"{reason}. It runs without them (the salon's changes reach clients at their "
+            "reminders) and tries again."
         )
-    return outcome
+    return next((o for o in outcomes.values() if o is not Subscription.LIVE), Subscription.LIVE)
+
+
+async def _refused(application: BotApplication, where: str) -> None:
+    """The admin token refused (for some of a chain's locations, `where` naming them): said
+    once, as the location is not tried again until a restart."""
+    log.warning(
+        "altegio webhooks: ALTEGIO_USER_TOKEN was not accepted for hooks_settings%s (no "
+        "token or no rights to the location's settings); running without webhooks%s",
+        where,
+        " there" if where else "",
+    )
+    if not where:
+        await application.tell_admin(
+            "⚠️ Altegio did not accept ALTEGIO_USER_TOKEN for the location's webhook settings "
+            "(the token is wrong or expired, or its user lacks the rights to the location's "
+            "settings). The bot runs without webhooks: the salon's changes reach clients at "
+            "their reminders. Give it a token of a user with those rights and restart it."
+        )
+        return
+    await application.tell_admin(
+        f"⚠️ Altegio did not accept ALTEGIO_USER_TOKEN for the webhook settings{where} (the "
+        "token's user lacks the rights to those locations' settings, or the token is wrong or "
+        "expired). The bot runs without webhooks there: the salon's changes there reach "
+        "clients at their reminders; the chain's other locations are not affected. Give it a "
+        "token of a user with rights to every location of the chain and restart it."
+    )
+
+
+async def _names(application: BotApplication, outcomes: dict[int, Subscription]) -> dict[int, str]:
+    """A chain's locations by id, as the log and the admin chat name them ({} without a
+    chain: the one location needs no name)."""
+    services = application.services
+    if not chain.is_chain(services):
+        return {}
+    try:
+        listed = await chain.locations(services)
+    except errors.AltegioError:
+        listed = []
+    titles = {company.id: company.title for company in listed}
+    return {c: f"{titles[c]} ({c})" if titles.get(c) else f"location {c}" for c in outcomes}
+
+
+def _at(names: dict[int, str], company_ids: list[int]) -> str:
+    """ " at X (1004), Y (1002)" for a chain's locations; "" for the bot's one location."""
+    if not names:
+        return ""
+    return " at " + ", ".join(names[c] for c in company_ids)
 
 
 def announce(application: BotApplication) -> None:
@@ -110,6 +158,8 @@ def announce(application: BotApplication) -> None:
             "altegio webhooks: off in polling mode (Altegio needs the bot's public https "
             "address: set WEBHOOK_URL); changes are read at reminders"
         )
+    elif chain.is_chain(application.services):
+        log.info("altegio webhooks: subscribing the record events of each of the chain's locations")
     else:
         log.info("altegio webhooks: subscribing the location's record events")
 

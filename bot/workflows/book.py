@@ -195,6 +195,7 @@ async def _book(
     )
     title, staff_name = await _names(services, draft)
     data = attempt_data(
+        company_id=services.altegio.company_id,
         service_id=draft.service_id,
         service_ids=draft.service_ids,
         staff_id=draft.staff_id,
@@ -209,7 +210,6 @@ async def _book(
             "staff_name": staff_name,
             "email": draft.email or "",
             "consent": draft.consent,
-            "company_id": services.altegio.company_id,  # settled at its own location
         },
     )
     try:

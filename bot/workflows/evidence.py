@@ -49,6 +49,7 @@ class Finding:
 
 def attempt_data(
     *,
+    company_id: int,
     service_id: int,
     service_ids: Sequence[int] = (),
     staff_id: int,
@@ -60,8 +61,10 @@ def attempt_data(
     language: str,
     details: dict[str, Any],
 ) -> dict[str, Any]:
-    """What a booking call asks for, as its attempt keeps it (JSON)."""
+    """What a booking call asks for, and where (the location it is made at: a chain's may be
+    any of its locations), as its attempt keeps it (JSON)."""
     return {
+        "company_id": company_id,
         "service_id": service_id,
         "service_ids": list(service_ids) or [service_id],  # the visit's services
         "staff_id": staff_id,
@@ -152,6 +155,12 @@ def visit_services(data: dict[str, Any]) -> list[int]:
     if isinstance(listed, list) and listed:
         return [int(s) for s in listed]
     return [int(data.get("service_id") or 0)]
+
+
+def attempt_location(data: dict[str, Any]) -> int:
+    """The location an attempt was made at; 0 (the bot's own) for one noted before a chain's
+    locations were kept."""
+    return int(data.get("company_id") or 0)
 
 
 def _offered(slots: list[Slot], raw: str, start: datetime) -> bool:

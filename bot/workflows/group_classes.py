@@ -175,6 +175,7 @@ async def _book(
         notify_by_email=settings.notify_by_email,
     )
     data = attempt_data(
+        company_id=services.altegio.company_id,
         service_id=event.service_id,
         staff_id=event.staff_id,
         slot=draft.slot,
@@ -188,7 +189,6 @@ async def _book(
             "staff_name": event.staff_name,
             "email": draft.email or "",
             "activity_id": event.id,
-            "company_id": services.altegio.company_id,  # settled at its own location
         },
     )
     now = services.clock()

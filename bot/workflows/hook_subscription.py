@@ -1,5 +1,6 @@
 """Subscribing the location's record webhooks to the bot's own address (`hooks_settings`,
-reference §12.1), with the salon's admin user token (`ALTEGIO_USER_TOKEN`).
+reference §12.1), with the salon's admin user token (`ALTEGIO_USER_TOKEN`); with a chain, each
+of its locations to the same address, each on its own schedule.
 
 A POST replaces the whole location's settings, so the bot reads them first and writes only
 when its address is missing or record events are off: every other app's URLs and flags are
@@ -15,9 +16,10 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot import chain
 from bot.altegio import errors
 from bot.altegio.client import AltegioClient
-from bot.services import Services
+from bot.services import HookSite, Services
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,93 @@ async def subscribe(services: Services) -> Subscription:
         log.warning("altegio webhooks: settings refused (%s)", type(exc).__name__)
         return Subscription.NOT_TAKEN
     return Subscription.LIVE
+
+
+async def keep(services: Services) -> dict[int, Subscription]:
+    """Subscribe each location that is due (the bot's own; with a chain, each of its locations
+    as last read): at start, after a failure, and now and then while live. What each location
+    looked at came to; {} when none was due. A location that refuses is not tried again (until
+    a restart), and stops none of the others."""
+    hooks = services.hooks
+    home = services.altegio.company_id
+    now = services.clock()
+    settings = services.settings
+    if not settings.altegio_hook_url or not settings.altegio_user_token:
+        site = hooks.site(home)
+        if site.refused:
+            return {}
+        site.refused = True  # nothing to try, for any location
+        return {home: Subscription.OFF}
+    places = _places(home, hooks.chain)
+    if chain.is_chain(services) and (
+        hooks.chain is None or any(_due(hooks.site(c), now) for c in places)
+    ):
+        # A location that joined the chain is subscribed at the next look.
+        try:
+            places = _places(home, await chain_ids(services))
+        except errors.AltegioError as exc:
+            log.warning("altegio webhooks: the chain's locations not read (%s)", type(exc).__name__)
+    outcomes: dict[int, Subscription] = {}
+    for company_id in places:
+        site = hooks.site(company_id)
+        if not _due(site, now):
+            continue
+        outcome = await subscribe(services.at(company_id))
+        site.failures = 0 if outcome is Subscription.LIVE else site.failures + 1
+        site.next_check = next_check(outcome, site.failures, now)
+        site.subscribed = outcome is Subscription.LIVE
+        site.refused = site.next_check is None
+        outcomes[company_id] = outcome
+    return outcomes
+
+
+def _places(home: int, listed: tuple[int, ...] | None) -> list[int]:
+    return list(dict.fromkeys([home, *(listed or ())]))
+
+
+def _due(site: HookSite, now: datetime) -> bool:
+    return not site.refused and (site.next_check is None or now >= site.next_check)
+
+
+async def chain_ids(services: Services) -> tuple[int, ...]:
+    """The chain's locations, in its order (read through the cache `chain.locations` keeps),
+    as the webhooks know them from now on. Raises `AltegioError` when they cannot be read."""
+    listed = tuple(company.id for company in await chain.locations(services))
+    services.hooks.chain = listed
+    return listed
+
+
+def ours(services: Services, company_id: int) -> bool:
+    """Whether the events of a location are the bot's to take: its own location's, or a
+    chain's location's (before the chain is read in this process, any location's: an event is
+    followed only once it is known to be one of the chain's)."""
+    if company_id == services.altegio.company_id:
+        return True
+    if not chain.is_chain(services):
+        return False
+    return services.hooks.chain is None or company_id in services.hooks.chain
+
+
+async def location(services: Services, company_id: int) -> Services | None:
+    """The services at the location an event came from (0: the bot's own), or None for a
+    location that is not the chain's (the event is left alone)."""
+    if company_id in (0, services.altegio.company_id):
+        return services
+    if not chain.is_chain(services):
+        return None
+    listed = services.hooks.chain
+    if listed is None:
+        try:
+            listed = await chain_ids(services)
+        except errors.AltegioError as exc:
+            # Which locations are the chain's is not known yet: the event waits for the tick.
+            raise errors.Unavailable(f"the chain's locations ({type(exc).__name__})") from exc
+    if company_id not in listed:
+        log.info(
+            "altegio webhooks: an event of location %s, not the chain's: left alone", company_id
+        )
+        return None
+    return services.at(company_id)
 
 
 def _urls(settings: dict[str, Any]) -> list[str]:

@@ -238,6 +238,7 @@ def swap_request(
         notify_by_email=services.settings.notify_by_email,
     )
     data = attempt_data(
+        company_id=services.altegio.company_id,
         service_id=first.service_ids[0] if first.service_ids else 0,
         service_ids=first.service_ids,
         staff_id=first.staff_id,
@@ -251,7 +252,6 @@ def swap_request(
             "title": first.title,
             "staff_name": first.staff_name,
             "move_of": first.record_id,  # the appointment this booking is to replace
-            "company_id": first.company_id,  # settled at its own location
         },
     )
     return request, data

@@ -135,7 +135,7 @@ async def _notice(services: Services, reminder: Reminder, now: datetime) -> Noti
     if reminder.kind == "before" and booking.start <= now:
         return DROPPED  # came due while the bot was down, and the visit has begun: not read
     hooks = services.hooks
-    if hooks.fresh(booking.record_id, booking.created_at):
+    if hooks.fresh(booking.record_id, booking.created_at, services.altegio.company_id):
         # Webhooks keep the stored copy and its reminders in step with the salon's changes:
         # no read of Altegio for it (nor for the location, when a copy is held).
         services.metrics.reminder_reads.labels(source="webhooks").inc()
@@ -157,7 +157,7 @@ async def _notice(services: Services, reminder: Reminder, now: datetime) -> Noti
         # One request per reminder at most: the appointment's; the location (its zone, name
         # and phone) from the copy held once read.
         company = services.altegio.company_copy() or await services.altegio.company()
-        if hooks.live and fresh.change is not Change.UNCHECKED:
+        if hooks.live_at(services.altegio.company_id) and fresh.change is not Change.UNCHECKED:
             hooks.known.add(booking.record_id)  # from now on the webhooks keep it in step
     if fresh.change is Change.UNCHECKED:
         later = _later(services, reminder, now, company.tz)

@@ -14,8 +14,6 @@ nothing. Plain code: `tell` (the handler's) puts the news into words.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -27,51 +25,18 @@ from typing import Any
 
 from bot.altegio import errors
 from bot.altegio.models import Company, Record
-from bot.altegio.models.lenient import as_dict, as_int, as_str, parse_datetime
+from bot.altegio.models.lenient import as_dict, as_str
 from bot.records import Change, Fresh
 from bot.services import Services
 from bot.storage import HookEvent, StoredBooking
-from bot.workflows import sync, visit_records, waitlist
+from bot.workflows import hook_subscription, sync, visit_records, waitlist
+from bot.workflows.hook_events import BadEvent, read_event, sender
 from bot.workflows.remind import Delivery
 
 log = logging.getLogger(__name__)
 
-# §12.2: what `resource` may be; events of any but `record` are taken and left alone.
-RESOURCES = frozenset(
-    {
-        "company",
-        "salon",
-        "service_category",
-        "service",
-        "staff",
-        "master",
-        "client",
-        "record",
-        "good",
-        "finances_operation",
-        "schedule",
-        "loyalty_card",
-    }
-)
-# `status` as documented (`create`, `update`, `delete`) and as receivers have seen it worded.
-# fmt: off
-_STATUSES = {
-    "create": "create", "created": "create", "record_created": "create", "add": "create",
-    "added": "create", "new": "create", "insert": "create",
-    "update": "update", "updated": "update", "record_updated": "update", "change": "update",
-    "changed": "update", "edit": "update", "edited": "update", "move": "update",
-    "moved": "update",
-    "delete": "delete", "deleted": "delete", "record_deleted": "delete", "remove": "delete",
-    "removed": "delete", "cancel": "delete", "cancelled": "delete", "canceled": "delete",
-    "record_cancelled": "delete", "record_canceled": "delete",
-}
-# fmt: on
 # Processed events are kept this long, so a repeat that late is still known as one.
 KEEP_EVENTS = timedelta(days=3)
-
-
-class BadEvent(ValueError):
-    """A body that is not an Altegio event for this location; the message never quotes it."""
 
 
 class Told(StrEnum):
@@ -101,64 +66,17 @@ Tell = Callable[[News], Awaitable[Delivery]]
 Turn = Callable[[int], AbstractAsyncContextManager[None]]
 
 
-def read_event(raw: bytes, company_id: int) -> HookEvent | None:
-    """The record event a body carries; None for an event of another resource (taken, left
-    alone). A body that is no Altegio event for this location raises `BadEvent`."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadEvent("not JSON") from None
-    if not isinstance(body, dict):
-        raise BadEvent("not a JSON object")
-    if as_int(body.get("company_id")) != company_id:
-        raise BadEvent("not this location's")
-    resource = body.get("resource")
-    if not isinstance(resource, str) or not (
-        resource in RESOURCES or resource.startswith("goods_operations")
-    ):
-        raise BadEvent("no known resource")
-    status = _STATUSES.get(as_str(body.get("status")).strip().lower())
-    if status is None:
-        raise BadEvent("no known status")
-    if resource != "record":
-        return None
-    data = body.get("data")
-    record_id = as_int(data.get("id")) if isinstance(data, dict) else None
-    if record_id is None:
-        raise BadEvent("a record event without data.id")
-    named = as_int(body.get("resource_id"))
-    if named is not None and named != record_id:
-        raise BadEvent("resource_id and data.id differ")
-    assert isinstance(data, dict)
-    if as_bool_flag(data.get("deleted")):
-        status = "delete"
-    change = as_str(data.get("last_change_date"))
-    when = parse_datetime(change)
-    if not change:
-        # Without its time, what it says tells one event from another.
-        content = json.dumps(data, sort_keys=True, default=str).encode()
-        change = "#" + hashlib.sha256(content).hexdigest()[:16]
-    key = f"{company_id}:record:{record_id}:{status}:{change}"
-    return HookEvent(key, record_id, status, int(when.timestamp()) if when else 0, body)
-
-
-def as_bool_flag(value: Any) -> bool:
-    return value in (True, 1, "1", "true", "True")
-
-
 def accept(services: Services, raw: bytes) -> tuple[int, bool]:
     """Take one delivery: the HTTP status to answer with, and whether it brought a new event
     to follow. The event is written before the answer, so a restart loses none."""
     try:
-        event = read_event(raw, services.altegio.company_id)
+        company_id, event = read_event(raw, lambda sent: hook_subscription.ours(services, sent))
     except BadEvent as exc:
         # The body is never logged: it is not Altegio's, or it carries a client's details.
         log.warning("altegio webhook: a body refused (%s)", exc)
         services.metrics.webhook("refused")
         return 400, False
-    hooks = services.hooks
-    if not hooks.heard:  # Altegio reaches the bot's address
-        hooks.heard, hooks.heard_since = True, services.clock()
+    services.hooks.heard(company_id, services.clock())  # the location reaches the bot
     if event is None:
         services.metrics.webhook("ignored")
         return 200, False
@@ -186,9 +104,12 @@ async def process(services: Services, tell: Tell, turn: Turn, limit: int = 100) 
             return 0
         told += await _retell(services, tell)
         for event in events:
-            await waitlist.note_event(services, event)  # a freed time read at once
             try:
-                news = await _follow(services, event, turn)
+                # Followed at the location that sent it (a chain's own), or not at all.
+                where = await hook_subscription.location(services, sender(event))
+                if where is not None:
+                    await waitlist.note_event(where, event)  # a freed time read at once
+                news = await _follow(where, event, turn) if where is not None else None
             except (errors.Unavailable, errors.RateLimited) as exc:
                 # Not even the location's zone could be read: the rest waits for the tick.
                 log.warning("altegio webhooks wait: Altegio %s", type(exc).__name__)

@@ -28,6 +28,7 @@ from bot.workflows.evidence import (
     ORPHANED_AFTER,
     Finding,
     Verdict,
+    attempt_location,
     look,
     visit_services,
 )
@@ -100,9 +101,8 @@ def _language(services: Services, attempt: Attempt) -> str:
 async def _resolve(
     services: Services, alerts: Alerts, say: Say, found: Attempt, now: datetime
 ) -> int:
-    """One look at one attempt, at the location it was made at (a chain's); 1 when it is
-    settled."""
-    services = services.at(int(found.data.get("company_id") or 0))
+    """One look at one attempt (at the location it was made at); 1 when it is settled."""
+    services = services.at(attempt_location(found.data))
     storage = services.storage
     attempt = found
     if found.state is AttemptState.SENDING:

@@ -23,8 +23,11 @@ both: `duplicate_next(n)` delivers each of the next `n` events twice, `delay_nex
 of the next `n` events back until the event after it has been delivered (an older event after a
 newer one).
 
+Subscriptions are per location: each location's `hooks_settings` are its own, and each location
+posts its own records' events (with its own `company_id`) to its own URLs.
 `hooks_settings` needs a user token with the location's settings rights
-(`Sandbox.add_admin_token`): none is a 401, a client's token a 403. A POST replaces the whole
+(`Sandbox.add_admin_token` for every location, `Hooks.grant` for some): none is a 401, a
+client's token, or one without rights to that location, a 403. A POST replaces the whole
 location's settings and answers 201 echoing them; more than 10 unique URLs, or a URL that is not
 HTTPS, is a 422 with `meta.message` only (the reference gives no code: the sandbox's pick).
 """
@@ -67,6 +70,7 @@ class Hooks:
         self._lock = lock
         self.settings: dict[int, Json] = {}
         self.admin_tokens: set[str] = set()
+        self.rights: dict[str, set[int]] = {}  # tokens with some locations' rights only
         self._queue: list[Delivery] = []
         self._fresh: list[Delivery] = []
         self._held: list[Delivery] = []
@@ -86,6 +90,12 @@ class Hooks:
             self.settings[company_id] = _settings(
                 {"urls": [url], "record": 1, "active": 1, "self_sending": self_sending}
             )
+
+    def grant(self, token: str, *company_ids: int) -> None:
+        """A user token with the settings rights of these locations only (an administrator of
+        some of a chain's locations)."""
+        with self._lock:
+            self.rights.setdefault(token, set()).update(company_ids)
 
     def deliveries(self) -> list[Delivery]:
         """The deliveries made since the last call, in delivery order."""
@@ -206,9 +216,9 @@ def hooks_settings(
     salon = salon_at(state, cid)
     if user_token is None:
         fail(401, "Authentication needed.")
-    if user_token not in hooks.admin_tokens:
-        fail(403, "Access denied.")
     company_id = salon.location.id
+    if user_token not in hooks.admin_tokens and company_id not in hooks.rights.get(user_token, ()):
+        fail(403, "Access denied.")
     if method == "POST":
         if not isinstance(body, dict):
             fail(422, "urls must be a list of URLs")
