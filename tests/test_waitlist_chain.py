@@ -18,7 +18,7 @@ import httpx
 from bot.storage import Wish
 from bot.waitlist_rules import BURST, READS_PER_MINUTE, key_location, watch_key, watch_location
 from bot.workflows import waitlist
-from bot.workflows.salon_changes import read_event
+from bot.workflows.hook_events import read_event
 from standins.altegio.riga_seed import SANDBOX_CYRILLIC_COMPANY_ID as RIGA_ID
 from standins.altegio.sandbox import SANDBOX_PARTNER_TOKEN, Sandbox
 from standins.telegram.users import StubUser
@@ -254,8 +254,8 @@ async def test_a_webhook_cancel_at_riga_has_rigas_day_read_at_once(
     bot.sandbox.hooks.subscribe(RIGA_ID, "https://bot.example/altegio/x")
     bot.sandbox.salon_cancel(made[1])
     body = bot.sandbox.hooks.deliveries()[-1].body
-    event = read_event(json.dumps(body).encode(), RIGA_ID)
-    assert event is not None and event.status == "delete"
+    sender, event = read_event(json.dumps(body).encode(), lambda sent: sent == RIGA_ID)
+    assert sender == RIGA_ID and event is not None and event.status == "delete"
     await waitlist.note_event(services, event)
     riga_key = watch_key([HAIRCUT_RIGA], ANNA_RIGA, FRIDAY, RIGA_ID)
     berlin_key = watch_key([HAIRCUT], ANNA, FRIDAY)
