@@ -266,3 +266,37 @@ def test_a_bot_without_a_database_never_loads_its_driver() -> None:
     )
     assert result.stdout.split() == ["RateLimiter", "False"], result.stderr
     assert isinstance(make_limiter(None), RateLimiter)
+
+
+async def test_a_lost_connection_falls_back_and_comes_back(
+    pg_dsn: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import psycopg
+
+    limiter = SharedLimiter(pg_dsn, egress="ip", limits=LIMITS, retry=0.3)
+    with caplog.at_level(logging.WARNING, logger="bot.altegio.shared_limiter"):
+        async with limiter.slot():
+            pass
+        # The database drops every connection while a request is under way.
+        async with (
+            limiter.slot(),
+            await psycopg.AsyncConnection.connect(pg_dsn, autocommit=True) as conn,
+        ):
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        async with limiter.slot():  # this replica's share, decided here
+            pass
+        await asyncio.sleep(0.4)
+        async with limiter.slot():  # the database again
+            pass
+        await limiter.settled()
+        await limiter.aclose()
+    rows = await grants(pg_dsn, "ip")
+    assert len(rows) == 3
+    # The answer the database missed was written once it was back: no place held for `hold`.
+    assert all(ended is not None for _, ended, _ in rows)
+    said = [r.message for r in caplog.records]
+    assert len([m for m in said if "cannot be reached" in m]) == 1
+    assert len([m for m in said if "in PostgreSQL again" in m]) == 1

@@ -137,6 +137,11 @@ ASK = (
     "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 RELEASE = "UPDATE altegio_limit_grants SET ended = clock_timestamp() WHERE id = %s"
+RELEASE_LATE = """
+UPDATE altegio_limit_grants g SET ended = g.granted + make_interval(secs => v.held)
+  FROM unnest(%s::bigint[], %s::double precision[]) AS v(id, held)
+ WHERE g.id = v.id AND g.ended IS NULL
+"""
 PAUSE = """
 INSERT INTO altegio_limit_egress AS e (egress, paused_until)
      VALUES (%(egress)s, clock_timestamp() + make_interval(secs => %(seconds)s))

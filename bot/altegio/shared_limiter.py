@@ -1,39 +1,33 @@
 """One Altegio rate limit for every process behind one egress address, kept in PostgreSQL.
 
 Altegio counts requests per IP address: replicas sending from one address share its 5 requests
-a second and 200 a minute. `SharedLimiter` has `RateLimiter`'s interface (`slot(priority)`,
-`spare`, `waiting`, `pause`, `on_wait`) and the same windows and margins (`ALTEGIO_LIMITS`);
-what it decides, it decides in the database, for all of them.
+a second and 200 a minute. `SharedLimiter` has `RateLimiter`'s interface and windows (with the
+same margins, `ALTEGIO_LIMITS`), decided in the database for all of them.
 
-How. Each grant is one call of a PL/pgSQL function (`shared_limit_sql.py`), one round trip: it
-locks the egress address's row (`SELECT ... FOR UPDATE`, held for the microseconds of that one
-statement), reads `clock_timestamp()` (the one clock every process shares: the processes' own
-clocks never meet), counts the requests let through per window from a table of grants (when let
-through, when answered), and either records a grant or answers how long until asking again is
-worth it. A row per grant rather than counters per window: the windows slide, and a request
-holds its place from its grant until its answer plus the window, which counters cannot tell.
-A row lock rather than advisory locks: the lock and the pause live on the same row, and it goes
-with the transaction whatever happens to the connection. Answering writes `ended` (one more
-short statement); a process that dies with requests in flight holds their places for at most
-`hold` seconds.
+Each grant is one call of a PL/pgSQL function (`shared_limit_sql.py`), one round trip: it locks
+the egress address's row (`SELECT ... FOR UPDATE`, for the microseconds of that statement),
+reads `clock_timestamp()` (the one clock the processes share; their own clocks never meet),
+counts the requests in each window from a table of grants, and records a grant or answers how
+long until asking again is worth it. A row per grant, not counters per window: the windows
+slide, and a request holds its place from its grant until its answer plus the window. A row
+lock, not an advisory lock: the pause lives on the same row, and the lock goes with the
+transaction whatever happens to the connection. An answer writes `ended` (one short statement);
+a process that dies with requests in flight holds their places `hold` seconds at most.
 
 Within a process callers queue as in `RateLimiter` (by priority, then in order) and one granter
-asks for the first in line: it sleeps locally for the delay the database gave, so a waiting
-process asks about once per place that frees, never polls. A delay while requests of other
-processes are in flight is a lower bound (their answers are not known yet): asking again then
-costs a round trip, not a place.
+asks for the first in line, then sleeps locally for the delay it was given: about one round trip
+per place that frees, never polling. While other processes' requests are in flight the delay is
+a lower bound (their answers are not known yet): asking again costs a round trip, not a place.
 
-Priorities across processes: each process, when it asks, leaves in the database how many of
-its callers still wait, by priority (kept for the delay it was given, plus a little: a process
-that died stops counting). Another process's read is let through only with room left in every
-window for those waiting bookings; a background read only when nobody anywhere waits and a
-place stays free after it; a 429's pause is written for everyone.
+Across processes, each one leaves in the database how many of its callers wait, by priority
+(valid for the delay it was given and a little more, so a dead process stops counting). Reads
+are let through only with room left for the bookings waiting elsewhere; background reads only
+when nobody anywhere waits and a place stays free after them; a 429's pause is for everyone.
 
-When PostgreSQL cannot be reached (or answers nothing within `timeout`), the process falls back
-to its own `RateLimiter` with its share of the budget (the limits divided by `replicas`), says so
-once in the log, and tries the database again after `retry` seconds. Never an unbounded burst:
-at worst, replicas cut off from a database the others still reach add their shares to the
-budget, and Altegio's 429 pauses them.
+A database out of reach (or silent for `timeout`): the process keeps to its own `RateLimiter`
+with its share of the budget (the limits divided by `replicas`), says so once in the log and
+tries again after `retry` seconds. Never an unbounded burst: at worst, replicas cut off from a
+database the others still reach add their shares, and Altegio's 429 pauses them.
 """
 
 from __future__ import annotations
@@ -68,6 +62,9 @@ log = logging.getLogger(__name__)
 
 # Seconds a process's waiting callers keep counting after the delay it was given.
 LEASE = 2.0
+# Added to how long a request was held, measured here, when its answer is written late: its
+# grant reached this process a round trip after the database recorded it.
+LATE_MARGIN = 0.1
 
 
 def share(limits: tuple[tuple[int, float], ...], replicas: int) -> tuple[tuple[int, float], ...]:
@@ -126,8 +123,9 @@ class SharedLimiter:
         self._paused_until = 0.0
         self._chores: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._unwritten: dict[int, float] = {}  # answered grants the database has not heard of
         self.on_wait: Callable[[float], None] | None = None
-        # Round trips asking for a place (the benchmark and tests read it).
+        # Round trips asking for a place (what tests and measurements count).
         self.asked = 0
 
     @property
@@ -166,10 +164,11 @@ class SharedLimiter:
                 yield
             return
         self._waited(asked)
+        granted = self._monotonic()
         try:
             yield
         finally:
-            await asyncio.shield(self._release(grant))
+            await asyncio.shield(self._release(grant, self._monotonic() - granted))
 
     async def settled(self) -> None:
         """Wait until what this process owes the database (answers, pauses) is written."""
@@ -228,7 +227,7 @@ class SharedLimiter:
             if future.done() and not future.cancelled() and future.result() is not None:
                 grant = future.result()
                 assert grant is not None
-                self._chore(self._release(grant))
+                self._chore(self._release(grant, 0.0))
             raise
 
     def _counts(self, *, skip_first: bool) -> tuple[int, int]:
@@ -263,7 +262,7 @@ class SharedLimiter:
                 if self._queue:
                     heapq.heappop(self._queue)[2].set_result(answer.grant)
                 else:
-                    self._chore(self._release(answer.grant))
+                    self._chore(self._release(answer.grant, 0.0))
         finally:
             self._granter = None
             # Left waiting (the database out of reach, or this limiter closing): the fallback
@@ -314,9 +313,22 @@ class SharedLimiter:
         self._room, self._others = answer.room, answer.others
         return answer
 
-    async def _release(self, grant: int) -> None:
-        with contextlib.suppress(DatabaseUnreachable):
-            await self._run(sql.RELEASE, (grant,))
+    async def _release(self, grant: int, held: float) -> None:
+        """The request is answered: its windows run from now. Unwritten while the database is
+        out of reach, it is written when it is back (as held this long after its grant, plus
+        the round trip), rather than holding its place for `hold`."""
+        if not self._down():
+            with contextlib.suppress(DatabaseUnreachable):
+                await self._run(sql.RELEASE, (grant,))
+                return
+        self._unwritten[grant] = held + LATE_MARGIN
+
+    async def _write_late(self) -> None:
+        late, self._unwritten = self._unwritten, {}
+        try:
+            await self._run(sql.RELEASE_LATE, (list(late), list(late.values())))
+        except DatabaseUnreachable:
+            self._unwritten |= late
 
     async def _write_pause(self, seconds: float) -> None:
         with contextlib.suppress(DatabaseUnreachable):
@@ -349,6 +361,8 @@ class SharedLimiter:
         if self._down_until is not None:
             self._down_until = None
             log.warning("the shared Altegio rate limit is kept in PostgreSQL again")
+            if self._unwritten:
+                self._chore(self._write_late())
         return row
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
@@ -377,7 +391,7 @@ class SharedLimiter:
         if self._down_until is None:
             log.warning(
                 "PostgreSQL cannot be reached for the shared Altegio rate limit (%s): this "
-                "process keeps to its own share of the budget and tries again every %.0f s",
+                "process keeps to its own share of the budget and tries again every %g s",
                 type(exc).__name__,
                 self._retry,
             )
