@@ -42,6 +42,17 @@ async def grants(dsn: str, egress: str) -> list[Grant]:
         return list(await cursor.fetchall())
 
 
+async def waiting_urgent(dsn: str) -> int:
+    """Bookings waiting, as the database has heard from every process."""
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        cursor = await conn.execute("SELECT coalesce(sum(urgent), 0) FROM altegio_limit_waiters")
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def most_at_once(rows: list[Grant], window: float) -> int:
     """The most requests that can have reached Altegio within one `window`: a request may
     arrive anywhere between its grant and its answer."""
@@ -154,6 +165,44 @@ async def test_bookings_elsewhere_go_before_reads_queued_earlier(pg_dsn: str) ->
         await bookings.aclose()
     order = [priority for _, _, priority in await grants(pg_dsn, "ip")]
     assert order[:6] == [NORMAL] * 3 + [URGENT] * 3
+
+
+async def test_a_booking_behind_reads_in_its_own_process_is_told_at_once(pg_dsn: str) -> None:
+    """A booking joining reads already waiting in its process is reported to the database at
+    once, not when the reads' turn comes: the reads waiting elsewhere leave it a place in the
+    window that frees next, instead of taking them all."""
+    limits = ((3, 1.0), (100, 10.0))
+    here = SharedLimiter(pg_dsn, egress="ip", limits=limits)
+    there = SharedLimiter(pg_dsn, egress="ip", limits=limits)
+    window_taken = asyncio.Event()
+    taken = 0
+
+    async def call(limiter: SharedLimiter, priority: int) -> None:
+        nonlocal taken
+        async with limiter.slot(priority):
+            taken += 1
+            if taken == 3:
+                window_taken.set()
+            await asyncio.sleep(0.05)
+
+    try:
+        waiting = [asyncio.create_task(call(here, NORMAL)) for _ in range(5)]
+        await window_taken.wait()
+        waiting += [asyncio.create_task(call(there, NORMAL)) for _ in range(3)]
+        await asyncio.sleep(0.2)  # both processes' reads wait for the window
+        booking = asyncio.create_task(call(here, URGENT))
+        await asyncio.sleep(0.1)
+        assert await waiting_urgent(pg_dsn) == 1  # the window is still full: heard of at once
+        await booking
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+    finally:
+        await here.aclose()
+        await there.aclose()
+    order = [priority for _, _, priority in await grants(pg_dsn, "ip")]
+    assert order[:3] == [NORMAL] * 3
+    assert URGENT in order[3:6]
 
 
 async def test_background_never_takes_a_windows_last_place(pg_dsn: str) -> None:
