@@ -5,6 +5,11 @@ pause), `altegio_limit_grants` a row per request let through (when, and when ans
 `altegio_limit_waiters` a row per process with callers still waiting (how many of each priority,
 until when that holds), which is how a booking waiting in one process keeps the reads of the
 others back. `altegio_limit_grant_v1` decides one caller's turn in one round trip.
+
+Every instant is the database server's `clock_timestamp()`, the one clock all processes share.
+It is a wall clock: keep the server's time synchronised by slewing (as NTP does by default),
+since a step backwards would make the windows look emptier than they are for that long.
+The tables are created on first use (a new version of the function gets a new name).
 """
 
 from __future__ import annotations
