@@ -22,6 +22,9 @@ from standins.altegio.seed import SANDBOX_COMPANY_ID
 from standins.telegram.bot_api import BotApiStub
 from standins.telegram.users import StubUser
 
+# A throw-away PostgreSQL: `pg_cluster` for the session, `pg_dsn` a fresh database per test.
+from tests.pg_cluster import pg_cluster, pg_dsn  # noqa: F401
+
 BERLIN = ZoneInfo("Europe/Berlin")
 # A Tuesday morning in the sandbox salon's timezone.
 START = datetime(2026, 11, 24, 9, 0, tzinfo=BERLIN)

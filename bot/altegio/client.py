@@ -26,7 +26,7 @@ from bot.altegio.booking_calls import BookingCalls
 from bot.altegio.cache import TtlCache
 from bot.altegio.catalogue_calls import CatalogueCalls
 from bot.altegio.hook_calls import HookCalls
-from bot.altegio.limiter import RateLimiter, Sleep
+from bot.altegio.limiter import Limiter, Sleep
 from bot.altegio.models.company import Facts
 from bot.altegio.record_calls import RecordCalls
 from bot.altegio.transport import DEFAULT_BASE_URL
@@ -47,7 +47,7 @@ class AltegioClient(BookingCalls, RecordCalls, CatalogueCalls, HookCalls, Activi
         base_url: str = DEFAULT_BASE_URL,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         sleep: Sleep = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         clock: Callable[[], datetime] = utc_now,

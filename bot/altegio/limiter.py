@@ -10,6 +10,7 @@ import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 
 # Altegio allows 200 requests a minute and 5 a second per IP, counted as requests arrive. A
 # request arrives somewhere between being let through here and its answer coming back, so each
@@ -35,6 +36,23 @@ class NoSpareRoom(Exception):
 
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class Limiter(Protocol):
+    """What the client asks of a limiter: `RateLimiter` here (one process), or `SharedLimiter`
+    (`shared_limiter.py`: every process behind one address, through PostgreSQL)."""
+
+    # Told how long each caller waited for its place (the metrics).
+    on_wait: Callable[[float], None] | None
+
+    @property
+    def waiting(self) -> int: ...
+
+    def spare(self) -> bool: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+    def slot(self, priority: int = NORMAL) -> contextlib.AbstractAsyncContextManager[None]: ...
 
 
 class _Entry:

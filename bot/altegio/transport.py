@@ -1,8 +1,9 @@
 """The wire to Altegio: one `_request` that every endpoint call goes through.
 
-A call waits its turn at the process-wide limiter and passes the circuit breaker; a read is
-retried on timeouts, refused connections, 429 and 5xx with jittered back-off (or as long as a
-429's Retry-After asks, within a cap), a write only when it certainly never left this process.
+A call waits its turn at the limiter (this process's own, or one shared through PostgreSQL)
+and passes the circuit breaker; a read is retried on timeouts, refused connections, 429 and 5xx
+with jittered back-off (or as long as a 429's Retry-After asks, within a cap), a write only when
+it certainly never left this process.
 The answer's envelope is unwrapped into its `data`, or mapped to an error named by outcome
 (`bot/altegio/errors.py`); a write whose answer was lost raises `OutcomeUnknown`.
 """
@@ -22,7 +23,15 @@ import httpx
 
 from bot.altegio import errors
 from bot.altegio.breaker import Breaker
-from bot.altegio.limiter import BACKGROUND, NORMAL, URGENT, NoSpareRoom, RateLimiter, Sleep
+from bot.altegio.limiter import (
+    BACKGROUND,
+    NORMAL,
+    URGENT,
+    Limiter,
+    NoSpareRoom,
+    RateLimiter,
+    Sleep,
+)
 from bot.altegio.models.envelope import error_codes, unwrap
 from bot.altegio.models.lenient import Json
 
@@ -70,7 +79,7 @@ class Transport:
         base_url: str,
         transport: httpx.AsyncBaseTransport | None,
         timeout: httpx.Timeout | None,
-        limiter: RateLimiter | None,
+        limiter: Limiter | None,
         sleep: Sleep,
         monotonic: Callable[[], float],
         clock: Callable[[], datetime],
@@ -94,7 +103,7 @@ class Transport:
         httpx_log = logging.getLogger("httpx")
         if _HTTPX_FILTER not in httpx_log.filters:
             httpx_log.addFilter(_HTTPX_FILTER)
-        self.limiter = limiter or RateLimiter(monotonic=monotonic, sleep=sleep)
+        self.limiter: Limiter = limiter or RateLimiter(monotonic=monotonic, sleep=sleep)
         self._sleep = sleep
         self._monotonic = monotonic
         self._clock = clock
