@@ -26,6 +26,8 @@ from bot.services import Services
 from bot.settings import Settings, SettingsError
 from bot.storage import Storage, StorageError
 from bot.storage.backup import backup
+from bot.tenants import pick
+from bot.tenants import secrets as tenant_secrets
 
 # The stand-ins (`standins`: the sandbox location, the in-process Bot API) are imported inside
 # the commands that use them, so `run` with a partner token never loads them.
@@ -169,6 +171,20 @@ def serve_sandbox(host: str, port: int) -> int:
     return 0
 
 
+def _sandbox_for_all() -> Callable[[Settings], httpx.AsyncBaseTransport | None]:
+    """One sandbox for every tenant without a partner token, as one Altegio serves them all."""
+    shared: list[httpx.AsyncBaseTransport] = []
+
+    def transport(settings: Settings) -> httpx.AsyncBaseTransport | None:
+        if not settings.sandbox:
+            return None
+        if not shared:
+            shared.append(sandbox_transport())
+        return shared[0]
+
+    return transport
+
+
 def log_secrets(settings: Settings) -> list[str]:
     """What no log line may show: the tokens, the webhook secret and the secret path Altegio
     posts to."""
@@ -185,27 +201,42 @@ def log_secrets(settings: Settings) -> list[str]:
 def doctor() -> int:
     """Each outside thing the bot needs, checked in turn: one line each, exit status 0 when
     everything needed works (warnings allowed)."""
-    from bot.doctor import Mark, all_passed, diagnose
+    from bot import tenant_commands
+    from bot.doctor import Check, Mark, all_passed, diagnose
 
+    tenants_file = None
+    secrets: list[str] = []
     try:
         settings = Settings.load()
         secrets = log_secrets(settings)
+        tenants_file = settings.tenants_file
+        if tenants_file is not None:
+            secrets += tenant_secrets(tenant_commands.load(settings))
     except (OSError, ValueError):
-        secrets = []  # doctor reports the setting itself
+        pass  # doctor reports the setting itself
     setup_logging("ERROR", secrets)
 
     def transport(settings: Settings) -> httpx.AsyncBaseTransport | None:
         return sandbox_transport() if settings.sandbox else None
 
-    checks = asyncio.run(diagnose(altegio_transport=transport))
+    report: list[tuple[str | None, list[Check]]]
+    if tenants_file is None:
+        report = [(None, asyncio.run(diagnose(altegio_transport=transport)))]
+    else:
+        report = asyncio.run(tenant_commands.diagnose(altegio_transport=transport))
+    checks = [check for _, section in report for check in section]
     width = max(len(check.thing) for check in checks)
-    for check in checks:
-        print(f"{check.mark.value} {check.thing.ljust(width)}  {check.found}")
+    for name, section in report:
+        if name is not None:
+            print(f"\n{name}")
+        for check in section:
+            print(f"{check.mark.value} {check.thing.ljust(width)}  {check.found}")
     failed = sum(check.mark is Mark.FAIL for check in checks)
+    bots = "every bot" if tenants_file is not None else "the bot"
     if all_passed(checks):
-        print("\nEverything the bot needs works.")
+        print(f"\nEverything {bots} needs works.")
         return 0
-    print(f"\n{failed} to fix (marked ✗) before the bot can run.")
+    print(f"\n{failed} to fix (marked ✗) before {bots} can run.")
     return 1
 
 
@@ -272,7 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("run", help="run the Telegram bot (long polling or webhook)")
     chat_parser = commands.add_parser("chat", help="talk to the bot in this terminal")
     chat_parser.add_argument("--language", help="the client's language code, e.g. ru")
-    commands.add_parser("admin-code", help="print a one-time code that makes a chat an admin chat")
+    admin_parser = commands.add_parser(
+        "admin-code", help="print a one-time code that makes a chat an admin chat"
+    )
     serve = commands.add_parser("sandbox", help="serve the sandbox location over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8099)
@@ -286,14 +319,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         "links", help="print the link that opens each bookable service and team member"
     )
     link_parser.add_argument("--qr", type=Path, metavar="DIR", help="write a QR code PNG of each")
+    for one_bot in (chat_parser, admin_parser, copy, link_parser):
+        one_bot.add_argument(
+            "--tenant", metavar="NAME", help="the bot of BOT_TENANTS_FILE to work on"
+        )
     args = parser.parse_args(argv)
     if args.command == "doctor":
         return doctor()
     try:
         settings = Settings.load()
         secrets = log_secrets(settings)
+        tenants = None
+        if settings.tenants_file is not None:
+            from bot import tenant_commands
+
+            tenants = tenant_commands.load(settings)
+            secrets += tenant_secrets(tenants)
         level = settings.log_level if args.command != "chat" else "WARNING"
         setup_logging(level, secrets, settings.log_format)
+        if tenants is not None and args.command == "run":
+            return tenant_commands.run(settings, tenants, _sandbox_for_all())
+        if getattr(args, "tenant", None) is not None and tenants is None:
+            raise SettingsError("--tenant needs BOT_TENANTS_FILE: set it to the tenants file")
+        if tenants is not None and args.command != "sandbox":
+            settings = pick(tenants, args.tenant).settings
         if args.command in ("run", "chat", "links"):
             # A chain named without a location: its first location, read now.
             settings = asyncio.run(settle_home(settings))

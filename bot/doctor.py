@@ -61,7 +61,17 @@ async def diagnose(
     settings, first = check_settings(env, env_file)
     if settings is None:
         return [first]
-    checks = [first, await check_telegram(settings, telegram_request)]
+    return [first, *await check_bot(settings, telegram_request, altegio_transport)]
+
+
+async def check_bot(
+    settings: Settings,
+    telegram_request: BaseRequest | None = None,
+    altegio_transport: Callable[[Settings], httpx.AsyncBaseTransport | None] | None = None,
+) -> list[Check]:
+    """What one bot needs, its settings read: Telegram, Altegio, its database, its wording
+    (for one bot, or each tenant of `BOT_TENANTS_FILE`)."""
+    checks = [await check_telegram(settings, telegram_request)]
     if settings.webhook_url is not None:
         checks.append(await check_webhook(settings, settings.webhook_url, telegram_request))
     transport = altegio_transport(settings) if altegio_transport is not None else None

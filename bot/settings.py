@@ -64,6 +64,9 @@ class Settings:
     altegio_user_token: str | None = None
     # A chain (Altegio's group of locations): clients choose one of its locations.
     altegio_group_id: int | None = None
+    # Many bots in one process (`bot/tenants.py`), and where their databases go by default.
+    tenants_file: Path | None = None
+    data_dir: Path | None = None
 
     @property
     def altegio_hook_path(self) -> str | None:
@@ -128,7 +131,9 @@ class Settings:
                     f"ALTEGIO_GROUP_ID must be a positive whole number, not {group_text!r}"
                 )
             group_id = int(group_text)
-        if partner and not company_text and group_id is None:
+        tenants_file = get("BOT_TENANTS_FILE")
+        # With a tenants file, each tenant names its own location.
+        if partner and not company_text and group_id is None and not tenants_file:
             raise SettingsError(
                 "ALTEGIO_COMPANY_ID (or ALTEGIO_GROUP_ID for a chain) is required when "
                 "ALTEGIO_PARTNER_TOKEN is set"
@@ -195,7 +200,12 @@ class Settings:
             raise SettingsError(
                 "ALTEGIO_USER_TOKEN must be the token alone, without spaces or commas"
             )
+        if tenants_file and not Path(tenants_file).is_file():
+            raise SettingsError(f"BOT_TENANTS_FILE is not a file: {tenants_file!r}")
+        data_dir = get("BOT_DATA_DIR")
         return cls(
+            tenants_file=Path(tenants_file) if tenants_file else None,
+            data_dir=Path(data_dir) if data_dir else None,
             altegio_user_token=user_token,
             webhook_url=webhook[0],
             webhook_listen=webhook[1],

@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -27,6 +28,7 @@ from bot.workflows import salon_changes
 
 log = logging.getLogger(__name__)
 
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # How long a stop waits for the updates under way (and the tick) before giving up on them.
 STOP_GRACE = 10.0
@@ -98,10 +100,13 @@ class WebServer:
         self.app = web.Application()
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/metrics", self._metrics)
+        self.routes: list[tuple[str, Handler]] = []  # the bot's own: a shared server adds them
         if path is not None:
-            self.app.router.add_post(path, self._webhook)
+            self.routes.append((path, self._webhook))
         if hook_path is not None:
-            self.app.router.add_post(hook_path, self._altegio)
+            self.routes.append((hook_path, self._altegio))
+        for route, handler in self.routes:
+            self.app.router.add_post(route, handler)
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -178,19 +183,9 @@ async def serve(
     """Run the bot until `stop` is set (SIGTERM, SIGINT), then stop gracefully: by webhook
     when `WEBHOOK_URL` is set, else by long polling, with the HTTP server beside either."""
     settings = application.services.settings
-    await application.initialize()
-    if application.post_init is not None:
-        await application.post_init(application)
-    await application.start()
+    await start_bot(application)
     url = settings.webhook_url
-    server = WebServer(
-        application,
-        path=webhook_path(url) if url else None,
-        secret=settings.webhook_secret,
-        tick_interval=tick_interval,
-        polling=not url and application.updater is not None,
-        hook_path=settings.altegio_hook_path if settings.altegio_user_token else None,
-    )
+    server = bot_server(application, tick_interval)
     host, port = settings.webhook_listen
     try:
         try:
@@ -202,22 +197,50 @@ async def serve(
             log.warning(
                 "/healthz and /metrics not served: cannot listen on %s:%s (%s)", host, port, exc
             )
-        if url:
-            await application.bot.set_webhook(
-                url,
-                secret_token=settings.webhook_secret,
-                allowed_updates=Update.ALL_TYPES,
-                drop_pending_updates=False,
-            )
-            log.info("webhook mode: Telegram posts updates to the path of WEBHOOK_URL")
-        elif application.updater is not None:
-            await application.updater.start_polling(
-                allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
-            )
+        await take_updates(application)
         await stop.wait()
     finally:
         # Also when the start failed half way (a port taken, Telegram refusing the webhook).
         await stop_gracefully(application, server, grace)
+
+
+async def start_bot(application: BotApplication) -> None:
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    await application.start()
+
+
+def bot_server(application: BotApplication, tick_interval: float | None) -> WebServer:
+    """The bot's HTTP side as its settings want it (not yet listening)."""
+    settings = application.services.settings
+    url = settings.webhook_url
+    return WebServer(
+        application,
+        path=webhook_path(url) if url else None,
+        secret=settings.webhook_secret,
+        tick_interval=tick_interval,
+        polling=not url and application.updater is not None,
+        hook_path=settings.altegio_hook_path if settings.altegio_user_token else None,
+    )
+
+
+async def take_updates(application: BotApplication) -> None:
+    """Updates start coming: Telegram is given the webhook, or long polling starts."""
+    settings = application.services.settings
+    url = settings.webhook_url
+    if url:
+        await application.bot.set_webhook(
+            url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+        log.info("webhook mode: Telegram posts updates to the path of WEBHOOK_URL")
+    elif application.updater is not None:
+        await application.updater.start_polling(
+            allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+        )
 
 
 async def stop_gracefully(
