@@ -41,9 +41,11 @@ LIMITER_SERIES = ("bot_altegio_limiter_queue", "bot_altegio_limiter_wait_seconds
 def limiter_for(limiter: RateLimiter, tenant: str) -> Limiter:
     """What tenant `tenant`'s Altegio clients wait at: the one limiter of the egress address.
 
-    The seam for a fair share of the address's budget per tenant: a per-tenant view of the
-    shared limiter goes here, so that a busy tenant cannot starve the others. Until the
-    limiter offers one, every tenant waits in the same queue, by priority and in turn."""
+    The seam for a fair share of the address's budget per tenant, so that a busy tenant
+    cannot starve the others: once `RateLimiter` offers a view per tenant (`for_tenant`,
+    being added beside this), this returns `limiter.for_tenant(tenant)`, and each tenant's
+    wait metrics become its own. Until then every tenant waits in the same queue, by priority
+    and in the order asked."""
     return limiter
 
 
