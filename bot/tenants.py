@@ -132,7 +132,7 @@ def _tenant(table: object, number: int, base: Mapping[str, str], folder: Path) -
     try:
         settings = Settings.load(values, _NO_FILE)
     except SettingsError as exc:
-        raise TenantsError(f"{where}: {_in_keys(str(exc))}") from None
+        raise TenantsError(f"{where}: {in_keys(str(exc))}") from None
     return Tenant(name, settings)
 
 
@@ -152,7 +152,7 @@ def _text(where: str, key: str, value: object) -> str:
     raise TenantsError(f"{where}: {key} must be text or a whole number, not {shown}")
 
 
-def _in_keys(message: str) -> str:
+def in_keys(message: str) -> str:
     """`Settings.load`'s words, with the tenants file's keys for the variables' names."""
     for key, name in sorted(KEYS.items(), key=lambda item: -len(item[1])):
         message = re.sub(rf"\b{name}\b", key, message)

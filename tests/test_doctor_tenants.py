@@ -84,7 +84,7 @@ def test_the_command_reports_every_tenant(
     assert broken.returncode == 1, out + broken.stderr
     aurora, mitte = out.split("\naurora\n")[1].split("\nmitte\n")
     assert "✓ Telegram" in aurora and "✓ Altegio location" in aurora
-    assert "✗ Telegram" in mitte and "TELEGRAM_BOT_TOKEN is not accepted" in mitte
+    assert "✗ Telegram" in mitte and "telegram_token is not accepted" in mitte
     assert "✓ Altegio location" in mitte  # checked all the same
     assert "before every bot can run" in out
     for secret in (TOKEN, WRONG_TOKEN, "sandbox-partner-token"):
