@@ -55,10 +55,13 @@ def run(settings: Settings, tenants: Sequence[Tenant], transport: Transport) -> 
             for member in members:
                 s = member.services.settings
                 log.info(
-                    "tenant %s: Altegio location %s%s, database %s, %s",
+                    "tenant %s: Altegio location %s%s%s, database %s, %s",
                     member.name,
                     s.altegio_company_id,
                     f" of chain {s.altegio_group_id}" if s.altegio_group_id else "",
+                    " (the embedded sandbox: nothing is booked in a real salon)"
+                    if s.sandbox
+                    else "",
                     s.db_path,
                     "webhook" if s.webhook_url else "long polling",
                 )

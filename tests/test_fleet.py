@@ -91,7 +91,8 @@ async def start_fleet(
         await member.application.start()
     yield fleet
     for member in fleet.members.values():
-        await member.application.stop()
+        if member.application.running:
+            await member.application.stop()
         await member.application.shutdown()
         member.services.storage.close()
 
@@ -228,3 +229,17 @@ async def test_one_server_routes_each_tenant_s_webhook_to_its_bot(hooked: Fleet)
     assert len(queue) == 1 and [s.labels for s in queue[0].samples] == [{}]
     for secret in (TOKEN_A, TOKEN_B, "secret-aurora"):
         assert secret not in scraped
+
+
+async def test_healthz_names_the_tenant_that_cannot_serve(hooked: Fleet) -> None:
+    fleet = hooked
+    server = FleetServer(list(fleet.members.values()), fleet.limiter, tick_interval=None)
+    healthy, body = server.health()
+    assert healthy and body["status"] == "ok"
+    await fleet.members["chain-100"].application.stop()
+    healthy, body = server.health()
+    assert not healthy and body["status"] == "unhealthy"
+    tenants = body["tenants"]
+    assert isinstance(tenants, dict)
+    assert tenants["aurora"]["status"] == "ok"
+    assert tenants["chain-100"]["reasons"] == ["updates: not running"]
