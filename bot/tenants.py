@@ -98,7 +98,7 @@ def _masked(message: str, tables: list[object]) -> str:
         for table in tables
         if isinstance(table, dict)
         for key, value in table.items()
-        if key.endswith(("token", "secret")) and str(value)
+        if key.endswith(("token", "secret")) and len(str(value)) >= 8  # not a word's letters
     ]
     for value in sorted(secret, key=len, reverse=True):
         message = message.replace(value, "…")
