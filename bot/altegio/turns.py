@@ -7,8 +7,9 @@ has just had its turn): a tenant with hundreds queued therefore delays another's
 most one turn (one caller of each other tenant waiting), never by its whole queue. With one
 tenant this is the plain order of asking.
 
-Every step is O(1) (amortised: a caller who gave up is dropped when the line reaches it), with
-O(tenants) only where a caller is taken out of turn (`take` of one not at the round's head).
+Every step is O(1) in the callers waiting (amortised: a caller who gave up is dropped when the
+line reaches it); O(tenants) where a tenant joins the round, or a caller is taken out of turn
+(`take` of one not at the round's head: the shared limit's database chooses the tenant).
 """
 
 from __future__ import annotations
