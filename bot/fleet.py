@@ -26,7 +26,6 @@ from prometheus_client.samples import Sample
 from bot.altegio.limiter import Limiter, RateLimiter
 from bot.app import build_application, build_services
 from bot.context import BotApplication
-from bot.metrics import Metrics
 from bot.services import Services
 from bot.settings import Settings
 from bot.tenants import Tenant
@@ -34,19 +33,13 @@ from bot.web import STOP_GRACE, bot_server, health, start_bot, stop_gracefully, 
 
 log = logging.getLogger(__name__)
 
-# The limiter's own series: one limiter for every tenant, so they carry no `tenant` label.
-LIMITER_SERIES = ("bot_altegio_limiter_queue", "bot_altegio_limiter_wait_seconds")
-
 
 def limiter_for(limiter: RateLimiter, tenant: str) -> Limiter:
-    """What tenant `tenant`'s Altegio clients wait at: the one limiter of the egress address.
-
-    The seam for a fair share of the address's budget per tenant, so that a busy tenant
-    cannot starve the others: once `RateLimiter` offers a view per tenant (`for_tenant`,
-    being added beside this), this returns `limiter.for_tenant(tenant)`, and each tenant's
-    wait metrics become its own. Until then every tenant waits in the same queue, by priority
-    and in the order asked."""
-    return limiter
+    """What tenant `tenant`'s Altegio clients wait at: its own view of the one limiter of the
+    egress address, so that a busy tenant cannot starve the others (tenants take turns within
+    a priority, `bot/altegio/turns.py`); the view's queue and waits are the tenant's own, and
+    so are its limiter series in /metrics."""
+    return limiter.for_tenant(tenant)
 
 
 @dataclass
@@ -98,14 +91,11 @@ def build_fleet(
 
 
 class FleetMetrics:
-    """A Prometheus collector of every tenant's series, each with a `tenant` label, and the
-    shared limiter's series without one."""
+    """A Prometheus collector of every tenant's series, each with a `tenant` label (the
+    limiter's too: each tenant's queue and waits at its own view of the shared limiter)."""
 
-    def __init__(self, members: Sequence[Member], limiter: RateLimiter) -> None:
+    def __init__(self, members: Sequence[Member]) -> None:
         self._members = members
-        self._shared = Metrics()
-        self._shared.watch(queue=lambda: limiter.waiting, breaker_open=lambda: False)
-        limiter.on_wait = self._shared.limiter_wait.observe  # each tenant's own set it at build
         self.registry = CollectorRegistry()
         self.registry.register(self)
 
@@ -113,8 +103,6 @@ class FleetMetrics:
         families: dict[str, Metric] = {}
         for member in self._members:
             for family in member.services.metrics.registry.collect():
-                if family.name in LIMITER_SERIES:
-                    continue
                 merged = families.get(family.name)
                 if merged is None:
                     merged = Metric(family.name, family.documentation, family.type, family.unit)
@@ -124,9 +112,6 @@ class FleetMetrics:
                     for sample in family.samples
                 )
         yield from families.values()
-        for family in self._shared.registry.collect():
-            if family.name in LIMITER_SERIES:
-                yield family
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -145,7 +130,7 @@ class FleetServer:
     ) -> None:
         self._members = members
         self._tick_interval = tick_interval
-        self.metrics = FleetMetrics(members, limiter)
+        self.metrics = FleetMetrics(members)
         self.app = web.Application()
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/metrics", self._metrics)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.altegio.limiter import ALTEGIO_LIMITS, RateLimiter
+from bot.altegio.limiter import ALTEGIO_LIMITS, RateLimiter, TenantLimiter
 from bot.fleet import FleetServer, Member, build_member
 from bot.tenants import read_tenants
 from bot.web import SECRET_HEADER
@@ -146,8 +146,11 @@ async def test_each_client_books_at_their_own_salon_and_sees_nothing_of_the_othe
 async def test_both_tenants_wait_at_one_limiter_and_keep_within_altegio_s_limits(
     fleet: Fleet,
 ) -> None:
-    limiters = {id(m.services.altegio.limiter) for m in fleet.members.values()}
-    assert limiters == {id(fleet.limiter)}
+    # Each tenant waits at its own view of the one limiter of the address.
+    views = {name: m.services.altegio.limiter for name, m in fleet.members.items()}
+    for name, view in views.items():
+        assert isinstance(view, TenantLimiter) and view.tenant == name
+        assert view is fleet.limiter.for_tenant(name)
 
     async def at_aurora(user_id: int) -> None:
         await to_time(fleet.user("aurora", user_id))
@@ -226,7 +229,9 @@ async def test_one_server_routes_each_tenant_s_webhook_to_its_bot(hooked: Fleet)
         for family in text_string_to_metric_families(scraped)
         if family.name == "bot_altegio_limiter_queue"
     ]
-    assert len(queue) == 1 and [s.labels for s in queue[0].samples] == [{}]
+    # Each tenant's own queue at its view of the one limiter.
+    assert len(queue) == 1
+    assert sorted(s.labels["tenant"] for s in queue[0].samples) == ["aurora", "chain-100"]
     for secret in (TOKEN_A, TOKEN_B, "secret-aurora"):
         assert secret not in scraped
 

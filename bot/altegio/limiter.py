@@ -1,16 +1,26 @@
-"""One process-wide pacer that keeps every Altegio call under the per-IP request limits."""
+"""One process-wide pacer that keeps every Altegio call under the per-IP request limits.
+
+Several bots in one process (a deployment serving many salons, `for_tenant`) share it, since
+Altegio counts per address. Waiting callers go by priority, and within a priority tenant by
+tenant in turn (`turns.py`): a booking of any salon before the reads of every salon, and a salon
+with hundreds of reads queued delays another's read by one turn (one read of each other salon
+waiting), never by its queue. No tenant is capped below the whole budget: a salon alone uses
+all of it, and once others wait the turns share it out. A cap by recent use would make the
+salon that was busy first pay for another's late arrival (its callers stalled while the other
+catches up on a minute's use), and one reserving room for idle salons would waste it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
-import itertools
 import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
+
+from bot.altegio.turns import Turns
 
 # Altegio allows 200 requests a minute and 5 a second per IP, counted as requests arrive. A
 # request arrives somewhere between being let through here and its answer coming back, so each
@@ -29,6 +39,8 @@ URGENT, NORMAL = 0, 1
 # nobody is waiting and every window keeps a place free after them, so a client's request never
 # finds the room taken by one.
 BACKGROUND = 2
+# Whose callers are untagged: a bot alone in its process.
+DEFAULT_TENANT = ""
 
 
 class NoSpareRoom(Exception):
@@ -54,6 +66,11 @@ class Limiter(Protocol):
 
     def slot(self, priority: int = NORMAL) -> contextlib.AbstractAsyncContextManager[None]: ...
 
+    def for_tenant(self, tenant: str) -> Limiter:
+        """The same limit, for the callers of one tenant (one bot among several): they take
+        turns with the other tenants' (see `turns.py`)."""
+        ...
+
 
 class _Entry:
     __slots__ = ("end",)
@@ -65,8 +82,9 @@ class _Entry:
 class RateLimiter:
     """Sliding windows over the last requests; callers wait their turn.
 
-    Waiting callers are served by priority, then in the order they asked, one at a time by a
-    single granter, so a burst of clients is served fairly instead of racing for free places.
+    Waiting callers are served by priority, then tenant by tenant in turn, each tenant's in the
+    order they asked, one at a time by a single granter, so a burst of clients is served fairly
+    instead of racing for free places. Untagged callers are one tenant (`DEFAULT_TENANT`).
     """
 
     def __init__(
@@ -81,17 +99,18 @@ class RateLimiter:
         self._sleep = sleep
         self._history: deque[_Entry] = deque()
         self._span = max((window for _, window in limits), default=0.0)
-        self._queue: list[tuple[int, int, asyncio.Future[_Entry]]] = []
-        self._order = itertools.count()
+        self._turns: Turns[_Entry] = Turns()
+        self._tenants: dict[str, TenantLimiter] = {}
         self._granter: asyncio.Task[None] | None = None
         self._answered = asyncio.Event()
         self._paused_until = 0.0
-        # Told how long each caller waited for its place (the metrics).
+        # Told how long each untagged caller waited for its place (the metrics).
         self.on_wait: Callable[[float], None] | None = None
 
     @property
     def waiting(self) -> int:
-        return sum(1 for _, _, future in self._queue if not future.done())
+        """Callers waiting, of every tenant."""
+        return self._turns.waiting()
 
     def spare(self) -> bool:
         """Whether a background request may go now (see `BACKGROUND`)."""
@@ -105,13 +124,30 @@ class RateLimiter:
         """Altegio answered 429: nobody goes for `seconds`, whoever asks."""
         self._paused_until = max(self._paused_until, self._monotonic() + seconds)
 
-    @contextlib.asynccontextmanager
-    async def slot(self, priority: int = NORMAL) -> AsyncIterator[None]:
+    def slot(self, priority: int = NORMAL) -> contextlib.AbstractAsyncContextManager[None]:
         """Wait for a place in the windows and hold it while the request is under way."""
+        return self.tenant_slot(priority, DEFAULT_TENANT, self)
+
+    def for_tenant(self, tenant: str) -> TenantLimiter:
+        """This limit, for one tenant's callers (one view per tenant)."""
+        view = self._tenants.get(tenant)
+        if view is None:
+            view = self._tenants[tenant] = TenantLimiter(self, tenant)
+        return view
+
+    def tenant_waiting(self, tenant: str) -> int:
+        """How many of `tenant`'s callers wait."""
+        return self._turns.waiting(tenant)
+
+    @contextlib.asynccontextmanager
+    async def tenant_slot(
+        self, priority: int, tenant: str, told: Limiter | None
+    ) -> AsyncIterator[None]:
+        """A place for `tenant`'s caller; `told` (if any) hears how long it waited."""
         asked = self._monotonic()
-        entry = await self._acquire(priority)
-        if self.on_wait is not None:
-            self.on_wait(max(0.0, self._monotonic() - asked))
+        entry = await self._acquire(priority, tenant)
+        if told is not None and told.on_wait is not None:
+            told.on_wait(max(0.0, self._monotonic() - asked))
         try:
             yield
         finally:
@@ -145,20 +181,21 @@ class RateLimiter:
         self._history.append(entry)
         return entry
 
-    async def _acquire(self, priority: int) -> _Entry:
+    async def _acquire(self, priority: int, tenant: str) -> _Entry:
         if priority >= BACKGROUND:
             if not self.spare():
                 raise NoSpareRoom
             return self._take()
-        if not self._queue and self._granter is None and self._delay(self._monotonic()) == 0:
+        if not self._turns and self._granter is None and self._delay(self._monotonic()) == 0:
             return self._take()  # nobody waiting and room in the windows: no queue at all
         future: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._queue, (priority, next(self._order), future))
+        waiter = self._turns.add(priority, tenant, future)
         if self._granter is None:
             self._granter = asyncio.create_task(self._grant())
         try:
             return await future
         except asyncio.CancelledError:
+            self._turns.drop(waiter)
             if future.done() and not future.cancelled():
                 # Let through just as the caller gave up: the place is free again.
                 future.result().end = self._monotonic()
@@ -166,12 +203,9 @@ class RateLimiter:
             raise
 
     async def _grant(self) -> None:
-        """Let the waiting callers through, first in line first, as the windows allow."""
+        """Let the waiting callers through, whoever's turn it is first, as the windows allow."""
         try:
-            while self._queue:
-                if self._queue[0][2].done():  # the caller gave up waiting
-                    heapq.heappop(self._queue)
-                    continue
+            while self._turns.first() is not None:
                 delay = self._delay(self._monotonic())
                 if delay is None:
                     self._answered.clear()
@@ -179,8 +213,53 @@ class RateLimiter:
                 elif delay > 1e-6:  # a clock of coarse resolution could leave a sliver
                     await self._sleep(delay)
                 else:
-                    _, _, future = heapq.heappop(self._queue)
-                    if not future.done():
-                        future.set_result(self._take())
+                    waiter = self._turns.first()
+                    if waiter is not None:
+                        self._turns.take(waiter)
+                        waiter.future.set_result(self._take())
         finally:
             self._granter = None
+
+
+class _Tenanted(Protocol):
+    """A limiter whose callers may belong to tenants: `RateLimiter`, `SharedLimiter`."""
+
+    def spare(self) -> bool: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+    def for_tenant(self, tenant: str) -> TenantLimiter: ...
+
+    def tenant_slot(
+        self, priority: int, tenant: str, told: Limiter | None
+    ) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+    def tenant_waiting(self, tenant: str) -> int: ...
+
+
+class TenantLimiter:
+    """One tenant's view of a limiter: its callers take turns with the other tenants'; the
+    windows, the pause and background reads' spare room are the whole limiter's."""
+
+    def __init__(self, limiter: _Tenanted, tenant: str) -> None:
+        self._limiter = limiter
+        self.tenant = tenant
+        # Told how long each of this tenant's callers waited for its place.
+        self.on_wait: Callable[[float], None] | None = None
+
+    @property
+    def waiting(self) -> int:
+        """This tenant's callers waiting."""
+        return self._limiter.tenant_waiting(self.tenant)
+
+    def spare(self) -> bool:
+        return self._limiter.spare()
+
+    def pause(self, seconds: float) -> None:
+        self._limiter.pause(seconds)
+
+    def slot(self, priority: int = NORMAL) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._limiter.tenant_slot(priority, self.tenant, self)
+
+    def for_tenant(self, tenant: str) -> TenantLimiter:
+        return self._limiter.for_tenant(tenant)

@@ -1,10 +1,12 @@
 """The shared Altegio rate limit's tables and its one grant function, in PostgreSQL.
 
 `altegio_limit_egress` has a row per egress address (the lock every grant takes, and a 429's
-pause), `altegio_limit_grants` a row per request let through (when, and when answered), and
-`altegio_limit_waiters` a row per process with callers still waiting (how many of each priority,
-until when that holds), which is how a booking waiting in one process keeps the reads of the
-others back. `altegio_limit_grant_v1` decides one caller's turn in one round trip.
+pause), `altegio_limit_grants` a row per request let through (when, and when answered, and for
+which tenant), and `altegio_limit_waiters` a row per process with callers still waiting (how many
+of each priority, of which tenants, until when that holds), which is how a booking waiting in
+one process keeps the reads of the others back, and a tenant waiting in one process keeps back
+the tenants served more lately elsewhere. `altegio_limit_grant_v2` decides one caller's turn in
+one round trip.
 
 Every instant is the database server's `clock_timestamp()`, the one clock all processes share.
 It is a wall clock: keep the server's time synchronised by slewing (as NTP does by default),
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 # Taken around the schema's creation, so replicas starting together do not race on it.
 SCHEMA_LOCK = 0x616C7465  # "alte"
-GRANT_FUNCTION = "altegio_limit_grant_v1"
+GRANT_FUNCTION = "altegio_limit_grant_v2"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS altegio_limit_egress (
@@ -28,7 +30,8 @@ CREATE TABLE IF NOT EXISTS altegio_limit_grants (
     egress text NOT NULL,
     priority smallint NOT NULL,
     granted timestamptz NOT NULL,
-    ended timestamptz
+    ended timestamptz,
+    tenant text NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS altegio_limit_grants_egress ON altegio_limit_grants (egress, granted);
 CREATE TABLE IF NOT EXISTS altegio_limit_waiters (
@@ -37,8 +40,17 @@ CREATE TABLE IF NOT EXISTS altegio_limit_waiters (
     urgent integer NOT NULL,
     normal integer NOT NULL,
     expires timestamptz NOT NULL,
+    urgent_tenants text[] NOT NULL DEFAULT '{}',
+    normal_tenants text[] NOT NULL DEFAULT '{}',
     PRIMARY KEY (egress, instance)
 );
+ALTER TABLE altegio_limit_grants ADD COLUMN IF NOT EXISTS tenant text NOT NULL DEFAULT '';
+ALTER TABLE altegio_limit_waiters
+    ADD COLUMN IF NOT EXISTS urgent_tenants text[] NOT NULL DEFAULT '{}',
+    ADD COLUMN IF NOT EXISTS normal_tenants text[] NOT NULL DEFAULT '{}';
+-- When each tenant was served last, at each priority: one step down an index, whatever the count.
+CREATE INDEX IF NOT EXISTS altegio_limit_grants_tenant
+    ON altegio_limit_grants (egress, priority, tenant, granted);
 """
 
 # One caller's turn, decided under the egress row's lock with the database's clock read once
@@ -52,14 +64,23 @@ CREATE TABLE IF NOT EXISTS altegio_limit_waiters (
 # stand in the windows as if let through now), and a background read only when nobody anywhere
 # waits and every window keeps a place free after it.
 #
+# Tenants (the bots of several salons): the caller's process names its tenants waiting at this
+# priority (`p_tenants`); the one served longest ago at this priority is chosen (never served in
+# the windows: first; then by name). A tenant waiting at this priority in another process and
+# served longer ago than the chosen one stands in the windows too, one place each: a tenant
+# flooding one process cannot take the place another's caller waits for elsewhere.
+#
 # Returns the grant's id (NULL when refused), the seconds until asking again is worth it, the
-# places left in the tightest window and how many callers of other processes wait.
+# places left in the tightest window, how many callers of other processes wait, and the tenant
+# chosen.
 GRANT = """
-CREATE OR REPLACE FUNCTION altegio_limit_grant_v1(
+CREATE OR REPLACE FUNCTION altegio_limit_grant_v2(
     p_egress text, p_instance uuid, p_priority integer, p_urgent integer, p_normal integer,
+    p_tenants text[], p_urgent_tenants text[], p_normal_tenants text[],
     p_limits integer[], p_windows double precision[], p_hold double precision,
     p_lease double precision,
-    OUT grant_id bigint, OUT delay double precision, OUT room integer, OUT others integer
+    OUT grant_id bigint, OUT delay double precision, OUT room integer, OUT others integer,
+    OUT tenant text
 ) LANGUAGE plpgsql AS $$
 DECLARE
     v_now timestamptz;
@@ -74,6 +95,8 @@ DECLARE
     v_phantoms integer;
     v_mine_urgent integer;
     v_mine_normal integer;
+    v_served timestamptz;
+    v_ahead integer := 0;
 BEGIN
     INSERT INTO altegio_limit_egress (egress) VALUES (p_egress) ON CONFLICT (egress) DO NOTHING;
     SELECT e.paused_until INTO v_paused
@@ -87,8 +110,32 @@ BEGIN
       INTO v_urgent, others
       FROM altegio_limit_waiters w
      WHERE w.egress = p_egress AND w.instance <> p_instance AND w.expires > v_now;
+    SELECT c.t, c.served INTO tenant, v_served
+      FROM (
+        SELECT u.t, coalesce((SELECT g.granted FROM altegio_limit_grants g
+                               WHERE g.egress = p_egress AND g.priority = p_priority
+                                 AND g.tenant = u.t
+                               ORDER BY g.granted DESC LIMIT 1), '-infinity') AS served
+          FROM unnest(p_tenants) u(t)
+      ) c
+     ORDER BY c.served, c.t LIMIT 1;
+    tenant := coalesce(tenant, '');
+    IF p_priority < 2 THEN
+        SELECT count(*) INTO v_ahead FROM (
+            SELECT DISTINCT o.t
+              FROM altegio_limit_waiters w,
+                   unnest(CASE WHEN p_priority = 0 THEN w.urgent_tenants
+                               ELSE w.normal_tenants END) o(t)
+             WHERE w.egress = p_egress AND w.instance <> p_instance AND w.expires > v_now
+        ) o
+         WHERE (coalesce((SELECT g.granted FROM altegio_limit_grants g
+                           WHERE g.egress = p_egress AND g.priority = p_priority
+                             AND g.tenant = o.t
+                           ORDER BY g.granted DESC LIMIT 1), '-infinity'), o.t)
+               < (v_served, tenant);
+    END IF;
     delay := CASE WHEN v_paused > v_now THEN extract(epoch FROM v_paused - v_now) ELSE 0 END;
-    v_phantoms := CASE WHEN p_priority = 1 THEN v_urgent ELSE 0 END;
+    v_phantoms := CASE WHEN p_priority = 1 THEN v_urgent ELSE 0 END + v_ahead;
     FOR i IN 1 .. coalesce(array_length(p_limits, 1), 0) LOOP
         v_window := make_interval(secs => p_windows[i]);
         v_threshold := greatest(1, p_limits[i] - CASE WHEN p_priority >= 2 THEN 1 ELSE 0 END);
@@ -113,8 +160,8 @@ BEGIN
         END IF;
     END LOOP;
     IF delay <= 0 AND NOT (p_priority >= 2 AND others > 0) THEN
-        INSERT INTO altegio_limit_grants (egress, priority, granted)
-             VALUES (p_egress, p_priority, v_now)
+        INSERT INTO altegio_limit_grants (egress, priority, granted, tenant)
+             VALUES (p_egress, p_priority, v_now, tenant)
           RETURNING id INTO grant_id;
         room := room - 1;
         delay := 0;
@@ -126,11 +173,15 @@ BEGIN
             DELETE FROM altegio_limit_waiters w
              WHERE w.egress = p_egress AND w.instance = p_instance;
         ELSE
-            INSERT INTO altegio_limit_waiters AS w (egress, instance, urgent, normal, expires)
+            INSERT INTO altegio_limit_waiters AS w
+                        (egress, instance, urgent, normal, expires, urgent_tenants, normal_tenants)
                  VALUES (p_egress, p_instance, v_mine_urgent, v_mine_normal,
-                         v_now + make_interval(secs => delay + p_lease))
+                         v_now + make_interval(secs => delay + p_lease),
+                         p_urgent_tenants, p_normal_tenants)
             ON CONFLICT (egress, instance) DO UPDATE
-                SET urgent = excluded.urgent, normal = excluded.normal, expires = excluded.expires;
+                SET urgent = excluded.urgent, normal = excluded.normal, expires = excluded.expires,
+                    urgent_tenants = excluded.urgent_tenants,
+                    normal_tenants = excluded.normal_tenants;
         END IF;
     END IF;
 END
@@ -138,8 +189,8 @@ $$;
 """
 
 ASK = (
-    f"SELECT grant_id, delay, room, others FROM {GRANT_FUNCTION}"
-    "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    f"SELECT grant_id, delay, room, others, tenant FROM {GRANT_FUNCTION}"
+    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 RELEASE = "UPDATE altegio_limit_grants SET ended = clock_timestamp() WHERE id = %s"
 RELEASE_LATE = """

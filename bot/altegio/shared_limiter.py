@@ -14,15 +14,19 @@ lock, not an advisory lock: the pause lives on the same row, and the lock goes w
 transaction whatever happens to the connection. An answer writes `ended` (one short statement);
 a process that dies with requests in flight holds their places `hold` seconds at most.
 
-Within a process callers queue as in `RateLimiter` (by priority, then in order) and one granter
-asks for the first in line, then sleeps locally for the delay it was given: about one round trip
-per place that frees, never polling. While other processes' requests are in flight the delay is
-a lower bound (their answers are not known yet): asking again costs a round trip, not a place.
+Within a process callers queue as in `RateLimiter` (by priority, then tenant by tenant, each
+tenant's in order) and one granter asks for the first in line, then sleeps locally for the delay
+it was given: about one round trip per place that frees, never polling. While other processes'
+requests are in flight the delay is a lower bound (their answers are not known yet): asking
+again costs a round trip, not a place.
 
-Across processes, each one leaves in the database how many of its callers wait, by priority
-(valid for the delay it was given and a little more, so a dead process stops counting). Reads
-are let through only with room left for the bookings waiting elsewhere; background reads only
-when nobody anywhere waits and a place stays free after them; a 429's pause is for everyone.
+Across processes, each one leaves in the database how many of its callers wait, by priority,
+and of which tenants (valid for the delay it was given and a little more, so a dead process
+stops counting). Reads are let through only with room left for the bookings waiting elsewhere;
+background reads only when nobody anywhere waits and a place stays free after them; a 429's
+pause is for everyone. Of the tenants a process has waiting the database picks the one served
+longest ago, and a tenant served longer ago still, waiting elsewhere, is left a place: a tenant
+flooding one process cannot take the places another's callers wait for in another.
 
 A database out of reach (or silent for `timeout`): the process keeps to its own `RateLimiter`
 with its share of the budget (the limits divided by `replicas`), says so once in the log and
@@ -34,31 +38,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
-import itertools
-import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.altegio import shared_limit_sql as sql
 from bot.altegio.limiter import (
     ALTEGIO_LIMITS,
     BACKGROUND,
+    DEFAULT_TENANT,
     NORMAL,
     URGENT,
     Limiter,
     NoSpareRoom,
     RateLimiter,
     Sleep,
+    TenantLimiter,
 )
-
-if TYPE_CHECKING:
-    import psycopg
-
-log = logging.getLogger(__name__)
+from bot.altegio.shared_limit_link import DatabaseUnreachable, LimitLink
+from bot.altegio.turns import Turns
 
 # Seconds a process's waiting callers keep counting after the delay it was given.
 LEASE = 2.0
@@ -72,16 +72,13 @@ def share(limits: tuple[tuple[int, float], ...], replicas: int) -> tuple[tuple[i
     return tuple((max(1, limit // max(1, replicas)), window) for limit, window in limits)
 
 
-class DatabaseUnreachable(Exception):
-    """PostgreSQL did not answer: the process goes on with its share of the budget."""
-
-
 @dataclass(frozen=True)
 class _Answer:
     grant: int | None
     delay: float
     room: int
     others: int
+    tenant: str
 
 
 class SharedLimiter:
@@ -100,21 +97,23 @@ class SharedLimiter:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self._dsn = dsn
         self._egress = egress
         self._limits = limits
         self._hold = hold
-        self._timeout = timeout
-        self._retry = retry
         self._monotonic = monotonic
         self._sleep = sleep
         self._fallback = RateLimiter(share(limits, replicas), monotonic=monotonic, sleep=sleep)
         self._instance = uuid.uuid4()
-        self._conn: psycopg.AsyncConnection[Any] | None = None
-        self._connecting = asyncio.Lock()
-        self._down_until: float | None = None
-        self._queue: list[tuple[int, int, asyncio.Future[int | None]]] = []
-        self._order = itertools.count()
+        self._link = LimitLink(
+            dsn,
+            timeout=timeout,
+            retry=retry,
+            monotonic=monotonic,
+            chore=self._chore,
+            on_back=self._back,
+        )
+        self._turns: Turns[int | None] = Turns()
+        self._tenants: dict[str, TenantLimiter] = {}
         self._granter: asyncio.Task[None] | None = None
         self._nudge = asyncio.Event()
         self._reported = (0, 0)  # this process's waiting callers as the database last heard
@@ -122,7 +121,6 @@ class SharedLimiter:
         self._others = 0
         self._paused_until = 0.0
         self._chores: set[asyncio.Task[None]] = set()
-        self._closed = False
         self._unwritten: dict[int, float] = {}  # answered grants the database has not heard of
         self.on_wait: Callable[[float], None] | None = None
         # Round trips asking for a place (what tests and measurements count).
@@ -130,8 +128,7 @@ class SharedLimiter:
 
     @property
     def waiting(self) -> int:
-        here = sum(1 for _, _, future in self._queue if not future.done())
-        return here + self._fallback.waiting
+        return self._turns.waiting() + self._fallback.waiting
 
     def spare(self) -> bool:
         """Whether a background request may go now, as far as this process last heard (the
@@ -153,17 +150,33 @@ class SharedLimiter:
         if not self._down():
             self._chore(self._write_pause(seconds))
 
-    @contextlib.asynccontextmanager
-    async def slot(self, priority: int = NORMAL) -> AsyncIterator[None]:
+    def slot(self, priority: int = NORMAL) -> contextlib.AbstractAsyncContextManager[None]:
         """Wait for a place in the shared windows and hold it while the request is under way."""
+        return self.tenant_slot(priority, DEFAULT_TENANT, self)
+
+    def for_tenant(self, tenant: str) -> TenantLimiter:
+        """This limit, for one tenant's callers (one view per tenant)."""
+        view = self._tenants.get(tenant)
+        if view is None:
+            view = self._tenants[tenant] = TenantLimiter(self, tenant)
+        return view
+
+    def tenant_waiting(self, tenant: str) -> int:
+        """How many of `tenant`'s callers wait."""
+        return self._turns.waiting(tenant) + self._fallback.tenant_waiting(tenant)
+
+    @contextlib.asynccontextmanager
+    async def tenant_slot(
+        self, priority: int, tenant: str, told: Limiter | None
+    ) -> AsyncIterator[None]:
         asked = self._monotonic()
-        grant = await self._acquire(priority)
+        grant = await self._acquire(priority, tenant)
         if grant is None:
-            async with self._fallback.slot(priority):
-                self._waited(asked)
+            async with self._fallback.tenant_slot(priority, tenant, None):
+                self._waited(asked, told)
                 yield
             return
-        self._waited(asked)
+        self._waited(asked, told)
         granted = self._monotonic()
         try:
             yield
@@ -183,40 +196,36 @@ class SharedLimiter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._granter
         await self.settled()
-        if self._conn is not None:
-            if not self._down():
-                with contextlib.suppress(Exception):
-                    await self._run(sql.FORGET_WAITERS, (self._egress, self._instance))
-            await self._conn.close()
-            self._conn = None
-        self._closed = True
+        await self._link.close((sql.FORGET_WAITERS, (self._egress, self._instance)))
 
-    def _waited(self, asked: float) -> None:
-        if self.on_wait is not None:
-            self.on_wait(max(0.0, self._monotonic() - asked))
+    def _waited(self, asked: float, told: Limiter | None) -> None:
+        if told is not None and told.on_wait is not None:
+            told.on_wait(max(0.0, self._monotonic() - asked))
 
     def _down(self) -> bool:
         """Whether the fallback decides: the database out of reach for now, or closed."""
-        if self._closed:
-            return True
-        return self._down_until is not None and self._monotonic() < self._down_until
+        return self._link.down()
 
-    async def _acquire(self, priority: int) -> int | None:
+    def _back(self) -> None:
+        if self._unwritten:
+            self._chore(self._write_late())
+
+    async def _acquire(self, priority: int, tenant: str) -> int | None:
         """A grant's id, or None: the database is out of reach, the fallback decides."""
         if self._down():
             return None
         if priority >= BACKGROUND:
-            if self._queue or self._granter is not None:
+            if self._turns or self._granter is not None:
                 raise NoSpareRoom
             try:
-                answer = await self._ask(BACKGROUND, 0, 0)
+                answer = await self._ask(BACKGROUND, 0, 0, [str(tenant)])
             except DatabaseUnreachable:
                 return None
             if answer.grant is None:
                 raise NoSpareRoom
             return answer.grant
         future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._queue, (priority, next(self._order), future))
+        waiter = self._turns.add(priority, tenant, future)
         if self._granter is None:
             self._granter = asyncio.create_task(self._grant())
         elif priority == URGENT and self._counts(skip_first=False)[0] > self._reported[0]:
@@ -224,6 +233,7 @@ class SharedLimiter:
         try:
             return await future
         except asyncio.CancelledError:
+            self._turns.drop(waiter)
             if future.done() and not future.cancelled() and future.result() is not None:
                 grant = future.result()
                 assert grant is not None
@@ -232,45 +242,45 @@ class SharedLimiter:
 
     def _counts(self, *, skip_first: bool) -> tuple[int, int]:
         """This process's callers waiting, urgent and normal (but the first in line)."""
-        live = sorted(entry for entry in self._queue if not entry[2].done())
-        if skip_first:
-            live = live[1:]
-        urgent = sum(1 for priority, _, _ in live if priority == URGENT)
-        return urgent, len(live) - urgent
+        urgent, normal = self._turns.waiting(priority=URGENT), self._turns.waiting(priority=NORMAL)
+        first = self._turns.first() if skip_first else None
+        if first is not None:
+            return urgent - (first.priority == URGENT), normal - (first.priority == NORMAL)
+        return urgent, normal
 
     async def _grant(self) -> None:
         """Let this process's waiting callers through, first in line first, as the database
         allows."""
         try:
-            while self._queue:
-                if self._queue[0][2].done():  # the caller gave up waiting
-                    heapq.heappop(self._queue)
-                    continue
+            while (first := self._turns.first()) is not None:
                 paused = self._paused_until - self._monotonic()
                 if paused > 1e-6:
                     await self._sleep(paused)
                     continue
                 try:
-                    answer = await self._ask(self._queue[0][0], *self._counts(skip_first=True))
+                    answer = await self._ask(
+                        first.priority,
+                        *self._counts(skip_first=True),
+                        self._waiting_tenants(first.priority),
+                    )
                 except DatabaseUnreachable:
                     break
                 if answer.grant is None:
                     await self._wait(max(answer.delay, 0.001))
                     continue
-                while self._queue and self._queue[0][2].done():
-                    heapq.heappop(self._queue)
-                if self._queue:
-                    heapq.heappop(self._queue)[2].set_result(answer.grant)
+                if (waiter := self._turns.first()) is not None:
+                    if waiter.priority == first.priority:  # the tenant chosen, unless gone
+                        waiter = self._turns.first_of(first.priority, answer.tenant) or waiter
+                    self._turns.take(waiter)
+                    waiter.future.set_result(answer.grant)
                 else:
                     self._chore(self._release(answer.grant, 0.0))
         finally:
             self._granter = None
             # Left waiting (the database out of reach, or this limiter closing): the fallback
             # lets them through, never unbounded.
-            while self._queue:
-                future = heapq.heappop(self._queue)[2]
-                if not future.done():
-                    future.set_result(None)
+            for waiter in self._turns.drain():
+                waiter.future.set_result(None)
             if not self._down() and self._reported != (0, 0):
                 self._reported = (0, 0)
                 self._chore(self._forget_waiters())
@@ -285,10 +295,13 @@ class SharedLimiter:
             sleeper.cancel()
             nudged.cancel()
 
-    async def _ask(self, priority: int, urgent: int, normal: int) -> _Answer:
+    def _waiting_tenants(self, priority: int) -> list[str]:
+        return [str(waiter.tenant) for waiter in self._turns.heads(priority)]
+
+    async def _ask(self, priority: int, urgent: int, normal: int, tenants: list[str]) -> _Answer:
         self._nudge.clear()
         self.asked += 1
-        row = await self._run(
+        row = await self._link.run(
             sql.ASK,
             (
                 self._egress,
@@ -296,6 +309,9 @@ class SharedLimiter:
                 priority,
                 urgent,
                 normal,
+                tenants,
+                self._waiting_tenants(URGENT),
+                self._waiting_tenants(NORMAL),
                 [limit for limit, _ in self._limits],
                 [window for _, window in self._limits],
                 self._hold,
@@ -303,7 +319,7 @@ class SharedLimiter:
             ),
         )
         assert row is not None
-        answer = _Answer(row[0], float(row[1]), int(row[2]), int(row[3]))
+        answer = _Answer(row[0], float(row[1]), int(row[2]), int(row[3]), str(row[4]))
         if priority < BACKGROUND:
             granted = answer.grant is not None
             self._reported = (
@@ -319,86 +335,29 @@ class SharedLimiter:
         the round trip), rather than holding its place for `hold`."""
         if not self._down():
             with contextlib.suppress(DatabaseUnreachable):
-                await self._run(sql.RELEASE, (grant,))
+                await self._link.run(sql.RELEASE, (grant,))
                 return
         self._unwritten[grant] = held + LATE_MARGIN
 
     async def _write_late(self) -> None:
         late, self._unwritten = self._unwritten, {}
         try:
-            await self._run(sql.RELEASE_LATE, (list(late), list(late.values())))
+            await self._link.run(sql.RELEASE_LATE, (list(late), list(late.values())))
         except DatabaseUnreachable:
             self._unwritten |= late
 
     async def _write_pause(self, seconds: float) -> None:
         with contextlib.suppress(DatabaseUnreachable):
-            await self._run(sql.PAUSE, {"egress": self._egress, "seconds": seconds})
+            await self._link.run(sql.PAUSE, {"egress": self._egress, "seconds": seconds})
 
     async def _forget_waiters(self) -> None:
         with contextlib.suppress(DatabaseUnreachable):
-            await self._run(sql.FORGET_WAITERS, (self._egress, self._instance))
+            await self._link.run(sql.FORGET_WAITERS, (self._egress, self._instance))
 
     def _chore(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self._chores.add(task)
         task.add_done_callback(self._chores.discard)
-
-    async def _run(self, query: str, params: Any) -> tuple[Any, ...] | None:
-        """One statement; any failure to get its answer makes the database unreachable for
-        `retry` seconds."""
-        import psycopg  # noqa: PLC0415 (only a process given a database loads its driver)
-
-        if self._closed:
-            raise DatabaseUnreachable("closed")
-        try:
-            async with asyncio.timeout(self._timeout):
-                conn = await self._connection()
-                cursor = await conn.execute(query, params)
-                row = await cursor.fetchone() if cursor.description else None
-        except (psycopg.Error, OSError, TimeoutError) as exc:
-            self._unreachable(exc)
-            raise DatabaseUnreachable from exc
-        if self._down_until is not None:
-            self._down_until = None
-            log.warning("the shared Altegio rate limit is kept in PostgreSQL again")
-            if self._unwritten:
-                self._chore(self._write_late())
-        return row
-
-    async def _connection(self) -> psycopg.AsyncConnection[Any]:
-        import psycopg  # noqa: PLC0415 (see `_run`)
-
-        async with self._connecting:
-            if self._conn is None or self._conn.closed:
-                conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
-                try:
-                    async with conn.transaction():
-                        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (sql.SCHEMA_LOCK,))
-                        await conn.execute(sql.SCHEMA)
-                        found = await conn.execute(
-                            "SELECT to_regproc(%s) IS NOT NULL", (sql.GRANT_FUNCTION,)
-                        )
-                        exists = await found.fetchone()
-                        if not (exists and exists[0]):
-                            await conn.execute(sql.GRANT)
-                except BaseException:
-                    await conn.close()
-                    raise
-                self._conn = conn
-            return self._conn
-
-    def _unreachable(self, exc: BaseException) -> None:
-        if self._down_until is None:
-            log.warning(
-                "PostgreSQL cannot be reached for the shared Altegio rate limit (%s): this "
-                "process keeps to its own share of the budget and tries again every %g s",
-                type(exc).__name__,
-                self._retry,
-            )
-        self._down_until = self._monotonic() + self._retry
-        conn, self._conn = self._conn, None
-        if conn is not None and not conn.closed:
-            self._chore(conn.close())
 
 
 def make_limiter(
