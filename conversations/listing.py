@@ -45,7 +45,12 @@ def _link_button(t: Translator, keys: Keys, salon: str, again: bool) -> InlineKe
 async def _location(context: Context, fresh: Fresh) -> Company:
     """The appointment's own location (the bot's, or another one's), from the copy held once
     read."""
-    altegio = context.services.at(fresh.booking.company_id).altegio
+    return await _place(context, fresh.booking.company_id)
+
+
+async def _place(context: Context, company_id: int) -> Company:
+    """The location `company_id` (0: the bot's own), from the copy held once read."""
+    altegio = context.services.at(company_id).altegio
     return altegio.company_copy() or await altegio.company()
 
 
@@ -191,7 +196,8 @@ async def list_appointments(update: Update, context: Context) -> None:
 
 
 async def past_visits(update: Update, context: Context) -> None:
-    """Past visits: service, team member, date; Book again for each kind of visit."""
+    """Past visits: service, team member, date; Book again for each kind of visit. In a chain,
+    each in its own location's time (the time shown too) and named by its title."""
     opened = await _opened(update, context, "past")
     if opened is None:
         return
@@ -200,27 +206,36 @@ async def past_visits(update: Update, context: Context) -> None:
     t = context.t
     k = Keys(NO_FLOW, t)
     past = await cabinet.past_visits(services, who)
+    chain = is_chain(services)  # each visit at its own location: its time there, its title
     lines: list[str] = []
     rows: list[list[InlineKeyboardButton]] = []
     if past.visits:
         lines.append(t.gettext("Your past visits:"))
-        offered: set[tuple[str, str]] = set()
+        offered: set[tuple[str, str, int]] = set()
         for visit in past.visits:
-            local = visit.start.astimezone(company.tz)
-            parts = [t.date(local.date()), visit.title or t.gettext("Appointment")]
+            place = await _place(context, visit.company_id) if chain else company
+            local = visit.start.astimezone(place.tz)
+            parts = [t.date(local.date())]
+            if chain:
+                parts.append(t.time(local))
+            parts.append(visit.title or t.gettext("Appointment"))
             if visit.staff_name:
                 parts.append(visit.staff_name)
             line = "• " + h(" · ".join(parts))
+            if chain:
+                line += f" ({h(place.title)})"
             if visit.no_show:
                 line += " " + t.gettext("(missed)")
             lines.append(line)
-            kind = (visit.title, visit.staff_name)
+            kind = (visit.title, visit.staff_name, place.id if chain else 0)
             if kind in offered or not visit.title:
                 continue
             offered.add(kind)
             label = t.gettext("Book again: %(service)s", service=visit.title)
             if visit.staff_name:
                 label += f" · {visit.staff_name}"
+            if chain:
+                label += f" · {_short(place.title)}"
             rows.append([k.button(label[:60], "again", visit.record_id)])
     else:
         lines.append(t.gettext("There are no past visits to show yet."))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from bot.altegio import errors
 from bot.altegio.models import Record
+from bot.chain import is_chain
 from bot.records import Change, Fresh
 from bot.services import Services
 from bot.storage import Contact, StoredBooking, phone_digits
@@ -48,6 +49,7 @@ class Visit:
     staff_name: str
     no_show: bool = False
     visit_id: int = 0  # the visit of consecutive appointments it is part of; 0: none
+    company_id: int = 0  # its location (a chain's); 0: the bot's own
 
 
 def _whole(visits: list[Visit]) -> list[Visit]:
@@ -70,6 +72,7 @@ def _whole(visits: list[Visit]) -> list[Visit]:
                 ", ".join(staff),
                 no_show=all(v.no_show for v in group),
                 visit_id=group[0].visit_id,
+                company_id=group[0].company_id,
             )
         )
     return alone
@@ -238,10 +241,19 @@ async def past_visits(services: Services, who: Who) -> Past:
                     record.staff_name or booking.staff_name,
                     no_show=record.attendance == -1,
                     visit_id=booking.visit_id,
+                    company_id=record.company_id or booking.company_id,
                 )
             )
-    else:
+    listed = records is not None
+    here = services.altegio.company_id
+    if not listed or is_chain(services):
+        # Without the client's list, those kept here; with it, a chain's kept at its other
+        # locations (the list is the location's own).
         for booking in storage.bookings_for_chat(who.chat_id):
+            home = services.settings.altegio_company_id or here
+            elsewhere = (booking.company_id or home) != here
+            if listed and not elsewhere:
+                continue
             if booking.status == "active" and booking.start <= now:
                 visits.append(
                     Visit(
@@ -250,6 +262,7 @@ async def past_visits(services: Services, who: Who) -> Past:
                         booking.title,
                         booking.staff_name,
                         visit_id=booking.visit_id,
+                        company_id=booking.company_id,
                     )
                 )
     visits = _whole(visits)
