@@ -29,7 +29,15 @@ from bot.context import BotApplication
 from bot.services import Services
 from bot.settings import Settings
 from bot.tenants import Tenant
-from bot.web import STOP_GRACE, bot_server, health, start_bot, stop_gracefully, take_updates
+from bot.web import (
+    STOP_GRACE,
+    Listener,
+    bot_server,
+    health,
+    start_bot,
+    stop_gracefully,
+    take_updates,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +125,7 @@ class FleetMetrics:
         return generate_latest(self.registry)
 
 
-class FleetServer:
+class FleetServer(Listener):
     """One HTTP server for every tenant: each tenant's webhook paths, `/healthz` naming every
     tenant (503 when any is unhealthy) and `/metrics` with a `tenant` label."""
 
@@ -128,10 +136,10 @@ class FleetServer:
         *,
         tick_interval: float | None = 10.0,
     ) -> None:
+        super().__init__()
         self._members = members
         self._tick_interval = tick_interval
         self.metrics = FleetMetrics(members)
-        self.app = web.Application()
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/metrics", self._metrics)
         self._polling: dict[str, bool] = {}
@@ -140,27 +148,6 @@ class FleetServer:
             self._polling[member.name] = not member.services.settings.webhook_url
             for path, handler in own.routes:
                 self.app.router.add_post(path, handler)
-        self._runner: web.AppRunner | None = None
-        self.port = 0
-
-    async def start(self, host: str, port: int) -> int:
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        try:
-            await site.start()
-        except OSError:
-            await self._runner.cleanup()
-            self._runner = None
-            raise
-        addresses = self._runner.addresses
-        self.port = int(addresses[0][1]) if addresses else port
-        return self.port
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     def health(self) -> tuple[bool, dict[str, object]]:
         tenants: dict[str, object] = {}

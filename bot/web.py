@@ -80,33 +80,12 @@ def health(
     return not reasons, body
 
 
-class WebServer:
-    """The HTTP server: the webhook (when `secret` is given), `/healthz` and `/metrics`."""
+class Listener:
+    """An aiohttp application listening on a port: started, and stopped. The one bot's server
+    and the server of many bots (`bot/fleet.py`) are each one."""
 
-    def __init__(
-        self,
-        application: BotApplication,
-        *,
-        path: str | None = None,
-        secret: str | None = None,
-        tick_interval: float | None = 10.0,
-        polling: bool = False,
-        hook_path: str | None = None,
-    ) -> None:
-        self.application = application
-        self._polling = polling  # updates come by long polling: /healthz sees it stop
-        self._secret = secret
-        self._tick_interval = tick_interval
+    def __init__(self) -> None:
         self.app = web.Application()
-        self.app.router.add_get("/healthz", self._healthz)
-        self.app.router.add_get("/metrics", self._metrics)
-        self.routes: list[tuple[str, Handler]] = []  # the bot's own: a shared server adds them
-        if path is not None:
-            self.routes.append((path, self._webhook))
-        if hook_path is not None:
-            self.routes.append((hook_path, self._altegio))
-        for route, handler in self.routes:
-            self.app.router.add_post(route, handler)
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -130,6 +109,35 @@ class WebServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+class WebServer(Listener):
+    """The HTTP server: the webhook (when `secret` is given), `/healthz` and `/metrics`."""
+
+    def __init__(
+        self,
+        application: BotApplication,
+        *,
+        path: str | None = None,
+        secret: str | None = None,
+        tick_interval: float | None = 10.0,
+        polling: bool = False,
+        hook_path: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.application = application
+        self._polling = polling  # updates come by long polling: /healthz sees it stop
+        self._secret = secret
+        self._tick_interval = tick_interval
+        self.app.router.add_get("/healthz", self._healthz)
+        self.app.router.add_get("/metrics", self._metrics)
+        self.routes: list[tuple[str, Handler]] = []  # the bot's own: a shared server adds them
+        if path is not None:
+            self.routes.append((path, self._webhook))
+        if hook_path is not None:
+            self.routes.append((hook_path, self._altegio))
+        for route, handler in self.routes:
+            self.app.router.add_post(route, handler)
 
     async def _webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")

@@ -41,7 +41,13 @@ from conversations.flow import (
     user_id_of,
 )
 from conversations.screens import my_appointments, show, single, unavailable
-from conversations.texts import booked_text, code_wait, h, location_line, uncertain_text
+from conversations.texts import (
+    booked_text,
+    code_wait,
+    h,
+    summary_tail,
+    uncertain_text,
+)
 from conversations.verify import ask_verify_code
 from conversations.visit_parts import schedule_lines
 
@@ -87,15 +93,7 @@ async def summary_text(context: Context, draft: Draft) -> str:
     price = t.price_range(visit.price_min, visit.price_max, company.currency)
     if price:
         lines.append(t.gettext("Price: %(price)s", price=price))
-    place = location_line(t, company, is_chain(context.services))
-    if place:
-        lines.append(place)
-    lines.append(t.gettext("Name: %(name)s", name=h(draft.name or "")))
-    lines.append(t.gettext("Phone: %(phone)s", phone=h(display_phone(draft.phone or ""))))
-    if draft.email:
-        lines.append(t.gettext("E-mail: %(email)s", email=h(draft.email)))
-    if draft.comment:
-        lines.append(t.gettext("Comment: %(comment)s", comment=h(draft.comment)))
+    lines += summary_tail(t, company, draft, is_chain(context.services))
     return "\n".join(lines)
 
 

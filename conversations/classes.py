@@ -17,13 +17,13 @@ from telegram import InlineKeyboardButton, Update
 from bot.altegio.models.activities import Activity
 from bot.chain import is_chain
 from bot.context import Context
-from bot.draft import Draft, display_phone
+from bot.draft import Draft
 from bot.keyboards import Callback, Keys, day_arg
 from bot.workflows import group_classes as classes
 from conversations import locations as places
 from conversations.flow import Outcome, Step, go, take_notice
 from conversations.screens import answer, show
-from conversations.texts import h, location_line
+from conversations.texts import h, location_line, summary_tail
 
 MAX_BUTTONS = 12  # classes listed as buttons on a week's screen; more: a button per day
 
@@ -338,13 +338,5 @@ async def summary_text(context: Context, draft: Draft) -> str:
     if event is not None and event.price_min is not None:
         price = t.price(event.price_min * seats, company.currency)
         lines.append(t.gettext("Price: %(price)s", price=price))
-    place = location_line(t, company, is_chain(context.services))
-    if place:
-        lines.append(place)
-    lines.append(t.gettext("Name: %(name)s", name=h(draft.name or "")))
-    lines.append(t.gettext("Phone: %(phone)s", phone=h(display_phone(draft.phone or ""))))
-    if draft.email:
-        lines.append(t.gettext("E-mail: %(email)s", email=h(draft.email)))
-    if draft.comment:
-        lines.append(t.gettext("Comment: %(comment)s", comment=h(draft.comment)))
+    lines += summary_tail(t, company, draft, is_chain(context.services))
     return "\n".join(lines)

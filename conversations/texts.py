@@ -9,6 +9,7 @@ from datetime import datetime
 from html import escape
 
 from bot.altegio.models import Company
+from bot.draft import Draft, display_phone
 from bot.i18n import Translator
 from bot.records import Change, Fresh, Refusal
 
@@ -74,6 +75,19 @@ def location_line(t: Translator, company: Company, chain: bool) -> str:
             "Address: %(salon)s, %(address)s", salon=h(company.title), address=h(address)
         )
     return ""
+
+
+def summary_tail(t: Translator, company: Company, draft: Draft, chain: bool) -> list[str]:
+    """The last lines of a booking's summary, an appointment's or a class's: where it is, then
+    the client's name and phone, and the e-mail and comment they gave."""
+    lines = [line for line in (location_line(t, company, chain),) if line]
+    lines.append(t.gettext("Name: %(name)s", name=h(draft.name or "")))
+    lines.append(t.gettext("Phone: %(phone)s", phone=h(display_phone(draft.phone or ""))))
+    if draft.email:
+        lines.append(t.gettext("E-mail: %(email)s", email=h(draft.email)))
+    if draft.comment:
+        lines.append(t.gettext("Comment: %(comment)s", comment=h(draft.comment)))
+    return lines
 
 
 def describe(
