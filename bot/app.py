@@ -28,6 +28,7 @@ from telegram.request import BaseRequest
 
 from bot.altegio.client import AltegioClient
 from bot.altegio.models import Facts
+from bot.altegio.shared_limiter import SharedLimiter, make_limiter
 from bot.context import BotApplication, Context
 from bot.i18n import SHIPPED_LANGUAGES, Catalogs
 from bot.limits import CodeGuard, FloodGuard
@@ -79,13 +80,23 @@ def build_services(
             "ALTEGIO_PARTNER_TOKEN is not set: pass the sandbox location's transport "
             "(standins.altegio.sandbox.Sandbox().transport())"
         )
-    storage = storage or Storage.open(settings.db_path)
+    if storage is None:
+        storage = (
+            Storage.open_url(settings.database_url, settings.database_schema)
+            if settings.database_url
+            else Storage.open(settings.db_path)
+        )
     company_id = settings.altegio_company_id
     if not company_id:
         raise ValueError("a chain's first location is read at start: bot.chain.settle_home")
     storage.bind(company_id, settings.altegio_group_id)
 
     client_options.setdefault("clock", clock)
+    if settings.database_url and "limiter" not in client_options:
+        # Every process with this database shares the address's Altegio budget.
+        client_options["limiter"] = make_limiter(
+            settings.database_url, egress=settings.altegio_egress, replicas=settings.replicas
+        )
     metrics = Metrics()
 
     def client_at(location: int, **shared: object) -> AltegioClient:
@@ -305,3 +316,5 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
 async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services = _services(application)
     await (services.locations.aclose() if services.locations else services.altegio.aclose())
+    if isinstance(services.altegio.limiter, SharedLimiter):
+        await services.altegio.limiter.aclose()

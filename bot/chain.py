@@ -97,6 +97,10 @@ async def settle_home(
 
 
 def _kept_home(settings: Settings) -> int | None:
+    if settings.database_url:
+        from bot.doctor_postgres import kept_home  # noqa: PLC0415 (psycopg only when used)
+
+        return kept_home(settings)
     if not settings.db_path.is_file():
         return None
     try:

@@ -194,6 +194,7 @@ def log_secrets(settings: Settings) -> list[str]:
         settings.webhook_secret,
         settings.altegio_user_token,
         settings.altegio_hook_path,
+        *settings.database_secrets,
     )
     return [v for v in values if v]
 
@@ -242,6 +243,14 @@ def doctor() -> int:
 
 def backup_database(settings: Settings, target: Path, force: bool) -> int:
     """A consistent copy of the live database, safe while the bot runs."""
+    if settings.database_url:
+        print(
+            "altegio-bot: with DATABASE_URL the data is in PostgreSQL: back it up with "
+            f"PostgreSQL's own tools, e.g. pg_dump --schema={settings.database_schema} "
+            "(safe while the bot runs)",
+            file=sys.stderr,
+        )
+        return 2
     size = backup(settings.db_path, target, force=force)
     print(f"Backed up {settings.db_path} to {target.resolve()} ({_size(size)}).")
     return 0
@@ -262,16 +271,22 @@ def admin_code(settings: Settings) -> int:
     from bot.salon_view import CODE_LIFETIME, issue_code
 
     try:
-        settings.db_path.parent.mkdir(parents=True, exist_ok=True)
-        storage = Storage(Database(sqlite3.connect(str(settings.db_path), timeout=5.0)))
+        if settings.database_url:
+            storage = Storage.open_url(settings.database_url, settings.database_schema)
+        else:
+            settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+            storage = Storage(Database(sqlite3.connect(str(settings.db_path), timeout=5.0)))
         try:
             code = issue_code(storage, utc_now())
         finally:
-            storage.db.close()
-    except (sqlite3.Error, OSError) as exc:
-        print(
-            f"altegio-bot: cannot write the database at {settings.db_path}: {exc}", file=sys.stderr
+            storage.close()
+    except (sqlite3.Error, StorageError, OSError) as exc:
+        where = (
+            f"PostgreSQL schema {settings.database_schema}"
+            if settings.database_url
+            else str(settings.db_path)
         )
+        print(f"altegio-bot: cannot write the database at {where}: {exc}", file=sys.stderr)
         return 2
     hours = int(CODE_LIFETIME.total_seconds() // 3600)
     print(f"Send this to the bot in the chat to make an admin chat (once, within {hours} h):")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
@@ -17,6 +16,7 @@ from bot.altegio.models.company import Company
 from bot.i18n import Translator
 from bot.persistence import SqlitePersistence
 from bot.services import Alerts, Services
+from bot.storage import StorageUnavailable
 from bot.user_state import UserData
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class BotApplication(Application[ExtBot[Any], "Context", UserData, ChatData, Bot
             return
         try:
             self.persistence.write_pending(self)
-        except sqlite3.Error as exc:
+        except StorageUnavailable as exc:
             log.warning("conversation state waits for the database: %s", exc)
             await self.storage_trouble(str(exc))
             return

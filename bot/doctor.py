@@ -23,6 +23,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.doctor_altegio import check_altegio, check_chain
 from bot.doctor_marks import Check, Mark, all_passed, fail, ok, warn
+from bot.doctor_postgres import check_postgres
 from bot.i18n import SHIPPED_LANGUAGES, CatalogError, Catalogs
 from bot.settings import Settings, SettingsError
 
@@ -190,7 +191,10 @@ async def check_webhook(settings: Settings, url: str, request: BaseRequest | Non
 
 def check_database(settings: Settings, low_space: int = LOW_DISK_BYTES) -> list[Check]:
     """The folder is there (or can be made) and writable, the file opens read-only and is this
-    location's, and there is room on the disk. The bot's lock is not taken."""
+    location's, and there is room on the disk. The bot's lock is not taken. With DATABASE_URL,
+    PostgreSQL reached and its schema this location's (`bot/doctor_postgres.py`)."""
+    if settings.database_url:
+        return [check_postgres(settings)]
     path = settings.db_path
     thing = "Database"
     folder = path.parent if str(path.parent) else Path(".")

@@ -23,7 +23,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.samples import Sample
 
-from bot.altegio.limiter import Limiter, RateLimiter
+from bot.altegio.limiter import Limiter
 from bot.app import build_application, build_services
 from bot.context import BotApplication
 from bot.services import Services
@@ -42,7 +42,7 @@ from bot.web import (
 log = logging.getLogger(__name__)
 
 
-def limiter_for(limiter: RateLimiter, tenant: str) -> Limiter:
+def limiter_for(limiter: Limiter, tenant: str) -> Limiter:
     """What tenant `tenant`'s Altegio clients wait at: its own view of the one limiter of the
     egress address, so that a busy tenant cannot starve the others (tenants take turns within
     a priority, `bot/altegio/turns.py`); the view's queue and waits are the tenant's own, and
@@ -61,7 +61,7 @@ class Member:
 
 def build_member(
     tenant: Tenant,
-    limiter: RateLimiter,
+    limiter: Limiter,
     *,
     altegio_transport: httpx.AsyncBaseTransport | None = None,
     application_options: dict[str, Any] | None = None,
@@ -81,7 +81,7 @@ def build_member(
 
 def build_fleet(
     tenants: Sequence[Tenant],
-    limiter: RateLimiter,
+    limiter: Limiter,
     altegio_transport: Callable[[Settings], httpx.AsyncBaseTransport | None],
 ) -> list[Member]:
     """Every tenant's bot (for `run`), sharing `limiter`; a database refused closes those
@@ -132,7 +132,7 @@ class FleetServer(Listener):
     def __init__(
         self,
         members: Sequence[Member],
-        limiter: RateLimiter,
+        limiter: Limiter,
         *,
         tick_interval: float | None = 10.0,
     ) -> None:
@@ -172,7 +172,7 @@ class FleetServer(Listener):
 
 async def serve_fleet(
     members: Sequence[Member],
-    limiter: RateLimiter,
+    limiter: Limiter,
     stop: asyncio.Event,
     listen: tuple[str, int],
     *,

@@ -9,13 +9,13 @@ Counting is best effort: a database too busy to take a milestone loses it, never
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.draft import Draft
 from bot.services import Services
+from bot.storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ CANCELLED = "cancelled"
 def _write(services: Services, flow: str, step: str, *events: str) -> None:
     try:
         services.storage.funnel_event(flow, events, step, int(services.clock().timestamp()))
-    except sqlite3.Error as exc:
+    except StorageUnavailable as exc:
         log.warning("funnel events %s not recorded: %s", events, exc)
 
 

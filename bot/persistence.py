@@ -19,7 +19,6 @@ naming the one that changed.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -34,7 +33,7 @@ except ImportError as exc:  # a python-telegram-bot release this bot was not mad
         "see that module's docstring and tests/test_ptb_private_names.py"
     ) from exc
 
-from bot.storage import Storage
+from bot.storage import Storage, StorageUnavailable
 from bot.user_state import UserData
 
 # PTB's own aliases (in the private `telegram.ext._utils.types`), spelled out here; mypy checks
@@ -145,7 +144,7 @@ class SqlitePersistence(BasePersistence[UserData, Data, Data]):
                 deleted,
                 states,
             )
-        except sqlite3.Error:
+        except StorageUnavailable:
             # The file is busy (another program holds it): what changed stays pending and goes
             # out with the next write, nothing is lost.
             application.mark_data_for_update_persistence(user_ids=updated)

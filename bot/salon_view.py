@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -19,7 +18,7 @@ import phonenumbers
 from bot.altegio.models.company import Company
 from bot.funnel import Funnel, count
 from bot.services import Services
-from bot.storage import Storage, StoredBooking
+from bot.storage import Storage, StorageUnavailable, StoredBooking
 
 CODE_LIFETIME = timedelta(hours=24)
 # No letters or digits that read alike (0/O, 1/I/L): the code is typed from a terminal.
@@ -60,7 +59,7 @@ def admin_chats(services: Services) -> list[int]:
     chats = [] if services.settings.admin_chat_id is None else [services.settings.admin_chat_id]
     try:
         added = services.storage.authorized_chats()
-    except sqlite3.Error:
+    except StorageUnavailable:
         added = []
     return chats + [chat for chat in added if chat not in chats]
 
@@ -86,7 +85,7 @@ def notice_chats(services: Services) -> list[int]:
     chats = admin_chats(services)
     try:
         return [chat for chat in chats if services.storage.admin_notices(chat)]
-    except sqlite3.Error:
+    except StorageUnavailable:
         return chats
 
 

@@ -67,6 +67,14 @@ class Settings:
     # Many bots in one process (`bot/tenants.py`), and where their databases go by default.
     tenants_file: Path | None = None
     data_dir: Path | None = None
+    # PostgreSQL instead of the SQLite file (None: SQLite at db_path), the schema this bot's
+    # tables live in, the address (egress) whose Altegio budget the processes sharing the
+    # database draw from, and how many processes share it (each keeps to 1/N of it while
+    # PostgreSQL is out of reach). The URL may hold a password: never logged or shown.
+    database_url: str | None = None
+    database_schema: str = "altegio_bot"
+    altegio_egress: str = "default"
+    replicas: int = 2
 
     @property
     def altegio_hook_path(self) -> str | None:
@@ -86,6 +94,14 @@ class Settings:
             return None
         parts = urlsplit(self.webhook_url)
         return f"{parts.scheme}://{parts.netloc}{path}"
+
+    @property
+    def database_secrets(self) -> tuple[str, ...]:
+        """What of DATABASE_URL no log line may show: the password, and the address whole."""
+        if not self.database_url:
+            return ()
+        password = urlsplit(self.database_url).password
+        return (self.database_url, password) if password else (self.database_url,)
 
     @property
     def sandbox(self) -> bool:
@@ -203,7 +219,12 @@ class Settings:
         if tenants_file and not Path(tenants_file).is_file():
             raise SettingsError(f"BOT_TENANTS_FILE is not a file: {tenants_file!r}")
         data_dir = get("BOT_DATA_DIR")
+        database = _database(get)
         return cls(
+            database_url=database[0],
+            database_schema=database[1],
+            altegio_egress=database[2],
+            replicas=database[3],
             tenants_file=Path(tenants_file) if tenants_file else None,
             data_dir=Path(data_dir) if data_dir else None,
             altegio_user_token=user_token,
@@ -231,6 +252,37 @@ class Settings:
 
 
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_EGRESS = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+
+
+def _database(get: Callable[[str, str], str]) -> tuple[str | None, str, str, int]:
+    """`DATABASE_URL` (postgresql://), `DATABASE_SCHEMA`, `ALTEGIO_EGRESS` and `BOT_REPLICAS`."""
+    url = get("DATABASE_URL", "") or None
+    if url is not None and urlsplit(url).scheme not in ("postgresql", "postgres"):
+        # The value is not repeated: it may hold a password.
+        raise SettingsError(
+            "DATABASE_URL must be a PostgreSQL address such as "
+            "postgresql://user:password@host:5432/dbname (or leave it unset for SQLite)"
+        )
+    schema = get("DATABASE_SCHEMA", "altegio_bot")
+    if not _SCHEMA.match(schema):
+        raise SettingsError(
+            f"DATABASE_SCHEMA must be 1 to 63 of a-z, 0-9 and _ (not starting with a digit), "
+            f"not {schema!r}"
+        )
+    egress = get("ALTEGIO_EGRESS", "default")
+    if not _EGRESS.match(egress):
+        raise SettingsError(
+            f"ALTEGIO_EGRESS must name the address Altegio sees (letters, digits, . : _ -), "
+            f"not {egress!r}"
+        )
+    replicas = get("BOT_REPLICAS", "2")
+    if not replicas.isdigit() or not 1 <= int(replicas) <= 100:
+        raise SettingsError(f"BOT_REPLICAS must be a whole number from 1 to 100, not {replicas!r}")
+    return url, schema, egress, int(replicas)
+
+
 _USER_TOKEN = re.compile(r"^[^\s,\"']{6,512}$")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from telegram.request import BaseRequest
 
-from bot.altegio.limiter import RateLimiter
+from bot.altegio.shared_limiter import SharedLimiter, make_limiter
 from bot.chain import settle_home
 from bot.doctor import check_bot, check_settings
 from bot.doctor_marks import Check, fail, ok
@@ -46,7 +46,12 @@ async def settle(tenants: Sequence[Tenant], transport: Transport, **options: Any
 
 def run(settings: Settings, tenants: Sequence[Tenant], transport: Transport) -> int:
     """Every tenant's bot in this process until SIGTERM or SIGINT, which stops them all."""
-    limiter = RateLimiter()  # one address, one budget: every tenant's calls wait here
+    # One address, one budget: every tenant's calls wait here (and, with DATABASE_URL, every
+    # replica's).
+    database_url = settings.database_url or next(
+        (t.settings.database_url for t in tenants if t.settings.database_url), None
+    )
+    limiter = make_limiter(database_url, egress=settings.altegio_egress, replicas=settings.replicas)
 
     async def until_stopped() -> None:
         settled = await settle(tenants, transport, limiter=limiter)
@@ -62,7 +67,7 @@ def run(settings: Settings, tenants: Sequence[Tenant], transport: Transport) -> 
                     " (the embedded sandbox: nothing is booked in a real salon)"
                     if s.sandbox
                     else "",
-                    s.db_path,
+                    f"PostgreSQL schema {s.database_schema}" if s.database_url else s.db_path,
                     "webhook" if s.webhook_url else "long polling",
                 )
             stop = asyncio.Event()
@@ -73,6 +78,8 @@ def run(settings: Settings, tenants: Sequence[Tenant], transport: Transport) -> 
         finally:
             for member in members:
                 member.services.storage.close()
+            if isinstance(limiter, SharedLimiter):
+                await limiter.aclose()
 
     asyncio.run(until_stopped())
     return 0

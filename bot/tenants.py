@@ -36,12 +36,20 @@ KEYS: dict[str, str] = {
     "db_path": "BOT_DB_PATH",
     "webhook_url": "WEBHOOK_URL",
     "webhook_secret": "WEBHOOK_SECRET",
+    "database_url": "DATABASE_URL",
+    "database_schema": "DATABASE_SCHEMA",
 }
 _NO_FILE = Path("/nonexistent/.env")  # the `.env` file is read once, into the base
 _TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]{20,}")
 _NAME = re.compile(r"^[a-z0-9-]{1,40}$")
 # Never taken from the environment: a bot is its own token, location and database.
-_OWN = ("TELEGRAM_BOT_TOKEN", "ALTEGIO_COMPANY_ID", "ALTEGIO_GROUP_ID", "BOT_DB_PATH")
+_OWN = (
+    "TELEGRAM_BOT_TOKEN",
+    "ALTEGIO_COMPANY_ID",
+    "ALTEGIO_GROUP_ID",
+    "BOT_DB_PATH",
+    "DATABASE_SCHEMA",
+)
 
 
 class TenantsError(SettingsError):
@@ -125,6 +133,9 @@ def _tenant(table: object, number: int, base: Mapping[str, str], folder: Path) -
     for key, value in table.items():
         if key != "name":
             values[KEYS[key]] = _text(where, key, value)
+    if "database_schema" not in table:
+        # With PostgreSQL, each tenant's tables in a schema of its own.
+        values["DATABASE_SCHEMA"] = "tenant_" + name.replace("-", "_")
     if "db_path" not in table:
         values["BOT_DB_PATH"] = str(folder / f"{name}.sqlite3")
     elif not Path(values["BOT_DB_PATH"]).is_absolute():
@@ -167,7 +178,9 @@ def _refuse_shared(tenants: Sequence[Tenant]) -> None:
         own: list[tuple[str, object]] = [
             ("name", tenant.name),
             ("telegram_token", s.telegram_bot_token),
-            ("db_path", s.db_path.resolve()),
+            ("db_path", s.db_path.resolve())
+            if s.database_url is None
+            else ("database_schema", (s.database_url, s.database_schema)),
         ]
         if s.webhook_url:
             own.append(("webhook path", urlsplit(s.webhook_url).path or "/"))
@@ -208,6 +221,7 @@ def secrets(tenants: Sequence[Tenant]) -> list[str]:
             s.webhook_secret,
             s.altegio_user_token,
             s.altegio_hook_path,
+            *s.database_secrets,
         ):
             if value:
                 values.append(value)

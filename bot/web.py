@@ -14,7 +14,6 @@ import asyncio
 import hmac
 import json
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -24,6 +23,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from telegram import Update
 
 from bot.context import BotApplication
+from bot.storage import StorageUnavailable
 from bot.workflows import salon_changes
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def health(
     reasons: list[str] = []
     try:
         services.storage.check_writable()
-    except sqlite3.Error:
+    except StorageUnavailable:
         reasons.append("database: cannot be written")
     if not application.running:
         reasons.append("updates: not running")

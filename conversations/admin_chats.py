@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
@@ -22,6 +21,7 @@ from bot import chain, salon_view, stats_chart
 from bot.altegio import errors
 from bot.context import BotApplication, Context
 from bot.services import Services
+from bot.storage import StorageUnavailable
 from conversations.guards import private_only
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,6 @@ async def send_digests(application: BotApplication) -> int:
                 continue
             salon_view.digest_sent(services, chat_id, monday)
             sent += 1
-    except sqlite3.Error as exc:
+    except StorageUnavailable as exc:
         log.warning("weekly digest waits for the database: %s", exc)
     return sent

@@ -8,7 +8,6 @@ Keeping wishes, watching and offering are the core's (`bot/workflows/waitlist.py
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Sequence
 from datetime import date
 
@@ -23,7 +22,7 @@ from bot.draft import Draft
 from bot.i18n import Translator, writes_month_first
 from bot.keyboards import NO_FLOW, Callback, Keys, day_arg, decode, pattern
 from bot.services import Services
-from bot.storage import Wish
+from bot.storage import StorageUnavailable, Wish
 from bot.waitlist_rules import OFFER_MINUTES, choices, clamp, parse_range
 from bot.workflows import waitlist
 from bot.workflows.remind import Delivery
@@ -286,7 +285,7 @@ async def tick(application: BotApplication) -> int:
     """The tick's part: watch for freed times and offer them; returns how many were offered."""
     try:
         offered = await waitlist.watch(application.services)
-    except (errors.AltegioError, sqlite3.Error) as exc:
+    except (errors.AltegioError, StorageUnavailable) as exc:
         log.info("waiting list: not watched this tick (%s)", type(exc).__name__)
         return 0
     return await send_offers(application, offered)

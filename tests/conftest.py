@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -76,6 +77,13 @@ class Bot:
     users: dict[int, StubUser] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     slow_sleep: Callable[[float], Awaitable[None]] | None = None
+    database_url: str = ""  # PostgreSQL instead of the SQLite file at `db_path`
+    schema: str = "altegio_bot"
+
+    def open_storage(self) -> Storage:
+        if self.database_url:
+            return Storage.open_url(self.database_url, self.schema)
+        return Storage.open(self.db_path)
 
     async def start(self) -> BotApplication:
         env = {"ALTEGIO_COMPANY_ID": str(self.company_id), **self.env}
@@ -85,7 +93,7 @@ class Bot:
             altegio_transport=self.transport
             if self.transport is not None
             else self.sandbox.transport(),
-            storage=Storage.open(self.db_path),
+            storage=self.open_storage(),
             clock=self.clock.now,
             sleep=self.clock.sleep,
             monotonic=self.clock.monotonic,
@@ -142,13 +150,35 @@ class Bot:
         return found
 
 
+ENGINES = ("sqlite", "postgres")
+# A module runs each of its bots' tests against both engines with
+# `pytestmark = both_engines`.
+both_engines = pytest.mark.parametrize("engine", ENGINES, indirect=True)
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    """The storage engine the test's bots keep their data in: SQLite unless parametrized, or
+    unless `TEST_ENGINE=postgres` runs every bot of the suite on PostgreSQL."""
+    return str(getattr(request, "param", os.environ.get("TEST_ENGINE", "sqlite")))
+
+
+@pytest.fixture
+def database_url(engine: str, request: pytest.FixtureRequest) -> str:
+    """A fresh PostgreSQL database when the engine is PostgreSQL; "" for SQLite."""
+    return str(request.getfixturevalue("pg_dsn")) if engine == "postgres" else ""
+
+
 @pytest.fixture
 async def make_bot(
-    clock: FakeClock, sandbox: Sandbox, tmp_path: Path
+    clock: FakeClock, sandbox: Sandbox, tmp_path: Path, database_url: str
 ) -> AsyncIterator[Callable[..., Any]]:
     bots: list[Bot] = []
 
     async def make(**options: Any) -> Bot:
+        options.setdefault("database_url", database_url)
+        # Each bot of a test keeps its own data (a schema each), as each has its own file.
+        options.setdefault("schema", f"altegio_bot_{len(bots)}")
         bot = Bot(
             clock,
             sandbox,

@@ -101,7 +101,7 @@ async def test_a_new_client_sees_the_salons_booking_after_verifying_once(bot: Bo
     kept = bot.services.storage.booking(record_id)
     assert kept is not None and kept.record_hash == "" and kept.chat_id == user.chat_id
     # Its reminders are planned like those of a booking made here.
-    assert bot.services.storage.db.execute(
+    assert bot.services.storage.sql.execute(
         "SELECT COUNT(*) FROM reminders WHERE record_id = ?", [record_id]
     ).fetchone()[0]
     # Moved from the list, with the token alone.

@@ -79,7 +79,7 @@ async def test_admin_code_works_beside_the_running_bot(
     await owner.send(f"/admin {code}")
     assert "now an admin chat" in owner.last.text
     assert bot.services is not None
-    stored = bot.services.storage.db.execute("SELECT code_hash FROM admin_codes").fetchall()
+    stored = bot.services.storage.sql.execute("SELECT code_hash FROM admin_codes").fetchall()
     assert code not in str(stored)
 
 

@@ -21,7 +21,7 @@ where a query orders or compares them.
 from bot.storage.attempt_rows import Attempt, AttemptState
 from bot.storage.booking_rows import StoredBooking
 from bot.storage.client_rows import Contact, phone_digits
-from bot.storage.database import BUSY_TIMEOUT, Storage, StorageError
+from bot.storage.database import BUSY_TIMEOUT, Storage, StorageError, StorageUnavailable
 from bot.storage.inbox_rows import HookEvent
 from bot.storage.pending import PendingWrites
 from bot.storage.reminder_rows import Reminder
@@ -37,6 +37,7 @@ __all__ = [
     "Reminder",
     "Storage",
     "StorageError",
+    "StorageUnavailable",
     "StoredBooking",
     "Wish",
     "WishOffer",

@@ -4,66 +4,65 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlite_utils import Database
+from bot.storage.engine import Sql
 
 
 class AdminRows:
     """The `admin_codes`, `admin_chats` and `funnel` tables."""
 
-    db: Database
+    sql: Sql
 
     def add_admin_code(self, code_hash: str, expires_at: int) -> None:
-        with self.db.conn:
-            self.db.conn.execute(
-                "INSERT OR REPLACE INTO admin_codes (code_hash, expires_at) VALUES (?, ?)",
+        with self.sql.transaction():
+            self.sql.execute(
+                "INSERT INTO admin_codes (code_hash, expires_at) VALUES (?, ?) "
+                "ON CONFLICT (code_hash) DO UPDATE SET expires_at = excluded.expires_at",
                 (code_hash, expires_at),
             )
 
     def spend_admin_code(self, code_hash: str, now: int) -> bool:
         """Delete the code if it is known and unexpired; whether it was (expired ones go too)."""
-        with self.db.conn:
-            self.db.conn.execute("DELETE FROM admin_codes WHERE expires_at <= ?", (now,))
-            cursor = self.db.conn.execute(
-                "DELETE FROM admin_codes WHERE code_hash = ?", (code_hash,)
-            )
+        with self.sql.transaction():
+            self.sql.execute("DELETE FROM admin_codes WHERE expires_at <= ?", (now,))
+            cursor = self.sql.execute("DELETE FROM admin_codes WHERE code_hash = ?", (code_hash,))
         return cursor.rowcount == 1
 
     def authorize_chat(self, chat_id: int, authorized: bool) -> None:
-        with self.db.conn:
-            self.db.conn.execute(
+        with self.sql.transaction():
+            self.sql.execute(
                 "INSERT INTO admin_chats (chat_id, authorized) VALUES (?, ?) "
                 "ON CONFLICT (chat_id) DO UPDATE SET authorized = excluded.authorized",
                 (chat_id, int(authorized)),
             )
 
     def authorized_chats(self) -> list[int]:
-        rows = self.db.conn.execute("SELECT chat_id FROM admin_chats WHERE authorized = 1")
+        rows = self.sql.execute("SELECT chat_id FROM admin_chats WHERE authorized = 1")
         return [row[0] for row in rows]
 
     def set_admin_notices(self, chat_id: int, on: bool) -> None:
-        with self.db.conn:
-            self.db.conn.execute(
+        with self.sql.transaction():
+            self.sql.execute(
                 "INSERT INTO admin_chats (chat_id, notices) VALUES (?, ?) "
                 "ON CONFLICT (chat_id) DO UPDATE SET notices = excluded.notices",
                 (chat_id, int(on)),
             )
 
     def admin_notices(self, chat_id: int) -> bool:
-        row = self.db.conn.execute(
+        row = self.sql.execute(
             "SELECT notices FROM admin_chats WHERE chat_id = ?", (chat_id,)
         ).fetchone()
         return row is None or bool(row[0])
 
     def digest_week(self, chat_id: int) -> str:
         """The Monday (ISO date) of the last weekly digest sent to the chat, or ""."""
-        row = self.db.conn.execute(
+        row = self.sql.execute(
             "SELECT digest_week FROM admin_chats WHERE chat_id = ?", (chat_id,)
         ).fetchone()
         return str(row[0] or "") if row is not None else ""
 
     def set_digest_week(self, chat_id: int, week: str) -> None:
-        with self.db.conn:
-            self.db.conn.execute(
+        with self.sql.transaction():
+            self.sql.execute(
                 "INSERT INTO admin_chats (chat_id, digest_week) VALUES (?, ?) "
                 "ON CONFLICT (chat_id) DO UPDATE SET digest_week = excluded.digest_week",
                 (chat_id, week),
@@ -72,19 +71,20 @@ class AdminRows:
     def funnel_event(self, flow: str, events: Sequence[str], step: str, at: int) -> None:
         """Record milestones once per flow, in one transaction; `started` takes the step of
         every later one."""
-        with self.db.conn:
-            self.db.conn.executemany(
-                "INSERT OR IGNORE INTO funnel (flow, event, step, at) VALUES (?, ?, ?, ?)",
+        with self.sql.transaction():
+            self.sql.executemany(
+                "INSERT INTO funnel (flow, event, step, at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 [(flow, event, step, at) for event in events],
             )
-            self.db.conn.execute(
+            self.sql.execute(
                 "UPDATE funnel SET step = ? WHERE flow = ? AND event = 'started'", (step, flow)
             )
 
     def funnel_rows(self, since: int, until: int) -> list[tuple[str, str, str, int]]:
         """(flow, event, step, at) of every milestone of drafts started (and of moves and
         cancels made) in [since, until)."""
-        rows = self.db.conn.execute(
+        rows = self.sql.execute(
             "SELECT f.flow, f.event, f.step, f.at FROM funnel f WHERE f.flow IN "
             "(SELECT flow FROM funnel WHERE event IN ('started', 'moved', 'cancelled') "
             "AND at >= ? AND at < ?)",
@@ -94,11 +94,11 @@ class AdminRows:
 
     def bookings_created(self) -> list[str]:
         """`created_at` (ISO 8601) of every booking made through the bot."""
-        rows = self.db.conn.execute("SELECT created_at FROM bookings")
+        rows = self.sql.execute("SELECT created_at FROM bookings")
         return [row[0] for row in rows if row[0]]
 
     def bookings_located(self) -> list[tuple[str, int]]:
         """(`created_at`, `company_id`) of every booking made through the bot (0: the bot's
         own location), for a chain's counts per location."""
-        rows = self.db.conn.execute("SELECT created_at, company_id FROM bookings")
+        rows = self.sql.execute("SELECT created_at, company_id FROM bookings")
         return [(row[0], int(row[1] or 0)) for row in rows if row[0]]

@@ -4,13 +4,12 @@ lost answer the bot knows what may have been booked, for whom, and since when.""
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlite_utils import Database
+from bot.storage.engine import Sql
 
 
 class AttemptState(StrEnum):
@@ -41,7 +40,7 @@ class Attempt:
     answered: bool = False
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row | tuple[Any, ...]) -> Attempt:
+    def from_row(cls, row: tuple[Any, ...]) -> Attempt:
         flow, chat_id, user_id, data, state, started, check_at, deadline, answered = row
         return cls(
             flow,
@@ -69,27 +68,30 @@ _ATTEMPT = (
 class AttemptRows:
     """The `attempts` table: one row per flow (a chat's booking, or its move)."""
 
-    db: Database
+    sql: Sql
 
     def begin_attempt(
         self, flow: str, chat_id: int, user_id: int, data: dict[str, Any], now: datetime
     ) -> None:
         """Note a booking call before it is sent (replacing an earlier one of the same flow)."""
-        with self.db.conn:
-            self.db.conn.execute(
-                "INSERT OR REPLACE INTO attempts (flow, chat_id, user_id, data, state,"
-                " started_at, answered) VALUES (?, ?, ?, ?, 'sending', ?, 0)",
+        with self.sql.transaction():
+            self.sql.execute(
+                "INSERT INTO attempts (flow, chat_id, user_id, data, state, started_at,"
+                " answered) VALUES (?, ?, ?, ?, 'sending', ?, 0) ON CONFLICT (flow) DO UPDATE"
+                " SET chat_id = excluded.chat_id, user_id = excluded.user_id,"
+                " data = excluded.data, state = excluded.state, started_at = excluded.started_at,"
+                " check_at = NULL, deadline = NULL, answered = 0",
                 (flow, chat_id, user_id, json.dumps(data), int(now.timestamp())),
             )
 
     def attempt(self, flow: str) -> Attempt | None:
-        row = self.db.conn.execute(_ATTEMPT + " WHERE flow = ?", (flow,)).fetchone()
+        row = self.sql.execute(_ATTEMPT + " WHERE flow = ?", (flow,)).fetchone()
         return Attempt.from_row(row) if row else None
 
     def attempts_due(self, now: datetime, orphaned_before: datetime) -> list[Attempt]:
         """Attempts to look at now: those being checked whose next look is due, and those still
         "sending" since before `orphaned_before` (their process died, or the call hung)."""
-        rows = self.db.conn.execute(
+        rows = self.sql.execute(
             _ATTEMPT + " WHERE (state = 'checking' AND check_at <= ?)"
             " OR (state = 'sending' AND started_at < ?) ORDER BY started_at",
             (int(now.timestamp()), int(orphaned_before.timestamp())),
@@ -100,8 +102,8 @@ class AttemptRows:
         self, flow: str, check_at: datetime, deadline: datetime, *, answered: bool | None = None
     ) -> None:
         """Look again at `check_at`, until `deadline`."""
-        with self.db.conn:
-            self.db.conn.execute(
+        with self.sql.transaction():
+            self.sql.execute(
                 "UPDATE attempts SET state = 'checking', check_at = ?, deadline = ?,"
                 " answered = COALESCE(?, answered) WHERE flow = ?",
                 (
@@ -115,31 +117,31 @@ class AttemptRows:
     def settle_attempt(self, flow: str, state: AttemptState) -> None:
         """How a looked-into attempt ended: booked, not booked or unknown (kept a day, for the
         flow's buttons)."""
-        with self.db.conn:
-            self.db.conn.execute(
+        with self.sql.transaction():
+            self.sql.execute(
                 "UPDATE attempts SET state = ?, check_at = NULL WHERE flow = ?", (str(state), flow)
             )
 
     def end_attempt(self, flow: str) -> None:
         """The call's own answer said what became of it: its note is no longer needed."""
-        with self.db.conn:
-            self.db.conn.execute("DELETE FROM attempts WHERE flow = ?", (flow,))
+        with self.sql.transaction():
+            self.sql.execute("DELETE FROM attempts WHERE flow = ?", (flow,))
 
     def abandon_attempt(self, flow: str) -> None:
         """The client left the booking while its call is checked: its outcome is still told,
         but not offered to be tried again."""
-        row = self.db.conn.execute("SELECT data FROM attempts WHERE flow = ?", (flow,)).fetchone()
+        row = self.sql.execute("SELECT data FROM attempts WHERE flow = ?", (flow,)).fetchone()
         if row is None:
             return
         data = {**json.loads(row[0]), "abandoned": True}
-        with self.db.conn:
-            self.db.conn.execute(
+        with self.sql.transaction():
+            self.sql.execute(
                 "UPDATE attempts SET data = ? WHERE flow = ?", (json.dumps(data), flow)
             )
 
     def forget_settled_attempts(self, before: datetime) -> None:
-        with self.db.conn:
-            self.db.conn.execute(
+        with self.sql.transaction():
+            self.sql.execute(
                 "DELETE FROM attempts WHERE state IN ('booked', 'not_booked', 'unknown')"
                 " AND started_at < ?",
                 (int(before.timestamp()),),

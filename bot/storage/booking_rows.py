@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlite_utils import Database
+from bot.storage.engine import Sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +65,14 @@ class StoredBooking:
         )
 
 
+_FIELDS = tuple(f.name for f in fields(StoredBooking))
+_COLUMNS = ", ".join(_FIELDS)
+
+
 class BookingRows:
     """The `bookings` table, keyed by Altegio's record id."""
 
-    db: Database
+    sql: Sql
 
     def record_booking(self, booking: StoredBooking) -> None:
         """Remember a confirmed booking; recording the same record id twice is a no-op."""
@@ -76,42 +80,46 @@ class BookingRows:
         row = booking.as_row()
         columns = ", ".join(row)
         places = ", ".join("?" for _ in row)
-        with self.db.conn:
-            self.db.conn.execute(
-                f"INSERT OR IGNORE INTO bookings ({columns}) VALUES ({places})",
+        with self.sql.transaction():
+            self.sql.execute(
+                f"INSERT INTO bookings ({columns}) VALUES ({places}) ON CONFLICT DO NOTHING",
                 tuple(row.values()),
             )
 
     def bookings_for_chat(self, chat_id: int) -> list[StoredBooking]:
-        rows = self.db.table("bookings").rows_where("chat_id = ?", [chat_id], order_by="start")
-        return [StoredBooking.from_row(r) for r in rows]
+        return self._bookings("chat_id = ? ORDER BY start", (chat_id,))
+
+    def _bookings(self, where: str, params: tuple[object, ...]) -> list[StoredBooking]:
+        cursor = self.sql.execute(f"SELECT {_COLUMNS} FROM bookings WHERE {where}", params)
+        return [StoredBooking.from_row(dict(zip(_FIELDS, r, strict=True))) for r in cursor]
 
     def booking(self, record_id: int) -> StoredBooking | None:
         # A plain statement: every due reminder looks its booking up (sqlite-utils' `get`
         # reads the schema first).
-        cursor = self.db.conn.execute("SELECT * FROM bookings WHERE record_id = ?", (record_id,))
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return StoredBooking.from_row(
-            dict(zip([c[0] for c in cursor.description], row, strict=True))
-        )
+        found = self._bookings("record_id = ?", (record_id,))
+        return found[0] if found else None
 
     def visit_bookings(self, booking: StoredBooking) -> list[StoredBooking]:
         """Every record of the booking's visit, soonest first: the booking alone unless it is
         one of consecutive appointments booked together."""
         if not booking.visit_id:
             return [booking]
-        rows = self.db.table("bookings").rows_where(
-            "visit_id = ?", [booking.visit_id], order_by="start"
-        )
-        return [StoredBooking.from_row(r) for r in rows] or [booking]
+        return self._bookings("visit_id = ? ORDER BY start", (booking.visit_id,)) or [booking]
 
     def update_booking(self, record_id: int, **changes: Any) -> None:
         """Change the status or the time of a stored booking (the time as an aware datetime)."""
         if "start" in changes and isinstance(changes["start"], datetime):
             changes["start"] = changes["start"].isoformat()
-        self.db.table("bookings").update(record_id, changes)
+        unknown = set(changes) - set(_FIELDS)
+        if unknown:
+            raise ValueError(f"not a booking's column: {', '.join(sorted(unknown))}")
+        if changes:
+            places = ", ".join(f"{name} = ?" for name in changes)
+            with self.sql.transaction():
+                self.sql.execute(
+                    f"UPDATE bookings SET {places} WHERE record_id = ?",
+                    (*changes.values(), record_id),
+                )
 
     def upcoming_bookings(self, chat_id: int, since: datetime) -> list[StoredBooking]:
         """Active bookings of a chat that have not ended before `since`, soonest first."""

@@ -1,7 +1,9 @@
-"""The database file and `Storage`, its one owner: opening it (WAL, the lock, the write check),
-the location it belongs to, and forgetting a client across every table.
+"""`Storage`, the database's one owner: opening it (a SQLite file: WAL, the lock, the write
+check; or a PostgreSQL schema), the location it belongs to, and forgetting a client across every
+table.
 
-The queries live with their subject, one class per module, and `Storage` is made of them all.
+The queries live with their subject, one class per module, and `Storage` is made of them all;
+they run on either engine through `bot.storage.engine.Sql`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from bot.storage.admin_rows import AdminRows
 from bot.storage.attempt_rows import AttemptRows
 from bot.storage.booking_rows import BookingRows
 from bot.storage.client_rows import ClientRows
+from bot.storage.engine import Sql, SqliteSql, StorageError, StorageUnavailable
 from bot.storage.inbox_rows import InboxRows
 from bot.storage.location_rows import LocationRows
 from bot.storage.reminder_rows import ReminderRows
@@ -25,10 +28,7 @@ from bot.storage.schema import migrations
 from bot.storage.state_rows import StateRows
 from bot.storage.waitlist_rows import WaitlistRows
 
-
-class StorageError(RuntimeError):
-    """The database cannot be opened or written."""
-
+__all__ = ["Storage", "StorageError", "StorageUnavailable"]
 
 # How long a write waits for a lock another process holds: short, because the wait blocks every
 # client of this process; a write that still finds the file locked fails and is tried again.
@@ -60,12 +60,24 @@ class Storage(
     InboxRows,
     WaitlistRows,
 ):
-    """The one owner of the SQLite file."""
+    """The one owner of the database: a SQLite file (`open`), or a PostgreSQL schema
+    (`open_url`)."""
 
-    def __init__(self, db: Database, lock: IO[bytes] | None = None) -> None:
-        self.db = db
+    def __init__(self, db: Database | Sql, lock: IO[bytes] | None = None) -> None:
         self._lock = lock
-        migrations.apply(db)
+        if isinstance(db, Database):
+            self.db = db  # sqlite-utils: the SQLite file's migrations, and its tests
+            self.sql: Sql = SqliteSql(db.conn)
+            migrations.apply(db)
+        else:
+            self.sql = db
+
+    @classmethod
+    def open_url(cls, url: str, schema: str) -> Storage:
+        """Open (or create) the bot's tables in a PostgreSQL schema; many processes may."""
+        from bot.storage.pg_engine import PgSql  # noqa: PLC0415 (psycopg only when used)
+
+        return cls(PgSql.connect(url, schema))
 
     @classmethod
     def open(cls, path: Path | None) -> Storage:
@@ -99,26 +111,22 @@ class Storage(
             raise StorageError(f"cannot open the database at {path}: {exc}") from exc
 
     def close(self) -> None:
-        self.db.close()
+        self.sql.close()
         if self._lock is not None:
             self._lock.close()
             self._lock = None
 
     def check_writable(self) -> None:
-        """Raise `sqlite3.Error` when the file cannot be written now (another program holds
-        its write lock): takes the lock and lets it go, writing nothing."""
-        conn = self.db.conn
-        if conn.in_transaction:
-            return  # this process is writing right now
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("ROLLBACK")
+        """Raise `StorageUnavailable` when the database cannot be written now (another
+        program holds the file's write lock, PostgreSQL out of reach); writes nothing."""
+        self.sql.ping()
 
     def bind(self, company_id: int, group_id: int | None = None) -> None:
         """Make the stored data this location's, or this chain's (`group_id`): a file that holds
         another location's or chain's data is refused (its appointments would be read through
         the wrong salon). A location's file may become its chain's; with a chain, the location
         kept is the one a client who has not chosen is at (`home`)."""
-        kept = dict(self.db.conn.execute("SELECT key, value FROM meta").fetchall())
+        kept = dict(self.sql.execute("SELECT key, value FROM meta").fetchall())
         chain = kept.get("group_id")
         if group_id is None:
             if chain is not None:
@@ -137,10 +145,10 @@ class Storage(
                 f"this database holds the data of the Altegio chain {chain}, not of chain "
                 f"{group_id}: give each chain a BOT_DB_PATH of its own"
             )
-        with self.db.conn:
+        with self.sql.transaction():
             for key, value in (("company_id", company_id), ("group_id", group_id)):
                 if value is not None:
-                    self.db.conn.execute(
+                    self.sql.execute(
                         "INSERT INTO meta (key, value) VALUES (?, ?) "
                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                         (key, str(value)),
@@ -148,30 +156,26 @@ class Storage(
 
     def home(self) -> int | None:
         """The location this file was last bound to (a chain's first, when none was named)."""
-        row = self.db.conn.execute("SELECT value FROM meta WHERE key = 'company_id'").fetchone()
+        row = self.sql.execute("SELECT value FROM meta WHERE key = 'company_id'").fetchone()
         return int(row[0]) if row and str(row[0]).isdigit() else None
 
     def forget(self, user_id: int, chat_id: int) -> None:
         """Delete everything kept about a client, in one transaction."""
-        with self.db.atomic():
-            self.db.execute("DELETE FROM reminders WHERE chat_id = ?", [chat_id])
+        sql = self.sql
+        with sql.transaction():
+            sql.execute("DELETE FROM reminders WHERE chat_id = ?", [chat_id])
             for wishes in (
                 "DELETE FROM wish_offers WHERE wish_id IN (SELECT id FROM wishes "
                 "WHERE user_id = ? OR chat_id = ?)",
                 "DELETE FROM wishes WHERE user_id = ? OR chat_id = ?",
             ):
-                self.db.execute(wishes, [user_id, chat_id])
-            self.db.execute(
-                "DELETE FROM attempts WHERE chat_id = ? OR user_id = ?", [chat_id, user_id]
-            )
-            self.db.execute(
-                "DELETE FROM bookings WHERE chat_id = ? OR user_id = ?", [chat_id, user_id]
-            )
-            self.db.execute("DELETE FROM clients WHERE user_id = ?", [user_id])
-            self.db.execute("DELETE FROM chats WHERE chat_id = ?", [chat_id])
-            self.db.execute("DELETE FROM user_data WHERE user_id = ?", [user_id])
-            self.db.execute("DELETE FROM chat_data WHERE chat_id = ?", [chat_id])
-            for row in list(self.db.table("conversations").rows):
-                key = json.loads(row["key"])
-                if chat_id in key or user_id in key:
-                    self.db.table("conversations").delete((row["name"], row["key"]))
+                sql.execute(wishes, [user_id, chat_id])
+            sql.execute("DELETE FROM attempts WHERE chat_id = ? OR user_id = ?", [chat_id, user_id])
+            sql.execute("DELETE FROM bookings WHERE chat_id = ? OR user_id = ?", [chat_id, user_id])
+            sql.execute("DELETE FROM clients WHERE user_id = ?", [user_id])
+            sql.execute("DELETE FROM chats WHERE chat_id = ?", [chat_id])
+            sql.execute("DELETE FROM user_data WHERE user_id = ?", [user_id])
+            sql.execute("DELETE FROM chat_data WHERE chat_id = ?", [chat_id])
+            for name, key in sql.execute("SELECT name, key FROM conversations").fetchall():
+                if chat_id in json.loads(key) or user_id in json.loads(key):
+                    sql.execute("DELETE FROM conversations WHERE name = ? AND key = ?", (name, key))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
+
+from bot.storage.engine import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class PendingWrites:
             try:
                 write()
                 return True
-            except sqlite3.Error as exc:
+            except StorageUnavailable as exc:
                 log.error("cannot write %s to the database (%s); will try again", what, exc)
         self._waiting.append((what, write))
         return False
@@ -43,7 +44,7 @@ class PendingWrites:
             what, write = self._waiting[0]
             try:
                 write()
-            except sqlite3.Error as exc:
+            except StorageUnavailable as exc:
                 log.warning("%s still waits for the database (%s)", what, exc)
                 break
             self._waiting.pop(0)

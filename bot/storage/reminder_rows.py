@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlite_utils import Database
-from sqlite_utils.db import NotFoundError
+from bot.storage.engine import Sql
 
 _DROP_PENDING = "UPDATE reminders SET status = 'dropped' WHERE record_id = ? AND status = 'pending'"
 
@@ -28,44 +27,48 @@ class ReminderRows:
     """The `chats` table (reminders on or off, the language, the chosen location) and the
     `reminders` queue."""
 
-    db: Database
+    sql: Sql
 
     def reminders_enabled(self, chat_id: int) -> bool:
-        try:
-            return bool(self.db.table("chats").get(chat_id)["reminders"])
-        except NotFoundError:
-            return True
+        row = self.sql.execute(
+            "SELECT reminders FROM chats WHERE chat_id = ?", (chat_id,)
+        ).fetchone()
+        return True if row is None or row[0] is None else bool(row[0])
 
     def set_reminders(self, chat_id: int, enabled: bool) -> None:
-        self.db.table("chats").upsert({"chat_id": chat_id, "reminders": int(enabled)}, pk="chat_id")
+        with self.sql.transaction():
+            self.sql.execute(
+                "INSERT INTO chats (chat_id, reminders) VALUES (?, ?) "
+                "ON CONFLICT (chat_id) DO UPDATE SET reminders = excluded.reminders",
+                (chat_id, int(enabled)),
+            )
 
     def set_language(self, chat_id: int, language: str) -> None:
         """The language the client chose (`/language`): the bot speaks it, reminders included."""
-        with self.db.conn:
-            self.db.conn.execute(
+        with self.sql.transaction():
+            self.sql.execute(
                 "INSERT INTO chats (chat_id, language) VALUES (?, ?) "
                 "ON CONFLICT (chat_id) DO UPDATE SET language = excluded.language",
                 (chat_id, language),
             )
 
     def language(self, chat_id: int) -> str | None:
-        try:
-            value = self.db.table("chats").get(chat_id).get("language")
-        except NotFoundError:
-            return None
-        return str(value) if value else None
+        row = self.sql.execute(
+            "SELECT language FROM chats WHERE chat_id = ?", (chat_id,)
+        ).fetchone()
+        return str(row[0]) if row and row[0] else None
 
     def chosen_location(self, chat_id: int) -> int | None:
         """The chain's location the client chose (None: not chosen yet)."""
-        row = self.db.conn.execute(
+        row = self.sql.execute(
             "SELECT company_id FROM chats WHERE chat_id = ?", (chat_id,)
         ).fetchone()
         return int(row[0]) if row and row[0] else None
 
     def choose_location(self, chat_id: int, company_id: int | None) -> None:
         """Keep the location the client chose (None: forget the choice)."""
-        with self.db.conn:
-            self.db.conn.execute(
+        with self.sql.transaction():
+            self.sql.execute(
                 "INSERT INTO chats (chat_id, company_id) VALUES (?, ?) "
                 "ON CONFLICT (chat_id) DO UPDATE SET company_id = excluded.company_id",
                 (chat_id, company_id),
@@ -75,9 +78,9 @@ class ReminderRows:
         self, record_id: int, chat_id: int, planned: list[tuple[str, int, datetime]]
     ) -> None:
         """Drop the record's pending reminders and schedule (kind, offset minutes, due) anew."""
-        with self.db.atomic():
-            self.db.execute(_DROP_PENDING, [record_id])
-            self.db.conn.executemany(
+        with self.sql.transaction():
+            self.sql.execute(_DROP_PENDING, [record_id])
+            self.sql.executemany(
                 "INSERT INTO reminders (record_id, chat_id, kind, offset_minutes, due_at, status)"
                 " VALUES (?, ?, ?, ?, ?, 'pending')",
                 [
@@ -87,13 +90,13 @@ class ReminderRows:
             )
 
     def drop_reminders(self, record_id: int) -> None:
-        self.db.execute(_DROP_PENDING, [record_id])
+        self.sql.execute(_DROP_PENDING, [record_id])
 
     def claim_due(self, now: datetime, limit: int = 100) -> list[Reminder]:
         """Atomically take the reminders that are due: a claimed reminder is nobody else's."""
         stamp = int(now.timestamp())
-        with self.db.atomic():
-            rows = self.db.execute(
+        with self.sql.transaction():
+            rows = self.sql.execute(
                 "UPDATE reminders SET status = 'claimed', claimed_at = ? WHERE id IN ("
                 " SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ?"
                 " ORDER BY due_at LIMIT ?"
@@ -116,17 +119,15 @@ class ReminderRows:
         ]
 
     def finish_reminder(self, reminder_id: int, status: str) -> None:
-        with self.db.conn:
-            self.db.conn.execute(
-                "UPDATE reminders SET status = ? WHERE id = ?", (status, reminder_id)
-            )
+        with self.sql.transaction():
+            self.sql.execute("UPDATE reminders SET status = ? WHERE id = ?", (status, reminder_id))
 
     def retry_reminder(
         self, reminder_id: int, due: datetime, attempts: int, since: datetime
     ) -> None:
         """Try again at `due`: its appointment could not be read now (first failed at `since`)."""
-        with self.db.conn:
-            self.db.conn.execute(
+        with self.sql.transaction():
+            self.sql.execute(
                 "UPDATE reminders SET status = 'pending', claimed_at = NULL, due_at = ?,"
                 " attempts = ?, failing_since = ? WHERE id = ?",
                 (int(due.timestamp()), attempts, int(since.timestamp()), reminder_id),
@@ -134,11 +135,15 @@ class ReminderRows:
 
     def release_claim(self, reminder_id: int) -> None:
         """A reminder that could not be checked or delivered now is tried again next tick."""
-        self.db.table("reminders").update(reminder_id, {"status": "pending", "claimed_at": None})
+        with self.sql.transaction():
+            self.sql.execute(
+                "UPDATE reminders SET status = 'pending', claimed_at = NULL WHERE id = ?",
+                (reminder_id,),
+            )
 
     def release_stale_claims(self, now: datetime, older_than: int = 120) -> int:
         """Claims left by a process that stopped mid-send go back to the queue."""
-        cursor = self.db.execute(
+        cursor = self.sql.execute(
             "UPDATE reminders SET status = 'pending', claimed_at = NULL"
             " WHERE status = 'claimed' AND claimed_at <= ?",
             [int(now.timestamp()) - older_than],

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlite_utils import Database
+from bot.storage.engine import Sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +79,16 @@ def _offer(row: tuple[object, ...]) -> WishOffer:
 class WaitlistRows:
     """The `wishes`, `wish_watch` and `wish_offers` tables."""
 
-    db: Database
+    sql: Sql
 
     # --- wishes ------------------------------------------------------------------------------
 
     def add_wish(self, wish: Wish) -> int:
-        with self.db.conn:
-            cursor = self.db.conn.execute(
+        with self.sql.transaction():
+            cursor = self.sql.execute(
                 "INSERT INTO wishes (user_id, chat_id, language, service_ids, staff_id, "
                 "first_day, last_day, created_at, ends_at, company_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     wish.user_id,
                     wish.chat_id,
@@ -102,37 +102,38 @@ class WaitlistRows:
                     wish.company_id,
                 ),
             )
-        return int(cursor.lastrowid or 0)
+            (ident,) = cursor.fetchone()
+        return int(ident)
 
     def wish(self, wish_id: int) -> Wish | None:
-        row = self.db.conn.execute(f"SELECT {_WISH} FROM wishes WHERE id = ?", (wish_id,))
+        row = self.sql.execute(f"SELECT {_WISH} FROM wishes WHERE id = ?", (wish_id,))
         found = row.fetchone()
         return _wish(found) if found else None
 
     def wishes_of(self, user_id: int) -> list[Wish]:
-        rows = self.db.conn.execute(
+        rows = self.sql.execute(
             f"SELECT {_WISH} FROM wishes WHERE user_id = ? ORDER BY first_day, id", (user_id,)
         ).fetchall()
         return [_wish(r) for r in rows]
 
     def all_wishes(self) -> list[Wish]:
         """Every wish, first in line first."""
-        rows = self.db.conn.execute(f"SELECT {_WISH} FROM wishes ORDER BY id").fetchall()
+        rows = self.sql.execute(f"SELECT {_WISH} FROM wishes ORDER BY id").fetchall()
         return [_wish(r) for r in rows]
 
     def drop_wish(self, wish_id: int) -> None:
-        with self.db.conn:
-            self.db.conn.execute("DELETE FROM wish_offers WHERE wish_id = ?", (wish_id,))
-            self.db.conn.execute("DELETE FROM wishes WHERE id = ?", (wish_id,))
+        with self.sql.transaction():
+            self.sql.execute("DELETE FROM wish_offers WHERE wish_id = ?", (wish_id,))
+            self.sql.execute("DELETE FROM wishes WHERE id = ?", (wish_id,))
 
     def drop_ended_wishes(self, now: int) -> int:
-        with self.db.conn:
-            self.db.conn.execute(
+        with self.sql.transaction():
+            self.sql.execute(
                 "DELETE FROM wish_offers WHERE wish_id IN "
                 "(SELECT id FROM wishes WHERE ends_at <= ?)",
                 (now,),
             )
-            cursor = self.db.conn.execute("DELETE FROM wishes WHERE ends_at <= ?", (now,))
+            cursor = self.sql.execute("DELETE FROM wishes WHERE ends_at <= ?", (now,))
         return cursor.rowcount
 
     # --- what the watcher knows ---------------------------------------------------------------
@@ -140,7 +141,7 @@ class WaitlistRows:
     def watched(self) -> dict[str, tuple[Free | None, int, int]]:
         """Every key watched: its free times at the last read (None: not read yet), when it
         was read and when the next read is due."""
-        rows = self.db.conn.execute("SELECT key, free, read_at, due_at FROM wish_watch")
+        rows = self.sql.execute("SELECT key, free, read_at, due_at FROM wish_watch")
         return {
             str(r[0]): (
                 [(str(s), int(n)) for s, n in json.loads(r[1])] if r[1] is not None else None,
@@ -152,16 +153,16 @@ class WaitlistRows:
 
     def watch(self, keys: Iterable[str], due_at: int) -> None:
         """Start watching keys not watched yet (their first read due at `due_at`)."""
-        with self.db.conn:
-            self.db.conn.executemany(
-                "INSERT OR IGNORE INTO wish_watch (key, free, read_at, due_at) "
-                "VALUES (?, NULL, 0, ?)",
+        with self.sql.transaction():
+            self.sql.executemany(
+                "INSERT INTO wish_watch (key, free, read_at, due_at) "
+                "VALUES (?, NULL, 0, ?) ON CONFLICT DO NOTHING",
                 [(key, due_at) for key in keys],
             )
 
     def know_free(self, key: str, free: Free, read_at: int, due_at: int) -> None:
-        with self.db.conn:
-            self.db.conn.execute(
+        with self.sql.transaction():
+            self.sql.execute(
                 "INSERT INTO wish_watch (key, free, read_at, due_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET free = excluded.free, "
                 "read_at = excluded.read_at, due_at = excluded.due_at",
@@ -170,27 +171,27 @@ class WaitlistRows:
 
     def put_off(self, key: str, due_at: int) -> None:
         """A read that failed: the day is looked at again later, what was known kept."""
-        with self.db.conn:
-            self.db.conn.execute("UPDATE wish_watch SET due_at = ? WHERE key = ?", (due_at, key))
+        with self.sql.transaction():
+            self.sql.execute("UPDATE wish_watch SET due_at = ? WHERE key = ?", (due_at, key))
 
     def look_now(self, keys: Iterable[str]) -> None:
         """A webhook said these days changed: read them first."""
-        with self.db.conn:
-            self.db.conn.executemany(
+        with self.sql.transaction():
+            self.sql.executemany(
                 "UPDATE wish_watch SET due_at = 0 WHERE key = ?", [(k,) for k in keys]
             )
 
     def unwatch(self, keys: Iterable[str]) -> None:
-        with self.db.conn:
-            self.db.conn.executemany("DELETE FROM wish_watch WHERE key = ?", [(k,) for k in keys])
+        with self.sql.transaction():
+            self.sql.executemany("DELETE FROM wish_watch WHERE key = ?", [(k,) for k in keys])
 
     # --- offers -------------------------------------------------------------------------------
 
     def add_offer(self, offer: WishOffer) -> int:
-        with self.db.conn:
-            cursor = self.db.conn.execute(
+        with self.sql.transaction():
+            cursor = self.sql.execute(
                 "INSERT INTO wish_offers (wish_id, watch_key, staff_id, slot, length, until, "
-                "state) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "state) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     offer.wish_id,
                     offer.watch_key,
@@ -201,22 +202,23 @@ class WaitlistRows:
                     offer.state,
                 ),
             )
-        return int(cursor.lastrowid or 0)
+            (ident,) = cursor.fetchone()
+        return int(ident)
 
     def offer(self, offer_id: int) -> WishOffer | None:
-        row = self.db.conn.execute(f"SELECT {_OFFER} FROM wish_offers WHERE id = ?", (offer_id,))
+        row = self.sql.execute(f"SELECT {_OFFER} FROM wish_offers WHERE id = ?", (offer_id,))
         found = row.fetchone()
         return _offer(found) if found else None
 
     def offers(self, *, state: str | None = None) -> list[WishOffer]:
         if state is None:
-            rows = self.db.conn.execute(f"SELECT {_OFFER} FROM wish_offers ORDER BY id")
+            rows = self.sql.execute(f"SELECT {_OFFER} FROM wish_offers ORDER BY id")
         else:
-            rows = self.db.conn.execute(
+            rows = self.sql.execute(
                 f"SELECT {_OFFER} FROM wish_offers WHERE state = ? ORDER BY id", (state,)
             )
         return [_offer(r) for r in rows.fetchall()]
 
     def set_offer(self, offer_id: int, state: str) -> None:
-        with self.db.conn:
-            self.db.conn.execute("UPDATE wish_offers SET state = ? WHERE id = ?", (state, offer_id))
+        with self.sql.transaction():
+            self.sql.execute("UPDATE wish_offers SET state = ? WHERE id = ?", (state, offer_id))

@@ -9,7 +9,6 @@ returns what became of it; the handler only puts that into words. Plain code: no
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +20,7 @@ from bot.altegio.models import Company, CreatedRecord, Record, Service, Staff, p
 from bot.draft import Draft
 from bot.metrics import BOOKED, REFUSED, UNCERTAIN
 from bot.services import Alerts, Services, keep
-from bot.storage import Contact, StoredBooking
+from bot.storage import Contact, StorageUnavailable, StoredBooking
 from bot.workflows import cabinet, visit_records
 from bot.workflows.evidence import CHECK_EVERY, CHECK_FOR, attempt_data
 from bot.workflows.sync import remember_booking
@@ -306,7 +305,7 @@ async def place(
     now = services.clock()
     try:
         storage.begin_attempt(flow, who.chat_id, who.user_id, data, now)
-    except sqlite3.Error as exc:
+    except StorageUnavailable as exc:
         log.error("booking %s without a note of it in flight (%s)", flow, exc)
     services.in_flight.add(flow)
     try:

@@ -14,7 +14,6 @@ details is followed by reading the event again, and fewer free seats than asked 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import date, datetime, timedelta
 
 from bot import funnel, salon_view
@@ -25,7 +24,7 @@ from bot.altegio.models.activities import Activity
 from bot.draft import Draft
 from bot.metrics import BOOKED, REFUSED, UNCERTAIN
 from bot.services import Alerts, Services, keep
-from bot.storage import Contact, StoredBooking
+from bot.storage import Contact, StorageUnavailable, StoredBooking
 from bot.workflows import cabinet
 from bot.workflows.book import Booked, Checking, CodeSent, CodeWait, NotBooked, Who
 from bot.workflows.evidence import CHECK_EVERY, CHECK_FOR, attempt_data
@@ -194,7 +193,7 @@ async def _book(
     now = services.clock()
     try:
         storage.begin_attempt(draft.flow, who.chat_id, who.user_id, data, now)
-    except sqlite3.Error as exc:
+    except StorageUnavailable as exc:
         log.error("class booking %s without a note of it in flight (%s)", draft.flow, exc)
     services.in_flight.add(draft.flow)
     flow = draft.flow

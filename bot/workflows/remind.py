@@ -12,7 +12,6 @@ with no read. Plain code: `deliver` (the handler's) puts it into words.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +23,7 @@ from bot.altegio.models import Company
 from bot.records import Change, Fresh
 from bot.reminder_times import read_retry
 from bot.services import Alerts, Services
-from bot.storage import Reminder
+from bot.storage import Reminder, StorageUnavailable
 from bot.workflows import visit_records
 from bot.workflows.sync import refresh
 
@@ -74,7 +73,7 @@ async def send_due(services: Services, alerts: Alerts, deliver: Deliver, limit: 
             return 0  # the database is still busy: reminders wait with the rest
         storage.release_stale_claims(now)
         due = storage.claim_due(now, limit)
-    except sqlite3.Error as exc:
+    except StorageUnavailable as exc:
         log.warning("reminders wait for the database: %s", exc)
         await alerts.storage_trouble(str(exc))
         return 0

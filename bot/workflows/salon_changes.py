@@ -15,7 +15,6 @@ nothing. Plain code: `tell` (the handler's) puts the news into words.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
@@ -28,7 +27,7 @@ from bot.altegio.models import Company, Record
 from bot.altegio.models.lenient import as_dict, as_str
 from bot.records import Change, Fresh
 from bot.services import Services
-from bot.storage import HookEvent, StoredBooking
+from bot.storage import HookEvent, StorageUnavailable, StoredBooking
 from bot.workflows import hook_subscription, sync, visit_records, waitlist
 from bot.workflows.hook_events import BadEvent, read_event, sender
 from bot.workflows.remind import Delivery
@@ -82,7 +81,7 @@ def accept(services: Services, raw: bytes) -> tuple[int, bool]:
         return 200, False
     try:
         new = services.storage.keep_hook_event(event, services.clock())
-    except sqlite3.Error as exc:
+    except StorageUnavailable as exc:
         log.warning("altegio webhook: not kept, the database is busy (%s)", exc)
         services.metrics.webhook("failed")
         return 503, False  # Altegio may send it again
@@ -99,7 +98,7 @@ async def process(services: Services, tell: Tell, turn: Turn, limit: int = 100) 
         try:
             storage.forget_hook_events(services.clock() - KEEP_EVENTS)
             events = storage.hook_events_waiting(limit)
-        except sqlite3.Error as exc:
+        except StorageUnavailable as exc:
             log.warning("altegio webhooks wait for the database: %s", exc)
             return 0
         told += await _retell(services, tell)
@@ -114,7 +113,7 @@ async def process(services: Services, tell: Tell, turn: Turn, limit: int = 100) 
                 # Not even the location's zone could be read: the rest waits for the tick.
                 log.warning("altegio webhooks wait: Altegio %s", type(exc).__name__)
                 break
-            except sqlite3.Error as exc:
+            except StorageUnavailable as exc:
                 log.warning("altegio webhooks wait for the database: %s", exc)
                 break
             if news is not None:

@@ -5,7 +5,6 @@ Plain code: no Telegram here."""
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from bot.altegio.models import Record
 from bot.records import Change, Fresh, ReminderPolicy
 from bot.reminder_times import plan_after_visit, plan_reminders
 from bot.services import Services
-from bot.storage import Contact, Storage, StoredBooking, phone_digits
+from bot.storage import Contact, Storage, StorageUnavailable, StoredBooking, phone_digits
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +226,7 @@ def _write_copy(write: Callable[..., None], *args: Any, **kwargs: Any) -> None:
     finds the same difference again."""
     try:
         write(*args, **kwargs)
-    except sqlite3.Error as exc:
+    except StorageUnavailable as exc:
         log.warning("the stored copy waits for the database: %s", exc)
 
 

@@ -9,7 +9,6 @@ and every outcome becomes `News` for `say` (the handler's) to put into words.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -19,7 +18,7 @@ from bot import funnel, salon_view
 from bot.altegio import errors
 from bot.altegio.models import Company, Record, parse_datetime
 from bot.services import Alerts, Services, keep
-from bot.storage import Attempt, AttemptState, Contact, StoredBooking
+from bot.storage import Attempt, AttemptState, Contact, StorageUnavailable, StoredBooking
 from bot.workflows.cancel import cancelled
 from bot.workflows.evidence import (
     CHECK_EVERY,
@@ -79,7 +78,7 @@ async def resolve(services: Services, alerts: Alerts, say: Say) -> int:
         if services.started_at is not None:
             orphaned_before = max(orphaned_before, services.started_at)
         due = storage.attempts_due(now, orphaned_before)
-    except sqlite3.Error as exc:
+    except StorageUnavailable as exc:
         log.warning("unanswered bookings wait for the database: %s", exc)
         return 0
     settled = 0
@@ -88,7 +87,7 @@ async def resolve(services: Services, alerts: Alerts, say: Say) -> int:
             continue  # its call is still on its way from this very process
         try:
             settled += await _resolve(services, alerts, say, found, now)
-        except sqlite3.Error as exc:
+        except StorageUnavailable as exc:
             log.warning("unanswered bookings wait for the database: %s", exc)
             break
     return settled

@@ -16,7 +16,6 @@ code: the handlers put offers into words and send them.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -27,7 +26,7 @@ from bot.altegio.models import Record
 from bot.altegio.models.lenient import as_dict, as_int, parse_datetime
 from bot.draft import HOLD
 from bot.services import Services
-from bot.storage import HookEvent, Wish, WishOffer
+from bot.storage import HookEvent, StorageUnavailable, Wish, WishOffer
 from bot.waitlist_rules import (
     MAX_WISHES,
     OFFER_MINUTES,
@@ -168,7 +167,7 @@ def remove(services: Services, user_id: int, wish_id: int) -> bool:
 def has_wishes(services: Services, user_id: int) -> bool:
     try:
         return bool(services.storage.wishes_of(user_id))
-    except sqlite3.Error:
+    except StorageUnavailable:
         return False
 
 
@@ -325,5 +324,5 @@ async def note_event(services: Services, event: HookEvent) -> None:
             if any(day == d and staff_id in (0, s) for s, d in places):
                 due.append(key)
         storage.look_now(due)
-    except (errors.AltegioError, sqlite3.Error) as exc:
+    except (errors.AltegioError, StorageUnavailable) as exc:
         log.info("waiting list: an event not looked at (%s)", type(exc).__name__)
