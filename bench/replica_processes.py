@@ -111,7 +111,8 @@ def start_replicas(
     replicas = []
     for index in range(count):
         port = free_port()
-        own = {**env, "WEBHOOK_LISTEN": f"127.0.0.1:{port}"}
+        # BOT_REPLICAS: each keeps to its share of the Altegio limit while PostgreSQL is away.
+        own = {**env, "WEBHOOK_LISTEN": f"127.0.0.1:{port}", "BOT_REPLICAS": str(count)}
         if database_url:
             own["DATABASE_URL"] = database_url
         log = folder / f"replica-{index}.log"
@@ -131,8 +132,9 @@ def replica_env(telegram: str, sandbox: str, tenants: Path) -> dict[str, str]:
     """What every replica is given: the stand-ins' addresses, the shared partner token and
     the tenants file (nothing of this process's own bot settings)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ALTEGIO_"))}
-    for name in ("BOT_DB_PATH", "DATABASE_URL", "DATABASE_SCHEMA", "WEBHOOK_URL", "BOT_DATA_DIR"):
+    for name in ("BOT_DB_PATH", "DATABASE_URL", "DATABASE_SCHEMA", "BOT_DATA_DIR"):
         env.pop(name, None)
+    env = {k: v for k, v in env.items() if not k.startswith("WEBHOOK_")}
     env.update(
         {
             "BOT_TENANTS_FILE": str(tenants),
