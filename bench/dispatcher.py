@@ -1,8 +1,9 @@
 """The load balancer in front of the bot's replicas, for the replica simulation: each Telegram
-webhook POST goes to the next live replica in turn; a replica that cannot be reached is taken
-out and the update goes to the next (as a load balancer, and Telegram's redelivery, would); a
-replica that answers 5xx is passed over for that update only. Every delivery is recorded: which
-replica took which chat's update, and when."""
+webhook POST goes to the next live replica in turn. A replica that refuses the connection is
+taken out for a while (`COOL_DOWN`, as a load balancer's health check would) and the update goes
+to the next; one that does not answer in time or answers 5xx is passed over for that update only
+(the update goes to the next, as Telegram's redelivery would, though the first may have taken
+it). Every delivery is recorded: which replica took which chat's update, and when."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from bot.web import Listener
 # httpx.HTTPError when the replica cannot be reached or does not answer in time.
 Post = Callable[[str, bytes, Mapping[str, str]], Awaitable[int]]
 FORWARDED = ("Content-Type", "X-Telegram-Bot-Api-Secret-Token")
+COOL_DOWN = 10.0  # seconds a replica refusing connections is left out
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,7 @@ class RoundRobin:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.replicas = list(replicas)
-        self.out: set[int] = set()
+        self.out: dict[int, float] = {}  # replica: left out until then
         self.deliveries: list[Delivery] = []
         self.failures: list[tuple[int, float, str]] = []  # replica, when, what
         self._post = post
@@ -81,12 +83,13 @@ class RoundRobin:
         last = 502
         for _ in range(len(self.replicas)):
             index = self._turn()
-            if index in self.out:
+            if self.out.get(index, 0.0) > self._clock():
                 continue
             try:
                 status = await self._post(self.replicas[index] + path, body, headers)
             except (OSError, httpx.HTTPError) as exc:
-                self.out.add(index)
+                if isinstance(exc, (OSError, httpx.ConnectError)):
+                    self.out[index] = self._clock() + COOL_DOWN
                 self.failures.append((index, self._clock(), type(exc).__name__))
                 continue
             if status >= 500:

@@ -64,12 +64,25 @@ async def test_a_replica_that_cannot_be_reached_is_taken_out_and_the_next_takes_
     None
 ):
     replicas = Replicas({"a": 200, "b": httpx.ConnectError("refused"), "c": 200})
-    balancer = RoundRobin(["http://a", "http://b", "http://c"], replicas.post)
+    now = [100.0]
+    balancer = RoundRobin(["http://a", "http://b", "http://c"], replicas.post, lambda: now[0])
     taken = [await balancer.forward("/tg/x", update(chat), {}) for chat in range(5)]
     assert [replica for _, replica in taken] == [0, 2, 0, 2, 0]
     assert replicas.posted == ["a", "b", "c", "a", "c", "a"]  # b tried once, then left out
-    assert balancer.out == {1}
+    assert balancer.out == {1: 110.0}
     assert [(index, what) for index, _, what in balancer.failures] == [(1, "ConnectError")]
+    now[0] = 110.0  # a while later it is tried again
+    assert await balancer.forward("/tg/x", update(9), {}) == (200, 2)
+    assert replicas.posted[-2:] == ["b", "c"]
+
+
+async def test_a_replica_too_slow_to_answer_is_passed_over_for_that_update_only() -> None:
+    replicas = Replicas({"a": httpx.ReadTimeout("slow"), "b": 200})
+    balancer = RoundRobin(["http://a", "http://b"], replicas.post)
+    assert await balancer.forward("/tg/x", update(1), {}) == (200, 1)
+    assert balancer.out == {}
+    assert await balancer.forward("/tg/x", update(2), {}) == (200, 1)
+    assert replicas.posted == ["a", "b", "a", "b"]
 
 
 async def test_a_5xx_passes_the_update_on_without_taking_the_replica_out() -> None:
@@ -77,16 +90,16 @@ async def test_a_5xx_passes_the_update_on_without_taking_the_replica_out() -> No
     balancer = RoundRobin(["http://a", "http://b"], replicas.post)
     assert await balancer.forward("/tg/x", update(1), {}) == (200, 1)
     assert await balancer.forward("/tg/x", update(2), {}) == (200, 1)
-    assert balancer.out == set()
+    assert balancer.out == {}
     assert replicas.posted == ["a", "b", "a", "b"]
 
 
 async def test_no_replica_left_is_a_502_and_a_refusal_is_passed_back() -> None:
-    gone = Replicas({"a": OSError("reset"), "b": httpx.ReadTimeout("slow")})
-    balancer = RoundRobin(["http://a", "http://b"], gone.post)
+    gone = Replicas({"a": OSError("reset"), "b": httpx.ConnectError("refused")})
+    balancer = RoundRobin(["http://a", "http://b"], gone.post, clock=lambda: 0.0)
     assert await balancer.forward("/tg/x", update(1), {}) == (502, None)
     assert await balancer.forward("/tg/x", update(1), {}) == (502, None)
-    assert gone.posted == ["a", "b"]
+    assert gone.posted == ["a", "b"]  # both left out for a while
     refusing = RoundRobin(["http://a"], Replicas({"a": 403}).post)
     assert await refusing.forward("/tg/x", update(1), {}) == (403, 0)
     assert refusing.deliveries == []
