@@ -13,14 +13,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
-from aiohttp import web
-
-from bot.web import Listener
 
 # Posts `body` to `url` with `headers`; Telegram's answer status. Raises OSError or
 # httpx.HTTPError when the replica cannot be reached or does not answer in time.
 Post = Callable[[str, bytes, Mapping[str, str]], Awaitable[int]]
-FORWARDED = ("Content-Type", "X-Telegram-Bot-Api-Secret-Token")
 COOL_DOWN = 10.0  # seconds a replica refusing connections is left out
 
 
@@ -108,18 +104,3 @@ def httpx_post(client: httpx.AsyncClient) -> Post:
         return answer.status_code
 
     return post
-
-
-class DispatchFront(Listener):
-    """The dispatcher over HTTP: every POST is forwarded by `balancer`."""
-
-    def __init__(self, balancer: RoundRobin) -> None:
-        super().__init__()
-        self.balancer = balancer
-        self.app.router.add_post("/{path:.*}", self._handle)
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        headers = {name: request.headers[name] for name in FORWARDED if name in request.headers}
-        status, _ = await self.balancer.forward(request.path, body, headers)
-        return web.json_response({"ok": status < 300}, status=status)

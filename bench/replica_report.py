@@ -80,14 +80,15 @@ def continued_after_kill(
     killed_at: float,
 ) -> dict[str, int]:
     """Conversations under way when replica `killed` died that had had an update on it: how
-    many, how many took further updates on another replica, and how many of those booked."""
+    many, how many sent further updates that another replica took, and how many of those went
+    on to a booking (the conversation carried on, not begun again)."""
     on_killed = {d.chat_id for d in deliveries if d.replica == killed and d.at <= killed_at}
     elsewhere_after = {d.chat_id for d in deliveries if d.replica != killed and d.at > killed_at}
     affected = [c for c in conversations if c.chat_id in on_killed and c.finished_at > killed_at]
     moved = [c for c in affected if c.chat_id in elsewhere_after]
     return {
         "under_way_with_an_update_on_the_killed_replica": len(affected),
-        "continued_on_another_replica": len(moved),
+        "further_updates_on_another_replica": len(moved),
         "continued_and_booked": sum(c.booked for c in moved),
     }
 
@@ -173,9 +174,9 @@ def table(runs: dict[str, Any]) -> str:
             kill = run["killed_replica"]
             lines.append(
                 "  killed replica: conversations under way with an update on it "
-                f"{kill['under_way_with_an_update_on_the_killed_replica']}, continued on "
-                f"another {kill['continued_on_another_replica']} (booked "
-                f"{kill['continued_and_booked']})"
+                f"{kill['under_way_with_an_update_on_the_killed_replica']}; further "
+                f"updates taken by another {kill['further_updates_on_another_replica']}, of "
+                f"which went on to a booking {kill['continued_and_booked']}"
             )
         lines.append(
             f"  reminders: bookings with one due {rem['bookings_with_a_reminder_due']}, "

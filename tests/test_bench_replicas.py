@@ -171,7 +171,7 @@ def test_conversations_under_way_on_the_killed_replica_and_how_they_went_on() ->
     ]
     assert continued_after_kill(deliveries, conversations, killed=1, killed_at=20.0) == {
         "under_way_with_an_update_on_the_killed_replica": 3,
-        "continued_on_another_replica": 2,
+        "further_updates_on_another_replica": 2,
         "continued_and_booked": 1,
     }
 
