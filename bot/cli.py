@@ -265,11 +265,15 @@ def copy_to_postgres(settings: Settings) -> int:
     counts = copy(settings.db_path, settings.database_url, settings.database_schema)
     print(
         f"Copied {settings.db_path} into PostgreSQL schema {settings.database_schema}: "
-        f"{sum(counts.values()):,} rows ({counts.get('bookings', 0):,} bookings, "
-        f"{counts.get('clients', 0):,} clients). Start the bot with DATABASE_URL set; keep the "
-        "file as a backup until it runs."
+        f"{_count(sum(counts.values()), 'row')} ({_count(counts.get('bookings', 0), 'booking')}, "
+        f"{_count(counts.get('clients', 0), 'client')}). Start the bot with DATABASE_URL set; "
+        "keep the file as a backup until it runs."
     )
     return 0
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
 
 
 def _size(size: int) -> str:
