@@ -256,6 +256,22 @@ def backup_database(settings: Settings, target: Path, force: bool) -> int:
     return 0
 
 
+def copy_to_postgres(settings: Settings) -> int:
+    """Every row of the SQLite file into the PostgreSQL schema, with the bot stopped."""
+    from bot.storage.pg_copy import copy_to_postgres as copy
+
+    if not settings.database_url:
+        raise SettingsError("DATABASE_URL is not set: set it to the PostgreSQL to copy into")
+    counts = copy(settings.db_path, settings.database_url, settings.database_schema)
+    print(
+        f"Copied {settings.db_path} into PostgreSQL schema {settings.database_schema}: "
+        f"{sum(counts.values()):,} rows ({counts.get('bookings', 0):,} bookings, "
+        f"{counts.get('clients', 0):,} clients). Start the bot with DATABASE_URL set; keep the "
+        "file as a backup until it runs."
+    )
+    return 0
+
+
 def _size(size: int) -> str:
     for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
         if size >= scale:
@@ -334,7 +350,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "links", help="print the link that opens each bookable service and team member"
     )
     link_parser.add_argument("--qr", type=Path, metavar="DIR", help="write a QR code PNG of each")
-    for one_bot in (chat_parser, admin_parser, copy, link_parser):
+    move = commands.add_parser(
+        "copy-to-postgres", help="copy the SQLite database (BOT_DB_PATH) into DATABASE_URL"
+    )
+    for one_bot in (chat_parser, admin_parser, copy, link_parser, move):
         one_bot.add_argument(
             "--tenant", metavar="NAME", help="the bot of BOT_TENANTS_FILE to work on"
         )
@@ -365,6 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(settings)
         if args.command == "admin-code":
             return admin_code(settings)
+        if args.command == "copy-to-postgres":
+            return copy_to_postgres(settings)
         if args.command == "chat":
             return asyncio.run(chat(settings, args.language))
         if args.command == "backup":

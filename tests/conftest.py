@@ -151,9 +151,19 @@ class Bot:
 
 
 ENGINES = ("sqlite", "postgres")
-# A module runs each of its bots' tests against both engines with
-# `pytestmark = both_engines`.
-both_engines = pytest.mark.parametrize("engine", ENGINES, indirect=True)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module with `BOTH_ENGINES = True` runs each of its tests that starts a bot twice: its
+    bots on a SQLite file, then on PostgreSQL."""
+    chosen = any(m.args and m.args[0] == "engine" for m in metafunc.definition.iter_markers())
+    wanted = getattr(metafunc.module, "BOTH_ENGINES", False)
+    if wanted and not chosen and "engine" in metafunc.fixturenames:
+        metafunc.parametrize("engine", ENGINES, indirect=True)
+
+
+# A test of what only a SQLite file has (its lock, its backup): on SQLite whatever TEST_ENGINE.
+sqlite_only = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 
 
 @pytest.fixture

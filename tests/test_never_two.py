@@ -15,7 +15,7 @@ from bot.limits import CodeGuard
 from conversations.reminders import send_due
 from standins.altegio.seed import SANDBOX_SMS_COMPANY_ID
 from standins.telegram.users import StubUser
-from tests.conftest import Bot, FakeClock
+from tests.conftest import Bot, FakeClock, sqlite_only
 from tests.test_real_answers import PHONE, book, live, to_summary
 
 ADMIN = 777
@@ -29,6 +29,7 @@ def with_admin(bot: Bot) -> StubUser:
     return admin
 
 
+@sqlite_only
 async def test_a_database_held_by_another_program_never_undoes_a_booking(
     bot: Bot, clock: FakeClock
 ) -> None:

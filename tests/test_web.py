@@ -17,7 +17,7 @@ from telegram import Update
 from bot.settings import Settings, SettingsError
 from bot.web import SECRET_HEADER, WebServer, stop_gracefully
 from standins.telegram.users import StubUser
-from tests.conftest import Bot, FakeClock
+from tests.conftest import Bot, FakeClock, sqlite_only
 from tests.test_real_answers import PHONE, book
 
 SECRET = "s3cret_-token"
@@ -107,6 +107,7 @@ async def test_a_long_tick_under_way_is_alive_and_a_stopped_poll_is_not(
     assert not healthy and body["reasons"] == ["updates: polling stopped"]
 
 
+@sqlite_only
 async def test_healthz_is_ok_then_503_when_the_database_cannot_be_written(
     bot: Bot, served: tuple[WebServer, httpx.AsyncClient]
 ) -> None:
