@@ -5,7 +5,9 @@ the in-memory one, as before; without PostgreSQL, each guard falls back as it sa
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -170,6 +172,54 @@ async def test_each_guard_is_the_in_memory_one_on_sqlite(make_bot: Callable[...,
     assert type(used.codes) is CodeGuard
     assert type(used.holds) is Holds
     assert type(used.altegio.breaker) is Breaker
+
+
+def test_checks_at_the_same_moment_on_many_connections_are_atomic(pg_dsn: str) -> None:
+    """Eight processes' connections asking at once: one burst in all, one code in all."""
+    stores = [Storage.open_url(pg_dsn, SCHEMA) for _ in range(8)]
+    now = 1_790_000_000.0
+    start = threading.Barrier(len(stores))
+
+    def flood(store: Storage) -> list[int]:
+        start.wait()
+        return [store.take_token(7, now, 20.0, 2.0) for _ in range(5)]
+
+    def code(store: Storage) -> float:
+        start.wait()
+        return SharedGuards(store, lambda: now).codes.allow(PHONE, 1)
+
+    try:
+        with ThreadPoolExecutor(len(stores)) as pool:
+            taken = [outcome for some in pool.map(flood, stores) for outcome in some]
+            waits = list(pool.map(code, stores))
+    finally:
+        for store in stores:
+            store.close()
+    assert (taken.count(0), taken.count(1), taken.count(2)) == (20, 1, 19)
+    assert sorted(waits) == [0.0] + [pytest.approx(60.0)] * 7
+
+
+async def test_rows_that_guard_nothing_are_deleted(
+    make_bot: Callable[..., Any], pg_dsn: str, clock: FakeClock
+) -> None:
+    a, b = await replicas(make_bot, pg_dsn)
+    used = services(a)
+    used.holds.keep("f1", 2001, "2026-03-02T15:00:00+01:00", clock.now())
+    used.flood.allow(7)
+    used.codes.allow(PHONE, 1)
+
+    def rows() -> list[int]:
+        sql = services(b).storage.sql
+        tables = ("guard_holds", "guard_floods", "guard_codes")
+        return [sql.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables]
+
+    assert rows() == [1, 1, 2]
+    clock.advance(minutes=5)  # the hold lapsed, the bucket is full again
+    used.flood.allow(8)
+    assert rows() == [0, 1, 2]  # only client 8's bucket is new
+    clock.advance(hours=1)
+    used.flood.allow(9)
+    assert rows() == [0, 1, 0]
 
 
 def test_without_postgresql_each_guard_falls_back(clock: FakeClock) -> None:
