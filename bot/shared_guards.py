@@ -63,12 +63,12 @@ class Reach:
             answer = query()
         except StorageUnavailable as exc:
             if self._down_until is None:
-                log.warning("the shared guards cannot reach PostgreSQL: each on its own (%s)", exc)
+                log.warning("the shared guards' PostgreSQL failed: each replica alone (%s)", exc)
             self._down_until = now + RETRY
             raise
         if self._down_until is not None:
             self._down_until = None
-            log.warning("the shared guards reach PostgreSQL again")
+            log.warning("the shared guards are kept in PostgreSQL again")
         if now >= self._tidy_at:
             self._tidy_at = now + TIDY
             with contextlib.suppress(StorageUnavailable):  # tried again at the next tidy
