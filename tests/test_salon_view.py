@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from bot import salon_view
-from bot.cli import admin_code
+from bot.database_commands import admin_code
 from bot.settings import Settings
 from conversations.admin_chats import send_digests
 from standins.telegram.users import StubUser
