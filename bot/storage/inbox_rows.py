@@ -67,11 +67,13 @@ class InboxRows:
 
     def mark_hook(self, record_id: int, changed_at: int) -> None:
         """The record's change at `changed_at` was followed (an older mark never wins)."""
+        # The greater of two: SQLite's MAX(a, b), PostgreSQL's GREATEST.
+        greater = "MAX" if self.sql.dialect == "sqlite" else "GREATEST"
         with self.sql.transaction():
             self.sql.execute(
                 "INSERT INTO hook_marks (record_id, changed_at) VALUES (?, ?)"
                 " ON CONFLICT (record_id) DO UPDATE SET"
-                " changed_at = MAX(changed_at, excluded.changed_at)",
+                f" changed_at = {greater}(hook_marks.changed_at, excluded.changed_at)",
                 (record_id, changed_at),
             )
 

@@ -80,4 +80,15 @@ _BASELINE = (
 )
 
 # (name, statements), in order.
-MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (("m013_chains", _BASELINE),)
+MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("m013_chains", _BASELINE),
+    # PostgreSQL's own (`bot/leases.py`): which replica claimed a reminder, and when each
+    # replica started (a booking call begun before every live one started is an orphan).
+    (
+        "pg002_background_claims",
+        (
+            "ALTER TABLE reminders ADD COLUMN claimed_by bigint",
+            "CREATE TABLE replicas (id bigint PRIMARY KEY, started_at bigint NOT NULL)",
+        ),
+    ),
+)
