@@ -67,13 +67,12 @@ class InboxRows:
 
     def mark_hook(self, record_id: int, changed_at: int) -> None:
         """The record's change at `changed_at` was followed (an older mark never wins)."""
-        # The greater of two: SQLite's MAX(a, b), PostgreSQL's GREATEST.
-        greater = "MAX" if self.sql.dialect == "sqlite" else "GREATEST"
         with self.sql.transaction():
             self.sql.execute(
                 "INSERT INTO hook_marks (record_id, changed_at) VALUES (?, ?)"
                 " ON CONFLICT (record_id) DO UPDATE SET"
-                f" changed_at = {greater}(hook_marks.changed_at, excluded.changed_at)",
+                " changed_at = CASE WHEN excluded.changed_at > hook_marks.changed_at"
+                " THEN excluded.changed_at ELSE hook_marks.changed_at END",
                 (record_id, changed_at),
             )
 
