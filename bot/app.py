@@ -131,6 +131,7 @@ def build_services(
 
         if isinstance(storage.sql, PgSql):
             replica = Replica(storage.sql.url, storage.sql.schema, started_at=clock())
+            replica.alive()  # known to the others as alive from now on
     return Services(
         replica=replica,
         metrics=metrics,

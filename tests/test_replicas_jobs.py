@@ -19,10 +19,12 @@ import pytest
 
 from bot.storage import Storage, StoredBooking
 from conversations import reminders, salon_news
+from conversations.late_answers import resolve_attempts
 from conversations.reminders import send_due
 from standins.altegio.seed import SANDBOX_COMPANY_ID
 from tests.conftest import BERLIN, Bot
 from tests.test_appointments import FRIDAY_10, book
+from tests.test_real_answers import live, to_summary
 from tests.test_salon_changes import HOOKS_ENV, MOVED, Yielding, booked, follow, hooked, said
 from tests.test_salon_view import with_admin
 
@@ -214,17 +216,19 @@ async def test_a_replica_that_dies_after_claiming_leaves_its_reminders_to_the_ot
 
 
 class Gate(httpx.AsyncBaseTransport):
-    """The sandbox, where reading the records can be held up (Altegio slow for this replica)."""
+    """The sandbox, held up while shut (Altegio slow for this replica)."""
 
     def __init__(self) -> None:
         self.bot: Bot | None = None
         self.shut = False
         self.open = asyncio.Event()
+        self.held = 0  # requests held up
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         assert self.bot is not None
         await request.aread()
-        if self.shut and "/record" in request.url.path:
+        if self.shut:
+            self.held += 1
             await self.open.wait()
         return self.bot.sandbox.handle(request)
 
@@ -243,6 +247,7 @@ async def test_a_live_replicas_slow_send_is_not_sent_again_by_another(
         slow = asyncio.create_task(send_due(first.app))
         for _ in range(20):
             await asyncio.sleep(0)  # the first has claimed it and waits for Altegio
+        assert gate.held == 1
         for _ in range(10):
             first.clock.advance(minutes=1)
             assert await send_due(second.app) == 0
@@ -328,3 +333,84 @@ async def test_the_weekly_digest_goes_once_from_replicas_and_after_the_leader_di
     for _ in range(3):
         await tick(survivor)
     assert len([t for t in admin.bot_texts if t.startswith("📊")]) == 2
+
+
+async def test_a_replica_cut_off_while_sending_leaves_the_reminder_to_the_one_that_took_it(
+    make_bot: Callable[..., Any], tmp_path: Path
+) -> None:
+    gate = Gate()
+    first: Bot = await make_bot(transport=gate)
+    gate.bot = first
+    second = await replica_of(first, tmp_path)
+    try:
+        chats = plant(first, 1)
+        assert first.app is not None and second.app is not None
+        assert first.services is not None and first.services.replica is not None
+        gate.shut = True
+        slow = asyncio.create_task(send_due(first.app))
+        for _ in range(20):
+            await asyncio.sleep(0)  # claimed; waiting for Altegio
+        assert gate.held == 1
+        # The first's own connection drops (the network, not the process): it looks dead.
+        replica = first.services.replica
+        replica.close()
+        with psycopg.connect(first.database_url, autocommit=True) as conn:
+            for _ in range(500):
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND classid = %s AND objid = %s AND objsubid = 2",
+                    (replica.alive_space, replica.id),
+                ).fetchone()
+                if row is not None and row[0] == 0:
+                    break
+                await asyncio.sleep(0.01)  # PostgreSQL's backend ending
+        assert await send_due(second.app) == 1
+        gate.open.set()
+        assert await slow == 0  # no longer its claim: not told again
+        assert reminded(first, chats[0]) == 1
+    finally:
+        await second.stop()
+
+
+class Held(httpx.AsyncBaseTransport):
+    """The sandbox, where a booking call waits until let through (a slow Altegio)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self.open = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        if request.method == "POST" and "/book_record/" in request.url.path:
+            await self.open.wait()
+        return self.bot.sandbox.handle(request)
+
+
+async def test_a_booking_call_in_flight_at_one_replica_is_no_orphan_to_one_started_later(
+    make_bot: Callable[..., Any], tmp_path: Path
+) -> None:
+    first: Bot = await make_bot()
+    wire = Held(first)
+    first.transport = wire
+    await first.restart()
+    user = first.user()
+    await to_summary(user)
+    confirming = asyncio.create_task(user.tap("✅ Confirm"))
+    for _ in range(50):
+        await asyncio.sleep(0)  # the call is on its way
+    # Another replica starts while the call is in flight, and looks at unanswered calls.
+    first.clock.advance(seconds=20)
+    second = await replica_of(first, tmp_path)
+    try:
+        assert second.app is not None
+        first.clock.advance(seconds=20)
+        assert await resolve_attempts(second.app) == 0
+        assert not any("restarted" in t for t in user.bot_texts)
+        wire.open.set()
+        await confirming
+        assert "You are booked" in user.last.text
+        assert len(live(first)) == 1
+        await second.settle()
+        assert not any("restarted" in t for t in user.bot_texts)
+    finally:
+        await second.stop()

@@ -79,6 +79,9 @@ _BASELINE = (
     "CREATE INDEX wish_offers_state_until ON wish_offers (state, until)",
 )
 
+# Columns only PostgreSQL has (its own migrations'), beside SQLite's: what only replicas need.
+PG_ONLY_COLUMNS: dict[str, frozenset[str]] = {"reminders": frozenset({"claimed_by"})}
+
 # (name, statements), in order.
 MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("m013_chains", _BASELINE),
