@@ -130,7 +130,17 @@ def build_services(
     metrics.watch(
         queue=lambda: altegio.limiter.waiting, breaker_open=lambda: altegio.breaker.is_open
     )
+    replica = None
+    if storage.sql.dialect == "postgres":
+        # Replicas of the bot share its background work, each piece done once.
+        from bot.leases import Replica  # noqa: PLC0415 (psycopg only with DATABASE_URL)
+        from bot.storage.pg_engine import PgSql  # noqa: PLC0415
+
+        if isinstance(storage.sql, PgSql):
+            replica = Replica(storage.sql.url, storage.sql.schema, started_at=clock())
+            replica.alive()  # known to the others as alive from now on
     return Services(
+        replica=replica,
         metrics=metrics,
         settings=settings,
         altegio=altegio,
@@ -332,3 +342,5 @@ async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any])
     await (services.locations.aclose() if services.locations else services.altegio.aclose())
     if isinstance(services.altegio.limiter, SharedLimiter):
         await services.altegio.limiter.aclose()
+    if services.replica is not None:
+        services.replica.close()

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.altegio.client import AltegioClient
 from bot.altegio.models.company import Company
@@ -23,6 +23,9 @@ from bot.records import ReminderPolicy
 from bot.settings import Settings
 from bot.storage import PendingWrites, Storage
 from bot.waitlist_rules import WatchState
+
+if TYPE_CHECKING:
+    from bot.leases import Replica  # psycopg only with DATABASE_URL
 
 
 @dataclass(slots=True)
@@ -149,6 +152,9 @@ class Services:
     # The Altegio client of another location (of the same partner, behind the same rate
     # limit), for what is kept of it: None when the bot knows only its own.
     locations: Locations | None = None
+    # This process among the replicas of a bot on PostgreSQL (`bot/leases.py`): who claimed a
+    # reminder, who leads the periodic work. None for a bot of one process (SQLite).
+    replica: Replica | None = None
 
     def at(self, company_id: int) -> Services:
         """These services with the Altegio client of `company_id` (an appointment's own

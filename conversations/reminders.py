@@ -11,6 +11,7 @@ import logging
 
 from telegram import InlineKeyboardButton
 
+from bot import leases
 from bot.chain import is_chain
 from bot.context import BotApplication, Context
 from bot.i18n import Translator
@@ -36,20 +37,28 @@ log = logging.getLogger(__name__)
 async def tick(context: Context) -> None:
     """The JobQueue's entry point: the location's webhook subscription when due, unanswered
     bookings, the salon's changes webhooks brought, then reminders, then the salon's weekly
-    digest when it is due, then the waiting list's freed times."""
+    digest when it is due, then the waiting list's freed times.
+
+    Among replicas (`bot/leases.py`) every one follows the inbox when nobody else is, and
+    claims reminders of its own; the rest is done by the one that leads."""
     application = context.application
     if isinstance(application, BotApplication):
         services = application.services
         services.heartbeat.tick(services.clock())  # /healthz: the tick is alive
         try:
-            await salon_news.keep_subscribed(application)
-            # A booking found late is kept first: its own events then repeat what is known.
-            async with services.hooks.lock:
-                await resolve_attempts(application)
+            lead = leases.leads(services.replica)
+            if lead:
+                await salon_news.keep_subscribed(application)
+                # A booking found late is kept first: its own events then repeat what is known.
+                async with services.hooks.lock:
+                    with leases.held(services.replica, leases.INBOX) as ours:
+                        if ours:
+                            await resolve_attempts(application)
             await salon_news.process(application)
             await send_due(application)
-            await send_digests(application)
-            await waiting_list.tick(application)  # after the webhooks: a freed time at once
+            if lead:
+                await send_digests(application)
+                await waiting_list.tick(application)  # after the webhooks: a freed time at once
         finally:
             services.heartbeat.tick_done(services.clock())
 

@@ -123,6 +123,8 @@ class Bot:
         else:
             await self.app.stop()
             await self.services.altegio.aclose()
+        if self.services.replica is not None:
+            self.services.replica.close()  # a crash: its connection gone with the process
         self.services.storage.close()
         self.app = None
 

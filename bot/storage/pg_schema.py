@@ -96,8 +96,20 @@ _SHARED_GUARDS = (
         open_until double precision NOT NULL)""",
 )
 
+# Columns only PostgreSQL has (its own migrations'), beside SQLite's: what only replicas need.
+PG_ONLY_COLUMNS: dict[str, frozenset[str]] = {"reminders": frozenset({"claimed_by"})}
+
 # (name, statements), in order.
 MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("m013_chains", _BASELINE),
     ("pg001_shared_guards", _SHARED_GUARDS),
+    # PostgreSQL's own (`bot/leases.py`): which replica claimed a reminder, and when each
+    # replica started (a booking call begun before every live one started is an orphan).
+    (
+        "pg002_background_claims",
+        (
+            "ALTER TABLE reminders ADD COLUMN claimed_by bigint",
+            "CREATE TABLE replicas (id bigint PRIMARY KEY, started_at bigint NOT NULL)",
+        ),
+    ),
 )

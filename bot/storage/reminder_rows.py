@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.storage.engine import Sql
 
@@ -21,6 +22,22 @@ class Reminder:
     due_at: datetime
     attempts: int = 0
     failing_since: datetime | None = None
+
+
+def _reminders(rows: list[Any]) -> list[Reminder]:
+    return [
+        Reminder(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            datetime.fromtimestamp(r[5], tz=UTC),
+            r[6],
+            None if r[7] is None else datetime.fromtimestamp(r[7], tz=UTC),
+        )
+        for r in sorted(rows, key=lambda r: r[5])
+    ]
 
 
 class ReminderRows:
@@ -92,9 +109,24 @@ class ReminderRows:
     def drop_reminders(self, record_id: int) -> None:
         self.sql.execute(_DROP_PENDING, [record_id])
 
-    def claim_due(self, now: datetime, limit: int = 100) -> list[Reminder]:
-        """Atomically take the reminders that are due: a claimed reminder is nobody else's."""
+    def claim_due(self, now: datetime, limit: int = 100, by: int | None = None) -> list[Reminder]:
+        """Atomically take the reminders that are due: a claimed reminder is nobody else's.
+        `by`: the replica claiming (PostgreSQL), whose claims stay its own while it lives."""
         stamp = int(now.timestamp())
+        if self.sql.dialect == "postgres":
+            # Replicas claim at once: each skips the rows another is claiming, and the outer
+            # WHERE sees a row as it is once that other has committed.
+            with self.sql.transaction():
+                rows = self.sql.execute(
+                    "UPDATE reminders SET status = 'claimed', claimed_at = ?, claimed_by = ?"
+                    " WHERE status = 'pending' AND id IN ("
+                    " SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ?"
+                    " ORDER BY due_at LIMIT ? FOR UPDATE SKIP LOCKED"
+                    ") RETURNING id, record_id, chat_id, kind, offset_minutes, due_at, attempts,"
+                    " failing_since",
+                    [stamp, by, stamp, limit],
+                ).fetchall()
+            return _reminders(rows)
         with self.sql.transaction():
             rows = self.sql.execute(
                 "UPDATE reminders SET status = 'claimed', claimed_at = ? WHERE id IN ("
@@ -104,19 +136,16 @@ class ReminderRows:
                 " failing_since",
                 [stamp, stamp, limit],
             ).fetchall()
-        return [
-            Reminder(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                datetime.fromtimestamp(r[5], tz=UTC),
-                r[6],
-                None if r[7] is None else datetime.fromtimestamp(r[7], tz=UTC),
-            )
-            for r in sorted(rows, key=lambda r: r[5])
-        ]
+        return _reminders(rows)
+
+    def still_claimed(self, reminder_id: int, by: int) -> bool:
+        """Whether the reminder is still claimed by replica `by` (PostgreSQL): not handed to
+        another replica as this one's lost meanwhile."""
+        row = self.sql.execute(
+            "SELECT 1 FROM reminders WHERE id = ? AND status = 'claimed' AND claimed_by = ?",
+            (reminder_id, by),
+        ).fetchone()
+        return row is not None
 
     def finish_reminder(self, reminder_id: int, status: str) -> None:
         with self.sql.transaction():
@@ -141,11 +170,35 @@ class ReminderRows:
                 (reminder_id,),
             )
 
-    def release_stale_claims(self, now: datetime, older_than: int = 120) -> int:
-        """Claims left by a process that stopped mid-send go back to the queue."""
+    def release_stale_claims(
+        self,
+        now: datetime,
+        older_than: int = 120,
+        *,
+        by: int | None = None,
+        alive_space: int | None = None,
+    ) -> int:
+        """Claims left by a process that stopped mid-send go back to the queue.
+
+        With replicas (PostgreSQL, `alive_space` given: the advisory-lock space in which each
+        live replica holds its id), a claim goes back at once when its replica is no longer
+        alive, never while it is (however slow its send), and by age only when it is the
+        asking replica's own (`by`: its tick stopped halfway) or nobody's."""
+        if alive_space is None or self.sql.dialect != "postgres":
+            cursor = self.sql.execute(
+                "UPDATE reminders SET status = 'pending', claimed_at = NULL"
+                " WHERE status = 'claimed' AND claimed_at <= ?",
+                [int(now.timestamp()) - older_than],
+            )
+            return cursor.rowcount
         cursor = self.sql.execute(
-            "UPDATE reminders SET status = 'pending', claimed_at = NULL"
-            " WHERE status = 'claimed' AND claimed_at <= ?",
-            [int(now.timestamp()) - older_than],
+            "UPDATE reminders SET status = 'pending', claimed_at = NULL, claimed_by = NULL"
+            " WHERE status = 'claimed' AND ("
+            " ((claimed_by IS NULL OR claimed_by = ?) AND claimed_at <= ?)"
+            " OR (claimed_by IS NOT NULL AND claimed_by <> ? AND claimed_by NOT IN ("
+            "  SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            "  AND objsubid = 2 AND classid::bigint = ? AND database = ("
+            "  SELECT oid FROM pg_database WHERE datname = current_database()))))",
+            [by, int(now.timestamp()) - older_than, by, alive_space],
         )
         return cursor.rowcount

@@ -1,7 +1,8 @@
 """Reminders that are due: claimed, re-read from Altegio, and handed over to be told.
 
-Each reminder is claimed in SQLite before it is sent, so it goes out once even across restarts;
-the tick reads only what is due, through an index, however many reminders are stored. The
+Each reminder is claimed in the database before it is sent, so it goes out once even across
+restarts, and across replicas (`bot/leases.py`: a claim lasts while its replica lives); the tick
+reads only what is due, through an index, however many reminders are stored. The
 appointment is read again first: cancelled by the salon means no reminder and a note saying so,
 moved means the new time is told; one that cannot be read is read again later, backing off, and
 at last reminded with what is known. While the location's webhooks are live, the stored copy
@@ -68,11 +69,21 @@ async def send_due(services: Services, alerts: Alerts, deliver: Deliver, limit: 
     """Tell what is due now; returns how many reminders went out."""
     storage = services.storage
     now = services.clock()
+    replica = services.replica
+    by = None
+    if replica is not None:
+        # Among replicas each claim names its replica, and lasts while that one lives.
+        by = replica.alive()
+        if by is None:
+            return 0  # claims made now would look abandoned to the others
     try:
         if services.pending.retry():
             return 0  # the database is still busy: reminders wait with the rest
-        storage.release_stale_claims(now)
-        due = storage.claim_due(now, limit)
+        if replica is None:
+            storage.release_stale_claims(now)
+        else:
+            storage.release_stale_claims(now, by=by, alive_space=replica.alive_space)
+        due = storage.claim_due(now, limit, by)
     except StorageUnavailable as exc:
         log.warning("reminders wait for the database: %s", exc)
         await alerts.storage_trouble(str(exc))
@@ -97,6 +108,14 @@ async def send_due(services: Services, alerts: Alerts, deliver: Deliver, limit: 
             # Not even the location could be read (its timezone says when the visit is).
             log.warning("reminder %s waits: Altegio %s", reminder.id, type(exc).__name__)
             found = _later(services, reminder, now, None) or DROPPED
+        if (
+            by is not None
+            and not isinstance(found, str)
+            and not storage.still_claimed(reminder.id, by)
+        ):
+            # Given to another replica while this one was cut off from PostgreSQL.
+            log.info("reminder %s: another replica's now", reminder.id)
+            continue
         status = found if isinstance(found, str) else await _tell(deliver, found, reminder)
         if status is None:
             storage.release_claim(reminder.id)

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot import leases
 from bot.altegio import errors
 from bot.altegio.models import Company, Record
 from bot.altegio.models.lenient import as_dict, as_str
@@ -92,39 +93,45 @@ def accept(services: Services, raw: bytes) -> tuple[int, bool]:
 async def process(services: Services, tell: Tell, turn: Turn, limit: int = 100) -> int:
     """Follow the events waiting in the inbox, in the order received; returns how many
     clients were told. Safe to run at any time: one run at a time follows each event once."""
-    told = 0
     async with services.hooks.lock:
-        storage = services.storage
+        with leases.held(services.replica, leases.INBOX) as ours:
+            # Among replicas, the one holding the inbox follows what any of them received.
+            return await _process(services, tell, turn, limit) if ours else 0
+
+
+async def _process(services: Services, tell: Tell, turn: Turn, limit: int) -> int:
+    told = 0
+    storage = services.storage
+    try:
+        storage.forget_hook_events(services.clock() - KEEP_EVENTS)
+        events = storage.hook_events_waiting(limit)
+    except StorageUnavailable as exc:
+        log.warning("altegio webhooks wait for the database: %s", exc)
+        return 0
+    told += await _retell(services, tell)
+    for event in events:
         try:
-            storage.forget_hook_events(services.clock() - KEEP_EVENTS)
-            events = storage.hook_events_waiting(limit)
+            # Followed at the location that sent it (a chain's own), or not at all.
+            where = await hook_subscription.location(services, sender(event))
+            if where is not None:
+                await waitlist.note_event(where, event)  # a freed time read at once
+            news = await _follow(where, event, turn) if where is not None else None
+        except (errors.Unavailable, errors.RateLimited) as exc:
+            # Not even the location's zone could be read: the rest waits for the tick.
+            log.warning("altegio webhooks wait: Altegio %s", type(exc).__name__)
+            break
         except StorageUnavailable as exc:
             log.warning("altegio webhooks wait for the database: %s", exc)
-            return 0
-        told += await _retell(services, tell)
-        for event in events:
-            try:
-                # Followed at the location that sent it (a chain's own), or not at all.
-                where = await hook_subscription.location(services, sender(event))
-                if where is not None:
-                    await waitlist.note_event(where, event)  # a freed time read at once
-                news = await _follow(where, event, turn) if where is not None else None
-            except (errors.Unavailable, errors.RateLimited) as exc:
-                # Not even the location's zone could be read: the rest waits for the tick.
-                log.warning("altegio webhooks wait: Altegio %s", type(exc).__name__)
-                break
-            except StorageUnavailable as exc:
-                log.warning("altegio webhooks wait for the database: %s", exc)
-                break
-            if news is not None:
-                delivery = await tell(news)
-                if delivery is Delivery.BLOCKED:
-                    log.info("chat %s blocked the bot; the salon's change not told", news.chat_id)
-                elif delivery is Delivery.FAILED:
-                    log.warning("the salon's change not told to chat %s yet", news.chat_id)
-                    _again(services, news, tries=0)
-                told += delivery is Delivery.DELIVERED
-            storage.finish_hook_event(event.key)
+            break
+        if news is not None:
+            delivery = await tell(news)
+            if delivery is Delivery.BLOCKED:
+                log.info("chat %s blocked the bot; the salon's change not told", news.chat_id)
+            elif delivery is Delivery.FAILED:
+                log.warning("the salon's change not told to chat %s yet", news.chat_id)
+                _again(services, news, tries=0)
+            told += delivery is Delivery.DELIVERED
+        storage.finish_hook_event(event.key)
     return told
 
 

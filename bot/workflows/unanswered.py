@@ -75,8 +75,11 @@ async def resolve(services: Services, alerts: Alerts, say: Say) -> int:
         # A call still "sending" is an orphan when it began before this process did (the
         # bot was stopped or killed meanwhile), or long enough ago to have ended anyway.
         orphaned_before = now - ORPHANED_AFTER
-        if services.started_at is not None:
-            orphaned_before = max(orphaned_before, services.started_at)
+        # Among replicas, a call is an orphan once begun before every live one started.
+        replica = services.replica
+        started = services.started_at if replica is None else replica.oldest_start()
+        if started is not None:
+            orphaned_before = max(orphaned_before, started)
         due = storage.attempts_due(now, orphaned_before)
     except StorageUnavailable as exc:
         log.warning("unanswered bookings wait for the database: %s", exc)
