@@ -369,6 +369,10 @@ async def bookings(  # noqa: PLR0917 - a run's settings, all named at the call
             1 for e in log if e[1] == "POST book_record" and 400 <= e[2] < 500 and e[2] != 429
         ),
         "took_earliest": sum(u.took_earliest for u in users),
+        # Free times served from a copy shared while clients queued for the rate limit, and
+        # booking attempts refused as taken whose time a client was shown from one.
+        "shared_times_used": services.altegio.shared_times.used,
+        "stale_shared_refusals": services.altegio.shared_times.stale_refusals,
         "peak_requests_1s": peaks(arrivals, 1.0),
         "peak_requests_60s": peaks(arrivals, 60.0),
         "http_429": sum(1 for entry in log if entry[2] == 429),
@@ -669,6 +673,8 @@ def table(results: dict[str, Any]) -> str:
         lines.append(
             f"        booking attempts refused: {run['bookings_refused']}"
             + (f"; took an earliest time: {run['took_earliest']}" if run.get("earliest") else "")
+            + f"; shared free times used {run.get('shared_times_used', 0)}, refusals of a "
+            f"shared time {run.get('stale_shared_refusals', 0)}"
         )
     if "cost" not in results:
         return "\n".join(lines)

@@ -121,6 +121,7 @@ def build_services(
             **{**client_options, **shared},  # type: ignore[arg-type]
         )
         client.on_request = metrics.altegio_request
+        client.shared_times.on_event = metrics.shared_copy
         return client
 
     altegio = client_at(company_id)

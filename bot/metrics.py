@@ -67,6 +67,18 @@ class Metrics:
             ["source"],
             registry=r,
         )
+        self.shared_times = Counter(
+            "bot_altegio_shared_times",
+            "Free times served from a copy shared with other clients while clients queued for "
+            "the rate limit, each a request saved.",
+            registry=r,
+        )
+        self.stale_shared_refusals = Counter(
+            "bot_altegio_stale_shared_refusals",
+            "Bookings Altegio refused as taken whose time the client was shown from a shared "
+            "copy of the free times (an upper bound of the refusals sharing caused).",
+            registry=r,
+        )
         self.breaker_open = Gauge(
             "bot_altegio_breaker_open",
             "1 while calls to Altegio are paused (the breaker).",
@@ -80,6 +92,11 @@ class Metrics:
 
     def altegio_request(self, endpoint: str, outcome: str) -> None:
         self.altegio_requests.labels(endpoint=endpoint, outcome=outcome).inc()
+
+    def shared_copy(self, event: str) -> None:
+        """A shared copy of free times used (`used`), or a booking refused whose time came from
+        one (`stale`): see `bot/altegio/shared_times.py`."""
+        (self.stale_shared_refusals if event == "stale" else self.shared_times).inc()
 
     def booking(self, outcome: str) -> None:
         self.bookings.labels(outcome=outcome).inc()

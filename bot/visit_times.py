@@ -3,7 +3,8 @@ members: each part's own free times, chained so that each part starts when the o
 (or a few minutes later, on the salon's grid). Plain code over the Altegio client.
 
 What it costs: one `book_dates` per part for the days (cached like any other), one `book_times`
-per part for a day's times (fresh, as for a visit of one appointment).
+per part for a day's times (fresh, as for a visit of one appointment; shared with other clients
+while they queue for the rate limit).
 """
 
 from __future__ import annotations
@@ -85,12 +86,13 @@ async def free_times(
 ) -> list[Slot]:
     """Free times on `day` with `staff_id` (0: anyone). Whether `book_times` with staff 0
     merges everyone's times is undocumented (§10): when it answers nothing, each bookable team
-    member who performs the services is asked, and their times merged."""
-    slots = await altegio.times(staff_id, day, service_ids)
+    member who performs the services is asked, and their times merged. Read fresh, but shared
+    with the clients asking for the same while clients queue for the rate limit (a rush)."""
+    slots = await altegio.times(staff_id, day, service_ids, share=True)
     if slots or staff_id:
         return slots
     members = [m for m in await altegio.staff(service_ids) if m.bookable]
-    return merged([await altegio.times(m.id, day, service_ids) for m in members])
+    return merged([await altegio.times(m.id, day, service_ids, share=True) for m in members])
 
 
 def merged(lists: Iterable[Sequence[Slot]]) -> list[Slot]:

@@ -15,6 +15,7 @@ from bot.altegio.catalogue_calls import forget_times, took
 from bot.altegio.location_calls import LocationCalls
 from bot.altegio.models.lenient import Json
 from bot.altegio.models.visits import CreatedRecord, Record, created_records, records_from_wire
+from bot.altegio.shared_times import SharedTimes
 from bot.altegio.transport import Retry
 
 # The client's parts log under the one name the client always had, so log lines read as before.
@@ -33,6 +34,9 @@ class Appointment:
     service_ids: tuple[int, ...]
     staff_id: int  # 0 = any team member
     datetime: str  # exactly as `book_times` returned it
+    # How long the free time lasts, in seconds, where known (never sent): what a booking takes
+    # out of the free times kept.
+    length: int | None = None
 
     def as_wire(self) -> dict[str, Json]:
         return {
@@ -80,6 +84,8 @@ class NewBooking:
 
 class BookingCalls(LocationCalls):
     """`book_code`, `book_check`, `book_record` (to book) and `PUT book_record` (to move)."""
+
+    shared_times: SharedTimes  # set up by `AltegioClient.__init__`
 
     async def send_code(self, phone: str, fullname: str) -> None:
         """Ask Altegio to text a confirmation code to `phone`."""
@@ -130,11 +136,13 @@ class BookingCalls(LocationCalls):
                 "book_record: an unreadable success", answered=True
             ) from exc
         # Cached days and team members stay: they may go stale for a minute, but free times are
-        # always read fresh and book_record refuses a taken time, so the rate limit is not spent
-        # reloading them after each booking. The team member's times kept for the earliest offer
-        # lose the time just booked, and every time overlapping it, without a read.
+        # read fresh (or shared for seconds in a rush) and book_record refuses a taken time, so
+        # the rate limit is not spent reloading them after each booking. The team member's times
+        # kept for the earliest offer lose the time just booked, and every time overlapping it,
+        # without a read; so do the free times shared in a rush.
         for appointment in booking.appointments:
             took(self._cache, appointment.staff_id, appointment.datetime, appointment.service_ids)
+            self.shared_times.took(appointment.staff_id, appointment.datetime, appointment.length)
         try:
             return created_records(data)
         except errors.UnexpectedResponse as exc:
@@ -148,6 +156,7 @@ class BookingCalls(LocationCalls):
         (the team, and everyone else's times, stay as they are)."""
         for appointment in appointments:
             forget_times(self._cache, appointment.staff_id)
+        self.shared_times.refused((a.staff_id, a.datetime) for a in appointments)
 
     async def reschedule(
         self, record_id: int, new_datetime: str, user_token: str | None = None
@@ -173,6 +182,7 @@ class BookingCalls(LocationCalls):
             data = None
         finally:
             self._cache.drop("avail:")
+            self.shared_times.forget()
         try:
             found = records_from_wire(data, company.tz) if data else []
         except errors.UnexpectedResponse:

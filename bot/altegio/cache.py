@@ -31,16 +31,26 @@ class TtlCache:
         *,
         stale_if_error: bool = False,
         stale_while_loading: bool = False,
+        refresh_ahead: float = 0.0,
     ) -> T:
         """`stale_if_error`: when the load fails, an expired value is better than nothing (the
         salon's name and phone during an outage). `stale_while_loading`: an expired value is
-        returned at once while one load runs in the background."""
+        returned at once while one load runs in the background. `refresh_ahead`: a value with
+        that many seconds or fewer left is loaded again in the background, and served until
+        that load is done, even once it has expired."""
         now = self._monotonic()
         hit = self._values.get(key)
         if hit is not None and hit[0] > now:
+            if refresh_ahead and hit[0] - now <= refresh_ahead and key not in self._inflight:
+                refresh = asyncio.ensure_future(self._load(key, ttl, load))
+                self._inflight[key] = refresh
+                refresh.add_done_callback(_quiet)
             value: T = hit[1]
             return value
         task = self._inflight.get(key)
+        if refresh_ahead and hit is not None and task is not None:
+            current: T = hit[1]  # one load is under way: the copy it replaces meanwhile
+            return current
         if task is None:
             # The load runs in its own task that every caller shields, so one caller giving up
             # (a cancelled update) does not cancel the read for the others waiting on it.

@@ -13,6 +13,7 @@ from bot.altegio.location_calls import LocationCalls
 from bot.altegio.models.catalogue import Catalogue, Staff
 from bot.altegio.models.free_times import BookableDates, Nearest, Slot
 from bot.altegio.models.lenient import Json
+from bot.altegio.shared_times import SharedTimes
 
 
 class CatalogueCalls(LocationCalls):
@@ -22,7 +23,8 @@ class CatalogueCalls(LocationCalls):
     """
 
     _availability_ttl: float  # team members and bookable days
-    _nearest_ttl: float  # a team member's nearest free times (other free times are never cached)
+    _nearest_ttl: float  # a team member's nearest free times
+    shared_times: SharedTimes  # a day's free times, shared while clients queue (`times`)
     _durations_ttl: float
     _withdrawn_ttl: float
     # Services and team members Altegio refused or no longer knows, until when: not offered
@@ -93,7 +95,9 @@ class CatalogueCalls(LocationCalls):
             return Staff.list_from_wire(data)
 
         key = "avail:staff:" + ",".join(map(str, service_ids))
-        members = await self._cache.get(key, self._availability_ttl, load)
+        members = await self._cache.get(
+            key, self._availability_ttl, load, refresh_ahead=self._refresh_ahead()
+        )
         for member in members:
             self._staff_names[member.id] = member.name
         gone = self._gone("staff")
@@ -135,23 +139,48 @@ class CatalogueCalls(LocationCalls):
             return await load()
 
         key = f"avail:dates:{staff_id}:{','.join(map(str, service_ids))}:{date_from}:{date_to}"
-        return await self._cache.get(key, self._availability_ttl, load)
+        return await self._cache.get(
+            key, self._availability_ttl, load, refresh_ahead=self._refresh_ahead()
+        )
+
+    def _refresh_ahead(self) -> float:
+        """While clients queue for the rate limit, the team and the days are read again in the
+        background in the last sixth of their time (the copy served meanwhile, and while that
+        read waits its turn), so no client's menu waits behind those reads; otherwise they are
+        read when they expire, as ever."""
+        return self._availability_ttl / 6 if self.limiter.waiting else 0.0
 
     async def times(
-        self, staff_id: int, day: date, service_ids: Sequence[int], *, background: bool = False
+        self,
+        staff_id: int,
+        day: date,
+        service_ids: Sequence[int],
+        *,
+        background: bool = False,
+        share: bool = False,
     ) -> list[Slot]:
-        """Free times on `day`; always fresh, never cached. `background`: a read nobody waits
-        for, sent only into spare room under the rate limit (else `NoSpareRoom`)."""
-        company = await self.company()
-        data = await self._staff_read(
-            staff_id,
-            "GET",
-            f"book_times/{self.company_id}/{staff_id}/{day.isoformat()}",
-            services_param(service_ids),
-            "book_times",
-            background=background,
-        )
-        return [s for s in Slot.list_from_wire(data, company.tz, day) if s.start.date() == day]
+        """Free times on `day`, read fresh. `share`: while clients queue for the rate limit,
+        a copy shared with every client asking for the same within a short window
+        (`shared_times.py`). `background`: a read nobody waits for, sent only into spare room
+        under the rate limit (else `NoSpareRoom`), never shared."""
+
+        async def load() -> list[Slot]:
+            company = await self.company()
+            data = await self._staff_read(
+                staff_id,
+                "GET",
+                f"book_times/{self.company_id}/{staff_id}/{day.isoformat()}",
+                services_param(service_ids),
+                "book_times",
+                background=background,
+            )
+            tz = company.tz
+            return [s for s in Slot.list_from_wire(data, tz, day) if s.start.date() == day]
+
+        if not share or background or not self.shared_times.ttl:
+            return await load()
+        key = (staff_id, day, tuple(service_ids))
+        return await self.shared_times.read(key, load, queued=bool(self.limiter.waiting))
 
     async def nearest(
         self, staff_id: int, service_ids: Sequence[int], after: date | None = None
@@ -236,12 +265,12 @@ class CatalogueCalls(LocationCalls):
         self._withdrawn[("service", service_id)] = self._monotonic() + self._withdrawn_ttl
         self._cache.drop("services:")
         self._cache.drop("durations")
-        self._cache.drop("avail:")
+        self.forget_availability()
 
     def withdraw_staff(self, staff_id: int) -> None:
         """The team member no longer takes online bookings: not offered again for a while."""
         self._withdrawn[("staff", staff_id)] = self._monotonic() + self._withdrawn_ttl
-        self._cache.drop("avail:")
+        self.forget_availability()
 
     def _gone(self, kind: str) -> set[int]:
         now = self._monotonic()
@@ -255,8 +284,10 @@ class CatalogueCalls(LocationCalls):
         self._cache.drop("services:")
 
     def forget_availability(self) -> None:
-        """Drop cached staff and days, e.g. after a team member turned out to have gone."""
+        """Drop cached staff, days and free times, e.g. after a team member turned out to have
+        gone."""
         self._cache.drop("avail:")
+        self.shared_times.forget()
 
 
 # The copies of free times kept for the earliest offer, per team member: the nearest day's

@@ -30,6 +30,7 @@ from bot.altegio.hook_calls import HookCalls
 from bot.altegio.limiter import Limiter, Sleep
 from bot.altegio.models.company import Facts
 from bot.altegio.record_calls import RecordCalls
+from bot.altegio.shared_times import SharedTimes
 from bot.altegio.transport import DEFAULT_BASE_URL
 
 
@@ -58,6 +59,7 @@ class AltegioClient(BookingCalls, RecordCalls, CatalogueCalls, HookCalls, Activi
         catalogue_ttl: float = 300.0,
         availability_ttl: float = 180.0,
         nearest_ttl: float = 30.0,
+        shared_times_ttl: float = 20.0,
         durations_ttl: float = 1800.0,
         withdrawn_ttl: float = 3600.0,
         facts: Facts | None = None,
@@ -88,6 +90,8 @@ class AltegioClient(BookingCalls, RecordCalls, CatalogueCalls, HookCalls, Activi
         # What can be booked (`CatalogueCalls`).
         self._availability_ttl = availability_ttl
         self._nearest_ttl = nearest_ttl
+        # Free times shared while clients queue for the rate limit (`shared_times.py`).
+        self.shared_times = SharedTimes(monotonic, shared_times_ttl)
         self._durations_ttl = durations_ttl
         self._withdrawn_ttl = withdrawn_ttl
         self._withdrawn = {}

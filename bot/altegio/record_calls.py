@@ -14,6 +14,7 @@ from bot.altegio import errors
 from bot.altegio.location_calls import LocationCalls
 from bot.altegio.models.lenient import Json
 from bot.altegio.models.visits import Record, records_from_wire
+from bot.altegio.shared_times import SharedTimes
 from bot.altegio.transport import Retry
 
 # The forms of the listing path, in the order tried (see above).
@@ -23,6 +24,7 @@ LIST_FORMS = ("bare", "known", "zero")
 class RecordCalls(LocationCalls):
     """`GET book_record`, `user/records` (read, `DELETE`) and `user/auth`."""
 
+    shared_times: SharedTimes  # free times shared in a rush (`shared_times.py`)
     _list_form: str | None  # the listing path's form Altegio answered, once one has
 
     async def record(self, record_id: int, record_hash: str, *, urgent: bool = False) -> Record:
@@ -113,6 +115,7 @@ class RecordCalls(LocationCalls):
             raise errors.OutcomeUnknown("cancel: an unreadable success", answered=True) from exc
         finally:
             self._cache.drop("avail:")
+            self.shared_times.forget()  # the time it frees is shown at the next read
 
     async def user_auth(self, phone: str, code: str) -> str:
         """Exchange a phone and its SMS code for a user token (`POST user/auth`)."""

@@ -92,12 +92,14 @@ def appointments(draft: Draft) -> tuple[Appointment, ...]:
     appointment per part, each at its own time, in one request."""
     assert draft.service_id is not None and draft.staff_id is not None and draft.slot
     if not draft.parts:
-        return (Appointment(1, tuple(draft.service_ids), draft.staff_id, draft.slot),)
-    times = [draft.slot, *(str(raw) for raw, _ in draft.later)]
+        return (
+            Appointment(1, tuple(draft.service_ids), draft.staff_id, draft.slot, draft.slot_length),
+        )
+    times = [(draft.slot, draft.slot_length), *((str(raw), n) for raw, n in draft.later)]
     assert len(times) == len(draft.parts) == len(draft.part_staff)
     return tuple(
-        Appointment(number, tuple(part), member, raw)
-        for number, (part, member, raw) in enumerate(
+        Appointment(number, tuple(part), member, raw, int(length or 0) or None)
+        for number, (part, member, (raw, length)) in enumerate(
             zip(draft.parts, draft.part_staff, times, strict=True), start=1
         )
     )

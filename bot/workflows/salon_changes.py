@@ -18,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -115,6 +115,7 @@ async def _process(services: Services, tell: Tell, turn: Turn, limit: int) -> in
             where = await hook_subscription.location(services, sender(event))
             if where is not None:
                 await waitlist.note_event(where, event)  # a freed time read at once
+                free_times_changed(where, event)
             news = await _follow(where, event, turn) if where is not None else None
         except (errors.Unavailable, errors.RateLimited) as exc:
             # Not even the location's zone could be read: the rest waits for the tick.
@@ -133,6 +134,33 @@ async def _process(services: Services, tell: Tell, turn: Turn, limit: int) -> in
             told += delivery is Delivery.DELIVERED
         storage.finish_hook_event(event.key)
     return told
+
+
+def free_times_changed(services: Services, event: HookEvent) -> None:
+    """The free times shared in a rush of the day a record is now on, and of the day a move
+    took it from, are read afresh (`bot/altegio/shared_times.py`); the bot's own booking coming
+    back as an event changes nothing, its time was taken out of them as it was booked."""
+    try:
+        kept = services.storage.booking(event.record_id)
+    except StorageUnavailable:
+        kept = None
+    if event.status == "create" and kept is not None:
+        return
+    shared = services.altegio.shared_times
+    data = as_dict(event.body.get("data"))
+    # The record's `date` is the salon's own wall time, which the webhook's offsets are not.
+    text = as_str(data.get("date")) or as_str(data.get("datetime"))
+    try:
+        day: date | None = date.fromisoformat(text[:10])
+    except ValueError:
+        day = None
+    company = services.altegio.company_copy()
+    before = kept.start.astimezone(company.tz).date() if kept and company else None
+    if day is None or (kept is not None and before is None):
+        shared.forget()
+        return
+    for changed in {day, before} - {None}:
+        shared.forget(changed)
 
 
 # A salon's change Telegram did not take is told again after these waits, then given up (the
