@@ -79,6 +79,7 @@ class Bot:
     slow_sleep: Callable[[float], Awaitable[None]] | None = None
     database_url: str = ""  # PostgreSQL instead of the SQLite file at `db_path`
     schema: str = "altegio_bot"
+    altegio_options: dict[str, Any] = field(default_factory=dict)  # e.g. its own `limiter`
 
     def open_storage(self) -> Storage:
         if self.database_url:
@@ -98,6 +99,7 @@ class Bot:
             sleep=self.clock.sleep,
             monotonic=self.clock.monotonic,
             jitter=lambda: 0.5,
+            **self.altegio_options,
         )
         self.app = build_application(
             self.services,
