@@ -7,7 +7,8 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY conversations ./conversations
 COPY standins ./standins
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# With psycopg (the postgres extra): DATABASE_URL works in the container too.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[postgres]"
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -15,7 +16,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     BOT_DB_PATH=/data/altegio-bot.sqlite3 \
     WEBHOOK_LISTEN=0.0.0.0:8080
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
+RUN pip install --no-cache-dir --no-index --find-links /wheels "$(ls /wheels/altegio_bot-*.whl)[postgres]" \
+    && rm -rf /wheels \
     && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin bot \
     && mkdir -p /data && chown bot /data
 USER bot

@@ -10,7 +10,6 @@ import asyncio
 import logging
 import os
 import signal
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,12 +19,12 @@ import httpx
 from bot.app import OFFLINE_TOKEN, build_application, build_services, utc_now
 from bot.chain import settle_home
 from bot.context import BotApplication
+from bot.database_commands import admin_code, backup_database, copy_to_postgres
 from bot.i18n import CatalogError
 from bot.logs import setup_logging
 from bot.services import Services
 from bot.settings import Settings, SettingsError
-from bot.storage import Storage, StorageError
-from bot.storage.backup import backup
+from bot.storage import StorageError
 from bot.tenants import pick
 from bot.tenants import secrets as tenant_secrets
 
@@ -241,59 +240,6 @@ def doctor() -> int:
     return 1
 
 
-def backup_database(settings: Settings, target: Path, force: bool) -> int:
-    """A consistent copy of the live database, safe while the bot runs."""
-    if settings.database_url:
-        print(
-            "altegio-bot: with DATABASE_URL the data is in PostgreSQL: back it up with "
-            f"PostgreSQL's own tools, e.g. pg_dump --schema={settings.database_schema} "
-            "(safe while the bot runs)",
-            file=sys.stderr,
-        )
-        return 2
-    size = backup(settings.db_path, target, force=force)
-    print(f"Backed up {settings.db_path} to {target.resolve()} ({_size(size)}).")
-    return 0
-
-
-def _size(size: int) -> str:
-    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}, {size:,} bytes"
-    return f"{size:,} bytes"
-
-
-def admin_code(settings: Settings) -> int:
-    """Print a one-time code that makes the chat it is sent from (`/admin <code>`) an admin
-    chat. The database is opened beside a running bot, without its lock."""
-    from sqlite_utils import Database
-
-    from bot.salon_view import CODE_LIFETIME, issue_code
-
-    try:
-        if settings.database_url:
-            storage = Storage.open_url(settings.database_url, settings.database_schema)
-        else:
-            settings.db_path.parent.mkdir(parents=True, exist_ok=True)
-            storage = Storage(Database(sqlite3.connect(str(settings.db_path), timeout=5.0)))
-        try:
-            code = issue_code(storage, utc_now())
-        finally:
-            storage.close()
-    except (sqlite3.Error, StorageError, OSError) as exc:
-        where = (
-            f"PostgreSQL schema {settings.database_schema}"
-            if settings.database_url
-            else str(settings.db_path)
-        )
-        print(f"altegio-bot: cannot write the database at {where}: {exc}", file=sys.stderr)
-        return 2
-    hours = int(CODE_LIFETIME.total_seconds() // 3600)
-    print(f"Send this to the bot in the chat to make an admin chat (once, within {hours} h):")
-    print(f"/admin {code}")
-    return 0
-
-
 def links(settings: Settings, qr: Path | None) -> int:
     """The deep link of every bookable category, service and team member, with QR codes."""
     from bot.altegio import errors
@@ -334,7 +280,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "links", help="print the link that opens each bookable service and team member"
     )
     link_parser.add_argument("--qr", type=Path, metavar="DIR", help="write a QR code PNG of each")
-    for one_bot in (chat_parser, admin_parser, copy, link_parser):
+    move = commands.add_parser(
+        "copy-to-postgres", help="copy the SQLite database (BOT_DB_PATH) into DATABASE_URL"
+    )
+    for one_bot in (chat_parser, admin_parser, copy, link_parser, move):
         one_bot.add_argument(
             "--tenant", metavar="NAME", help="the bot of BOT_TENANTS_FILE to work on"
         )
@@ -365,6 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(settings)
         if args.command == "admin-code":
             return admin_code(settings)
+        if args.command == "copy-to-postgres":
+            return copy_to_postgres(settings)
         if args.command == "chat":
             return asyncio.run(chat(settings, args.language))
         if args.command == "backup":

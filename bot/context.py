@@ -56,10 +56,18 @@ class BotApplication(Application[ExtBot[Any], "Context", UserData, ChatData, Bot
             return
         self._storage_failing = True
         log.error("the database cannot be written: %s", cause)
-        await self.tell_admin(
-            f"⚠️ The booking bot cannot write its database ({cause}). Bookings go on and are "
-            "stored once it is free again; please check what holds the file."
-        )
+        if self.services.storage.sql.dialect == "postgres":
+            text = (
+                f"⚠️ The booking bot cannot reach its PostgreSQL database ({cause}). Clients "
+                "are asked to try again in a minute, and what was booked is stored once it is "
+                "back; please check that PostgreSQL runs and can be reached."
+            )
+        else:
+            text = (
+                f"⚠️ The booking bot cannot write its database ({cause}). Bookings go on and "
+                "are stored once it is free again; please check what holds the file."
+            )
+        await self.tell_admin(text)
 
     async def storage_recovered(self) -> None:
         if self._storage_failing and not self.services.pending:
@@ -133,7 +141,11 @@ class Context(CallbackContext[ExtBot[Any], UserData, ChatData, BotData]):
                 raise TypeError("the application was not built by bot.app")
             services = application.services
             if services.settings.altegio_group_id is not None and self.chat is not None:
-                services = services.at(services.storage.chosen_location(self.chat) or 0)
+                try:
+                    chosen = services.storage.chosen_location(self.chat)
+                except StorageUnavailable:
+                    return services  # out of reach: the home location's, for this answer
+                services = services.at(chosen or 0)
             self._services = services
         return self._services
 
@@ -157,7 +169,10 @@ class Context(CallbackContext[ExtBot[Any], UserData, ChatData, BotData]):
         """The language the client chose (`/language`), else their Telegram app's."""
         if self._language is None:
             catalogs = self.services.catalogs
-            chosen = self.services.storage.language(self.chat) if self.chat is not None else None
+            try:
+                chosen = self.services.storage.language(self.chat) if self.chat else None
+            except StorageUnavailable:
+                chosen = None  # the database out of reach: the Telegram app's language
             if chosen in catalogs.languages:
                 self._language = chosen
             else:

@@ -19,10 +19,18 @@ TIMEOUT = 5
 
 
 def _where(settings: Settings) -> str:
-    parts = urlsplit(settings.database_url or "")
-    host = parts.hostname or "the local socket"
-    name = parts.path.lstrip("/") or "(the user's database)"
-    return f"PostgreSQL {name} at {host}, schema {settings.database_schema}"
+    import psycopg  # noqa: PLC0415 (only with DATABASE_URL)
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
+
+    try:
+        parts = conninfo_to_dict(settings.database_url or "")
+    except psycopg.Error:
+        parts = {}  # a URL psycopg cannot read: said when connecting
+    host = str(parts.get("host") or urlsplit(settings.database_url or "").hostname or "localhost")
+    port = parts.get("port")
+    name = str(parts.get("dbname") or "(the user's database)")
+    at = f"{host}:{port}" if port else host
+    return f"PostgreSQL {name} at {at}, schema {settings.database_schema}"
 
 
 def _meta(settings: Settings) -> tuple[int, dict[str, str], set[str]] | None:

@@ -14,6 +14,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import Context
+from bot.storage import StorageUnavailable
 from conversations.screens import answer, book_button
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,9 @@ async def on_error(update: object, context: Context) -> None:
     """The one place unexpected errors land: log them, tell the salon, apologise, offer a way
     back."""
     error = context.error
+    if isinstance(error, StorageUnavailable):
+        await _storage_unavailable(update, context, error)
+        return
     log.error("unhandled error while handling an update", exc_info=error)
     admin = context.services.settings.admin_chat_id
     if admin is not None and error is not None:
@@ -98,4 +102,22 @@ async def on_error(update: object, context: Context) -> None:
                 "please try again, or start over."
             ),
             reply_markup=book_button(context),
+        )
+
+
+async def _storage_unavailable(update: object, context: Context, error: Exception) -> None:
+    """The database did not answer (PostgreSQL restarting, out of reach): nothing of the update
+    was done past that point, so the client is asked to try again; the salon hears once."""
+    log.warning("an update could not be handled: the database does not answer (%s)", error)
+    await context.alerts.storage_trouble(str(error))
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    if update.callback_query is not None:
+        await answer(update, context)
+    with contextlib.suppress(TelegramError):
+        await context.bot.send_message(
+            update.effective_chat.id,
+            context.t.gettext(
+                "Sorry, I cannot reach my records just now. Please try again in a minute."
+            ),
         )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -153,9 +154,40 @@ class Bot:
 
 
 ENGINES = ("sqlite", "postgres")
-# A module runs each of its bots' tests against both engines with
-# `pytestmark = both_engines`.
-both_engines = pytest.mark.parametrize("engine", ENGINES, indirect=True)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module with `BOTH_ENGINES = True` runs each of its tests that starts a bot twice: its
+    bots on a SQLite file, then on PostgreSQL."""
+    chosen = any(m.args and m.args[0] == "engine" for m in metafunc.definition.iter_markers())
+    wanted = getattr(metafunc.module, "BOTH_ENGINES", False)
+    if wanted and not chosen and "engine" in metafunc.fixturenames:
+        metafunc.parametrize("engine", ENGINES, indirect=True)
+
+
+# A test of what only a SQLite file has (its lock, its backup): on SQLite whatever TEST_ENGINE.
+sqlite_only = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+postgres_only = pytest.mark.parametrize("engine", ["postgres"], indirect=True)
+
+
+@contextlib.contextmanager
+def postgres_out_of_reach(storage: Storage) -> Iterator[None]:
+    """PostgreSQL gone for this storage (its connection cut, and no new one made) until the
+    block ends; then it connects again at its next statement."""
+    import psycopg
+
+    engine: Any = storage.sql
+    url = engine.url
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    engine.url = url.split("?")[0] + "?host=/nonexistent&port=1"
+    try:
+        yield
+    finally:
+        engine.url = url
 
 
 @pytest.fixture

@@ -22,6 +22,9 @@ SHOW_ALL = "Show all my appointments at Studio Aurora"
 THURSDAY_14 = datetime(2026, 11, 26, 14, 0, tzinfo=BERLIN)
 LAST_MONTH = datetime(2026, 10, 27, 11, 0, tzinfo=BERLIN)
 
+# Each test on a SQLite file and on PostgreSQL.
+BOTH_ENGINES = True
+
 
 def appointment_buttons(user: StubUser) -> list[str]:
     """The list's buttons that open one appointment."""

@@ -13,6 +13,9 @@ from tests.conftest import BERLIN, Bot, FakeClock
 PHONE = "+4915123456789"
 FRIDAY_10 = datetime(2026, 11, 27, 10, 0, tzinfo=BERLIN)
 
+# Each test on a SQLite file and on PostgreSQL.
+BOTH_ENGINES = True
+
 
 def plain(text: str) -> str:
     return text.replace("\u202f", " ").replace("\u00a0", " ")

@@ -12,6 +12,9 @@ from standins.telegram.transcript import StubChat
 from standins.telegram.users import StubUser
 from tests.conftest import BERLIN, Bot, FakeClock
 
+# Each test on a SQLite file and on PostgreSQL.
+BOTH_ENGINES = True
+
 
 def plain(text: str) -> str:
     """Babel separates "3:00 PM" with a narrow no-break space; compare as people read it."""

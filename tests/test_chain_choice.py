@@ -23,6 +23,9 @@ from tests.test_visits import plain
 CHAIN = {"ALTEGIO_GROUP_ID": "100"}
 RIGA_CENTRE = (56.9496, 24.1052)  # the old town, about 1 km from the Riga location
 
+# Each test on a SQLite file and on PostgreSQL.
+BOTH_ENGINES = True
+
 
 async def chain_bot(make_bot: Callable[..., Any], **env: str) -> Bot:
     made: Bot = await make_bot(env={**CHAIN, **env})

@@ -15,7 +15,7 @@ from bot.limits import CodeGuard
 from conversations.reminders import send_due
 from standins.altegio.seed import SANDBOX_SMS_COMPANY_ID
 from standins.telegram.users import StubUser
-from tests.conftest import Bot, FakeClock
+from tests.conftest import Bot, FakeClock, postgres_only, postgres_out_of_reach, sqlite_only
 from tests.test_real_answers import PHONE, book, live, to_summary
 
 ADMIN = 777
@@ -29,6 +29,7 @@ def with_admin(bot: Bot) -> StubUser:
     return admin
 
 
+@sqlite_only
 async def test_a_database_held_by_another_program_never_undoes_a_booking(
     bot: Bot, clock: FakeClock
 ) -> None:
@@ -400,3 +401,32 @@ async def test_cancel_typed_while_the_booking_call_runs_is_answered_truthfully(
     assert "Nothing was booked" not in " ".join(user.bot_texts)
     assert "Your booking has just been made" in user.last.text
     assert len(live(bot)) == 1
+
+
+@postgres_only
+async def test_postgresql_out_of_reach_books_nothing_and_asks_to_try_again(
+    bot: Bot, clock: FakeClock
+) -> None:
+    """PostgreSQL restarting while a client confirms: nothing is booked behind the client's
+    back, they and others are asked politely to try again, the salon is told once; once it is
+    back, the same Confirm books once."""
+    admin = with_admin(bot)
+    await admin.send("/help")
+    user = bot.user()
+    await to_summary(user)
+    other = bot.user(100002, first_name="Ben")
+    assert bot.services is not None
+    with postgres_out_of_reach(bot.services.storage):
+        await user.tap("✅ Confirm")
+        assert "cannot reach my records just now" in user.last.text
+        assert live(bot) == []
+        await other.send("/start")
+        assert "Studio Aurora" in other.last.text  # what needs no records is answered
+        assert not any("went wrong" in t for t in user.bot_texts + other.bot_texts)
+        assert sum("cannot reach its PostgreSQL database" in t for t in admin.bot_texts) == 1
+    await user.tap("✅ Confirm")  # on the same summary, above the apology
+    assert any("You are booked" in t for t in user.bot_texts), user.screen()
+    assert len(live(bot)) == 1
+    stored = bot.services.storage.bookings_for_chat(user.chat_id)
+    assert [b.record_id for b in stored] == [live(bot)[0]["record_id"]]
+    assert any("can write its database again" in t for t in admin.bot_texts)

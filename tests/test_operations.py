@@ -19,7 +19,7 @@ from bot.logs import RedactingJsonFormatter, setup_logging
 from bot.settings import Settings, SettingsError
 from bot.storage import Storage, StorageError
 from bot.storage.backup import backup
-from tests.conftest import Bot
+from tests.conftest import Bot, sqlite_only
 from tests.test_faults import to_summary
 
 BOT_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -168,6 +168,7 @@ async def book(bot: Bot, user_id: int) -> None:
     assert "booked" in user.last.text.lower()
 
 
+@sqlite_only
 async def test_a_backup_taken_while_the_bot_books_restores_its_bookings(
     make_bot: Callable[..., Any], tmp_path: Path
 ) -> None:
@@ -221,6 +222,7 @@ def chat_bookings_live(bot: Bot, chat_ids: list[int]) -> dict[int, list[int]]:
     return {chat: [b.record_id for b in storage.bookings_for_chat(chat)] for chat in chat_ids}
 
 
+@sqlite_only
 async def test_a_backup_does_not_wait_for_a_write_in_progress(bot: Bot, tmp_path: Path) -> None:
     """A transaction of the bot's still open: the copy is taken at once, without it."""
     assert bot.services is not None
@@ -238,6 +240,7 @@ async def test_a_backup_does_not_wait_for_a_write_in_progress(bot: Bot, tmp_path
     assert conn.execute("SELECT value FROM meta WHERE key = 'in-flight'").fetchone() == ("x",)
 
 
+@sqlite_only
 async def test_the_backup_command(
     bot: Bot,
     tmp_path: Path,

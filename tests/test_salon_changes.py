@@ -44,6 +44,9 @@ HOOKS_ENV = {
 MOVED = "The salon has moved your appointment"
 CANCELLED = "Your appointment was cancelled by the salon"
 
+# Each test on a SQLite file and on PostgreSQL.
+BOTH_ENGINES = True
+
 
 def receive(bot: Bot, *, at_once: bool = False) -> None:
     """Altegio's deliveries reach the bot's address (others' URLs are not the bot's business):

@@ -12,11 +12,11 @@ import pytest
 from PIL import Image
 
 from bot import salon_view
-from bot.cli import admin_code
+from bot.database_commands import admin_code
 from bot.settings import Settings
 from conversations.admin_chats import send_digests
 from standins.telegram.users import StubUser
-from tests.conftest import BERLIN, Bot, FakeClock
+from tests.conftest import BERLIN, Bot, FakeClock, sqlite_only
 from tests.test_appointments import book
 
 ADMIN = 777
@@ -64,6 +64,7 @@ async def test_a_code_authorizes_a_chat_once(bot: Bot, clock: FakeClock) -> None
     assert "Tap the button to start" in owner.last.text and not owner.photos
 
 
+@sqlite_only
 async def test_admin_code_works_beside_the_running_bot(
     bot: Bot, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -29,6 +29,9 @@ OTHER_PHONE = "+491709999999"
 WISH = "🔔 Tell me when something frees up"
 FREED = "A time has freed up"
 
+# Each test on a SQLite file and on PostgreSQL.
+BOTH_ENGINES = True
+
 
 def free_times(sandbox: Sandbox, day: date, staff_id: int = ANNA) -> list[datetime]:
     """What Altegio itself says is free for a women's haircut with the team member that day."""

@@ -17,7 +17,7 @@ from telegram import Update
 from bot.settings import Settings, SettingsError
 from bot.web import SECRET_HEADER, WebServer, stop_gracefully
 from standins.telegram.users import StubUser
-from tests.conftest import Bot, FakeClock
+from tests.conftest import Bot, FakeClock, postgres_only, postgres_out_of_reach, sqlite_only
 from tests.test_real_answers import PHONE, book
 
 SECRET = "s3cret_-token"
@@ -107,6 +107,7 @@ async def test_a_long_tick_under_way_is_alive_and_a_stopped_poll_is_not(
     assert not healthy and body["reasons"] == ["updates: polling stopped"]
 
 
+@sqlite_only
 async def test_healthz_is_ok_then_503_when_the_database_cannot_be_written(
     bot: Bot, served: tuple[WebServer, httpx.AsyncClient]
 ) -> None:
@@ -322,3 +323,17 @@ def test_webhook_settings_are_checked() -> None:
     ):
         with pytest.raises(SettingsError):
             load(**env)
+
+
+@postgres_only
+async def test_healthz_is_503_while_postgresql_is_out_of_reach(
+    bot: Bot, served: tuple[WebServer, httpx.AsyncClient]
+) -> None:
+    _, client = served
+    assert (await client.get("/healthz")).status_code == 200
+    assert bot.services is not None
+    with postgres_out_of_reach(bot.services.storage):
+        down = await client.get("/healthz")
+    assert down.status_code == 503
+    assert down.json()["reasons"] == ["database: cannot be written"]
+    assert (await client.get("/healthz")).status_code == 200

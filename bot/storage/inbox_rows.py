@@ -71,7 +71,8 @@ class InboxRows:
             self.sql.execute(
                 "INSERT INTO hook_marks (record_id, changed_at) VALUES (?, ?)"
                 " ON CONFLICT (record_id) DO UPDATE SET"
-                " changed_at = MAX(changed_at, excluded.changed_at)",
+                " changed_at = CASE WHEN excluded.changed_at > hook_marks.changed_at"
+                " THEN excluded.changed_at ELSE hook_marks.changed_at END",
                 (record_id, changed_at),
             )
 
