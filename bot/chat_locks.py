@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HOLDERS = 4  # connections holding the turns of the chats being handled
+# Connections holding the turns of the chats being handled: each takes thousands of turns a
+# second, and a bot of many tenants has this many per tenant (opened as used).
+HOLDERS = 2
 WAITERS = 16  # connections for chats whose turn another replica holds
 WAIT = 120.0  # seconds a chat waits for another replica's turn before it is declined
 CONNECT_TIMEOUT = 5  # seconds

@@ -88,7 +88,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             notice = asyncio.create_task(self._signal(update, self._on_slow))
         try:
             if self._shared is None:
-                async with self.turn(key):
+                async with self._own_turn(key):
                     await coroutine
             else:
                 await self._in_shared_turn(key, update, coroutine, self._shared)
@@ -99,30 +99,35 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def _in_shared_turn(
         self, key: int, update: object, coroutine: Awaitable[Any], shared: SharedTurns
     ) -> None:
-        declined: StorageUnavailable | None = None
-        async with self._own_turn(key):
-            handled = False
-            try:
-                async with shared.hold(key):
-                    if self.on_turn is not None and isinstance(update, Update):
-                        self.on_turn(update)
-                    handled = True
-                    try:
-                        await coroutine
-                    finally:
-                        if self.on_turn_end is not None:
-                            await self.on_turn_end()
-            except StorageUnavailable as exc:
-                if handled:
-                    raise
-                declined = exc
-            if declined is not None:
-                if inspect.iscoroutine(coroutine):
-                    coroutine.close()  # never started: nothing of it ran
-                log.warning("an update declined: its chat's turn or state %s", declined)
-                if self.on_declined is not None and isinstance(update, Update):
-                    with contextlib.suppress(Exception):
-                        await self.on_declined(update)
+        declined: Exception | None = None
+        handled = False
+        try:
+            async with self._own_turn(key):
+                try:
+                    async with shared.hold(key):
+                        if self.on_turn is not None and isinstance(update, Update):
+                            self.on_turn(update)
+                        handled = True
+                        try:
+                            await coroutine
+                        finally:
+                            if self.on_turn_end is not None:
+                                await self.on_turn_end()
+                except Exception as exc:
+                    if handled:
+                        raise
+                    declined = exc
+                if declined is not None:
+                    if isinstance(declined, StorageUnavailable):
+                        log.warning("an update declined: its chat's turn or state %s", declined)
+                    else:
+                        log.error("an update declined: its chat's state", exc_info=declined)
+                    if self.on_declined is not None and isinstance(update, Update):
+                        with contextlib.suppress(Exception):
+                            await self.on_declined(update)
+        finally:
+            if not handled and inspect.iscoroutine(coroutine):
+                coroutine.close()  # never started (declined, or the stop): nothing of it ran
 
     @contextlib.asynccontextmanager
     async def turn(self, key: int) -> AsyncIterator[None]:
