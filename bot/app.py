@@ -38,7 +38,7 @@ from bot.persistence import SqlitePersistence
 from bot.replica_state import refresher
 from bot.services import Locations, Services
 from bot.settings import Settings
-from bot.storage import Storage
+from bot.storage import Storage, StorageUnavailable
 from bot.updates import PerChatUpdateProcessor
 from bot.user_state import UserData
 from conversations import (
@@ -204,7 +204,7 @@ def build_application(
     if shared is not None:
         processor.on_turn = refresher(application)
         processor.on_turn_end = application.update_persistence
-        processor.on_declined = _when_declined(services)
+        processor.on_declined = _when_declined(application)
     application.follow_salon_changes = lambda: salon_news.process(application)
     if reminder_interval is not None and application.job_queue is not None:
         application.job_queue.run_repeating(
@@ -285,28 +285,37 @@ def _when_slow(services: Services) -> Callable[[Update], Awaitable[None]]:
     return notice
 
 
-def _when_declined(services: Services) -> Callable[[Update], Awaitable[None]]:
-    """An update not handled (its chat's turn or state out of reach): the client is asked to
-    try again, as after any error of the bot's, with the button answered."""
+def _when_declined(
+    application: BotApplication,
+) -> Callable[[Update, Exception], Awaitable[None]]:
+    """An update not handled because its chat's turn or state could not be had: the database
+    out of reach is answered as when a handler finds it so (`guards.on_error`), and the salon
+    hears once; anything else as any error of the bot's. The button is answered either way."""
+    services = application.services
 
-    async def decline(update: Update) -> None:
+    async def decline(update: Update, error: Exception) -> None:
         user = update.effective_user
         t = services.catalogs.translator(
             services.catalogs.pick(user.language_code if user else None)
         )
+        if isinstance(error, StorageUnavailable):
+            await application.storage_trouble(str(error))
+            text = t.gettext(
+                "Sorry, I cannot reach my records just now. Please try again in a minute."
+            )
+        else:
+            text = t.gettext(
+                "Sorry, something went wrong on our side. Your booking details are kept; "
+                "please try again, or start over."
+            )
         query = update.callback_query
         if query is not None and services.answered.add(query.id):
             with contextlib.suppress(TelegramError):
                 await query.answer()
         chat = update.effective_chat
         if chat is not None and chat.type == "private":
-            await update.get_bot().send_message(
-                chat.id,
-                t.gettext(
-                    "Sorry, something went wrong on our side. Your booking details are kept; "
-                    "please try again, or start over."
-                ),
-            )
+            with contextlib.suppress(TelegramError):
+                await update.get_bot().send_message(chat.id, text)
 
     return decline
 

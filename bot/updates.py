@@ -19,6 +19,7 @@ from bot.storage import StorageUnavailable
 log = logging.getLogger(__name__)
 
 Notice = Callable[[Update], Awaitable[None]]
+Declined = Callable[[Update, Exception], Awaitable[None]]
 
 
 class SharedTurns(Protocol):
@@ -66,7 +67,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._shared = shared
         self.on_turn: Callable[[Update], None] | None = None
         self.on_turn_end: Callable[[], Awaitable[None]] | None = None
-        self.on_declined: Notice | None = None
+        self.on_declined: Declined | None = None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if self._on_start is not None:
@@ -124,7 +125,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                         log.error("an update declined: its chat's state", exc_info=declined)
                     if self.on_declined is not None and isinstance(update, Update):
                         with contextlib.suppress(Exception):
-                            await self.on_declined(update)
+                            await self.on_declined(update, declined)
         finally:
             if not handled and inspect.iscoroutine(coroutine):
                 coroutine.close()  # never started (declined, or the stop): nothing of it ran

@@ -125,6 +125,8 @@ class Bot:
         else:
             await self.app.stop()
             await self.services.altegio.aclose()
+            # Its connections die with it (with replicas, its chats' turns are let go).
+            await self.app.update_processor.shutdown()
         self.services.storage.close()
         self.app = None
 
