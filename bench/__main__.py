@@ -39,6 +39,7 @@ from telegram.ext import ApplicationBuilder, CallbackContext, MessageHandler, Ty
 from telegram.request import BaseRequest, RequestData
 
 from bench.account_costs import account_costs
+from bench.replicas import add_arguments, run_replicas
 from bench.visit_costs import visit_costs
 from bench.waitlist_costs import waitlist_costs
 from bot.altegio.limiter import RateLimiter
@@ -819,7 +820,11 @@ def main() -> None:
         help="only the booking runs: no CPU baselines, memory, reminders or account costs",
     )
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
+    add_arguments(parser)
     args = parser.parse_args()
+    if args.replicas:
+        run_replicas(args)
+        return
     results = asyncio.run(main_async(args))
     args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     print(table(results))

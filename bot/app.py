@@ -31,6 +31,7 @@ from bot.altegio.models import Facts
 from bot.altegio.shared_limiter import SharedLimiter, make_limiter
 from bot.chat_locks import PgChatLocks
 from bot.context import BotApplication, Context
+from bot.draft import Holds
 from bot.i18n import SHIPPED_LANGUAGES, Catalogs
 from bot.limits import CodeGuard, FloodGuard
 from bot.metrics import Metrics
@@ -38,6 +39,7 @@ from bot.persistence import SqlitePersistence
 from bot.replica_state import refresher
 from bot.services import Locations, Services
 from bot.settings import Settings
+from bot.shared_guards import SharedGuards
 from bot.storage import Storage, StorageUnavailable
 from bot.updates import PerChatUpdateProcessor
 from bot.user_state import UserData
@@ -100,11 +102,16 @@ def build_services(
             settings.database_url, egress=settings.altegio_egress, replicas=settings.replicas
         )
     metrics = Metrics()
+    # Replicas of one bot share its PostgreSQL schema, and so their guards; one process on
+    # SQLite keeps them in memory, at no cost per update.
+    guards = SharedGuards(storage, lambda: clock().timestamp()) if _shared(storage) else None
 
     def client_at(location: int, **shared: object) -> AltegioClient:
         def keep_facts(facts: Facts) -> None:
             storage.save_location_facts(location, facts.as_json())
 
+        if guards is not None:
+            shared = {"breaker": guards.breaker(location), **shared}
         client = AltegioClient(
             partner_token=settings.partner_token,
             company_id=location,
@@ -134,11 +141,18 @@ def build_services(
             SHIPPED_LANGUAGES, settings.default_language, overrides=settings.messages_dir
         ),
         clock=clock,
-        flood=FloodGuard(lambda: clock().timestamp()),
-        codes=CodeGuard(lambda: clock().timestamp()),
+        flood=guards.flood if guards else FloodGuard(lambda: clock().timestamp()),
+        codes=guards.codes if guards else CodeGuard(lambda: clock().timestamp()),
+        holds=guards.holds if guards else Holds(),
         started_at=clock(),
         locations=locations,
     )
+
+
+def _shared(storage: Storage) -> bool:
+    """Whether other processes may serve this bot: its storage is PostgreSQL (DATABASE_URL;
+    a test's replicas are handed theirs open)."""
+    return storage.sql.dialect == "postgres"
 
 
 # Updates handled at once, across chats. At a busy moment most of them only wait their turn for

@@ -127,6 +127,8 @@ class Services:
     storage: Storage
     catalogs: Catalogs
     clock: Callable[[], datetime]
+    # In memory, or shared by the replicas of a bot on PostgreSQL (`bot/shared_guards.py`):
+    # the same interface either way.
     flood: FloodGuard
     codes: CodeGuard
     holds: Holds = field(default_factory=Holds)

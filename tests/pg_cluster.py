@@ -1,127 +1,33 @@
 """A throw-away PostgreSQL for the tests: one cluster per session, a fresh database per test.
 
-PostgreSQL refuses to run as root, and the tests run as root in CI: the cluster then belongs to
-the unprivileged `postgres` user (the current user when the tests already run unprivileged). It
-lives in a fresh temporary folder, listens only on a unix socket there (no TCP port is taken),
-runs with fsync off, trusts whoever reaches that socket (the folder is private) and is stopped
-and removed when the session ends. Without PostgreSQL's programs, or without psycopg, the tests
-that need it are skipped with the reason.
+The cluster is `standins/postgres_cluster.py`'s (run as the unprivileged `postgres` user when
+the tests run as root, on a unix socket only, fsync off, removed when the session ends).
+Without PostgreSQL's programs, or without psycopg, the tests that need it are skipped with the
+reason.
 """
 
 from __future__ import annotations
 
-import glob
-import itertools
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-SUPERUSER = "postgres"
+from standins.postgres_cluster import Cluster, ClusterUnavailable, running_cluster
 
-
-def _bindir() -> Path | None:
-    """Where `initdb`, `pg_ctl` and `postgres` are: `pg_config --bindir`, else Debian's place."""
-    candidates: list[str] = []
-    if os.environ.get("PG_BINDIR"):
-        candidates.append(os.environ["PG_BINDIR"])
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
-        if found.returncode == 0:
-            candidates.append(found.stdout.strip())
-    candidates.extend(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True))
-    for candidate in candidates:
-        path = Path(candidate)
-        if all((path / name).is_file() for name in ("initdb", "pg_ctl", "postgres")):
-            return path
-    return None
-
-
-def _free_port() -> int:
-    # Only the socket file's name carries the port (no TCP listener): any free one keeps the
-    # cluster clear of another on this machine should TCP ever be switched on.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Cluster:
-    """A running cluster: `dsn(name)` reaches one of its databases."""
-
-    folder: Path
-    port: int
-    _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
-
-    def dsn(self, database: str = "postgres") -> str:
-        return f"postgresql://{SUPERUSER}@/{database}?host={self.folder}&port={self.port}"
-
-    def create_database(self) -> str:
-        """A new empty database; its DSN."""
-        import psycopg
-
-        name = f"test_{next(self._names)}"
-        with psycopg.connect(self.dsn(), autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        return self.dsn(name)
-
-
-def _owner() -> dict[str, Any]:
-    """Run PostgreSQL's programs as `postgres` when the tests run as root, else as ourselves."""
-    if os.geteuid() != 0:
-        return {}
-    try:
-        pwd.getpwnam("postgres")
-    except KeyError:
-        pytest.skip("tests run as root and there is no `postgres` user to run PostgreSQL as")
-    return {"user": "postgres", "group": "postgres"}
+__all__ = ["Cluster", "pg_cluster", "pg_dsn"]
 
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
-    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[dev]')")
-    bindir = _bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL's programs (initdb, pg_ctl) not found: install PostgreSQL 15")
-    owner = _owner()
-    folder = Path(tempfile.mkdtemp(prefix="altegio-pg-"))
-    if owner:
-        shutil.chown(folder, owner["user"], owner["group"])
-    data = folder / "data"
-    port = _free_port()
-
-    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            args, capture_output=True, text=True, check=False, cwd=folder, **owner
-        )
-
+    cluster = running_cluster()
     try:
-        initdb = ("-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
-        done = run(bindir / "initdb", "-D", data, *initdb)
-        assert done.returncode == 0, f"initdb failed: {done.stdout}{done.stderr}"
-        options = (
-            f"-c listen_addresses='' -c unix_socket_directories={folder} -c port={port} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
-        done = run(
-            bindir / "pg_ctl", "-D", data, "-l", folder / "log", "-o", options, "-w", "start"
-        )
-        log = (folder / "log").read_text() if (folder / "log").exists() else ""
-        assert done.returncode == 0, f"pg_ctl start failed: {done.stdout}{done.stderr}{log}"
-        yield Cluster(folder, port)
+        started = next(cluster)
+    except ClusterUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield started
     finally:
-        if (data / "postmaster.pid").exists():
-            run(bindir / "pg_ctl", "-D", data, "-m", "immediate", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
+        cluster.close()
 
 
 @pytest.fixture

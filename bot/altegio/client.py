@@ -23,6 +23,7 @@ import httpx
 
 from bot.altegio.activity_calls import ActivityCalls
 from bot.altegio.booking_calls import BookingCalls
+from bot.altegio.breaker import Breaker
 from bot.altegio.cache import TtlCache
 from bot.altegio.catalogue_calls import CatalogueCalls
 from bot.altegio.hook_calls import HookCalls
@@ -61,6 +62,7 @@ class AltegioClient(BookingCalls, RecordCalls, CatalogueCalls, HookCalls, Activi
         withdrawn_ttl: float = 3600.0,
         facts: Facts | None = None,
         on_facts: Callable[[Facts], None] | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         super().__init__(
             partner_token=partner_token,
@@ -75,6 +77,7 @@ class AltegioClient(BookingCalls, RecordCalls, CatalogueCalls, HookCalls, Activi
             jitter=jitter,
             max_attempts=max_attempts,
             retry_after_cap=retry_after_cap,
+            breaker=breaker,
         )
         self._cache = TtlCache(monotonic)
         # The location (`LocationCalls`).

@@ -86,6 +86,7 @@ class Transport:
         jitter: Callable[[], float],
         max_attempts: int,
         retry_after_cap: float,
+        breaker: Breaker | None = None,
     ) -> None:
         self.company_id = company_id
         self._http = httpx.AsyncClient(
@@ -110,7 +111,8 @@ class Transport:
         self._jitter = jitter
         self._max_attempts = max(1, max_attempts)
         self._retry_after_cap = retry_after_cap
-        self.breaker = Breaker(monotonic)
+        # This process's own, or one its replicas share (`bot/shared_guards.py`).
+        self.breaker = breaker or Breaker(monotonic)
         # Until when Altegio asked for a pause too long to wait in line for.
         self._quiet_until = 0.0
         self.requests_sent = 0

@@ -21,6 +21,7 @@ from bot.storage.attempt_rows import AttemptRows
 from bot.storage.booking_rows import BookingRows
 from bot.storage.client_rows import ClientRows
 from bot.storage.engine import Sql, SqliteSql, StorageError, StorageUnavailable
+from bot.storage.guard_rows import GuardRows
 from bot.storage.inbox_rows import InboxRows
 from bot.storage.location_rows import LocationRows
 from bot.storage.reminder_rows import ReminderRows
@@ -59,6 +60,7 @@ class Storage(
     AdminRows,
     InboxRows,
     WaitlistRows,
+    GuardRows,
 ):
     """The one owner of the database: a SQLite file (`open`), or a PostgreSQL schema
     (`open_url`)."""

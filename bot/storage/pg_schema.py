@@ -79,5 +79,25 @@ _BASELINE = (
     "CREATE INDEX wish_offers_state_until ON wish_offers (state, until)",
 )
 
+# PostgreSQL's own: what several replicas of one bot share instead of keeping it in memory
+# (`bot/storage/guard_rows.py`); SQLite has no such tables. Times are Unix seconds.
+_SHARED_GUARDS = (
+    """CREATE TABLE guard_holds (
+        flow text PRIMARY KEY, staff_id bigint NOT NULL, slot text NOT NULL,
+        until double precision NOT NULL)""",
+    "CREATE INDEX guard_holds_staff ON guard_holds (staff_id)",
+    """CREATE TABLE guard_floods (
+        client bigint PRIMARY KEY, tokens double precision NOT NULL,
+        stamp double precision NOT NULL, warned bigint NOT NULL, outcome bigint NOT NULL)""",
+    """CREATE TABLE guard_codes (
+        key text PRIMARY KEY, sent text NOT NULL, last_at double precision NOT NULL)""",
+    """CREATE TABLE guard_breakers (
+        name text PRIMARY KEY, failures bigint NOT NULL,
+        open_until double precision NOT NULL)""",
+)
+
 # (name, statements), in order.
-MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (("m013_chains", _BASELINE),)
+MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("m013_chains", _BASELINE),
+    ("pg001_shared_guards", _SHARED_GUARDS),
+)
