@@ -29,16 +29,18 @@ from telegram.request import BaseRequest
 from bot.altegio.client import AltegioClient
 from bot.altegio.models import Facts
 from bot.altegio.shared_limiter import SharedLimiter, make_limiter
+from bot.chat_locks import PgChatLocks
 from bot.context import BotApplication, Context
 from bot.draft import Holds
 from bot.i18n import SHIPPED_LANGUAGES, Catalogs
 from bot.limits import CodeGuard, FloodGuard
 from bot.metrics import Metrics
 from bot.persistence import SqlitePersistence
+from bot.replica_state import refresher
 from bot.services import Locations, Services
 from bot.settings import Settings
 from bot.shared_guards import SharedGuards
-from bot.storage import Storage
+from bot.storage import Storage, StorageUnavailable
 from bot.updates import PerChatUpdateProcessor
 from bot.user_state import UserData
 from conversations import (
@@ -185,6 +187,21 @@ def build_application(
     `telegram_rate_limit=False` drops PTB's limiter, which waits in real time; `slow_sleep`
     is how the update processor waits before it tells a client their update is slow."""
     settings = services.settings
+    # Replicas of this bot may share its database: a chat's turn is taken across them, and its
+    # state read afresh in it (see bot/chat_locks.py, bot/replica_state.py).
+    shared = (
+        PgChatLocks(settings.database_url, settings.database_schema)
+        if settings.database_url
+        else None
+    )
+    processor = PerChatUpdateProcessor(
+        MAX_CONCURRENT_UPDATES,
+        on_slow=_when_slow(services),
+        sleep=slow_sleep,
+        on_start=lambda: services.heartbeat.update(services.clock()),
+        on_done=_count_update(services),
+        shared=shared,
+    )
     builder = (
         ApplicationBuilder()
         .application_class(BotApplication, kwargs={"services": services})
@@ -193,15 +210,7 @@ def build_application(
         .base_file_url(settings.telegram_api_base_file_url)
         .context_types(ContextTypes(context=Context, user_data=UserData))
         .persistence(SqlitePersistence(services.storage, update_interval=persistence_interval))
-        .concurrent_updates(
-            PerChatUpdateProcessor(
-                MAX_CONCURRENT_UPDATES,
-                on_slow=_when_slow(services),
-                sleep=slow_sleep,
-                on_start=lambda: services.heartbeat.update(services.clock()),
-                on_done=_count_update(services),
-            )
-        )
+        .concurrent_updates(processor)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -216,7 +225,11 @@ def build_application(
     application = builder.build()
     if not isinstance(application, BotApplication):
         raise TypeError("ApplicationBuilder did not build a BotApplication")
-    add_handlers(application)
+    add_handlers(application, write_each_update=shared is None)
+    if shared is not None:
+        processor.on_turn = refresher(application)
+        processor.on_turn_end = application.update_persistence
+        processor.on_declined = _when_declined(application)
     application.follow_salon_changes = lambda: salon_news.process(application)
     if reminder_interval is not None and application.job_queue is not None:
         application.job_queue.run_repeating(
@@ -225,7 +238,9 @@ def build_application(
     return application
 
 
-def add_handlers(application: BotApplication) -> None:
+def add_handlers(application: BotApplication, *, write_each_update: bool = True) -> None:
+    """`write_each_update=False`: the update processor writes each update's changes itself,
+    once the update is handled (replicas, see `build_application`)."""
     private = filters.ChatType.PRIVATE
     application.add_handler(TypeHandler(Update, guards.hold_floods), group=-3)
     # The salon's admin chats, which may be groups: before the private-chats-only guard.
@@ -270,7 +285,8 @@ def add_handlers(application: BotApplication) -> None:
     application.add_handler(MessageHandler(private, fallbacks.outside_conversation))
     # Conversation state reaches SQLite after every update, not only on the periodic flush,
     # so a crash or restart mid-booking loses nothing.
-    application.add_handler(TypeHandler(Update, _flush), group=100)
+    if write_each_update:
+        application.add_handler(TypeHandler(Update, _flush), group=100)
     application.add_error_handler(guards.on_error)
 
 
@@ -292,6 +308,41 @@ def _when_slow(services: Services) -> Callable[[Update], Awaitable[None]]:
             await update.get_bot().send_chat_action(chat.id, ChatAction.TYPING)
 
     return notice
+
+
+def _when_declined(
+    application: BotApplication,
+) -> Callable[[Update, Exception], Awaitable[None]]:
+    """An update not handled because its chat's turn or state could not be had: the database
+    out of reach is answered as when a handler finds it so (`guards.on_error`), and the salon
+    hears once; anything else as any error of the bot's. The button is answered either way."""
+    services = application.services
+
+    async def decline(update: Update, error: Exception) -> None:
+        user = update.effective_user
+        t = services.catalogs.translator(
+            services.catalogs.pick(user.language_code if user else None)
+        )
+        if isinstance(error, StorageUnavailable):
+            await application.storage_trouble(str(error))
+            text = t.gettext(
+                "Sorry, I cannot reach my records just now. Please try again in a minute."
+            )
+        else:
+            text = t.gettext(
+                "Sorry, something went wrong on our side. Your booking details are kept; "
+                "please try again, or start over."
+            )
+        query = update.callback_query
+        if query is not None and services.answered.add(query.id):
+            with contextlib.suppress(TelegramError):
+                await query.answer()
+        chat = update.effective_chat
+        if chat is not None and chat.type == "private":
+            with contextlib.suppress(TelegramError):
+                await update.get_bot().send_message(chat.id, text)
+
+    return decline
 
 
 def _count_update(services: Services) -> Callable[[float], None]:

@@ -18,6 +18,10 @@ class UserData:
     draft: dict[str, Any] | None = None
     done: list[str] = field(default_factory=list)  # the last few finished bookings' flows
     booked_at: str | None = None  # when the client last booked (ISO), for a late /cancel
+    # What the client started before choosing a chain's location, to go on with once they
+    # choose ("link:<payload>", "text:<text>", "classes"; "": the services). Kept here, not in
+    # the chat's data, so that the choice may come at another replica.
+    after_location: str | None = None
 
     def get_draft(self) -> Draft | None:
         return Draft.from_json(self.draft)
@@ -40,6 +44,8 @@ class UserData:
             data["done"] = list(self.done)
         if self.booked_at is not None:
             data["booked_at"] = self.booked_at
+        if self.after_location is not None:
+            data["after_location"] = self.after_location
         return data
 
     @classmethod
@@ -50,8 +56,10 @@ class UserData:
         draft = data.get("draft")
         done = data.get("done")
         booked_at = data.get("booked_at")
+        after = data.get("after_location")
         return cls(
             draft=draft if isinstance(draft, dict) else None,
             done=[f for f in done if isinstance(f, str)] if isinstance(done, list) else [],
             booked_at=booked_at if isinstance(booked_at, str) else None,
+            after_location=after if isinstance(after, str) else None,
         )

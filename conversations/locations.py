@@ -40,9 +40,10 @@ from conversations.wishes import open_link, proceed_or_retry, read_wish, wish
 log = logging.getLogger(__name__)
 
 LOCATION_ACTIONS = pattern("loc", "locs", "near")  # the screen outside a booking
-_POINT = "near"  # chat_data: the point the client shared, until they choose
-_ASKED = "asked_point"  # chat_data: the location button is open below
-_AFTER = "after_location"  # chat_data: what the client started, to go on with once they choose
+# In the chat's data, which is this process's alone (not written to the database): the point
+# the client shared, until they choose (forgotten then); the location button is open below.
+_POINT = "near"
+_ASKED = "asked_point"
 
 
 async def first(context: Context, then: Show, after: str = "") -> Show:
@@ -51,8 +52,8 @@ async def first(context: Context, then: Show, after: str = "") -> Show:
     "classes"; nothing: the services)."""
     if context.chat is None or not await chain.must_choose(context.services, context.chat):
         return then
-    if context.chat_data is not None:
-        context.chat_data[_AFTER] = after
+    if context.user_data is not None:
+        context.user_data.after_location = after
     return go(then.draft, Step.LOCATION)
 
 
@@ -202,7 +203,9 @@ async def on_pick(update: Update, context: Context, draft: Draft, cb: Callback) 
     """`Step.LOCATION`: a location chosen; what the client started goes on there."""
     if await _pick(update, context, cb.arg) is None:
         return go(draft, Step.LOCATION)
-    after = str((context.chat_data or {}).pop(_AFTER, "") or "")
+    after = ""
+    if context.user_data is not None:
+        after, context.user_data.after_location = context.user_data.after_location or "", None
     fresh = Draft(flow=draft.flow)
     if after.startswith("link:"):
         target = read_payload(after.removeprefix("link:"))

@@ -80,6 +80,7 @@ class Bot:
     slow_sleep: Callable[[float], Awaitable[None]] | None = None
     database_url: str = ""  # PostgreSQL instead of the SQLite file at `db_path`
     schema: str = "altegio_bot"
+    altegio_options: dict[str, Any] = field(default_factory=dict)  # e.g. its own `limiter`
 
     def open_storage(self) -> Storage:
         if self.database_url:
@@ -99,6 +100,7 @@ class Bot:
             sleep=self.clock.sleep,
             monotonic=self.clock.monotonic,
             jitter=lambda: 0.5,
+            **self.altegio_options,
         )
         self.app = build_application(
             self.services,
@@ -123,6 +125,8 @@ class Bot:
         else:
             await self.app.stop()
             await self.services.altegio.aclose()
+            # Its connections die with it (with replicas, its chats' turns are let go).
+            await self.app.update_processor.shutdown()
         if self.services.replica is not None:
             self.services.replica.close()  # a crash: its connection gone with the process
         self.services.storage.close()

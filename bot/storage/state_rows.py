@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.storage.engine import Sql
@@ -19,6 +19,30 @@ class StateRows:
     def conversations(self, name: str) -> dict[tuple[int | str, ...], object]:
         rows = self.sql.execute("SELECT key, state FROM conversations WHERE name = ?", (name,))
         return {tuple(json.loads(key)): json.loads(state) for key, state in rows}
+
+    def chat_state(
+        self, names: Sequence[str], keys: Sequence[tuple[int | str, ...]], user_id: int | None
+    ) -> tuple[dict[tuple[str, tuple[int | str, ...]], object], dict[str, Any] | None]:
+        """One chat's conversation states (of the conversations `names`, at `keys`) and its
+        user's data (None: none kept), as a replica taking the chat's turn reads them."""
+        states: dict[tuple[str, tuple[int | str, ...]], object] = {}
+        if names and keys:
+            rows = self.sql.execute(
+                "SELECT name, key, state FROM conversations "
+                f"WHERE name IN ({', '.join('?' * len(names))}) "
+                f"AND key IN ({', '.join('?' * len(keys))})",
+                (*names, *(json.dumps(list(key)) for key in keys)),
+            )
+            states = {
+                (name, tuple(json.loads(key))): json.loads(state) for name, key, state in rows
+            }
+        data: dict[str, Any] | None = None
+        if user_id is not None:
+            row = self.sql.execute(
+                "SELECT data FROM user_data WHERE user_id = ?", (user_id,)
+            ).fetchone()
+            data = json.loads(row[0]) if row else None
+        return states, data
 
     # The writes made on every update are plain statements: sqlite-utils' upsert looks the table
     # up first, which costs more than the write itself.
