@@ -354,6 +354,11 @@ def _count_update(services: Services) -> Callable[[float], None]:
 
 
 async def _flush(update: Update, context: Context) -> None:
+    # python-telegram-bot marks the client's data as changed only once every handler group
+    # has run, after this one: marked here, it is written with this update's conversation
+    # state, not one update late (a crash right after a step keeps that step).
+    if update.effective_user is not None:
+        context.application.mark_data_for_update_persistence(user_ids=update.effective_user.id)
     await context.application.update_persistence()
 
 

@@ -457,3 +457,22 @@ async def test_a_time_another_client_is_booking_is_not_offered_meanwhile(
     await first.tap("« Back")
     await first.send("tomorrow after 3")
     assert buttons(first)[0] == "3:00 PM"
+
+
+async def test_a_crash_right_after_a_step_keeps_that_step(bot: Bot) -> None:
+    """The process dies just after the client chose a time: the restarted bot knows the time
+    (the client's draft is written with the conversation's state, after every update)."""
+    user = bot.user()
+    await choose_service(user)
+    await user.tap("Any available team member")
+    await user.send("Friday")
+    chosen = buttons(user)[0]
+    await bot.restart()  # the first update after a start: nothing marked yet
+    user = bot.user()
+    await user.tap_number(1)
+    await bot.restart(graceful=False)
+    user = bot.user()
+    await finish_contact(user)
+    assert chosen.replace("\u202f", " ") in plain(user.last.text)
+    await user.tap("✅ Confirm")
+    assert "You are booked" in user.last.text
