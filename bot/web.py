@@ -159,7 +159,15 @@ class WebServer(Listener):
         except (json.JSONDecodeError, UnicodeDecodeError, TypeError, KeyError, ValueError):
             log.warning("webhook: an update that could not be read was refused")
             return web.json_response({"ok": False}, status=400)
-        await self.application.update_queue.put(update)
+        services = self.application.services
+        try:
+            first = services.storage.first_delivery(update.update_id, services.clock())
+        except StorageUnavailable:
+            first = True  # handled (or declined politely) rather than lost
+        if first:
+            await self.application.update_queue.put(update)
+        else:
+            log.info("webhook: update %s taken before, not handled again", update.update_id)
         return web.json_response({"ok": True})
 
     async def _altegio(self, request: web.Request) -> web.Response:

@@ -337,3 +337,22 @@ async def test_healthz_is_503_while_postgresql_is_out_of_reach(
     assert down.status_code == 503
     assert down.json()["reasons"] == ["database: cannot be written"]
     assert (await client.get("/healthz")).status_code == 200
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"], indirect=True)
+async def test_an_update_telegram_sends_again_is_handled_once(
+    bot: Bot, served: tuple[WebServer, httpx.AsyncClient]
+) -> None:
+    """Telegram sends an update again when its answer came late (or, behind a load balancer,
+    to another replica): the bot answers it once."""
+    _, client = served
+    user = bot.user()
+    headers = {SECRET_HEADER: SECRET}
+    for _ in range(3):
+        answer = await client.post(PATH, json=start_update(user, 41), headers=headers)
+        assert answer.status_code == 200
+    await client.post(PATH, json=start_update(user, 42), headers=headers)
+    await until(lambda: sum("Studio Aurora" in t for t in user.bot_texts) >= 2)
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert sum("Studio Aurora" in t for t in user.bot_texts) == 2

@@ -112,4 +112,11 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "CREATE TABLE replicas (id bigint PRIMARY KEY, started_at bigint NOT NULL)",
         ),
     ),
+    (
+        "m014_telegram_updates",
+        (
+            "CREATE TABLE telegram_updates (update_id bigint PRIMARY KEY, received_at bigint)",
+            "CREATE INDEX telegram_updates_received ON telegram_updates (received_at)",
+        ),
+    ),
 )

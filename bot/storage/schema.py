@@ -269,3 +269,11 @@ def m013_chains(db: Database) -> None:
     # for a time at one location (0: the bot's own, as before chains).
     db.execute("ALTER TABLE chats ADD COLUMN company_id INTEGER")
     db.execute("ALTER TABLE wishes ADD COLUMN company_id INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
+def m014_telegram_updates(db: Database) -> None:
+    # Telegram's updates taken by the webhook (their ids, and when): one Telegram sends again
+    # (no answer in time, a replica that did not answer) is handled once.
+    db.table("telegram_updates").create({"update_id": int, "received_at": int}, pk="update_id")
+    db.table("telegram_updates").create_index(["received_at"])
