@@ -54,7 +54,14 @@ def _meta(settings: Settings) -> tuple[int, dict[str, str], set[str]] | None:
 
 
 def check_postgres(settings: Settings) -> Check:
-    import psycopg  # noqa: PLC0415 (only with DATABASE_URL)
+    try:
+        import psycopg  # noqa: PLC0415 (only with DATABASE_URL)
+    except ImportError:
+        return fail(
+            THING,
+            "DATABASE_URL is set but PostgreSQL's driver is not installed: install the bot "
+            "with it, pip install 'altegio-bot[postgres]'",
+        )
 
     where = _where(settings)
     try:
@@ -101,7 +108,10 @@ def check_postgres(settings: Settings) -> Check:
 
 def kept_home(settings: Settings) -> int | None:
     """The location the schema was last bound to (None: no schema, or out of reach)."""
-    import psycopg  # noqa: PLC0415 (only with DATABASE_URL)
+    try:
+        import psycopg  # noqa: PLC0415 (only with DATABASE_URL)
+    except ImportError:
+        return None  # the start says what is missing
 
     try:
         found = _meta(settings)

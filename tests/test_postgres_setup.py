@@ -136,3 +136,19 @@ def test_the_copy_command_needs_database_url(
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert main(["copy-to-postgres"]) == 2
     assert "DATABASE_URL is not set" in capsys.readouterr().err
+
+
+def test_without_the_driver_the_bot_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A wheel installed without the postgres extra, given DATABASE_URL."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    monkeypatch.delitem(sys.modules, "bot.storage.pg_engine", raising=False)
+    monkeypatch.delitem(sys.modules, "bot.storage.pg_copy", raising=False)
+    chosen = settings(DATABASE_URL="postgresql://bot@db/salons")
+    (found,) = check_database(chosen)
+    assert found.mark is Mark.FAIL and "altegio-bot[postgres]" in found.found
+    with pytest.raises(StorageError, match=r"altegio-bot\[postgres\]"):
+        Storage.open_url("postgresql://bot@db/salons", "altegio_bot")

@@ -77,7 +77,13 @@ class Storage(
     @classmethod
     def open_url(cls, url: str, schema: str) -> Storage:
         """Open (or create) the bot's tables in a PostgreSQL schema; many processes may."""
-        from bot.storage.pg_engine import PgSql  # noqa: PLC0415 (psycopg only when used)
+        try:
+            from bot.storage.pg_engine import PgSql  # noqa: PLC0415 (psycopg only when used)
+        except ImportError as exc:
+            raise StorageError(
+                f"DATABASE_URL needs PostgreSQL's driver ({exc}): install the bot with it, "
+                "pip install 'altegio-bot[postgres]'"
+            ) from exc
 
         return cls(PgSql.connect(url, schema))
 
