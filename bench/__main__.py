@@ -39,6 +39,7 @@ from telegram.ext import ApplicationBuilder, CallbackContext, MessageHandler, Ty
 from telegram.request import BaseRequest, RequestData
 
 from bench.account_costs import account_costs
+from bench.replica_report import peaks
 from bench.replicas import add_arguments, run_replicas
 from bench.visit_costs import visit_costs
 from bench.waitlist_costs import waitlist_costs
@@ -265,15 +266,6 @@ async def _server_log(port: int) -> list[list[Any]]:
         answer = await client.get(f"http://127.0.0.1:{port}/__bench/log")
     entries: list[list[Any]] = answer.json()
     return entries
-
-
-def peaks(arrivals: list[float], window: float) -> int:
-    best, start = 0, 0
-    for end, moment in enumerate(arrivals):
-        while moment - arrivals[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -90,18 +90,15 @@ async def on_error(update: object, context: Context) -> None:
             await context.bot.send_message(
                 admin, f"⚠️ The booking bot hit an error{where}: {type(error).__name__}"
             )
-    if not isinstance(update, Update) or update.effective_chat is None:
-        return
-    if update.callback_query is not None:
-        await answer(update, context)
-    with contextlib.suppress(TelegramError):
-        await context.bot.send_message(
-            update.effective_chat.id,
+    if isinstance(update, Update):
+        await _apologise(
+            update,
+            context,
             context.t.gettext(
                 "Sorry, something went wrong on our side. Your booking details are kept; "
                 "please try again, or start over."
             ),
-            reply_markup=book_button(context),
+            with_book_button=True,
         )
 
 
@@ -110,14 +107,27 @@ async def _storage_unavailable(update: object, context: Context, error: Exceptio
     was done past that point, so the client is asked to try again; the salon hears once."""
     log.warning("an update could not be handled: the database does not answer (%s)", error)
     await context.alerts.storage_trouble(str(error))
-    if not isinstance(update, Update) or update.effective_chat is None:
+    if isinstance(update, Update):
+        await _apologise(
+            update,
+            context,
+            context.t.gettext(
+                "Sorry, I cannot reach my records just now. Please try again in a minute."
+            ),
+        )
+
+
+async def _apologise(
+    update: Update, context: Context, text: str, *, with_book_button: bool = False
+) -> None:
+    """The tapped button answered, and `text` sent to the chat (nothing without one)."""
+    if update.effective_chat is None:
         return
     if update.callback_query is not None:
         await answer(update, context)
     with contextlib.suppress(TelegramError):
         await context.bot.send_message(
             update.effective_chat.id,
-            context.t.gettext(
-                "Sorry, I cannot reach my records just now. Please try again in a minute."
-            ),
+            text,
+            reply_markup=book_button(context) if with_book_button else None,
         )
