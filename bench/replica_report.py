@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -81,7 +82,9 @@ def continued_after_kill(
 ) -> dict[str, int]:
     """Conversations under way when replica `killed` died that had had an update on it: how
     many, how many sent further updates that another replica took, and how many of those went
-    on to a booking (the conversation carried on, not begun again)."""
+    on to a booking (the conversation carried on, not begun again), and how many of them all
+    were booked in the end (also those whose last update on the killed replica was handled
+    by another, taken back from the database, with no further update of their own)."""
     on_killed = {d.chat_id for d in deliveries if d.replica == killed and d.at <= killed_at}
     elsewhere_after = {d.chat_id for d in deliveries if d.replica != killed and d.at > killed_at}
     affected = [c for c in conversations if c.chat_id in on_killed and c.finished_at > killed_at]
@@ -90,6 +93,7 @@ def continued_after_kill(
         "under_way_with_an_update_on_the_killed_replica": len(affected),
         "further_updates_on_another_replica": len(moved),
         "continued_and_booked": sum(c.booked for c in moved),
+        "booked_in_the_end": sum(c.booked for c in affected),
     }
 
 
@@ -176,7 +180,8 @@ def table(runs: dict[str, Any]) -> str:
                 "  killed replica: conversations under way with an update on it "
                 f"{kill['under_way_with_an_update_on_the_killed_replica']}; further "
                 f"updates taken by another {kill['further_updates_on_another_replica']}, of "
-                f"which went on to a booking {kill['continued_and_booked']}"
+                f"which went on to a booking {kill['continued_and_booked']}; booked in the "
+                f"end {kill.get('booked_in_the_end', '?')}"
             )
         lines.append(
             f"  reminders: bookings with one due {rem['bookings_with_a_reminder_due']}, "
@@ -184,3 +189,33 @@ def table(runs: dict[str, Any]) -> str:
             f"sent twice {rem['sent_twice']}, lost {rem['lost']}"
         )
     return "\n".join(lines)
+
+
+def write_traces(path: Path, clients: Sequence[Any], deliveries: Sequence[Delivery]) -> None:
+    """Each client not booked: why, its chat as it saw it, and which replica took each of its
+    updates (seconds from its first), for reading after a run."""
+    by_chat: dict[int | None, list[Delivery]] = defaultdict(list)
+    for delivery in deliveries:
+        by_chat[delivery.chat_id].append(delivery)
+    lines: list[str] = []
+    for client in clients:
+        if client.booked:
+            continue
+        user = client.user
+        lines.append(f"=== chat {user.chat_id}: {client.failure}")
+        for message in user.transcript:
+            side = "bot" if message.from_bot else "user"
+            body = (message.text or message.caption or "").replace("\n", " ⏎ ")[:110]
+            if message.contact:
+                body = f"[contact {message.contact.get('phone_number')}]"
+            flags = " (edited)" if message.edit_date else ""
+            flags += " (deleted)" if message.deleted else ""
+            keys = message.reply_markup.get("inline_keyboard") if message.reply_markup else None
+            labels = [b.get("text") for row in keys or [] for b in row][:8]
+            lines.append(f"  {message.message_id:>4} {side}{flags}: {body} {labels or ''}")
+        chat_deliveries = by_chat.get(user.chat_id, [])
+        first = chat_deliveries[0].at if chat_deliveries else 0.0
+        taken = ", ".join(f"r{d.replica}@{d.at - first:.1f}" for d in chat_deliveries)
+        lines.append(f"  updates: {taken}")
+        lines.append(f"  resent after silence: {user.resent}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

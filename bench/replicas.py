@@ -100,6 +100,7 @@ async def simulate(run: Run, folder: Path, database_url: str | None) -> dict[str
             clients, records, parse_offsets(",".join(offset_texts)), first_due, phase["done"]
         )
         log = await _sandbox_log(sandbox_url)
+        report.write_traces(folder / "not-booked.txt", clients, balancer.deliveries)
     finally:
         procs.stop([r.process for r in replicas])
         await balancer_client.aclose()
@@ -354,8 +355,7 @@ async def simulations(args: argparse.Namespace) -> dict[str, Any]:
         "horizon": timedelta(days=args.reminder_horizon),
     }
     runs: dict[str, Any] = {"command": "python -m bench --replicas " + _flags(args)}
-    with tempfile.TemporaryDirectory() as name:
-        folder = Path(name)
+    with _folder(args.replica_trace) as folder:
         if args.replica_count > 1 and not shared_storage():
             runs["replicated"] = {"skipped": "the bot has no PostgreSQL storage (DATABASE_URL)"}
         elif args.replica_count > 1:
@@ -373,6 +373,17 @@ async def simulations(args: argparse.Namespace) -> dict[str, Any]:
             run = Run(replicas=1, database="sqlite", kill=False, **shape)
             runs["one_sqlite_process"] = await simulate(run, folder / "sqlite", None)
     return runs
+
+
+@contextmanager
+def _folder(kept: Path | None) -> Iterator[Path]:
+    """Where the runs keep their files: `kept` (left for reading), or a temporary folder."""
+    if kept is not None:
+        kept.mkdir(parents=True, exist_ok=True)
+        yield kept
+        return
+    with tempfile.TemporaryDirectory() as name:
+        yield Path(name)
 
 
 def _flags(args: argparse.Namespace) -> str:
@@ -405,6 +416,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--reminder-horizon", type=float, default=7.0, help="days of offsets")
     parser.add_argument("--replicas-json", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--replica-trace",
+        type=Path,
+        default=None,
+        help="a folder to keep the replicas' logs in, and the chats of clients not booked",
+    )
 
 
 def run_replicas(args: argparse.Namespace) -> None:

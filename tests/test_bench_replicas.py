@@ -156,6 +156,7 @@ def test_conversations_under_way_on_the_killed_replica_and_how_they_went_on() ->
         Delivery(1, 1, 10.0, "/tg/a"),  # on the killed one, then elsewhere, booked
         Delivery(1, 0, 30.0, "/tg/a"),
         Delivery(2, 1, 12.0, "/tg/a"),  # on the killed one, then never again
+        Delivery(6, 1, 18.0, "/tg/a"),  # its last update taken back elsewhere: booked
         Delivery(3, 1, 5.0, "/tg/a"),  # on the killed one but finished before the kill
         Delivery(4, 2, 11.0, "/tg/a"),  # never on the killed one
         Delivery(4, 0, 31.0, "/tg/a"),
@@ -168,11 +169,13 @@ def test_conversations_under_way_on_the_killed_replica_and_how_they_went_on() ->
         Conversation(3, True, 8.0),
         Conversation(4, True, 40.0),
         Conversation(5, False, 60.0),
+        Conversation(6, True, 35.0),
     ]
     assert continued_after_kill(deliveries, conversations, killed=1, killed_at=20.0) == {
-        "under_way_with_an_update_on_the_killed_replica": 3,
+        "under_way_with_an_update_on_the_killed_replica": 4,
         "further_updates_on_another_replica": 2,
         "continued_and_booked": 1,
+        "booked_in_the_end": 2,
     }
 
 
