@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot import update_inbox
 from bot.altegio.client import AltegioClient
 from bot.altegio.models import Facts
 from bot.altegio.shared_limiter import SharedLimiter, make_limiter
@@ -36,7 +37,7 @@ from bot.i18n import SHIPPED_LANGUAGES, Catalogs
 from bot.limits import CodeGuard, FloodGuard
 from bot.metrics import Metrics
 from bot.persistence import SqlitePersistence
-from bot.replica_state import refresher
+from bot.replica_state import refresher, turn_ender
 from bot.services import Locations, Services
 from bot.settings import Settings
 from bot.shared_guards import SharedGuards
@@ -160,6 +161,17 @@ def build_services(
     )
 
 
+def _chat_turns(storage: Storage) -> PgChatLocks | None:
+    """The chats' turns across the processes sharing this bot's PostgreSQL schema; None for a
+    SQLite file (one process only)."""
+    if not _shared(storage):
+        return None
+    from bot.storage.pg_engine import PgSql  # noqa: PLC0415 (psycopg only with DATABASE_URL)
+
+    sql = storage.sql
+    return PgChatLocks(sql.url, sql.schema) if isinstance(sql, PgSql) else None
+
+
 def _shared(storage: Storage) -> bool:
     """Whether other processes may serve this bot: its storage is PostgreSQL (DATABASE_URL;
     a test's replicas are handed theirs open)."""
@@ -189,11 +201,7 @@ def build_application(
     settings = services.settings
     # Replicas of this bot may share its database: a chat's turn is taken across them, and its
     # state read afresh in it (see bot/chat_locks.py, bot/replica_state.py).
-    shared = (
-        PgChatLocks(settings.database_url, settings.database_schema)
-        if settings.database_url
-        else None
-    )
+    shared = _chat_turns(services.storage)
     processor = PerChatUpdateProcessor(
         MAX_CONCURRENT_UPDATES,
         on_slow=_when_slow(services),
@@ -228,8 +236,10 @@ def build_application(
     add_handlers(application, write_each_update=shared is None)
     if shared is not None:
         processor.on_turn = refresher(application)
-        processor.on_turn_end = application.update_persistence
+        application.replicated = True
+        processor.on_turn_end = turn_ender(application)
         processor.on_declined = _when_declined(application)
+    processor.on_handled = lambda update: update_inbox.handled(application, update)
     application.follow_salon_changes = lambda: salon_news.process(application)
     if reminder_interval is not None and application.job_queue is not None:
         application.job_queue.run_repeating(

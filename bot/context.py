@@ -34,6 +34,14 @@ class BotApplication(Application[ExtBot[Any], "Context", UserData, ChatData, Bot
         self._storage_failing = False
         # Follows the webhook events waiting in the inbox (set by `build_application`).
         self.follow_salon_changes: Callable[[], Coroutine[Any, Any, int]] | None = None
+        # Webhook updates kept in the database until handled (`bot/update_inbox.py`).
+        self.kept_updates: set[int] = set()
+        # With replicas (`bot/replica_state.py`): the users whose chats' turns this process
+        # holds now (only their data is written), and those whose data could not be written
+        # (kept over the stored copy at their next turn, and written then).
+        self.replicated = False
+        self.users_in_turn: set[int] = set()
+        self.unwritten_users: set[int] = set()
 
     async def update_persistence(self) -> None:
         """Runs after every update (and on PTB's own schedule and at stop): the SQLite
@@ -42,12 +50,19 @@ class BotApplication(Application[ExtBot[Any], "Context", UserData, ChatData, Bot
         if not isinstance(self.persistence, SqlitePersistence):
             await super().update_persistence()
             return
+        only = self.users_in_turn if self.replicated else None
+        if only is not None:
+            writing = self._user_ids_to_be_updated_in_persistence & only
         try:
-            self.persistence.write_pending(self)
+            self.persistence.write_pending(self, only)
         except StorageUnavailable as exc:
             log.warning("conversation state waits for the database: %s", exc)
+            if only is not None:
+                self.unwritten_users |= writing
             await self.storage_trouble(str(exc))
             return
+        if only is not None:
+            self.unwritten_users -= writing
         await self.storage_recovered()
 
     async def storage_trouble(self, cause: str) -> None:

@@ -23,6 +23,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.samples import Sample
 
+from bot import update_inbox
 from bot.altegio.limiter import Limiter
 from bot.app import build_application, build_services
 from bot.context import BotApplication
@@ -198,6 +199,7 @@ async def serve_fleet(
             )
         for member in members:
             await take_updates(member.application)
+            await update_inbox.take_back(member.application, at_start=True)
             log.info("tenant %s: taking updates", member.name)
         await stop.wait()
     finally:

@@ -110,7 +110,11 @@ class SqlitePersistence(BasePersistence[UserData, Data, Data]):
     async def flush(self) -> None:
         return None
 
-    def write_pending(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    def write_pending(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        only_users: set[int] | None = None,
+    ) -> None:
         """What PTB's `Application.update_persistence` would hand over, written here and now.
 
         PTB deep-copies each entry and writes it from a task of its own, for persistences that
@@ -125,6 +129,11 @@ class SqlitePersistence(BasePersistence[UserData, Data, Data]):
         application._user_ids_to_be_updated_in_persistence = set()
         application._user_ids_to_be_deleted_in_persistence = set()
         updated -= deleted
+        if only_users is not None:
+            # Replicas: a user's data is written only in their chat's turn. PTB marks a user
+            # again once their update's task is over (after the turn wrote it): written later,
+            # outside the turn, that copy could undo what another replica has written since.
+            updated &= only_users
         states = []
         for name, conversations in application._conversation_handler_conversations.items():
             for key, new_state in conversations.pop_accessed_write_items():

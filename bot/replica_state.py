@@ -9,6 +9,12 @@ process holds for it, without counting as changes; the update's own write at its
 this process could not write yet (the database was out of reach) is newer than the row: it is
 kept, and written with this update's.
 
+A user's data is written only while this process holds their chat's turn (`users_in_turn`).
+PTB marks it as changed again once the update's task is over, after the turn wrote it; written
+later (PTB's periodic write, or at another chat's turn) that copy would undo what another
+replica wrote since, and the next turn here would take the mark for a change not yet written
+and keep this process's stale copy over the stored one.
+
 PTB's private names read here are those of `bot/persistence.py` (see its docstring):
 `Application._conversation_handler_conversations` (each a `TrackingDict`, whose
 `update_no_track` and `data` set and remove an entry without counting it as written) and
@@ -19,7 +25,7 @@ checks them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import fields
 
 from telegram import Update
@@ -28,6 +34,21 @@ from bot.context import BotApplication
 from bot.user_state import UserData
 
 ConversationKey = tuple[int | str, ...]
+
+
+def turn_ender(application: BotApplication) -> Callable[[Update], Awaitable[None]]:
+    """What the update processor calls as the chat's turn ends: what the update changed is
+    written (its user's data only: see `BotApplication.update_persistence`), and the user's
+    data is not written by this process again until its next turn here."""
+
+    async def end(update: Update) -> None:
+        try:
+            await application.update_persistence()
+        finally:
+            if update.effective_user is not None:
+                application.users_in_turn.discard(update.effective_user.id)
+
+    return end
 
 
 def refresher(application: BotApplication) -> Callable[[Update], None]:
@@ -51,11 +72,12 @@ def refresher(application: BotApplication) -> Callable[[Update], None]:
                 else:
                     states.data.pop(key, None)  # ended at another replica
         unwritten_users = (
-            application._user_ids_to_be_updated_in_persistence
-            | application._user_ids_to_be_deleted_in_persistence
+            application.unwritten_users | application._user_ids_to_be_deleted_in_persistence
         )
-        if user is not None and user not in unwritten_users:
-            _replace(application.user_data[user], UserData.from_json(data))
+        if user is not None:
+            if user not in unwritten_users:
+                _replace(application.user_data[user], UserData.from_json(data))
+            application.users_in_turn.add(user)
 
     return refresh
 

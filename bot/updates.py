@@ -44,6 +44,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     (PTB notes the user's data as changed only once every handler has run), and an update
     whose turn or state cannot be had is not handled on what may be stale: `on_declined`
     answers it. Without, none of this costs anything.
+
+    `on_handled` is told of each update done with (handled, or declined and answered), not of
+    one cut short by the stop.
     """
 
     def __init__(
@@ -66,8 +69,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._sleep = sleep
         self._shared = shared
         self.on_turn: Callable[[Update], None] | None = None
-        self.on_turn_end: Callable[[], Awaitable[None]] | None = None
+        self.on_turn_end: Notice | None = None
         self.on_declined: Declined | None = None
+        self.on_handled: Callable[[object], None] | None = None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if self._on_start is not None:
@@ -78,6 +82,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         finally:
             if self._on_done is not None:
                 self._on_done(time.perf_counter() - started)
+        # Not when cancelled (the stop): an update kept until handled is then handled later.
+        if self.on_handled is not None:
+            self.on_handled(update)
 
     async def _in_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)
@@ -112,8 +119,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                         try:
                             await coroutine
                         finally:
-                            if self.on_turn_end is not None:
-                                await self.on_turn_end()
+                            if self.on_turn_end is not None and isinstance(update, Update):
+                                await self.on_turn_end(update)
                 except Exception as exc:
                     if handled:
                         raise

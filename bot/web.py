@@ -22,6 +22,7 @@ from aiohttp import web
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from telegram import Update
 
+from bot import update_inbox
 from bot.context import BotApplication
 from bot.storage import StorageUnavailable
 from bot.workflows import salon_changes
@@ -159,12 +160,7 @@ class WebServer(Listener):
         except (json.JSONDecodeError, UnicodeDecodeError, TypeError, KeyError, ValueError):
             log.warning("webhook: an update that could not be read was refused")
             return web.json_response({"ok": False}, status=400)
-        services = self.application.services
-        try:
-            first = services.storage.first_delivery(update.update_id, services.clock())
-        except StorageUnavailable:
-            first = True  # handled (or declined politely) rather than lost
-        if first:
+        if update_inbox.keep(self.application, update, json.dumps(data)):
             await self.application.update_queue.put(update)
         else:
             log.info("webhook: update %s taken before, not handled again", update.update_id)
@@ -214,6 +210,7 @@ async def serve(
                 "/healthz and /metrics not served: cannot listen on %s:%s (%s)", host, port, exc
             )
         await take_updates(application)
+        await update_inbox.take_back(application, at_start=True)
         await stop.wait()
     finally:
         # Also when the start failed half way (a port taken, Telegram refusing the webhook).

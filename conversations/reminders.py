@@ -11,7 +11,7 @@ import logging
 
 from telegram import InlineKeyboardButton
 
-from bot import leases
+from bot import leases, update_inbox
 from bot.chain import is_chain
 from bot.context import BotApplication, Context
 from bot.i18n import Translator
@@ -55,6 +55,7 @@ async def tick(context: Context) -> None:
                         if ours:
                             await resolve_attempts(application)
             await salon_news.process(application)
+            await update_inbox.take_back(application)  # a gone replica's, with replicas
             await send_due(application)
             if lead:
                 await send_digests(application)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -30,6 +31,11 @@ from tests.pg_cluster import pg_cluster, pg_dsn  # noqa: F401
 BERLIN = ZoneInfo("Europe/Berlin")
 # A Tuesday morning in the sandbox salon's timezone.
 START = datetime(2026, 11, 24, 9, 0, tzinfo=BERLIN)
+
+
+async def never(_seconds: float) -> None:
+    """A wait that never ends (no real time passes in tests)."""
+    await asyncio.Event().wait()
 
 
 @dataclass
@@ -108,7 +114,9 @@ class Bot:
             request=self.stub,
             reminder_interval=None,
             telegram_rate_limit=False,
-            slow_sleep=self.slow_sleep or self.clock.sleep,
+            # (Through the update processor, the typing notice's wait on the fake clock
+            # would come back at once, for ever: none unless asked for.)
+            slow_sleep=self.slow_sleep or (never if self.database_url else self.clock.sleep),
         )
         await self.app.initialize()
         await self.app.start()
@@ -152,6 +160,9 @@ class Bot:
         if found is None:
             kwargs.setdefault("first_name", "Anna")
             kwargs.setdefault("last_name", "Schmidt")
+            # On PostgreSQL the bot is ready for replicas: an update's state is written as its
+            # chat's turn ends, in the update processor, which every update goes through.
+            kwargs.setdefault("through_processor", bool(self.database_url))
             found = StubUser(self.stub, self.app, user_id=user_id, **kwargs)
             self.users[user_id] = found
         return found

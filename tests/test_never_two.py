@@ -421,7 +421,9 @@ async def test_postgresql_out_of_reach_books_nothing_and_asks_to_try_again(
         assert "cannot reach my records just now" in user.last.text
         assert live(bot) == []
         await other.send("/start")
-        assert "Studio Aurora" in other.last.text  # what needs no records is answered
+        # Even what would need no records: on PostgreSQL, replicas may share the bot, and no
+        # update is handled on a conversation state that may be stale.
+        assert "cannot reach my records just now" in other.last.text
         assert not any("went wrong" in t for t in user.bot_texts + other.bot_texts)
         assert sum("cannot reach its PostgreSQL database" in t for t in admin.bot_texts) == 1
     await user.tap("✅ Confirm")  # on the same summary, above the apology

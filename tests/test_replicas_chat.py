@@ -114,6 +114,40 @@ async def test_a_booking_goes_on_step_by_step_at_alternating_replicas(replicas: 
     assert not any("went wrong" in text for text in user.bot_texts)
 
 
+class Delivered(StubUser):
+    """A client whose updates reach a replica as the webhook hands them over: on its update
+    queue, each handled by PTB in a task of its own (which marks the user's data as changed
+    once more when it ends, after the chat's turn wrote it)."""
+
+    async def _process(self, update: dict[str, Any]) -> None:
+        app = self.app
+        await app.update_queue.put(Update.de_json(update, app.bot))
+        await app.update_queue.join()
+        for _ in range(20):
+            await asyncio.sleep(0)  # the task's own end
+
+
+async def test_a_booking_delivered_by_webhook_goes_on_at_alternating_replicas(
+    replicas: Any,
+) -> None:
+    """The phone given at one replica is known at the other: a replica writes a client's data
+    only in their chat's turn, never a copy of its own later (it once did, when PTB marked it
+    again after the turn, and the other replica then asked for the phone again)."""
+    a, b = await replicas(), await replicas()
+    assert a.app is not None and b.app is not None and b.services is not None
+    user = Delivered(a.stub, a.app, user_id=100001, first_name="Anna")
+    await to_summary(user, a, b)
+    await at(user, b).tap("✅ Confirm")
+    assert "You are booked" in user.last.text, user.screen()
+    assert booked(a) == 1
+    # Nothing of the client's written later by either replica undoes the other's.
+    for replica in (a, b):
+        assert replica.app is not None
+        await replica.app.update_persistence()
+    stored = b.services.storage.chat_state([], [], 100001)[1]
+    assert stored is not None and stored.get("draft") is None
+
+
 async def test_two_confirm_taps_at_two_replicas_at_once_book_once(replicas: Any) -> None:
     a, b = await replicas(), await replicas()
     user = client(a)

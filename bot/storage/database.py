@@ -27,6 +27,7 @@ from bot.storage.location_rows import LocationRows
 from bot.storage.reminder_rows import ReminderRows
 from bot.storage.schema import migrations
 from bot.storage.state_rows import StateRows
+from bot.storage.update_rows import UpdateRows
 from bot.storage.waitlist_rows import WaitlistRows
 
 __all__ = ["Storage", "StorageError", "StorageUnavailable"]
@@ -61,6 +62,7 @@ class Storage(
     InboxRows,
     WaitlistRows,
     GuardRows,
+    UpdateRows,
 ):
     """The one owner of the database: a SQLite file (`open`), or a PostgreSQL schema
     (`open_url`)."""

@@ -76,23 +76,6 @@ class InboxRows:
                 (record_id, changed_at),
             )
 
-    def first_delivery(self, update_id: int, now: datetime) -> bool:
-        """Note a Telegram update taken by the webhook; False when it was taken before (Telegram
-        sends an update again when its answer is late, to this process or another replica).
-        Ids older than a day are forgotten (Telegram gives up on an update well before)."""
-        stamp = int(now.timestamp())
-        with self.sql.transaction():
-            cursor = self.sql.execute(
-                "INSERT INTO telegram_updates (update_id, received_at) VALUES (?, ?) "
-                "ON CONFLICT DO NOTHING",
-                (update_id, stamp),
-            )
-            if update_id % 256 == 0:
-                self.sql.execute(
-                    "DELETE FROM telegram_updates WHERE received_at < ?", (stamp - 86400,)
-                )
-        return cursor.rowcount == 1
-
     def forget_hook_events(self, before: datetime) -> None:
         """Processed events received before `before` (a repeat that late is unlikely, and its
         mark still keeps it from changing anything)."""

@@ -119,4 +119,14 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "CREATE INDEX telegram_updates_received ON telegram_updates (received_at)",
         ),
     ),
+    (
+        "m015_update_inbox",
+        (
+            "ALTER TABLE telegram_updates ADD COLUMN chat_id bigint",
+            "ALTER TABLE telegram_updates ADD COLUMN body text",
+            "ALTER TABLE telegram_updates ADD COLUMN taken_by bigint",
+            "ALTER TABLE telegram_updates ADD COLUMN done bigint NOT NULL DEFAULT 1",
+            "CREATE INDEX telegram_updates_open ON telegram_updates (done, chat_id)",
+        ),
+    ),
 )

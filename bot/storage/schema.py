@@ -277,3 +277,15 @@ def m014_telegram_updates(db: Database) -> None:
     # (no answer in time, a replica that did not answer) is handled once.
     db.table("telegram_updates").create({"update_id": int, "received_at": int}, pk="update_id")
     db.table("telegram_updates").create_index(["received_at"])
+
+
+@migrations()
+def m015_update_inbox(db: Database) -> None:
+    # A webhook update kept until it is handled (its chat, its body, the replica that took it):
+    # one taken by a process that died before handling it is handled after all, by another
+    # replica or at the next start. Updates noted before are all handled (done = 1).
+    db.execute("ALTER TABLE telegram_updates ADD COLUMN chat_id INTEGER")
+    db.execute("ALTER TABLE telegram_updates ADD COLUMN body TEXT")
+    db.execute("ALTER TABLE telegram_updates ADD COLUMN taken_by INTEGER")
+    db.execute("ALTER TABLE telegram_updates ADD COLUMN done INTEGER NOT NULL DEFAULT 1")
+    db.execute("CREATE INDEX telegram_updates_open ON telegram_updates (done, chat_id)")
