@@ -32,7 +32,7 @@ from bot.altegio.models import Facts
 from bot.altegio.shared_limiter import SharedLimiter, make_limiter
 from bot.chat_locks import PgChatLocks
 from bot.context import BotApplication, Context
-from bot.draft import Holds
+from bot.holds import Holds
 from bot.i18n import SHIPPED_LANGUAGES, Catalogs
 from bot.limits import CodeGuard, FloodGuard
 from bot.metrics import Metrics

@@ -119,43 +119,6 @@ _DRAFT_KNOWN = frozenset(_DRAFT_FIELDS)
 HOLD = timedelta(minutes=5)
 
 
-class Holds:
-    """Times clients of this bot have chosen and are about to book, hidden from the others'
-    lists while they do: when many book at the same moment (a promotion, a new month opening),
-    they do not race each other for one time and spend Altegio's rate limit on refusals.
-
-    A hold mirrors a booking flow's chosen time; it is renewed at every step of that flow and
-    lapses `HOLD` after the client's last step. In memory only: it is a courtesy between the
-    bot's own clients, and Altegio's answer to the booking is what decides.
-    """
-
-    def __init__(self, ttl: timedelta = HOLD) -> None:
-        self._ttl = ttl
-        self._by_flow: dict[str, tuple[int, str, datetime]] = {}  # flow -> staff, time, until
-
-    def keep(self, flow: str, staff_id: int | None, slot: str | None, now: datetime) -> None:
-        """The flow's chosen time as it is now (none: the flow holds nothing)."""
-        if staff_id is None or not slot:
-            self._by_flow.pop(flow, None)
-        else:
-            self._by_flow[flow] = (staff_id, slot, now + self._ttl)
-
-    def release(self, flow: str) -> None:
-        self._by_flow.pop(flow, None)
-
-    def held_for_others(self, flow: str, staff_id: int, now: datetime) -> set[str]:
-        """The times (as Altegio wrote them) other flows hold with this team member (or with
-        "any", for staff 0)."""
-        lapsed = [key for key, (_, _, until) in self._by_flow.items() if until <= now]
-        for key in lapsed:
-            del self._by_flow[key]
-        return {
-            slot
-            for key, (staff, slot, _) in self._by_flow.items()
-            if key != flow and staff == staff_id
-        }
-
-
 # --- phone numbers --------------------------------------------------------------------------
 
 

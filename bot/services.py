@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.altegio.client import AltegioClient
 from bot.altegio.models.company import Company
-from bot.draft import Holds
 from bot.earliest import Offered
+from bot.holds import Holds
 from bot.i18n import Catalogs
 from bot.limits import Answered, CodeGuard, FloodGuard
 from bot.metrics import Heartbeat, Metrics

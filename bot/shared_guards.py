@@ -23,7 +23,8 @@ from datetime import datetime
 from typing import TypeVar
 
 from bot.altegio.breaker import Breaker
-from bot.draft import HOLD, Holds
+from bot.draft import HOLD
+from bot.holds import Held, Holds
 from bot.limits import CodeGuard, FloodGuard
 from bot.storage import Storage, StorageUnavailable
 
@@ -154,26 +155,34 @@ class SharedHolds(Holds):
     # answer to the booking decides who gets a time; a time shown that another client holds
     # costs one refused booking, never a double one.
 
-    def keep(self, flow: str, staff_id: int | None, slot: str | None, now: datetime) -> None:
+    def keep(
+        self,
+        flow: str,
+        staff_id: int | None,
+        slot: str | None,
+        now: datetime,
+        length: int | None = None,
+    ) -> None:
         storage = self._reach.storage
         with contextlib.suppress(StorageUnavailable):
             if staff_id is None or not slot:
                 self._reach.ask(lambda: storage.release_time(flow))
             else:
                 until = now.timestamp() + self._seconds
-                self._reach.ask(lambda: storage.hold_time(flow, staff_id, slot, until))
+                self._reach.ask(lambda: storage.hold_time(flow, staff_id, slot, until, length or 0))
 
     def release(self, flow: str) -> None:
         storage = self._reach.storage
         with contextlib.suppress(StorageUnavailable):
             self._reach.ask(lambda: storage.release_time(flow))
 
-    def held_for_others(self, flow: str, staff_id: int, now: datetime) -> set[str]:
+    def spans_for_others(self, flow: str, staff_id: int, now: datetime) -> list[Held]:
         storage = self._reach.storage
         try:
-            return self._reach.ask(lambda: storage.times_held(staff_id, flow, now.timestamp()))
+            rows = self._reach.ask(lambda: storage.times_held(staff_id, flow, now.timestamp()))
         except StorageUnavailable:
-            return set()
+            return []
+        return [Held(slot, length if staff_id else 0) for slot, length in rows]
 
 
 class SharedBreaker(Breaker):

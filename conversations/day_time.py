@@ -20,6 +20,7 @@ from bot.draft import (
     nearest_days,
     parse_day,
 )
+from bot.holds import clashes
 from bot.i18n import writes_month_first
 from bot.keyboards import Callback, Keys, time_arg
 from conversations.drafts import get_draft, put_draft
@@ -255,8 +256,8 @@ async def _free_times(context: Context, draft: Draft, day: date) -> list[Slot]:
     altegio = context.services.altegio
     slots = await visit_times.free_times(altegio, draft.staff_id, day, draft.service_ids)
     now = context.now()
-    held = context.services.holds.held_for_others(draft.flow, draft.staff_id, now)
-    return [s for s in slots if s.start > now and s.raw not in held]
+    held = context.services.holds.spans_for_others(draft.flow, draft.staff_id, now)
+    return [s for s in slots if s.start > now and not clashes(s, held)]
 
 
 async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:

@@ -28,7 +28,7 @@ def put_draft(context: Context, draft: Draft | None) -> None:
         context.services.offered.follow(str(previous.get("flow")), None)
     if draft is not None:
         # The chosen time is held from the bot's other clients while this client books it.
-        holds.keep(draft.flow, draft.staff_id, draft.slot, context.now())
+        holds.keep(draft.flow, draft.staff_id, draft.slot, context.now(), draft.slot_length)
         # So are the earliest times offered to the client while they look at them.
         context.services.offered.follow(draft.flow, draft)
     # A finished booking's buttons, tapped again (twenty times on Confirm), get a quiet answer.

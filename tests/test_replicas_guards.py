@@ -14,7 +14,7 @@ import pytest
 
 from bot.altegio import errors
 from bot.altegio.breaker import Breaker
-from bot.draft import Holds
+from bot.holds import Holds
 from bot.limits import CodeGuard, FloodGuard
 from bot.services import Services
 from bot.shared_guards import CLOSED_WAIT, SharedGuards

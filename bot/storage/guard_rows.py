@@ -25,24 +25,25 @@ class GuardRows:
 
     # --- held times ---------------------------------------------------------------------
 
-    def hold_time(self, flow: str, staff_id: int, slot: str, until: float) -> None:
+    def hold_time(self, flow: str, staff_id: int, slot: str, until: float, length: int) -> None:
         self.sql.execute(
-            "INSERT INTO guard_holds (flow, staff_id, slot, until) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (flow) DO UPDATE SET staff_id = excluded.staff_id, "
-            "slot = excluded.slot, until = excluded.until",
-            (flow, staff_id, slot, until),
+            "INSERT INTO guard_holds (flow, staff_id, slot, until, length) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (flow) DO UPDATE SET staff_id = excluded.staff_id, "
+            "slot = excluded.slot, until = excluded.until, length = excluded.length",
+            (flow, staff_id, slot, until, length),
         )
 
     def release_time(self, flow: str) -> None:
         self.sql.execute("DELETE FROM guard_holds WHERE flow = ?", (flow,))
 
-    def times_held(self, staff_id: int, besides: str, now: float) -> set[str]:
-        """The times other flows than `besides` hold with this team member."""
+    def times_held(self, staff_id: int, besides: str, now: float) -> list[tuple[str, int]]:
+        """The times other flows than `besides` hold with this team member, each with its
+        visit's length (seconds, 0 unknown)."""
         rows = self.sql.execute(
-            "SELECT slot FROM guard_holds WHERE staff_id = ? AND flow <> ? AND until > ?",
+            "SELECT slot, length FROM guard_holds WHERE staff_id = ? AND flow <> ? AND until > ?",
             (staff_id, besides, now),
         ).fetchall()
-        return {str(row[0]) for row in rows}
+        return [(str(row[0]), int(row[1] or 0)) for row in rows]
 
     # --- flood buckets ------------------------------------------------------------------
 

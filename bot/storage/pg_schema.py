@@ -120,6 +120,11 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     (
+        # A hold's visit length (seconds; 0 unknown): times overlapping it are hidden too.
+        "pg003_hold_lengths",
+        ("ALTER TABLE guard_holds ADD COLUMN length bigint NOT NULL DEFAULT 0",),
+    ),
+    (
         "m015_update_inbox",
         (
             "ALTER TABLE telegram_updates ADD COLUMN chat_id bigint",
