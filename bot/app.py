@@ -37,6 +37,7 @@ from bot.i18n import SHIPPED_LANGUAGES, Catalogs
 from bot.limits import CodeGuard, FloodGuard
 from bot.metrics import Metrics
 from bot.persistence import SqlitePersistence
+from bot.queue_note import queue_note
 from bot.replica_state import refresher, turn_ender
 from bot.services import Locations, Services
 from bot.settings import Settings
@@ -240,6 +241,7 @@ def build_application(
         processor.on_turn_end = turn_ender(application)
         processor.on_declined = _when_declined(application)
     processor.on_handled = lambda update: update_inbox.handled(application, update)
+    processor.on_queued = queue_note(services, slow_sleep)
     application.follow_salon_changes = lambda: salon_news.process(application)
     if reminder_interval is not None and application.job_queue is not None:
         application.job_queue.run_repeating(

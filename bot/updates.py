@@ -14,12 +14,15 @@ from typing import Any, Protocol
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.altegio.queue_place import CURRENT, Place
 from bot.storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 Notice = Callable[[Update], Awaitable[None]]
 Declined = Callable[[Update, Exception], Awaitable[None]]
+# Around an update's handling: what the client sees while its requests wait in the line.
+Queued = Callable[[Update, Place], contextlib.AbstractAsyncContextManager[None]]
 
 
 class SharedTurns(Protocol):
@@ -44,6 +47,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     (PTB notes the user's data as changed only once every handler has run), and an update
     whose turn or state cannot be had is not handled on what may be stale: `on_declined`
     answers it. Without, none of this costs anything.
+
+    `on_queued` is around each update's handling, with its place in the line for Altegio's
+    limit (`bot/altegio/queue_place.py`): the note a client sees while it waits.
 
     `on_handled` is told of each update done with (handled, or declined and answered), not of
     one cut short by the stop.
@@ -72,14 +78,22 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self.on_turn_end: Notice | None = None
         self.on_declined: Declined | None = None
         self.on_handled: Callable[[object], None] | None = None
+        self.on_queued: Queued | None = None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if self._on_start is not None:
             self._on_start()
         started = time.perf_counter()
+        place = Place()  # where its requests stand in the line for Altegio's limit
+        token = CURRENT.set(place)
         try:
-            await self._in_order(update, coroutine)
+            if self.on_queued is not None and isinstance(update, Update):
+                async with self.on_queued(update, place):
+                    await self._in_order(update, coroutine)
+            else:
+                await self._in_order(update, coroutine)
         finally:
+            CURRENT.reset(token)
             if self._on_done is not None:
                 self._on_done(time.perf_counter() - started)
         # Not when cancelled (the stop): an update kept until handled is then handled later.

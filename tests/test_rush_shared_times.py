@@ -359,3 +359,78 @@ async def test_nobody_joins_a_read_under_way_once_its_day_has_changed(clock: Fak
     assert (await first, await second) == (before, after)
     assert len(reads) == 2 and shared.used == 0
     assert shared.stale_refusals == 0  # nobody was shown the time from a shared copy
+
+
+class Ticks:
+    """The update processor's waits, ended by the test: each `release` ends those waiting."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    async def sleep(self, _seconds: float) -> None:
+        await self._event.wait()
+
+    def release(self) -> None:
+        event, self._event = self._event, asyncio.Event()
+        event.set()
+
+
+async def test_a_client_waiting_in_the_line_sees_their_number_until_their_screen_comes(
+    make_bot: Callable[..., Any],
+) -> None:
+    ticks, gate = Ticks(), Gate()
+    bot: Bot = await make_bot(transport=gate, slow_sleep=ticks.sleep)
+    gate.bot = bot
+    assert bot.app is not None
+    user = StubUser(bot.stub, bot.app, user_id=100001, first_name="Anna", through_processor=True)
+    await choose_service(user)
+    await user.tap(next(b for b in buttons(user) if b.startswith("Anna Weber")))
+    async with rush(bot, gate) as actions:
+        in_rush(actions, user.send("tomorrow"))
+        await idle()
+        ticks.release()  # a second: the note comes, the line as it stands
+        await idle()
+        note = user.bot_messages[-1]
+        assert "You are number 2 in line" in note.body, note.body
+        assert "about 1 second" in note.body
+    await idle()
+    # Their screen came, and the note went.
+    assert "Free times on" in user.last.text, user.screen()
+    assert not any("in line" in text for text in user.bot_texts)
+    assert any(m.deleted and "in line" in m.body for m in user.transcript)
+
+
+async def test_the_note_speaks_the_clients_language_and_never_comes_without_a_line(
+    make_bot: Callable[..., Any],
+) -> None:
+    ticks, gate = Ticks(), Gate()
+    bot: Bot = await make_bot(transport=gate, slow_sleep=ticks.sleep)
+    gate.bot = bot
+    assert bot.app is not None
+    user = StubUser(
+        bot.stub,
+        bot.app,
+        user_id=100001,
+        first_name="Anna",
+        language_code="de",
+        through_processor=True,
+    )
+    await choose_service(user)
+    await user.tap(next(b for b in buttons(user) if b.startswith("Anna Weber")))
+    # Altegio slow, nobody in the line: typing only, no note.
+    gate.opened.clear()
+    sent = asyncio.ensure_future(user.send("morgen"))
+    await idle()
+    ticks.release()
+    await idle()
+    ticks.release()
+    await idle()
+    assert not any("⏳" in text for text in user.bot_texts)
+    gate.opened.set()
+    await sent
+    async with rush(bot, gate) as actions:
+        in_rush(actions, user.send("Freitag"))  # a day not read yet: its times are queued
+        await idle()
+        ticks.release()
+        await idle()
+        assert "Nummer 2" in user.bot_messages[-1].body, user.bot_messages[-1].body

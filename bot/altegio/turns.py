@@ -19,6 +19,8 @@ from collections import deque
 from collections.abc import Hashable, Iterator
 from typing import Generic, TypeVar
 
+from bot.altegio.queue_place import CURRENT, Place
+
 T = TypeVar("T")
 
 _WAITING, _TAKEN, _GONE = 0, 1, 2
@@ -27,13 +29,14 @@ _WAITING, _TAKEN, _GONE = 0, 1, 2
 class Waiter(Generic[T]):
     """One caller in line; `future` is answered with its place."""
 
-    __slots__ = ("future", "priority", "state", "tenant")
+    __slots__ = ("future", "place", "priority", "state", "tenant")
 
     def __init__(self, priority: int, tenant: Hashable, future: asyncio.Future[T]) -> None:
         self.priority = priority
         self.tenant = tenant
         self.future = future
         self.state = _WAITING
+        self.place: Place | None = None  # the update it is for (`queue_place`), if any
 
 
 class Turns(Generic[T]):
@@ -45,6 +48,7 @@ class Turns(Generic[T]):
         self._by_tenant: dict[Hashable, int] = {}
         self._by_priority: dict[int, int] = {}
         self._served: dict[int, Hashable] = {}  # the tenant served last, by priority
+        self.taken = 0  # callers let through so far (the updates' places count from it)
 
     def __len__(self) -> int:
         return sum(self._by_priority.values())
@@ -67,6 +71,11 @@ class Turns(Generic[T]):
                 round_.insert(len(round_) - 1, tenant)
             else:
                 round_.append(tenant)
+        place = CURRENT.get()
+        if place is not None:
+            ahead = sum(n for p, n in self._by_priority.items() if p <= priority)
+            place.join(self, ahead)
+            waiter.place = place
         line.append(waiter)
         self._count(waiter, 1)
         return waiter
@@ -102,6 +111,9 @@ class Turns(Generic[T]):
         line.popleft()
         self._count(waiter, -1)
         waiter.state = _TAKEN
+        self.taken += 1
+        if waiter.place is not None:
+            waiter.place.leave()
         self._served[waiter.priority] = waiter.tenant
         round_ = self._rounds[waiter.priority]
         if round_[0] == waiter.tenant:
@@ -115,6 +127,8 @@ class Turns(Generic[T]):
         if waiter.state == _WAITING:
             waiter.state = _GONE
             self._count(waiter, -1)
+            if waiter.place is not None:
+                waiter.place.leave()
 
     def drain(self) -> list[Waiter[T]]:
         """Everyone still waiting, in turn; the line is left empty."""
