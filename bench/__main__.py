@@ -176,10 +176,17 @@ def earliest_offered(user: StubUser) -> list[str]:
     return [label for label in labels(user) if " · " in label]
 
 
-async def journey(user: BenchUser, rng: random.Random, earliest: bool = False) -> bool:
+RUSH_DAYS = 3  # a promotion's clients mostly want the nearest few days
+RUSH_SHARE = 0.8  # and this many of them do
+
+
+async def journey(
+    user: BenchUser, rng: random.Random, earliest: bool = False, rush: bool = False
+) -> bool:
     """Book what a salon's clients book: a service of any category with anyone, on one of the
     coming days at a free time; choose again when the time is taken meanwhile. `earliest`: take
-    one of the earliest times offered first instead of choosing a day."""
+    one of the earliest times offered first instead of choosing a day; `rush`: most take one of
+    the nearest `RUSH_DAYS` days offered (a promotion: "the new month's schedule is open")."""
     await user.send("/book")
     categories = [label for label in labels(user) if label not in ("Cancel", "« Back")]
     await user.tap(rng.choice(categories))
@@ -193,6 +200,11 @@ async def journey(user: BenchUser, rng: random.Random, earliest: bool = False) -
         return await _to_the_end(user, rng)
     if "Choose a day" in labels(user):
         await user.tap("Choose a day")
+    if rush and rng.random() < RUSH_SHARE:
+        days = [label for label in labels(user) if label.isdigit()][:RUSH_DAYS]
+        if days:
+            await user.tap(rng.choice(days))
+            return await _to_the_end(user, rng)
     # Most look a little further ahead than this month, some up to the calendar's horizon.
     for _ in range(rng.choice((0, 1, 1, 2))):
         following = [label for label in labels(user) if label.endswith(" ›")]
@@ -275,9 +287,11 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def arrive(delay: float, user: BenchUser, rng: random.Random, earliest: bool) -> bool:
+async def arrive(
+    delay: float, user: BenchUser, rng: random.Random, earliest: bool, rush: bool
+) -> bool:
     await asyncio.sleep(delay)
-    return await journey(user, rng, earliest)
+    return await journey(user, rng, earliest, rush)
 
 
 async def bookings(  # noqa: PLR0917 - a run's settings, all named at the call
@@ -287,16 +301,20 @@ async def bookings(  # noqa: PLR0917 - a run's settings, all named at the call
     seed: int,
     spread: float = 0.0,
     earliest: bool = False,
+    rush: bool = False,
 ) -> dict[str, Any]:
     """`spread`: clients arrive evenly over that many seconds instead of all at once;
-    `earliest`: they take one of the earliest times offered instead of choosing a day."""
+    `earliest`: they take one of the earliest times offered instead of choosing a day;
+    `rush`: most want the same few nearest days, as a promotion brings."""
     server, port = start_server(latency)
     try:
         env = {
             "ALTEGIO_BASE_URL": f"http://127.0.0.1:{port}/api",
             "ALTEGIO_PARTNER_TOKEN": SANDBOX_PARTNER_TOKEN,
             "ALTEGIO_COMPANY_ID": "1001",
-            "BOT_DB_PATH": str(folder / f"bookings-{clients}-{spread:g}-{earliest:d}.sqlite3"),
+            "BOT_DB_PATH": str(
+                folder / f"bookings-{clients}-{spread:g}-{earliest:d}-{rush:d}.sqlite3"
+            ),
         }
         settings = Settings.load(env=env, env_file=folder / "none")
         services = build_services(settings)
@@ -328,7 +346,7 @@ async def bookings(  # noqa: PLR0917 - a run's settings, all named at the call
         telegram_before = stub.spent
         done = await asyncio.gather(
             *(
-                arrive(spread * index / clients, u, random.Random(s), earliest)
+                arrive(spread * index / clients, u, random.Random(s), earliest, rush)
                 for index, (u, s) in enumerate(zip(users, seeds, strict=True))
             )
         )
@@ -349,6 +367,7 @@ async def bookings(  # noqa: PLR0917 - a run's settings, all named at the call
         "clients": clients,
         "arrivals_over_s": spread,
         "earliest": earliest,
+        "rush": rush,
         "latency_ms": latency * 1000,
         "bookings_completed": completed,
         "seconds": round(wall, 2),
@@ -650,6 +669,8 @@ def table(results: dict[str, Any]) -> str:
         )
         if run.get("earliest"):
             arrivals += " taking the earliest times"
+        if run.get("rush"):
+            arrivals += f" in a rush ({RUSH_SHARE:.0%} on the nearest {RUSH_DAYS} days)"
         lines.append(
             f"{run['clients']:>5} clients{arrivals}: {run['bookings_completed']} booked in "
             f"{run['seconds']} s = {run['bookings_per_minute']}/min; Altegio requests "
@@ -736,6 +757,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     args.earliest_clients, args.latency, folder, args.seed, earliest=True
                 )
             )
+        # A promotion's rush: many at once, most wanting the same nearest days.
+        if args.rush_clients:
+            runs.append(
+                await bookings(args.rush_clients, args.latency, folder, args.seed, rush=True)
+            )
         if args.bookings_only:
             return {"command": "python -m bench " + " ".join(sys.argv[1:]), "bookings": runs}
         main_run = next((r for r in runs if r["clients"] == 100), runs[0])
@@ -806,6 +832,12 @@ def main() -> None:
         type=int,
         default=100,
         help="clients at once taking the earliest times offered (0: no such run)",
+    )
+    parser.add_argument(
+        "--rush-clients",
+        type=int,
+        default=200,
+        help="clients at once in a promotion's rush, most on the nearest days (0: no such run)",
     )
     parser.add_argument("--reminders", type=int, default=100_000)
     parser.add_argument(
