@@ -203,6 +203,7 @@ def postgres_out_of_reach(storage: Storage) -> Iterator[None]:
         yield
     finally:
         engine.url = url
+        engine.retry_now()  # (else the next statement would wait out the retry pause)
 
 
 @pytest.fixture

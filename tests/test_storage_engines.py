@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -317,6 +318,43 @@ def test_a_lost_connection_fails_one_statement_and_is_made_again(pg_dsn: str) ->
     with pytest.raises(StorageUnavailable):
         store.language(7)
     assert store.language(7) == "de"
+    store.close()
+
+
+def test_a_database_out_of_reach_is_tried_again_only_after_a_pause(
+    pg_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A statement that cannot connect fails; those of the next few seconds fail at once,
+    without a connection attempt each (a black-holed database would hold the process for the
+    connect timeout at every one); then it tries again, and connects once it is back."""
+    from bot.storage import pg_engine
+
+    store = Storage.open_url(pg_dsn, "altegio_bot")
+    store.set_language(7, "de")
+    engine: Any = store.sql
+    now = [100.0]
+    engine.monotonic = lambda: now[0]
+    attempts = []
+    real = pg_engine.psycopg.connect
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        attempts.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pg_engine.psycopg, "connect", counted)
+    engine.close()
+    engine.url = f"postgresql://bot@/nothing?host={tmp_path}&port=1"
+    with pytest.raises(StorageUnavailable):
+        store.language(7)
+    for _ in range(20):
+        with pytest.raises(StorageUnavailable, match="a moment ago"):
+            store.language(7)
+    assert len(attempts) == 1
+    assert attempts[0]["tcp_user_timeout"] == 5000  # a silent network gives a statement up
+    engine.url = pg_dsn
+    now[0] += pg_engine.RETRY_AFTER
+    assert store.language(7) == "de"
+    assert len(attempts) == 2
     store.close()
 
 

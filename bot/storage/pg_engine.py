@@ -6,6 +6,13 @@ A statement outside `transaction` is its own transaction (autocommit), as in `Sq
 connection fails the statement under way (`StorageUnavailable`, as a busy SQLite file does) and
 is made again by the next one.
 
+The storage's statements are synchronous (each a short read or write by key, between two
+awaits): a database that does not answer would hold the whole process. So a connection attempt
+waits at most `CONNECT_TIMEOUT`, a connection whose network went silent is given up within
+`tcp_user_timeout` and found dead by keepalives while idle, and once an attempt has failed the
+statements of the next `RETRY_AFTER` seconds fail at once, without trying again: a black-holed
+database costs the process one wait every few seconds, not one per statement.
+
 Imported only when `DATABASE_URL` is set: a bot on SQLite never loads psycopg.
 """
 
@@ -14,7 +21,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import psycopg
@@ -29,6 +37,16 @@ SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Taken (per transaction) while a schema's migrations run: "altb" "migr".
 _MIGRATIONS_LOCK = (0x616C7462, 0x6D696772)
 CONNECT_TIMEOUT = 5  # seconds: a database out of reach fails a statement, not the bot
+RETRY_AFTER = 3.0  # seconds a failed connection attempt is not made again
+# A silent network gives up a statement's send within 5 s; an idle connection is found dead
+# within about 10 + 3 * 5 s.
+_LIVELINESS: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 5000,
+}
 
 
 def _postgres(sql: str, cache: dict[str, str]) -> str:
@@ -61,6 +79,8 @@ class PgSql:
         self.schema = schema
         self._sql: dict[str, str] = {}
         self._conn: psycopg.Connection[Any] | None = None
+        self.monotonic: Callable[[], float] = time.monotonic
+        self._down_until = 0.0
 
     @classmethod
     def connect(cls, url: str, schema: str) -> PgSql:
@@ -78,10 +98,15 @@ class PgSql:
         conn = self._conn
         if conn is not None and not conn.closed and not conn.broken:
             return conn
+        if self.monotonic() < self._down_until:
+            raise StorageUnavailable("PostgreSQL was out of reach a moment ago")
         try:
-            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+            conn = psycopg.connect(
+                self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, **_LIVELINESS
+            )
             conn.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(self.schema)))
         except psycopg.Error as exc:
+            self._down_until = self.monotonic() + RETRY_AFTER
             raise StorageUnavailable(_said(exc)) from exc
         if self._conn is not None:
             log.info("connected to PostgreSQL again")
@@ -138,6 +163,10 @@ class PgSql:
 
     def ping(self) -> None:
         self.execute("SELECT 1")
+
+    def retry_now(self) -> None:
+        """Let the next statement try to connect at once (the database is known to be back)."""
+        self._down_until = 0.0
 
     def close(self) -> None:
         if self._conn is not None:
