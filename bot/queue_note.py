@@ -25,7 +25,12 @@ from bot.updates import Queued
 log = logging.getLogger(__name__)
 
 AFTER = 1.0  # seconds an update waits before its note comes
-EVERY = 3.0  # seconds between two looks at the line
+# Seconds between two looks at the line. Every note is a message sent, edited and deleted, and
+# Telegram's own limits (about 30 a second for the whole bot, which python-telegram-bot's
+# limiter keeps to) are shared with the screens themselves: in a rush of hundreds, notes edited
+# every few seconds would hold the screens back. So a note is edited at most this often, and
+# only when what it says has changed (the wait is said in rough steps).
+EVERY = 10.0
 
 
 def queue_note(services: Services, sleep: Callable[[float], Awaitable[None]]) -> Queued:
@@ -69,7 +74,7 @@ class _Note:
     async def _say(self, place: Place) -> None:
         if self._t is None:
             self._t = self._translator()
-        seconds = place.seconds
+        seconds = rough(place.seconds)
         text = self._t.ngettext(
             "⏳ Many clients are booking right now. You are number %(number)s in line; your "
             "answer comes in about %(seconds)s second.",
@@ -99,6 +104,13 @@ class _Note:
         message_id, self._message_id = self._message_id, None
         with contextlib.suppress(TelegramError):
             await self._bot.delete_message(self._chat_id, message_id)
+
+
+def rough(seconds: int) -> int:
+    """A wait as a note says it: to 5 seconds up to half a minute, to 10 up to two minutes,
+    to the half minute beyond."""
+    step = 5 if seconds <= 30 else 10 if seconds <= 120 else 30
+    return max(step, -(-seconds // step) * step)
 
 
 def _translator(services: Services, update: Update) -> Translator:

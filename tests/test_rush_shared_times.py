@@ -19,7 +19,10 @@ import pytest
 
 from bot.altegio.cache import TtlCache
 from bot.altegio.models import Slot
+from bot.altegio.queue_place import CURRENT, Place, detached
 from bot.altegio.shared_times import SharedTimes
+from bot.altegio.turns import Turns
+from bot.queue_note import rough
 from standins.telegram.users import StubUser
 from tests.conftest import BERLIN, Bot, FakeClock, Recording
 from tests.test_booking_flow import buttons, choose_service, finish_contact, plain
@@ -392,7 +395,7 @@ async def test_a_client_waiting_in_the_line_sees_their_number_until_their_screen
         await idle()
         note = user.bot_messages[-1]
         assert "You are number 2 in line" in note.body, note.body
-        assert "about 1 second" in note.body
+        assert "about 5 seconds" in note.body  # (said in rough steps)
     await idle()
     # Their screen came, and the note went.
     assert "Free times on" in user.last.text, user.screen()
@@ -434,3 +437,37 @@ async def test_the_note_speaks_the_clients_language_and_never_comes_without_a_li
         ticks.release()
         await idle()
         assert "Nummer 2" in user.bot_messages[-1].body, user.bot_messages[-1].body
+
+
+async def test_a_read_nobody_waits_for_is_nobodys_place_in_the_line() -> None:
+    """A refresh in the background (`detached`) is in the line for no client: the update that
+    happened to start it shows no note for it."""
+    place = Place()
+    token = CURRENT.set(place)
+    try:
+        turns: Turns[None] = Turns()
+        loop = asyncio.get_running_loop()
+
+        async def joins() -> None:
+            turns.add(1, "", loop.create_future())
+
+        await detached(joins())
+        assert not place.waiting
+        turns.add(1, "", loop.create_future())
+        assert place.waiting and place.number == 2
+    finally:
+        CURRENT.reset(token)
+
+
+def test_the_wait_is_said_in_rough_steps() -> None:
+    assert [rough(s) for s in (1, 5, 6, 29, 31, 61, 119, 121, 200)] == [
+        5,
+        5,
+        10,
+        30,
+        40,
+        70,
+        120,
+        150,
+        210,
+    ]

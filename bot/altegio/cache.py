@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from bot.altegio import errors
+from bot.altegio.queue_place import detached
 
 # The client's parts log under the one name the client always had, so log lines read as before.
 log = logging.getLogger("bot.altegio.client")
@@ -42,7 +43,7 @@ class TtlCache:
         hit = self._values.get(key)
         if hit is not None and hit[0] > now:
             if refresh_ahead and hit[0] - now <= refresh_ahead and key not in self._inflight:
-                refresh = asyncio.ensure_future(self._load(key, ttl, load))
+                refresh = detached(self._load(key, ttl, load))
                 self._inflight[key] = refresh
                 refresh.add_done_callback(_quiet)
             value: T = hit[1]
@@ -54,10 +55,12 @@ class TtlCache:
         if task is None:
             # The load runs in its own task that every caller shields, so one caller giving up
             # (a cancelled update) does not cancel the read for the others waiting on it.
-            task = asyncio.ensure_future(self._load(key, ttl, load))
-            self._inflight[key] = task
             if stale_while_loading and hit is not None:
+                task = detached(self._load(key, ttl, load))  # nobody waits for it
                 task.add_done_callback(_quiet)
+            else:
+                task = asyncio.ensure_future(self._load(key, ttl, load))
+            self._inflight[key] = task
         if stale_while_loading and hit is not None:
             previous: T = hit[1]
             return previous

@@ -10,9 +10,14 @@ turns, so the place shown may go down by more than one at a time, or stay a mome
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import math
+from collections.abc import Coroutine
 from contextvars import ContextVar
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 # Requests a second Altegio's minute limit lets through when the line is long (200 in 60 s).
 PACE = 200 / 60.5
@@ -64,3 +69,11 @@ class Place:
 
 
 CURRENT: ContextVar[Place | None] = ContextVar("altegio_queue_place", default=None)
+
+
+def detached(work: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+    """`work` in a task of its own that no update waits for (a refresh in the background): its
+    requests in the line are nobody's, so no client is shown a note for them."""
+    context = contextvars.copy_context()
+    context.run(CURRENT.set, None)
+    return asyncio.get_running_loop().create_task(work, context=context)
