@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from bench.telegram_http import Activity
+from bench.telegram_http import QUEUE_NOTE, Activity
 from standins.telegram.bot_api import BotApiStub
-from standins.telegram.transcript import JSONDict
+from standins.telegram.transcript import JSONDict, StubMessage
 from standins.telegram.users import AnyApplication, StubUser
 
 # A reply is complete when the bot has said something and then nothing for QUIET seconds,
@@ -62,6 +62,12 @@ class WebhookUser(StubUser):
         while await self._deliver(self.tenancy.name, update) >= 300:
             self.undelivered += 1
             await asyncio.sleep(1.0)  # Telegram sends a refused update again a little later
+
+    @property
+    def bot_messages(self) -> list[StubMessage]:
+        """The bot's messages as a person reads the chat for their next step: a note that they
+        wait in line for the salon's system (`bot/queue_note.py`) is a status, not a screen."""
+        return [m for m in super().bot_messages if not m.body.startswith(QUEUE_NOTE)]
 
     def _actionable(self) -> bool:
         messages = self.bot_messages

@@ -21,6 +21,7 @@ from standins.telegram.bot_api import BotApiStub
 # What a change in a chat counts as: the bot said something (an answer to a tap is a toast at
 # most; a chat action only says it is working).
 SAID = frozenset({"sent", "edited", "deleted"})
+QUEUE_NOTE = "⏳ "  # the note of a client waiting in line for Altegio's limit (`bot/queue_note.py`)
 
 
 @dataclass
@@ -95,7 +96,10 @@ class TelegramFront(Listener):
         answer = await stub.do_request(f"http://telegram/bot{token}/{method}", "POST", form)
         now = time.monotonic()
         for change in stub.changes[before:]:
-            self.activity(token, change.chat_id).note(change.kind, now)
+            kind: str = change.kind
+            if change.message is not None and change.message.body.startswith(QUEUE_NOTE):
+                kind = "action"  # a note that they wait in line: like typing, not a screen
+            self.activity(token, change.chat_id).note(kind, now)
         return answer
 
     async def _handle(self, request: web.Request) -> web.Response:
