@@ -51,18 +51,16 @@ class BotApplication(Application[ExtBot[Any], "Context", UserData, ChatData, Bot
             await super().update_persistence()
             return
         only = self.users_in_turn if self.replicated else None
-        if only is not None:
-            writing = self._user_ids_to_be_updated_in_persistence & only
+        # With replicas: the users this write is for (those in a chat's turn here).
+        writing = self._user_ids_to_be_updated_in_persistence & (only or set())
         try:
             self.persistence.write_pending(self, only)
         except StorageUnavailable as exc:
             log.warning("conversation state waits for the database: %s", exc)
-            if only is not None:
-                self.unwritten_users |= writing
+            self.unwritten_users |= writing
             await self.storage_trouble(str(exc))
             return
-        if only is not None:
-            self.unwritten_users -= writing
+        self.unwritten_users -= writing
         await self.storage_recovered()
 
     async def storage_trouble(self, cause: str) -> None:

@@ -1,6 +1,7 @@
-"""What a client sees while their update waits in the line for Altegio's rate limit: after a
-second, a short note that the salon is busy, their number in the line and a rough wait,
-updated in place as the line moves, and gone once their screen has come (the update handled).
+"""What a client sees while their update waits in the line for Altegio's rate limit: a second
+after it joined the line, a short note that the salon is busy, their number in the line and a
+rough wait, updated in place as the line moves, and gone once their screen has come (the update
+handled). Nothing runs for an update that never waits in the line.
 
 The place is the update's own (`bot/altegio/queue_place.py`); only an update whose requests
 are in the line gets a note, so a slow Altegio alone still shows the typing indicator only.
@@ -43,13 +44,20 @@ def queue_note(services: Services, sleep: Callable[[float], Awaitable[None]]) ->
             yield
             return
         note = _Note(update.get_bot(), chat.id, lambda: _translator(services, update))
-        follow = asyncio.ensure_future(note.follow(place, sleep))
+        follow: list[asyncio.Future[None]] = []  # begun once the update waits in the line
+
+        def begin() -> None:
+            follow.append(asyncio.ensure_future(note.follow(place, sleep)))
+
+        place.on_first_wait = begin
         try:
             yield
         finally:
-            follow.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await follow
+            place.on_first_wait = None
+            for task in follow:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await note.remove()
 
     return around
@@ -65,6 +73,8 @@ class _Note:
         self._text = ""
 
     async def follow(self, place: Place, sleep: Callable[[float], Awaitable[None]]) -> None:
+        """From the update's first wait in the line: a second later the note, then a look
+        every `EVERY` seconds."""
         await sleep(AFTER)
         while True:
             if place.waiting:

@@ -102,11 +102,13 @@ def reminded(bot: Bot, chat_id: int) -> int:
 
 
 async def dies(bot: Bot) -> None:
-    """The replica's process is killed: its connections drop, and PostgreSQL lets its locks go
-    as soon as it notices (a moment later, in its own time: waited for here)."""
-    assert bot.services is not None and bot.services.replica is not None
+    """The bot's process is killed: its connections drop, and (with replicas) PostgreSQL lets
+    its locks go as soon as it notices (a moment later, in its own time: waited for here)."""
+    assert bot.services is not None
     replica = bot.services.replica
     await bot.stop(graceful=False)
+    if replica is None:
+        return
     with psycopg.connect(bot.database_url, autocommit=True) as conn:
         for _ in range(500):
             row = conn.execute(

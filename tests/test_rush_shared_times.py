@@ -378,16 +378,27 @@ class Ticks:
         event.set()
 
 
-async def test_a_client_waiting_in_the_line_sees_their_number_until_their_screen_comes(
-    make_bot: Callable[..., Any],
-) -> None:
+async def at_anna_s_days(
+    make_bot: Callable[..., Any], **details: Any
+) -> tuple[Bot, Gate, Ticks, StubUser]:
+    """A bot whose update processor waits on `Ticks`, and a client (whose updates go through
+    that processor) at Anna's days, about to type one."""
     ticks, gate = Ticks(), Gate()
     bot: Bot = await make_bot(transport=gate, slow_sleep=ticks.sleep)
     gate.bot = bot
     assert bot.app is not None
-    user = StubUser(bot.stub, bot.app, user_id=100001, first_name="Anna", through_processor=True)
+    user = StubUser(
+        bot.stub, bot.app, user_id=100001, first_name="Anna", through_processor=True, **details
+    )
     await choose_service(user)
     await user.tap(next(b for b in buttons(user) if b.startswith("Anna Weber")))
+    return bot, gate, ticks, user
+
+
+async def test_a_client_waiting_in_the_line_sees_their_number_until_their_screen_comes(
+    make_bot: Callable[..., Any],
+) -> None:
+    bot, gate, ticks, user = await at_anna_s_days(make_bot)
     async with rush(bot, gate) as actions:
         in_rush(actions, user.send("tomorrow"))
         await idle()
@@ -406,20 +417,7 @@ async def test_a_client_waiting_in_the_line_sees_their_number_until_their_screen
 async def test_the_note_speaks_the_clients_language_and_never_comes_without_a_line(
     make_bot: Callable[..., Any],
 ) -> None:
-    ticks, gate = Ticks(), Gate()
-    bot: Bot = await make_bot(transport=gate, slow_sleep=ticks.sleep)
-    gate.bot = bot
-    assert bot.app is not None
-    user = StubUser(
-        bot.stub,
-        bot.app,
-        user_id=100001,
-        first_name="Anna",
-        language_code="de",
-        through_processor=True,
-    )
-    await choose_service(user)
-    await user.tap(next(b for b in buttons(user) if b.startswith("Anna Weber")))
+    bot, gate, ticks, user = await at_anna_s_days(make_bot, language_code="de")
     # Altegio slow, nobody in the line: typing only, no note.
     gate.opened.clear()
     sent = asyncio.ensure_future(user.send("morgen"))

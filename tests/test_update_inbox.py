@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from bot import update_inbox
@@ -22,7 +21,7 @@ from standins.telegram.users import StubUser
 from tests.conftest import Bot, postgres_only
 from tests.test_never_two import Died
 from tests.test_real_answers import buttons, live, to_summary
-from tests.test_replicas_jobs import replica_of, tick
+from tests.test_replicas_jobs import dies, replica_of, tick
 
 BOTH_ENGINES = True
 SECRET = "s3cret_-token"
@@ -99,30 +98,6 @@ async def settle(done: Callable[[], bool]) -> None:
     raise AssertionError("never happened")
 
 
-async def died(bot: Bot) -> None:
-    """What is left of a process that died: its connections closed (with replicas,
-    PostgreSQL lets its locks go, waited for)."""
-    assert bot.services is not None
-    replica = bot.services.replica
-    await bot.stop(graceful=False)
-    if replica is not None:
-        await gone(bot, replica)
-
-
-async def gone(bot: Bot, replica: Any) -> None:
-    with psycopg.connect(bot.database_url, autocommit=True) as conn:
-        for _ in range(500):
-            row = conn.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s"
-                " AND objid = %s AND objsubid = 2",
-                (replica.alive_space, replica.id),
-            ).fetchone()
-            if row is not None and row[0] == 0:
-                return
-            await asyncio.sleep(0.01)  # PostgreSQL's backend ending, not the bot's time
-    raise AssertionError("the dead process's session lingers")
-
-
 async def to_day(user: StubUser) -> None:
     await user.send("/book")
     await user.tap("Hair")
@@ -134,15 +109,15 @@ async def test_an_update_taken_and_never_handled_is_handled_at_the_next_start(
     make_bot: Callable[..., Any], served: Callable[[Bot], Any]
 ) -> None:
     ref: list[Bot] = []
-    dies = Dies(ref, "book_times", "GET")
-    bot: Bot = await make_bot(transport=dies, slow_sleep=never)
+    wire = Dies(ref, "book_times", "GET")
+    bot: Bot = await make_bot(transport=wire, slow_sleep=never)
     ref.append(bot)
     await to_day(bot.user())
     user = await served(bot)
-    dies.armed = True
+    wire.armed = True
     await user.send("Friday")  # answered 200; its free times never come: the process dies
-    await dies.died.wait()
-    await died(bot)
+    await wire.died.wait()
+    await dies(bot)
     assert "Free times on" not in user.last.text
 
     await bot.start()
@@ -161,29 +136,29 @@ async def test_a_confirm_taken_back_never_books_twice(
     the Confirm handled again at the next start finds the call noted, and waits for its
     outcome instead of calling again."""
     ref: list[Bot] = []
-    dies = Dies(ref, "book_record", "POST", after=True)
-    bot: Bot = await make_bot(transport=dies, slow_sleep=never)
+    wire = Dies(ref, "book_record", "POST", after=True)
+    bot: Bot = await make_bot(transport=wire, slow_sleep=never)
     ref.append(bot)
     await to_summary(bot.user())
     user = await served(bot)
-    dies.armed = True
+    wire.armed = True
     await user.tap("✅ Confirm")
-    await dies.died.wait()
+    await wire.died.wait()
     assert len(live(bot)) == 1  # booked at Altegio; the bot never heard
-    await died(bot)
+    await dies(bot)
 
     await bot.start()
     assert bot.app is not None
     assert await update_inbox.take_back(bot.app, at_start=True) == 1
     await settle(lambda: bot.app is not None and not bot.app.kept_updates)
-    assert dies.calls == 1  # no second booking call
+    assert wire.calls == 1  # no second booking call
     assert len(live(bot)) == 1
     # The client hears of it as after any crash mid-booking (this location cannot tell it
     # the booking: the salon is asked), and nothing is booked again.
     await bot.settle()
     assert any("restarted while your booking was being made" in t for t in user.bot_texts)
     assert "cannot confirm your booking" in user.last.text
-    assert dies.calls == 1
+    assert wire.calls == 1
     assert len(live(bot)) == 1
 
 
@@ -239,19 +214,19 @@ async def test_a_dead_replicas_update_is_handled_by_a_live_one(
     make_bot: Callable[..., Any], served: Callable[[Bot], Any], tmp_path: Path
 ) -> None:
     ref: list[Bot] = []
-    dies = Dies(ref, "book_times", "GET")
-    first: Bot = await make_bot(transport=dies, slow_sleep=never)
+    wire = Dies(ref, "book_times", "GET")
+    first: Bot = await make_bot(transport=wire, slow_sleep=never)
     ref.append(first)
     second = await replica_of(first, tmp_path, slow_sleep=never)
     try:
         await to_day(second.user(through_processor=True))
         user = await served(first)
-        dies.armed = True
+        wire.armed = True
         await user.send("Friday")  # taken by the first replica, which dies handling it
-        await dies.died.wait()
+        await wire.died.wait()
         await tick(second)
         assert "Free times on" not in user.last.text  # a live replica's is left to it
-        await died(first)
+        await dies(first)
         await tick(second)
         await settle(lambda: "Free times on" in user.last.text)
         await tick(second)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import math
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar
 
@@ -33,19 +33,24 @@ class Line(Protocol):
 class Place:
     """One update's place: waiting while any of its requests is in the line."""
 
-    __slots__ = ("_ahead", "_line", "_requests", "_taken_at")
+    __slots__ = ("_ahead", "_line", "_requests", "_taken_at", "on_first_wait")
 
     def __init__(self) -> None:
         self._requests = 0
         self._line: Line | None = None
         self._ahead = 0
         self._taken_at = 0
+        # Told once, when a request of the update first joins the line (most never do).
+        self.on_first_wait: Callable[[], None] | None = None
 
     def join(self, line: Line, ahead: int) -> None:
         """A request of the update joins `line` with `ahead` callers before it."""
         if self._requests == 0:
             self._line, self._ahead, self._taken_at = line, ahead, line.taken
         self._requests += 1
+        told, self.on_first_wait = self.on_first_wait, None
+        if told is not None:
+            told()
 
     def leave(self) -> None:
         """A request of the update was let through (or gave up)."""
