@@ -384,6 +384,8 @@ async def bookings(  # noqa: PLR0917 - a run's settings, all named at the call
         # booking attempts refused as taken whose time a client was shown from one.
         "shared_times_used": services.altegio.shared_times.used,
         "stale_shared_refusals": services.altegio.shared_times.stale_refusals,
+        # Bookings of a time the bot's own bookings had filled, refused without a request.
+        "known_taken": services.altegio.shared_times.known_taken,
         "peak_requests_1s": peaks(arrivals, 1.0),
         "peak_requests_60s": peaks(arrivals, 60.0),
         "http_429": sum(1 for entry in log if entry[2] == 429),

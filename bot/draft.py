@@ -59,6 +59,9 @@ class Draft:
     # The times last offered, as Altegio wrote them with their length, keyed by button (so a
     # tap needs no second read: the booking itself is what checks the time is still free).
     offered: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    # When those (or the earliest) times were shown, as ISO 8601: a booking the bot made after
+    # then may have filled the time chosen among them (`bot/altegio/own_bookings.py`).
+    seen_at: str | None = None
     time_text: str = ""  # the heading of the times shown, for their other pages
     # The earliest times offered first, by button: (team member, Altegio's `datetime`, length).
     earliest: dict[str, tuple[int, str, int | None]] = field(default_factory=dict)
@@ -92,6 +95,14 @@ class Draft:
         if self.service_id is None:
             return []
         return [self.service_id, *(s for s in self.more_services if s != self.service_id)]
+
+    @property
+    def seen(self) -> datetime | None:
+        """When the times the client chose from were shown (None: not known)."""
+        try:
+            return datetime.fromisoformat(self.seen_at) if self.seen_at else None
+        except ValueError:
+            return None
 
     @property
     def chosen_day(self) -> date | None:

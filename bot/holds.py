@@ -52,6 +52,19 @@ def clashes(slot: Slot, held: Iterable[Held]) -> bool:
     return False
 
 
+def chosen_clashes(raw: str, length: int | None, held: Iterable[Held]) -> bool:
+    """Whether a time a client taps (as Altegio wrote it, its visit `length` seconds) is one
+    another client holds, or would overlap one held: the other tapped first."""
+    mine = Held(raw, length or 0).span
+    for other in held:
+        if raw == other.raw:
+            return True
+        span = other.span
+        if mine is not None and span is not None and mine[0] < span[1] and span[0] < mine[1]:
+            return True
+    return False
+
+
 class Holds:
     """The holds, in memory: a hold mirrors a booking flow's chosen time; it is renewed at every
     step of that flow and lapses `HOLD` after the client's last step. A courtesy between the

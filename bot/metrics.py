@@ -73,6 +73,12 @@ class Metrics:
             "the rate limit, each a request saved.",
             registry=r,
         )
+        self.known_taken = Counter(
+            "bot_altegio_known_taken",
+            "Bookings of a time the bot's own bookings had just filled, refused without a "
+            "request to Altegio.",
+            registry=r,
+        )
         self.stale_shared_refusals = Counter(
             "bot_altegio_stale_shared_refusals",
             "Bookings Altegio refused as taken whose time the client was shown from a shared "
@@ -94,9 +100,11 @@ class Metrics:
         self.altegio_requests.labels(endpoint=endpoint, outcome=outcome).inc()
 
     def shared_copy(self, event: str) -> None:
-        """A shared copy of free times used (`used`), or a booking refused whose time came from
-        one (`stale`): see `bot/altegio/shared_times.py`."""
-        (self.stale_shared_refusals if event == "stale" else self.shared_times).inc()
+        """A shared copy of free times used (`used`), a booking refused whose time came from
+        one (`stale`), or one refused without a request (`known`): see
+        `bot/altegio/shared_times.py`."""
+        counters = {"stale": self.stale_shared_refusals, "known": self.known_taken}
+        counters.get(event, self.shared_times).inc()
 
     def booking(self, outcome: str) -> None:
         self.bookings.labels(outcome=outcome).inc()

@@ -20,7 +20,7 @@ from bot.draft import (
     nearest_days,
     parse_day,
 )
-from bot.holds import clashes
+from bot.holds import chosen_clashes, clashes
 from bot.i18n import writes_month_first
 from bot.keyboards import Callback, Keys, time_arg
 from conversations.drafts import get_draft, put_draft
@@ -329,6 +329,7 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
         + note
     )
     draft.offered = {time_arg(s.start): (s.raw, s.length) for s in shown}
+    draft.seen_at = context.now().isoformat()
     draft.time_text = text
     await show(update, context, text, keys.times([s.start for s in shown]), draft=draft)
     return Step.TIME
@@ -355,6 +356,15 @@ async def on_time(update: Update, context: Context, draft: Draft, cb: Callback) 
     offered = draft.offered.get(cb.arg)
     if offered is None:
         # Not among the times shown last (an old button): show the times as they are now.
+        return go(draft, Step.TIME)
+    assert draft.staff_id is not None
+    held = context.services.holds.spans_for_others(draft.flow, draft.staff_id, context.now())
+    if chosen_clashes(*offered, held):
+        # Another client tapped it first, from the same list, and is booking it: both would
+        # confirm and one be refused. The times as they are now, without it.
+        draft.notice = context.t.gettext(
+            "Sorry, another client has just chosen that time. Please choose another."
+        )
         return go(draft, Step.TIME)
     draft.slot, draft.slot_length = offered
     draft.later = draft.chains.get(cb.arg, []) if draft.parts else []

@@ -29,6 +29,7 @@ async def offer_earliest(update: Update, context: Context, draft: Draft, intro: 
     t = context.t
     keys = Keys(draft.flow, t)
     draft.earliest = {}
+    draft.seen_at = context.now().isoformat()
     rows = []
     for key, early in offered.items():
         start = early.slot.start

@@ -19,6 +19,7 @@ import pytest
 
 from bot.altegio.cache import TtlCache
 from bot.altegio.models import Slot
+from bot.altegio.own_bookings import OwnBookings
 from bot.altegio.queue_place import CURRENT, Place, detached
 from bot.altegio.shared_times import SharedTimes
 from bot.altegio.turns import Turns
@@ -278,7 +279,7 @@ async def test_the_bots_own_booking_coming_back_as_a_webhook_keeps_the_copy(
 async def test_a_booking_made_while_a_read_is_under_way_is_kept_out_of_its_copy(
     clock: FakeClock,
 ) -> None:
-    shared = SharedTimes(clock.monotonic, 20.0)
+    shared = SharedTimes(clock.monotonic, 20.0, OwnBookings(clock.now))
     starts = [datetime(2026, 11, 25, 10, 0, tzinfo=BERLIN) + timedelta(hours=h) for h in range(4)]
     slots = [Slot(s, s.isoformat(), 3600) for s in starts]
     answered = asyncio.Event()
@@ -342,7 +343,7 @@ async def test_team_and_days_are_read_again_in_the_background_before_they_expire
 
 async def test_nobody_joins_a_read_under_way_once_its_day_has_changed(clock: FakeClock) -> None:
     """The read may have been answered before the change: the next client reads again."""
-    shared = SharedTimes(clock.monotonic, 20.0)
+    shared = SharedTimes(clock.monotonic, 20.0, OwnBookings(clock.now))
     start = datetime(2026, 11, 25, 10, 0, tzinfo=BERLIN)
     before, after = [Slot(start, start.isoformat(), 3600)], []
     answered = asyncio.Event()
@@ -356,7 +357,7 @@ async def test_nobody_joins_a_read_under_way_once_its_day_has_changed(clock: Fak
     key = (ANNA, TOMORROW, (HAIRCUT,))
     first = asyncio.ensure_future(shared.read(key, load, queued=True))
     await idle()
-    shared.refused([(ANNA, start.isoformat())])  # taken outside the bot meanwhile
+    shared.refused([(ANNA, start.isoformat(), (HAIRCUT,))])  # taken outside the bot meanwhile
     second = asyncio.ensure_future(shared.read(key, load, queued=True))
     answered.set()
     assert (await first, await second) == (before, after)

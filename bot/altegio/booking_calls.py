@@ -7,11 +7,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import httpx
 
 from bot.altegio import errors
-from bot.altegio.catalogue_calls import forget_times, took
+from bot.altegio.catalogue_calls import forget_times, kept_length, took
 from bot.altegio.location_calls import LocationCalls
 from bot.altegio.models.lenient import Json
 from bot.altegio.models.visits import CreatedRecord, Record, created_records, records_from_wire
@@ -115,8 +116,21 @@ class BookingCalls(LocationCalls):
             self._refused(appointments)
             raise
 
-    async def book(self, booking: NewBooking) -> list[CreatedRecord]:
-        """Create the appointments. Never repeated once sent: see `OutcomeUnknown`."""
+    async def book(
+        self, booking: NewBooking, seen_at: datetime | None = None
+    ) -> list[CreatedRecord]:
+        """Create the appointments. Never repeated once sent: see `OutcomeUnknown`.
+
+        `seen_at`: when the client was shown the time. A time the bot's own bookings since
+        have surely filled (`own_bookings.py`) is refused as `KnownTaken` without a request,
+        both before the call waits its turn and once its turn has come."""
+
+        def known_taken() -> None:
+            if seen_at is not None and self._known_taken(booking.appointments, seen_at):
+                self.shared_times.known()
+                raise errors.KnownTaken("book_record: filled by the bot's own bookings")
+
+        known_taken()
         try:
             data = await self._request(
                 "POST",
@@ -125,7 +139,10 @@ class BookingCalls(LocationCalls):
                 retry=Retry.WRITE,
                 route="book_record",
                 wait=BOOKING_TIMEOUT,
+                before_send=known_taken,
             )
+        except errors.KnownTaken:
+            raise
         except (errors.SlotTaken, errors.NoStaffAvailable):
             self._refused(booking.appointments)
             raise
@@ -137,12 +154,17 @@ class BookingCalls(LocationCalls):
             ) from exc
         # Cached days and team members stay: they may go stale for a minute, but free times are
         # read fresh (or shared for seconds in a rush) and book_record refuses a taken time, so
-        # the rate limit is not spent reloading them after each booking. The team member's times
-        # kept for the earliest offer lose the time just booked, and every time overlapping it,
-        # without a read; so do the free times shared in a rush.
+        # the rate limit is not spent reloading them after each booking. The booking is noted
+        # (`own_bookings.py`), and the times kept that it may have filled go without a read:
+        # those shared in a rush and those kept for the earliest offer.
         for appointment in booking.appointments:
-            took(self._cache, appointment.staff_id, appointment.datetime, appointment.service_ids)
-            self.shared_times.took(appointment.staff_id, appointment.datetime, appointment.length)
+            length = appointment.length or kept_length(
+                self._cache, appointment.staff_id, appointment.datetime, appointment.service_ids
+            )
+            made = self.shared_times.took(
+                appointment.staff_id, appointment.datetime, length, appointment.service_ids
+            )
+            took(self._cache, appointment.staff_id, made, self.shared_times)
         try:
             return created_records(data)
         except errors.UnexpectedResponse as exc:
@@ -151,12 +173,36 @@ class BookingCalls(LocationCalls):
                 "book_record: success without a record", answered=True
             ) from exc
 
+    def _known_taken(self, appointments: Sequence[Appointment], seen_at: datetime) -> bool:
+        """Whether one of the appointments' times is surely filled by bookings the bot made
+        after `seen_at`."""
+        for appointment in appointments:
+            try:
+                start = datetime.fromisoformat(appointment.datetime)
+            except ValueError:
+                continue
+            if start.tzinfo is None or not appointment.length:
+                continue
+            whose = (
+                frozenset({appointment.staff_id})
+                if appointment.staff_id
+                else self.shared_times.members(appointment.service_ids)
+            )
+            end = start + timedelta(seconds=appointment.length)
+            if whose and self.shared_times.own.taken(whose, start, end, since=seen_at):
+                return True
+        return False
+
     def _refused(self, appointments: Sequence[Appointment]) -> None:
         """Altegio found a time taken: the times kept of those team members are read afresh
         (the team, and everyone else's times, stay as they are)."""
         for appointment in appointments:
-            forget_times(self._cache, appointment.staff_id)
-        self.shared_times.refused((a.staff_id, a.datetime) for a in appointments)
+            forget_times(
+                self._cache,
+                appointment.staff_id,
+                self.shared_times.concerned(appointment.staff_id, appointment.service_ids),
+            )
+        self.shared_times.refused((a.staff_id, a.datetime, a.service_ids) for a in appointments)
 
     async def reschedule(
         self, record_id: int, new_datetime: str, user_token: str | None = None

@@ -93,6 +93,18 @@ class TtlCache:
             k: v for k, (until, v) in self._values.items() if k.startswith(prefix) and until > now
         }
 
+    def fresh(self, key: str) -> Any:
+        """The value kept under `key` while it is fresh; None otherwise."""
+        hit = self._values.get(key)
+        return hit[1] if hit is not None and hit[0] > self._monotonic() else None
+
+    def replace(self, key: str, value: Any) -> None:
+        """Put `value` in place of the one kept under `key`, for as long as that was to be
+        kept (nothing when none is kept)."""
+        hit = self._values.get(key)
+        if hit is not None:
+            self._values[key] = (hit[0], value)
+
     def patch(self, prefix: str, change: Callable[[Any], Any]) -> None:
         """Put `change(value)` in place of each value kept under `prefix`, for as long as it was
         to be kept: what the client itself has just changed at Altegio, known without a read."""

@@ -4,7 +4,8 @@ services and team members Altegio refused are kept out of the lists for a while.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 from bot.altegio import errors
@@ -13,6 +14,7 @@ from bot.altegio.location_calls import LocationCalls
 from bot.altegio.models.catalogue import Catalogue, Staff
 from bot.altegio.models.free_times import BookableDates, Nearest, Slot
 from bot.altegio.models.lenient import Json
+from bot.altegio.own_bookings import Made
 from bot.altegio.shared_times import SharedTimes
 
 
@@ -23,6 +25,7 @@ class CatalogueCalls(LocationCalls):
     """
 
     _availability_ttl: float  # team members and bookable days
+    _queued_at: float = -math.inf  # when clients were last seen queued for the rate limit
     _nearest_ttl: float  # a team member's nearest free times
     shared_times: SharedTimes  # a day's free times, shared while clients queue (`times`)
     _durations_ttl: float
@@ -143,6 +146,22 @@ class CatalogueCalls(LocationCalls):
             key, self._availability_ttl, load, refresh_ahead=self._refresh_ahead()
         )
 
+    def _members(self, service_ids: Sequence[int]) -> frozenset[int] | None:
+        """Who offers every one of these services, as the team was last read for them (None:
+        not read lately): "any available team member" is one of them."""
+        members = self._cache.fresh("avail:staff:" + ",".join(map(str, service_ids)))
+        return None if members is None else frozenset(m.id for m in members)
+
+    def _in_rush(self) -> bool:
+        """Whether clients queue for the rate limit, or did `RUSH_LINGERS` ago: a rush's line
+        empties for a moment between its waves, and a read then would spend the limit on what
+        a copy read a moment ago knows."""
+        now = self._monotonic()
+        if self.limiter.waiting:
+            self._queued_at = now
+            return True
+        return now - self._queued_at < RUSH_LINGERS
+
     def _refresh_ahead(self) -> float:
         """While clients queue for the rate limit, the team and the days are read again in the
         background in the last sixth of their time (the copy served meanwhile, and while that
@@ -180,7 +199,7 @@ class CatalogueCalls(LocationCalls):
         if not share or background or not self.shared_times.ttl:
             return await load()
         key = (staff_id, day, tuple(service_ids))
-        return await self.shared_times.read(key, load, queued=bool(self.limiter.waiting))
+        return await self.shared_times.read(key, load, queued=self._in_rush())
 
     async def nearest(
         self, staff_id: int, service_ids: Sequence[int], after: date | None = None
@@ -290,49 +309,81 @@ class CatalogueCalls(LocationCalls):
         self.shared_times.forget()
 
 
+# A rush is taken to go on this many seconds after its line was last seen (`_in_rush`).
+RUSH_LINGERS = 5.0
+
 # The copies of free times kept for the earliest offer, per team member: the nearest day's
 # (`book_staff_seances`) and the days after it. Days (`book_dates`) are kept per team member too.
 _TIMES = ("avail:near:{}:", "avail:day:{}:")
 
 
-def forget_times(cache: TtlCache, staff_id: int) -> None:
+def forget_times(
+    cache: TtlCache, staff_id: int, concerned: Callable[[int, tuple[int, ...]], bool] | None = None
+) -> None:
     """Altegio refused a time with the team member (0: with anyone) as taken: their kept times
     and days are read afresh, and so are "anyone's" days. The team and everyone else's times
-    stay: the refusal tells nothing of them."""
+    stay: the refusal tells nothing of them. `concerned(member, services)` narrows a refusal
+    with anyone to the copies of the members who could have seen to it (without it, every
+    member's)."""
     if not staff_id:
         for prefix in (*_TIMES, "avail:dates:"):
-            cache.drop(prefix.format(""))
+            if concerned is None:
+                cache.drop(prefix.split("{}")[0])
+                continue
+            for key in cache.kept(prefix.split("{}")[0]):
+                if concerned(*_whose(key)):
+                    cache.drop(key)
         return
     for prefix in (*_TIMES, "avail:dates:{}:"):
         cache.drop(prefix.format(staff_id))
     cache.drop("avail:dates:0:")
 
 
-def took(cache: TtlCache, staff_id: int, raw: str, service_ids: Sequence[int]) -> None:
-    """The bot has just booked `raw` with the team member: every time kept for them that
-    overlaps it goes, with no read, so no client is offered it meanwhile. Where the booked
-    time's length is not among the kept copies, or anyone was booked, those copies are read
-    afresh instead."""
+def kept_length(cache: TtlCache, staff_id: int, raw: str, service_ids: Sequence[int]) -> int | None:
+    """How long the time `raw` with the team member lasts, as the times kept for the earliest
+    offer say (None: none of them knows it)."""
     services = ",".join(map(str, service_ids))
     near, day = (prefix.format(staff_id) + services for prefix in _TIMES)
-    copies = [
-        kept.slots if isinstance(kept, Nearest) else kept
-        for key, kept in {**cache.kept(near), **cache.kept(day)}.items()
-        if key in (near, day) or key.startswith((near + "@", day + ":"))
-    ]
-    booked = next((s for slots in copies for s in slots if s.raw == raw and s.length), None)
-    if not staff_id or booked is None or not booked.length:
+    for key, kept in {**cache.kept(near), **cache.kept(day)}.items():
+        if key in (near, day) or key.startswith((near + "@", day + ":")):
+            slots = kept.slots if isinstance(kept, Nearest) else kept
+            found = next((s.length for s in slots if s.raw == raw and s.length), None)
+            if found:
+                return int(found)
+    return None
+
+
+def took(cache: TtlCache, staff_id: int, made: Made | None, shared: SharedTimes) -> None:
+    """The bot has just booked with the team member (0: anyone): every time kept for the
+    earliest offer that the booking may have filled goes, with no read, so no client is offered
+    it meanwhile (the same judgement as for the shared copies, `SharedTimes.without`). Where the
+    booking's time or length is not known, the copies it may concern are read afresh instead."""
+    if made is None:
         # The days stay: a booking seldom fills one, and the day's times are read fresh.
         for prefix in _TIMES:
-            cache.drop(prefix.format(staff_id or ""))
+            cache.drop(prefix.format(staff_id) if staff_id else prefix.split("{}")[0])
         return
-    start, end = booked.start, booked.start + timedelta(seconds=booked.length)
+    day = made.start.date()
+    for prefix in _TIMES:
+        for key, kept in cache.kept(prefix.split("{}")[0]).items():
+            whose, services = _whose(key)
+            if isinstance(kept, Nearest):
+                if kept.day != day:
+                    continue
+                left = shared.without(whose, services, kept.slots, made)
+                if len(left) != len(kept.slots):
+                    cache.replace(key, Nearest(kept.day, tuple(left)))
+            elif kept and kept[0].start.date() == day:
+                left = shared.without(whose, services, kept, made)
+                if len(left) != len(kept):
+                    cache.replace(key, left)
 
-    def free(slots: Sequence[Slot]) -> list[Slot]:
-        return [s for s in slots if not (s.start < end and start < s.start + _span(s))]
 
-    cache.patch(_TIMES[0].format(staff_id), lambda n: Nearest(n.day, tuple(free(n.slots))))
-    cache.patch(_TIMES[1].format(staff_id), free)
+def _whose(key: str) -> tuple[int, tuple[int, ...]]:
+    """The team member (0: anyone) and services of a key of `_TIMES` or of the days."""
+    parts = key.split(":")
+    services = parts[3].split("@")[0]
+    return int(parts[2]), tuple(int(i) for i in services.split(",") if i)
 
 
 def _span(slot: Slot) -> timedelta:

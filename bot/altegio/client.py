@@ -29,6 +29,7 @@ from bot.altegio.catalogue_calls import CatalogueCalls
 from bot.altegio.hook_calls import HookCalls
 from bot.altegio.limiter import Limiter, Sleep
 from bot.altegio.models.company import Facts
+from bot.altegio.own_bookings import OwnBookings
 from bot.altegio.record_calls import RecordCalls
 from bot.altegio.shared_times import SharedTimes
 from bot.altegio.transport import DEFAULT_BASE_URL
@@ -91,7 +92,9 @@ class AltegioClient(BookingCalls, RecordCalls, CatalogueCalls, HookCalls, Activi
         self._availability_ttl = availability_ttl
         self._nearest_ttl = nearest_ttl
         # Free times shared while clients queue for the rate limit (`shared_times.py`).
-        self.shared_times = SharedTimes(monotonic, shared_times_ttl)
+        self.shared_times = SharedTimes(
+            monotonic, shared_times_ttl, OwnBookings(clock), members=self._members
+        )
         self._durations_ttl = durations_ttl
         self._withdrawn_ttl = withdrawn_ttl
         self._withdrawn = {}

@@ -127,6 +127,11 @@ class SlotTaken(Rejected):
     """433/437: the time is already taken or is outside working hours."""
 
 
+class KnownTaken(SlotTaken):
+    """The bot's own bookings leave nobody free for the time (`own_bookings.py`): refused
+    without a request, nothing reached Altegio."""
+
+
 class ClassFull(SlotTaken):
     """A group class has fewer free seats left than were asked for: Altegio documents no code
     for it, so it is told by reading the event again after a refusal."""

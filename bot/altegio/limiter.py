@@ -47,6 +47,16 @@ class NoSpareRoom(Exception):
     """A background request found no spare room under the limits: it is not sent."""
 
 
+class Unsent(Exception):
+    """Raised inside a place by a caller that, its turn come, no longer sends its request (it
+    carries what the caller raises instead): the place goes to the next caller, as if never
+    taken."""
+
+    def __init__(self, instead: BaseException) -> None:
+        super().__init__(str(instead))
+        self.instead = instead
+
+
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -150,6 +160,9 @@ class RateLimiter:
             told.on_wait(max(0.0, self._monotonic() - asked))
         try:
             yield
+        except Unsent:
+            self._history.remove(entry)
+            raise
         finally:
             entry.end = self._monotonic()
             self._answered.set()

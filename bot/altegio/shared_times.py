@@ -5,11 +5,12 @@ times are read fresh, as always; the read is kept all the same, for the rush tha
 
 A shared copy is kept as true as the bot can keep it without a read:
 
-- a booking the bot makes takes its time, and every time overlapping it, out of the copies of
-  its team member and of "anyone" that day (a booking with anyone: out of every copy of the
-  day), at once; a read that was under way meanwhile loses it too before it is kept. A copy of
-  "anyone" may so hide a time another team member still has free, for the window at most; one
-  left empty is dropped, so no client is told a day is full on the bot's guess;
+- a booking the bot makes (noted in `OwnBookings`, with who may be seeing to it) takes out of
+  the copies of that day, at once, every time overlapping it, except from the copies it
+  cannot concern (a massage booked with anyone, of a haircut's: nobody offers both). A read
+  that was under way meanwhile loses them too before it is kept. A copy of "anyone" may so
+  hide a time another team member still has free, for the window at most; one left empty is
+  dropped, so no client is told a day is full on the bot's guess;
 - a time Altegio refuses as taken (someone outside the bot was faster) drops the copies of its
   team member's and anyone's day, and the client is shown times read afresh;
 - a move or a cancel through the bot, and the salon's webhooks for a day, drop copies (of
@@ -26,11 +27,12 @@ time may have been taken after the copy was shown.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.altegio.models.free_times import Slot
+from bot.altegio.own_bookings import Made, OwnBookings
 
 # Whose free times, on which day, for which services: (team member or 0 for anyone, day,
 # service ids).
@@ -45,23 +47,30 @@ REMEMBER_SHOWN = 600.0
 # Past this many, lapsed copies and marks are cleared out when the next one is kept.
 _TIDY_AT = 2000
 
-USED, STALE = "used", "stale"
+USED, STALE, KNOWN = "used", "stale", "known"
 
 
 @dataclass(frozen=True, slots=True)
 class _Booked:
     seq: int
     at: float
-    staff_id: int
-    start: datetime
-    end: datetime
+    made: Made
 
 
 class SharedTimes:
     """One location's shared copies of free times (see the module's docstring)."""
 
-    def __init__(self, monotonic: Callable[[], float], ttl: float) -> None:
+    def __init__(
+        self,
+        monotonic: Callable[[], float],
+        ttl: float,
+        own: OwnBookings,
+        members: Callable[[tuple[int, ...]], frozenset[int] | None] = lambda _: None,
+    ) -> None:
         self._monotonic = monotonic
+        self.own = own  # the bot's bookings, shared with the booking call's own check
+        # Who offers these services, as last read (None: not known); "anyone" is one of them.
+        self.members = members
         self.ttl = ttl  # the window a copy is shared for; 0 shares nothing
         self._copies: dict[Key, tuple[float, list[Slot]]] = {}
         self._inflight: dict[Key, asyncio.Future[list[Slot]]] = {}
@@ -71,6 +80,7 @@ class SharedTimes:
         self._shown: dict[tuple[int, str], float] = {}  # (team member, time) shown shared: until
         self.used = 0
         self.stale_refusals = 0
+        self.known_taken = 0  # bookings refused without a request (`known`)
         # Told USED or STALE as they are counted (the metrics).
         self.on_event: Callable[[str], None] | None = None
 
@@ -78,14 +88,15 @@ class SharedTimes:
         self, key: Key, load: Callable[[], Awaitable[list[Slot]]], *, queued: bool
     ) -> list[Slot]:
         """The free times `load` reads: a copy shared with other clients while `queued`, else
-        read fresh (and kept for the next rush)."""
+        read fresh (and kept for the next rush). A read of the same under way is joined either
+        way: its answer is as fresh as another read's would be."""
         if queued:
             hit = self._copies.get(key)
             if hit is not None and hit[0] > self._monotonic():
                 return self._serve(key, hit[1])
-            running = self._inflight.get(key)
-            if running is not None:
-                return self._serve(key, await asyncio.shield(running))
+        running = self._inflight.get(key)
+        if running is not None:
+            return self._serve(key, await asyncio.shield(running))
         # The read runs in its own task that every caller shields, so one caller giving up (a
         # cancelled update) does not cancel it for the others joined to it.
         task = asyncio.ensure_future(self._load(key, load))
@@ -102,9 +113,8 @@ class SharedTimes:
         if self._seq > seq:
             # Bookings made while the read was under way: Altegio may have answered before.
             for booked in self._booked:
-                day = booked.start.date()
-                if booked.seq > seq and day == key[1] and _touches(booked.staff_id, key[0]):
-                    slots = _free(slots, booked.start, booked.end)
+                if booked.seq > seq and booked.made.start.date() == key[1]:
+                    slots = self._without(key, slots, booked.made)
         if era == self._era and self.ttl > 0:
             now = self._monotonic()
             if len(self._copies) > _TIDY_AT:
@@ -125,57 +135,113 @@ class SharedTimes:
             self._shown[staff_id, slot.raw] = until
         return list(slots)
 
-    def took(self, staff_id: int, raw: str, length: int | None) -> None:
+    def took(
+        self, staff_id: int, raw: str, length: int | None, services: tuple[int, ...] = ()
+    ) -> Made | None:
         """The bot booked `raw` with the team member (0: anyone) for `length` seconds (None:
-        as long as a copy says the time lasts)."""
+        as long as a copy says the time lasts), for `services`; the note of it (None: where or
+        how long is not known, and the copies it may concern are dropped instead)."""
         start = _start(raw)
         if start is None:
-            self.forget()
-            return
+            self._drop(lambda _: True)
+            return None
         length = length or self._length(staff_id, start)
         if not length:
-            self.forget(start.date())  # how much of the day it takes is not known
-            return
+            day = start.date()  # how much of the day it takes is not known
+            self._drop(lambda key: key[1] == day)
+            return None
         end = start + timedelta(seconds=length)
+        whose = frozenset({staff_id}) if staff_id else self.members(services)
+        made = self.own.add(whose, start, end)
         now = self._monotonic()
         self._seq += 1
         self._booked = [b for b in self._booked if b.at + REMEMBER_BOOKED > now]
-        self._booked.append(_Booked(self._seq, now, staff_id, start, end))
+        self._booked.append(_Booked(self._seq, now, made))
         for key, (until, slots) in list(self._copies.items()):
             if until <= now:
                 del self._copies[key]  # lapsed: cleared out while passing
-            elif key[1] == start.date() and _touches(staff_id, key[0]):
-                kept = _free(slots, start, end)
+            elif key[1] == start.date():
+                kept = self._without(key, slots, made)
                 if not kept:
                     del self._copies[key]
                 elif len(kept) != len(slots):
                     self._copies[key] = (until, kept)
+        return made
 
-    def refused(self, times: Iterable[tuple[int, str]]) -> None:
-        """Altegio refused these (team member, time) as taken: the copies of those team
-        members' days and of anyone's are dropped; counted as stale when a client was shown
-        one of the times from a shared copy."""
+    def _without(self, key: Key, slots: list[Slot], made: Made) -> list[Slot]:
+        return self.without(key[0], key[2], slots, made)
+
+    def without(
+        self, staff_id: int, services: tuple[int, ...], slots: Sequence[Slot], made: Made
+    ) -> list[Slot]:
+        """The copy's times less those the booking may have filled: every time overlapping it,
+        unless the booking cannot concern the copy's team member (or any of those offering the
+        copy's services, for "anyone"): one with a member, or with anyone for services, that
+        nobody of the copy's offers. A copy may so hide a time still free with another member,
+        for the window at most: a guess on the safe side."""
+        whose = frozenset({staff_id}) if staff_id else self.members(services)
+        if whose is not None and made.members is not None and not whose & made.members:
+            return list(slots)
+        return [
+            slot
+            for slot in slots
+            if not (
+                slot.start < made.end
+                and made.start < slot.start + timedelta(seconds=slot.length or 60)
+            )
+        ]
+
+    def refused(self, times: Iterable[tuple[int, str, tuple[int, ...]]]) -> None:
+        """Altegio refused these (team member, time, services) as taken: the copies of that
+        day that the refusal may concern are dropped (see `concerned`); counted as stale when
+        a client was shown one of the times from a shared copy."""
         now = self._monotonic()
         stale = False
-        for staff_id, raw in times:
+        for staff_id, raw, services in times:
             stale = stale or self._shown.get((staff_id, raw), 0.0) > now
             start = _start(raw)
             if start is None:
-                self.forget()
+                self._drop(lambda _: True)
                 continue
-            self._drop_day(start.date(), staff_id)
+            self._drop_refused(start.date(), self.concerned(staff_id, services))
         if stale:
             self.stale_refusals += 1
             if self.on_event is not None:
                 self.on_event(STALE)
 
-    def forget(self, day: date | None = None) -> None:
-        """Drop the copies of `day` (None: of every day)."""
-        self._drop(lambda key: day is None or key[1] == day)
+    def _drop_refused(
+        self, day: date, concerned: Callable[[int, tuple[int, ...]], bool] | None
+    ) -> None:
+        self._drop(lambda key: key[1] == day and (concerned is None or concerned(key[0], key[2])))
 
-    def _drop_day(self, day: date, staff_id: int) -> None:
-        """Drop the copies of `day` a booking with the team member (0: anyone) changes."""
-        self._drop(lambda key: key[1] == day and _touches(staff_id, key[0]))
+    def concerned(
+        self, staff_id: int, services: tuple[int, ...]
+    ) -> Callable[[int, tuple[int, ...]], bool] | None:
+        """Which copies (by team member, 0 for anyone, and services) a refusal of a time with
+        the team member (0: anyone, for `services`) may concern: those of the members who could
+        have seen to it, and of anyone among them. None: every copy (who could is not known)."""
+        mine = frozenset({staff_id}) if staff_id else self.members(services)
+        if mine is None:
+            return None
+
+        def concerns(member: int, of: tuple[int, ...]) -> bool:
+            whose = frozenset({member}) if member else self.members(of)
+            return whose is None or bool(whose & mine)
+
+        return concerns
+
+    def known(self) -> None:
+        """A booking was refused without a request: the bot's own bookings had filled it."""
+        self.known_taken += 1
+        if self.on_event is not None:
+            self.on_event(KNOWN)
+
+    def forget(self, day: date | None = None) -> None:
+        """Drop the copies of `day` (None: of every day), and the notes of the bot's own
+        bookings then: a visit moved or cancelled, or the salon's changes, that the bot cannot
+        tell the extent of."""
+        self._drop(lambda key: day is None or key[1] == day)
+        self.own.forget(day)
 
     def _drop(self, which: Callable[[Key], bool]) -> None:
         self._era += 1
@@ -195,20 +261,6 @@ class SharedTimes:
                     if found:
                         return found
         return None
-
-
-def _touches(booked_staff: int, copy_staff: int) -> bool:
-    """Whether a booking with one team member (0: anyone) changes a copy of another's."""
-    return booked_staff == copy_staff or not booked_staff or not copy_staff
-
-
-def _free(slots: list[Slot], start: datetime, end: datetime) -> list[Slot]:
-    """The times that do not overlap [start, end)."""
-    return [
-        s
-        for s in slots
-        if not (s.start < end and start < s.start + timedelta(seconds=s.length or 60))
-    ]
 
 
 def _start(raw: str) -> datetime | None:

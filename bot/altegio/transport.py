@@ -31,6 +31,7 @@ from bot.altegio.limiter import (
     NoSpareRoom,
     RateLimiter,
     Sleep,
+    Unsent,
 )
 from bot.altegio.models.envelope import error_codes, unwrap
 from bot.altegio.models.lenient import Json
@@ -135,6 +136,7 @@ class Transport:
         urgent: bool = False,
         wait: httpx.Timeout | None = None,
         background: bool = False,
+        before_send: Callable[[], None] | None = None,
     ) -> Json:
         """One call through the circuit breaker; see `_send`. Its outcome is counted under
         the route's name (never the path, which can carry ids and hashes)."""
@@ -157,8 +159,9 @@ class Transport:
                     urgent=urgent,
                     wait=wait,
                     background=background,
+                    before_send=before_send,
                 )
-            except errors.NoSpareRoom:
+            except (errors.NoSpareRoom, errors.KnownTaken):
                 raise  # nothing was sent: neither a failure nor a success
             except (errors.Unavailable, errors.RateLimited):
                 self.breaker.failure()
@@ -166,7 +169,7 @@ class Transport:
             except errors.AltegioError:
                 self.breaker.success()  # Altegio answered, even if it said no
                 raise
-        except errors.NoSpareRoom:
+        except (errors.NoSpareRoom, errors.KnownTaken):
             raise  # not sent, so not counted
         except errors.AltegioError as exc:
             self._count(route, _outcome(exc))
@@ -192,10 +195,13 @@ class Transport:
         urgent: bool = False,
         wait: httpx.Timeout | None = None,
         background: bool = False,
+        before_send: Callable[[], None] | None = None,
     ) -> Json:
         """Send one call, retrying where safe, and return the unwrapped `data`.
 
         `route` names the endpoint in logs: paths can carry a record hash, which is a secret.
+        `before_send` is called once the call's turn has come, just before it leaves: what it
+        raises is raised instead, the call unsent and its place given to the next.
         """
         headers = {}
         if user_token:
@@ -210,6 +216,11 @@ class Transport:
             last = attempt >= self._max_attempts
             try:
                 async with self.limiter.slot(priority):
+                    if before_send is not None:
+                        try:
+                            before_send()
+                        except errors.AltegioError as exc:
+                            raise Unsent(exc) from exc
                     self.requests_sent += 1
                     started = time.perf_counter()
                     response = await self._http.request(
@@ -222,6 +233,8 @@ class Transport:
                     )
             except NoSpareRoom:
                 raise errors.NoSpareRoom(f"{route}: no spare room") from None
+            except Unsent as exc:
+                raise exc.instead from None
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing left this process: safe to try again even for a write.
                 log.warning("altegio %s: cannot connect (%s)", route, type(exc).__name__)

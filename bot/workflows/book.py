@@ -220,7 +220,9 @@ async def _book(
     except errors.AltegioError as exc:
         return NotBooked(exc)
     try:
-        created = await place(services, alerts, request, flow=draft.flow, who=who, data=data)
+        created = await place(
+            services, alerts, request, flow=draft.flow, who=who, data=data, seen_at=draft.seen
+        )
     except errors.OutcomeUnknown:
         log.warning("booking %s: no readable answer; checking what became of it", draft.flow)
         return Checking()
@@ -297,12 +299,14 @@ async def place(
     flow: str,
     who: Who,
     data: dict[str, Any],
+    seen_at: datetime | None = None,
 ) -> list[CreatedRecord]:
     """`book_record`, noted in storage before it leaves: should the answer be lost, or the bot
     die before it comes, the attempt is looked into (`bot/workflows/unanswered.py`) instead of
     letting the client book twice. A lost answer is raised as `OutcomeUnknown` with the attempt
     being checked; any other failure ends the attempt. On success the caller ends it, with what
-    it keeps of the booking."""
+    it keeps of the booking. `seen_at`: when the client was shown the time, for the call's own
+    check against the bot's bookings since (`KnownTaken`)."""
     storage = services.storage
     now = services.clock()
     try:
@@ -311,7 +315,7 @@ async def place(
         log.error("booking %s without a note of it in flight (%s)", flow, exc)
     services.in_flight.add(flow)
     try:
-        return await services.altegio.book(request)
+        return await services.altegio.book(request, seen_at)
     except errors.OutcomeUnknown as exc:
         answered = exc.answered
         await keep(
