@@ -386,6 +386,9 @@ async def bookings(  # noqa: PLR0917 - a run's settings, all named at the call
         "stale_shared_refusals": services.altegio.shared_times.stale_refusals,
         # Bookings of a time the bot's own bookings had filled, refused without a request.
         "known_taken": services.altegio.shared_times.known_taken,
+        # The different free times read (team member, day, services): however well reads are
+        # shared, each costs one at least.
+        "distinct_times_read": len({e[3] for e in log if e[1] == "GET book_times"}),
         "peak_requests_1s": peaks(arrivals, 1.0),
         "peak_requests_60s": peaks(arrivals, 60.0),
         "http_429": sum(1 for entry in log if entry[2] == 429),
@@ -689,7 +692,9 @@ def table(results: dict[str, Any]) -> str:
             f"        booking attempts refused: {run['bookings_refused']}"
             + (f"; took an earliest time: {run['took_earliest']}" if run.get("earliest") else "")
             + f"; shared free times used {run.get('shared_times_used', 0)}, refusals of a "
-            f"shared time {run.get('stale_shared_refusals', 0)}"
+            f"shared time {run.get('stale_shared_refusals', 0)}, refused without a request "
+            f"{run.get('known_taken', 0)}; different free times read "
+            f"{run.get('distinct_times_read', 0)}"
         )
     if "cost" not in results:
         return "\n".join(lines)

@@ -23,7 +23,7 @@ class Recorder:
     def __init__(self, sandbox: Sandbox, latency: float) -> None:
         self.sandbox = sandbox
         self.latency = latency
-        self.log: list[tuple[float, str, int]] = []
+        self.log: list[tuple[float, str, int, str]] = []
         self._lock = threading.Lock()
 
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -37,8 +37,13 @@ class Recorder:
         time.sleep(self.latency)
         response = self.sandbox.handle(request)
         route = request.method + " " + request.url.path.split("/v1/")[-1].split("/")[0]
+        # Which free times were read (team member, day, services), to tell reads of the same
+        # from reads of different ones; nothing for other routes.
+        what = ""
+        if route == "GET book_times":
+            what = request.url.path.split("/book_times/")[-1] + "?" + str(request.url.params)
         with self._lock:
-            self.log.append((arrived, route, response.status_code))
+            self.log.append((arrived, route, response.status_code, what))
         return response
 
 

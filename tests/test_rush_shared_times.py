@@ -470,3 +470,46 @@ def test_the_wait_is_said_in_rough_steps() -> None:
         150,
         210,
     ]
+
+
+async def test_a_rush_is_taken_to_go_on_a_moment_after_its_line_empties(
+    gated: tuple[Bot, Gate],
+) -> None:
+    """Its line empties for a moment between waves: a read then would spend the limit on what
+    the copy just read knows. Seconds later, with nobody queued, times are read fresh again."""
+    bot, gate = gated
+    first, second, third = [await at_day_step(bot, 100001 + i) for i in range(3)]
+    async with rush(bot, gate) as actions:
+        in_rush(actions, first.send("tomorrow"))
+    read = times_read(gate)
+    assert bot.services is not None and not bot.services.altegio.limiter.waiting
+    await second.send("tomorrow")
+    assert times_read(gate) == read and shared_used(bot) == 1
+    bot.clock.advance(seconds=6)
+    await third.send("tomorrow")
+    assert times_read(gate) == read + 1
+
+
+async def test_a_read_under_way_is_joined_even_with_nobody_queued(clock: FakeClock) -> None:
+    """Its answer is as fresh as a second read's would be."""
+    shared = SharedTimes(clock.monotonic, 20.0, OwnBookings(clock.now))
+    start = datetime(2026, 11, 25, 10, 0, tzinfo=BERLIN)
+    slots = [Slot(start, start.isoformat(), 3600)]
+    answered = asyncio.Event()
+    reads: list[int] = []
+
+    async def load() -> list[Slot]:
+        reads.append(1)
+        await answered.wait()
+        return slots
+
+    key = (ANNA, TOMORROW, (HAIRCUT,))
+    first = asyncio.ensure_future(shared.read(key, load, queued=False))
+    await idle()
+    second = asyncio.ensure_future(shared.read(key, load, queued=False))
+    answered.set()
+    assert (await first, await second) == (slots, slots)
+    assert len(reads) == 1
+    # Once answered, with nobody queued, the next client reads afresh.
+    assert await shared.read(key, load, queued=False) == slots
+    assert len(reads) == 2
