@@ -181,18 +181,25 @@ RUSH_SHARE = 0.8  # and this many of them do
 
 
 async def journey(
-    user: BenchUser, rng: random.Random, earliest: bool = False, rush: bool = False
+    user: BenchUser,
+    rng: random.Random,
+    earliest: bool = False,
+    rush: bool = False,
+    offer: bool = False,
 ) -> bool:
     """Book what a salon's clients book: a service of any category with anyone, on one of the
     coming days at a free time; choose again when the time is taken meanwhile. `earliest`: take
     one of the earliest times offered first instead of choosing a day; `rush`: most take one of
-    the nearest `RUSH_DAYS` days offered (a promotion: "the new month's schedule is open")."""
+    the nearest `RUSH_DAYS` days offered (a promotion: "the new month's schedule is open");
+    `offer`: those also all book the first service of the first category (one service on offer)."""
+    # An offer's rush: those wanting the nearest days want the one service offered, too.
+    promoted = offer and rng.random() < RUSH_SHARE
     await user.send("/book")
     categories = [label for label in labels(user) if label not in ("Cancel", "« Back")]
-    await user.tap(rng.choice(categories))
+    await user.tap(categories[0] if promoted else rng.choice(categories))
     services = [label for label in labels(user) if label not in ("Cancel", "« Back")]
     services = [label for label in services if "/" not in label and label not in "‹›"]
-    await user.tap(rng.choice(services))
+    await user.tap(services[0] if promoted else rng.choice(services))
     await user.tap("Any available team member")
     if earliest and earliest_offered(user):
         await user.tap(rng.choice(earliest_offered(user)))
@@ -200,7 +207,7 @@ async def journey(
         return await _to_the_end(user, rng)
     if "Choose a day" in labels(user):
         await user.tap("Choose a day")
-    if rush and rng.random() < RUSH_SHARE:
+    if promoted or (rush and not offer and rng.random() < RUSH_SHARE):
         days = [label for label in labels(user) if label.isdigit()][:RUSH_DAYS]
         if days:
             await user.tap(rng.choice(days))
@@ -288,10 +295,10 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def arrive(
-    delay: float, user: BenchUser, rng: random.Random, earliest: bool, rush: bool
+    delay: float, user: BenchUser, rng: random.Random, *, earliest: bool, rush: bool, offer: bool
 ) -> bool:
     await asyncio.sleep(delay)
-    return await journey(user, rng, earliest, rush)
+    return await journey(user, rng, earliest, rush, offer)
 
 
 async def bookings(  # noqa: PLR0917 - a run's settings, all named at the call
@@ -302,10 +309,12 @@ async def bookings(  # noqa: PLR0917 - a run's settings, all named at the call
     spread: float = 0.0,
     earliest: bool = False,
     rush: bool = False,
+    offer: bool = False,
 ) -> dict[str, Any]:
     """`spread`: clients arrive evenly over that many seconds instead of all at once;
     `earliest`: they take one of the earliest times offered instead of choosing a day;
-    `rush`: most want the same few nearest days, as a promotion brings."""
+    `rush`: most want the same few nearest days, as a promotion brings; `offer`: and the same
+    one service."""
     server, port = start_server(latency)
     try:
         env = {
@@ -346,7 +355,14 @@ async def bookings(  # noqa: PLR0917 - a run's settings, all named at the call
         telegram_before = stub.spent
         done = await asyncio.gather(
             *(
-                arrive(spread * index / clients, u, random.Random(s), earliest, rush)
+                arrive(
+                    spread * index / clients,
+                    u,
+                    random.Random(s),
+                    earliest=earliest,
+                    rush=rush,
+                    offer=offer,
+                )
                 for index, (u, s) in enumerate(zip(users, seeds, strict=True))
             )
         )
@@ -368,6 +384,7 @@ async def bookings(  # noqa: PLR0917 - a run's settings, all named at the call
         "arrivals_over_s": spread,
         "earliest": earliest,
         "rush": rush,
+        "offer": offer,
         "latency_ms": latency * 1000,
         "bookings_completed": completed,
         "seconds": round(wall, 2),
@@ -675,7 +692,8 @@ def table(results: dict[str, Any]) -> str:
         if run.get("earliest"):
             arrivals += " taking the earliest times"
         if run.get("rush"):
-            arrivals += f" in a rush ({RUSH_SHARE:.0%} on the nearest {RUSH_DAYS} days)"
+            arrivals += f" in a rush ({RUSH_SHARE:.0%} on the nearest {RUSH_DAYS} days"
+            arrivals += ", one service)" if run.get("offer") else ")"
         lines.append(
             f"{run['clients']:>5} clients{arrivals}: {run['bookings_completed']} booked in "
             f"{run['seconds']} s = {run['bookings_per_minute']}/min; Altegio requests "
@@ -767,7 +785,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         # A promotion's rush: many at once, most wanting the same nearest days.
         if args.rush_clients:
             runs.append(
-                await bookings(args.rush_clients, args.latency, folder, args.seed, rush=True)
+                await bookings(
+                    args.rush_clients,
+                    args.latency,
+                    folder,
+                    args.seed,
+                    rush=True,
+                    offer=args.rush_offer,
+                )
             )
         if args.bookings_only:
             return {"command": "python -m bench " + " ".join(sys.argv[1:]), "bookings": runs}
@@ -845,6 +870,11 @@ def main() -> None:
         type=int,
         default=200,
         help="clients at once in a promotion's rush, most on the nearest days (0: no such run)",
+    )
+    parser.add_argument(
+        "--rush-offer",
+        action="store_true",
+        help="the rush's clients on the nearest days all want one service (an offer's rush)",
     )
     parser.add_argument("--reminders", type=int, default=100_000)
     parser.add_argument(
