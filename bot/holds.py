@@ -41,21 +41,17 @@ class Held:
 def clashes(slot: Slot, held: Iterable[Held]) -> bool:
     """Whether a free time is one another client holds, or its visit (`slot.length`) would
     overlap one held."""
-    for other in held:
-        if slot.raw == other.raw:
-            return True
-        span = other.span
-        if span is None or not slot.length:
-            continue
-        if slot.start < span[1] and span[0] < slot.start + timedelta(seconds=slot.length):
-            return True
-    return False
+    span = (slot.start, slot.start + timedelta(seconds=slot.length)) if slot.length else None
+    return _clashes(slot.raw, span, held)
 
 
 def chosen_clashes(raw: str, length: int | None, held: Iterable[Held]) -> bool:
     """Whether a time a client taps (as Altegio wrote it, its visit `length` seconds) is one
     another client holds, or would overlap one held: the other tapped first."""
-    mine = Held(raw, length or 0).span
+    return _clashes(raw, Held(raw, length or 0).span, held)
+
+
+def _clashes(raw: str, mine: tuple[datetime, datetime] | None, held: Iterable[Held]) -> bool:
     for other in held:
         if raw == other.raw:
             return True

@@ -21,10 +21,10 @@ from tests.test_earliest import ANNA, HAIRCUT
 from tests.test_rush_shared_times import (
     TOMORROW,
     Gate,
-    at_day_step,
     idle,
     in_rush,
     rush,
+    shown_one_list,
     tap_time,
     times_shown,
 )
@@ -129,9 +129,7 @@ async def test_a_time_another_client_has_just_chosen_is_not_confirmed_twice(
     gated: tuple[Bot, Gate],
 ) -> None:
     bot, gate = gated
-    first, second = [await at_day_step(bot, 100001 + i) for i in range(2)]
-    async with rush(bot, gate) as actions:
-        in_rush(actions, first.send("tomorrow"), second.send("tomorrow"))
+    first, second = await shown_one_list(bot, gate, 2)
     chosen = times_shown(first)[1]
     assert chosen in times_shown(second)  # one list, shown to both
     await tap_time(first, chosen)
@@ -156,9 +154,7 @@ async def test_a_time_the_bot_has_just_booked_is_refused_without_a_request(
     gated: tuple[Bot, Gate],
 ) -> None:
     bot, gate = gated
-    first, second = [await at_day_step(bot, 100001 + i) for i in range(2)]
-    async with rush(bot, gate) as actions:
-        in_rush(actions, first.send("tomorrow"), second.send("tomorrow"))
+    first, second = await shown_one_list(bot, gate, 2)
     chosen = times_shown(first)[1]
     await tap_time(first, chosen)
     await finish_contact(first)

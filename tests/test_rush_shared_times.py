@@ -120,6 +120,14 @@ async def at_day_step(bot: Bot, user_id: int, staff: str = "Anna Weber") -> Stub
     return user
 
 
+async def shown_one_list(bot: Bot, gate: Gate, count: int) -> list[StubUser]:
+    """Clients at Anna's days who typed "tomorrow" in one rush: one list, shown to them all."""
+    users = [await at_day_step(bot, 100001 + i) for i in range(count)]
+    async with rush(bot, gate) as actions:
+        in_rush(actions, *(user.send("tomorrow") for user in users))
+    return users
+
+
 async def tap_time(user: StubUser, label: str) -> None:
     await user.tap(label.replace(" ", "\u202f"))
 
@@ -204,9 +212,7 @@ async def test_a_time_taken_outside_the_bot_sends_the_client_back_to_fresh_times
     gated: tuple[Bot, Gate],
 ) -> None:
     bot, gate = gated
-    first, second = [await at_day_step(bot, 100001 + i) for i in range(2)]
-    async with rush(bot, gate) as actions:
-        in_rush(actions, first.send("tomorrow"), second.send("tomorrow"))
+    _first, second = await shown_one_list(bot, gate, 2)
     chosen = times_shown(second)[1]
     bot.sandbox.salon_book(1001, "+491709999999", HAIRCUT, ANNA, at(chosen))
     await tap_time(second, chosen)
@@ -258,9 +264,7 @@ async def test_the_bots_own_booking_coming_back_as_a_webhook_keeps_the_copy(
     gate = Gate()
     bot = await hooked(make_bot, transport=gate)
     bot.sandbox.hooks.settings[1001]["self_sending"] = 1  # another app of the salon's asked
-    first, second = [await at_day_step(bot, 100001 + i) for i in range(2)]
-    async with rush(bot, gate) as actions:
-        in_rush(actions, first.send("tomorrow"), second.send("tomorrow"))
+    first, second = await shown_one_list(bot, gate, 2)
     chosen = times_shown(first)[0]
     await tap_time(first, chosen)
     await finish_contact(first)

@@ -16,7 +16,7 @@ from bot.altegio.catalogue_calls import forget_times, kept_length, took
 from bot.altegio.location_calls import LocationCalls
 from bot.altegio.models.lenient import Json
 from bot.altegio.models.visits import CreatedRecord, Record, created_records, records_from_wire
-from bot.altegio.shared_times import SharedTimes
+from bot.altegio.shared_times import SharedTimes, start_of
 from bot.altegio.transport import Retry
 
 # The client's parts log under the one name the client always had, so log lines read as before.
@@ -177,17 +177,10 @@ class BookingCalls(LocationCalls):
         """Whether one of the appointments' times is surely filled by bookings the bot made
         after `seen_at`."""
         for appointment in appointments:
-            try:
-                start = datetime.fromisoformat(appointment.datetime)
-            except ValueError:
+            start = start_of(appointment.datetime)
+            if start is None or not appointment.length:
                 continue
-            if start.tzinfo is None or not appointment.length:
-                continue
-            whose = (
-                frozenset({appointment.staff_id})
-                if appointment.staff_id
-                else self.shared_times.members(appointment.service_ids)
-            )
+            whose = self.shared_times.whose(appointment.staff_id, appointment.service_ids)
             end = start + timedelta(seconds=appointment.length)
             if whose and self.shared_times.own.taken(whose, start, end, since=seen_at):
                 return True

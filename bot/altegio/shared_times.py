@@ -114,7 +114,7 @@ class SharedTimes:
             # Bookings made while the read was under way: Altegio may have answered before.
             for booked in self._booked:
                 if booked.seq > seq and booked.made.start.date() == key[1]:
-                    slots = self._without(key, slots, booked.made)
+                    slots = self.without(key[0], key[2], slots, booked.made)
         if era == self._era and self.ttl > 0:
             now = self._monotonic()
             if len(self._copies) > _TIDY_AT:
@@ -141,7 +141,7 @@ class SharedTimes:
         """The bot booked `raw` with the team member (0: anyone) for `length` seconds (None:
         as long as a copy says the time lasts), for `services`; the note of it (None: where or
         how long is not known, and the copies it may concern are dropped instead)."""
-        start = _start(raw)
+        start = start_of(raw)
         if start is None:
             self._drop(lambda _: True)
             return None
@@ -151,8 +151,7 @@ class SharedTimes:
             self._drop(lambda key: key[1] == day)
             return None
         end = start + timedelta(seconds=length)
-        whose = frozenset({staff_id}) if staff_id else self.members(services)
-        made = self.own.add(whose, start, end)
+        made = self.own.add(self.whose(staff_id, services), start, end)
         now = self._monotonic()
         self._seq += 1
         self._booked = [b for b in self._booked if b.at + REMEMBER_BOOKED > now]
@@ -161,15 +160,12 @@ class SharedTimes:
             if until <= now:
                 del self._copies[key]  # lapsed: cleared out while passing
             elif key[1] == start.date():
-                kept = self._without(key, slots, made)
+                kept = self.without(key[0], key[2], slots, made)
                 if not kept:
                     del self._copies[key]
                 elif len(kept) != len(slots):
                     self._copies[key] = (until, kept)
         return made
-
-    def _without(self, key: Key, slots: list[Slot], made: Made) -> list[Slot]:
-        return self.without(key[0], key[2], slots, made)
 
     def without(
         self, staff_id: int, services: tuple[int, ...], slots: Sequence[Slot], made: Made
@@ -179,7 +175,7 @@ class SharedTimes:
         copy's services, for "anyone"): one with a member, or with anyone for services, that
         nobody of the copy's offers. A copy may so hide a time still free with another member,
         for the window at most: a guess on the safe side."""
-        whose = frozenset({staff_id}) if staff_id else self.members(services)
+        whose = self.whose(staff_id, services)
         if whose is not None and made.members is not None and not whose & made.members:
             return list(slots)
         return [
@@ -199,7 +195,7 @@ class SharedTimes:
         stale = False
         for staff_id, raw, services in times:
             stale = stale or self._shown.get((staff_id, raw), 0.0) > now
-            start = _start(raw)
+            start = start_of(raw)
             if start is None:
                 self._drop(lambda _: True)
                 continue
@@ -214,18 +210,23 @@ class SharedTimes:
     ) -> None:
         self._drop(lambda key: key[1] == day and (concerned is None or concerned(key[0], key[2])))
 
+    def whose(self, staff_id: int, services: tuple[int, ...]) -> frozenset[int] | None:
+        """Who may see to a visit with the team member (0: anyone, for `services`): that member,
+        or every member who offers the services (None: not known)."""
+        return frozenset({staff_id}) if staff_id else self.members(services)
+
     def concerned(
         self, staff_id: int, services: tuple[int, ...]
     ) -> Callable[[int, tuple[int, ...]], bool] | None:
         """Which copies (by team member, 0 for anyone, and services) a refusal of a time with
         the team member (0: anyone, for `services`) may concern: those of the members who could
         have seen to it, and of anyone among them. None: every copy (who could is not known)."""
-        mine = frozenset({staff_id}) if staff_id else self.members(services)
+        mine = self.whose(staff_id, services)
         if mine is None:
             return None
 
         def concerns(member: int, of: tuple[int, ...]) -> bool:
-            whose = frozenset({member}) if member else self.members(of)
+            whose = self.whose(member, of)
             return whose is None or bool(whose & mine)
 
         return concerns
@@ -263,7 +264,7 @@ class SharedTimes:
         return None
 
 
-def _start(raw: str) -> datetime | None:
+def start_of(raw: str) -> datetime | None:
     """Altegio's `datetime` of a free time, with its offset: the day it names is the salon's."""
     try:
         start = datetime.fromisoformat(raw)
