@@ -56,6 +56,9 @@ class Draft:
     verify: bool = False  # this draft confirms the client's phone, to link their account
     nearest: bool = False  # go straight to the nearest day with a free time (Book again)
     taken: bool = False  # the chosen time was just taken: offer anyone's times if need be
+    # Days (YYYY-MM-DD) this client found nothing free on (booked, or held by other clients of
+    # the bot): not offered again as the nearest days while the client books.
+    full_days: list[str] = field(default_factory=list)
     # The times last offered, as Altegio wrote them with their length, keyed by button (so a
     # tap needs no second read: the booking itself is what checks the time is still free).
     offered: dict[str, tuple[str, int | None]] = field(default_factory=dict)

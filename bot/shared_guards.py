@@ -162,6 +162,8 @@ class SharedHolds(Holds):
         slot: str | None,
         now: datetime,
         length: int | None = None,
+        *,
+        members: frozenset[int] | None = None,
     ) -> None:
         storage = self._reach.storage
         with contextlib.suppress(StorageUnavailable):
@@ -169,7 +171,10 @@ class SharedHolds(Holds):
                 self._reach.ask(lambda: storage.release_time(flow))
             else:
                 until = now.timestamp() + self._seconds
-                self._reach.ask(lambda: storage.hold_time(flow, staff_id, slot, until, length or 0))
+                kept = sorted(members) if not staff_id and members else []
+                self._reach.ask(
+                    lambda: storage.hold_time(flow, staff_id, slot, until, length or 0, kept)
+                )
 
     def release(self, flow: str) -> None:
         storage = self._reach.storage
@@ -182,7 +187,7 @@ class SharedHolds(Holds):
             rows = self._reach.ask(lambda: storage.times_held(staff_id, flow, now.timestamp()))
         except StorageUnavailable:
             return []
-        return [Held(slot, length if staff_id else 0) for slot, length in rows]
+        return [Held(slot, length, frozenset(members) or None) for slot, length, members in rows]
 
 
 class SharedBreaker(Breaker):

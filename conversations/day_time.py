@@ -20,9 +20,9 @@ from bot.draft import (
     nearest_days,
     parse_day,
 )
-from bot.holds import chosen_clashes, clashes
 from bot.i18n import writes_month_first
 from bot.keyboards import Callback, Keys, time_arg
+from bot.workflows import offer_times
 from conversations.drafts import get_draft, put_draft
 from conversations.earliest_offer import after_time, offer_earliest
 from conversations.flow import (
@@ -45,6 +45,9 @@ from conversations.waiting_list import with_wait
 
 log = logging.getLogger(__name__)
 
+# The days a client found nothing free on, left out of the nearest days offered them.
+FULL_DAYS_KEPT = 14
+
 
 async def _bookable_days(
     context: Context, draft: Draft, company: Company, around: date | None = None
@@ -65,6 +68,13 @@ async def _bookable_days(
         more = await altegio.dates(draft.service_ids, draft.staff_id, start, end)
         days |= {d for d in more.booking_dates if first <= d <= last}
     return days
+
+
+def _parsed_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _in_month(days: set[date], month: date) -> bool:
@@ -251,13 +261,9 @@ async def choose_day(update: Update, context: Context, draft: Draft, typed: Type
     return Step.DAY
 
 
-async def _free_times(context: Context, draft: Draft, day: date) -> list[Slot]:
+async def _free_times(context: Context, draft: Draft, day: date) -> tuple[list[Slot], bool]:
     assert draft.service_id is not None and draft.staff_id is not None
-    altegio = context.services.altegio
-    slots = await visit_times.free_times(altegio, draft.staff_id, day, draft.service_ids)
-    now = context.now()
-    held = context.services.holds.spans_for_others(draft.flow, draft.staff_id, now)
-    return [s for s in slots if s.start > now and not clashes(s, held)]
+    return await offer_times.free(context.services, draft, day, context.now())
 
 
 async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
@@ -271,7 +277,7 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
         return go(draft, Step.DAY)
     if draft.parts:
         return await show_part_times(update, context, draft, day)
-    slots = await _free_times(context, draft, day)
+    slots, held = await _free_times(context, draft, day)
     note = ""
     if draft.notice:
         note = "\n" + draft.notice
@@ -283,7 +289,8 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
             # The same team member first; when they have nothing left that day, anyone.
             member = await chosen_staff(context, draft)
             anyone = replace(draft, staff_id=0)
-            slots = await _free_times(context, anyone, day)
+            slots, held_too = await _free_times(context, anyone, day)
+            held = held or held_too
             if slots:
                 draft.staff_id = 0
                 note += " " + t.gettext(
@@ -293,12 +300,26 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
                 )
     member = await chosen_staff(context, draft)
     if not slots:
-        company = await context.services.altegio.company()
+        altegio = context.services.altegio
+        if not held and draft.staff_id is not None:
+            # Nothing left: no other client is sent to the day until the days are read again.
+            altegio.day_full(draft.staff_id, draft.service_ids, day)
+        company = await altegio.company()
         bookable = await _bookable_days(context, draft, company)
-        bookable.discard(day)
+        # Not offered again as a nearest day while this client books: in a rush, the clients
+        # wanting one day would otherwise be sent round its neighbours, full or held as well.
+        draft.full_days = [*draft.full_days, day.isoformat()][-FULL_DAYS_KEPT:]
+        bookable -= {day, *(d for d in map(_parsed_day, draft.full_days) if d)}
         near = nearest_days(day, bookable)
         text = note.lstrip("\n") + (" " if note else "")
-        text += t.gettext("There are no free times on %(day)s any more.", day=t.date(day))
+        if held:
+            text += t.gettext(
+                "Every free time on %(day)s is being booked by other clients right now. "
+                "Try again in a few minutes, or choose another day.",
+                day=t.date(day),
+            )
+        else:
+            text += t.gettext("There are no free times on %(day)s any more.", day=t.date(day))
         draft.day = None
         if near:
             text += "\n" + t.gettext("The nearest days with free times:")
@@ -357,9 +378,7 @@ async def on_time(update: Update, context: Context, draft: Draft, cb: Callback) 
     if offered is None:
         # Not among the times shown last (an old button): show the times as they are now.
         return go(draft, Step.TIME)
-    assert draft.staff_id is not None
-    held = context.services.holds.spans_for_others(draft.flow, draft.staff_id, context.now())
-    if chosen_clashes(*offered, held):
+    if offer_times.held(context.services, draft, day, context.now()).chosen(*offered):
         # Another client tapped it first, from the same list, and is booking it: both would
         # confirm and one be refused. The times as they are now, without it.
         draft.notice = context.t.gettext(

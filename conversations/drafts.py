@@ -28,11 +28,25 @@ def put_draft(context: Context, draft: Draft | None) -> None:
         context.services.offered.follow(str(previous.get("flow")), None)
     if draft is not None:
         # The chosen time is held from the bot's other clients while this client books it.
-        holds.keep(draft.flow, draft.staff_id, draft.slot, context.now(), draft.slot_length)
+        staff_id, members = _held_with(context, draft)
+        holds.keep(
+            draft.flow, staff_id, draft.slot, context.now(), draft.slot_length, members=members
+        )
         # So are the earliest times offered to the client while they look at them.
         context.services.offered.follow(draft.flow, draft)
     # A finished booking's buttons, tapped again (twenty times on Confirm), get a quiet answer.
     context.user_data.put_draft(draft)
+
+
+def _held_with(context: Context, draft: Draft) -> tuple[int | None, frozenset[int] | None]:
+    """Whom the chosen time is held with: the team member chosen; with anyone, the only one
+    who can see to it that day, so that it is hidden from their times too, or anyone with
+    those who may (`bot/holds.py`)."""
+    if draft.staff_id != 0 or not draft.slot or draft.parts:
+        return draft.staff_id, None
+    shared = context.services.altegio.shared_times
+    services, day = tuple(draft.service_ids), draft.chosen_day
+    return shared.sure(0, services, day), shared.whose(0, services, day)
 
 
 def just_booked(context: Context) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from bot.altegio import errors
 from bot.altegio.breaker import Breaker
-from bot.holds import Holds
+from bot.holds import Held, Holds
 from bot.limits import CodeGuard, FloodGuard
 from bot.services import Services
 from bot.shared_guards import CLOSED_WAIT, SharedGuards
@@ -84,6 +84,10 @@ async def test_holds_are_kept_released_and_lapse_across_replicas(
     holds_a.release("f1")
     assert holds_b.held_for_others("f2", 2001, now) == set()
     holds_a.keep("f3", 2001, "2026-03-02T16:00:00+01:00", now)
+    # A time held with anyone carries who may see to it, across replicas too.
+    both = frozenset({2001, 2002})
+    holds_a.keep("f4", 0, "2026-03-02T17:00:00+01:00", now, 3600, members=both)
+    assert holds_b.spans_for_others("f2", 0, now) == [Held("2026-03-02T17:00:00+01:00", 3600, both)]
     clock.advance(minutes=5)
     assert holds_b.held_for_others("f2", 2001, clock.now()) == set()
 

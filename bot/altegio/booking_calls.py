@@ -180,7 +180,9 @@ class BookingCalls(LocationCalls):
             start = start_of(appointment.datetime)
             if start is None or not appointment.length:
                 continue
-            whose = self.shared_times.whose(appointment.staff_id, appointment.service_ids)
+            whose = self.shared_times.whose(
+                appointment.staff_id, appointment.service_ids, start.date()
+            )
             end = start + timedelta(seconds=appointment.length)
             if whose and self.shared_times.own.taken(whose, start, end, since=seen_at):
                 return True
@@ -190,10 +192,15 @@ class BookingCalls(LocationCalls):
         """Altegio found a time taken: the times kept of those team members are read afresh
         (the team, and everyone else's times, stay as they are)."""
         for appointment in appointments:
+            start = start_of(appointment.datetime)
             forget_times(
                 self._cache,
                 appointment.staff_id,
-                self.shared_times.concerned(appointment.staff_id, appointment.service_ids),
+                self.shared_times.concerned(
+                    appointment.staff_id,
+                    appointment.service_ids,
+                    start.date() if start is not None else None,
+                ),
             )
         self.shared_times.refused((a.staff_id, a.datetime, a.service_ids) for a in appointments)
 

@@ -152,7 +152,7 @@ class CatalogueCalls(LocationCalls):
         members = self._cache.fresh("avail:staff:" + ",".join(map(str, service_ids)))
         return None if members is None else frozenset(m.id for m in members)
 
-    def _in_rush(self) -> bool:
+    def in_rush(self) -> bool:
         """Whether clients queue for the rate limit, or did `RUSH_LINGERS` ago: a rush's line
         empties for a moment between its waves, and a read then would spend the limit on what
         a copy read a moment ago knows."""
@@ -199,7 +199,7 @@ class CatalogueCalls(LocationCalls):
         if not share or background or not self.shared_times.ttl:
             return await load()
         key = (staff_id, day, tuple(service_ids))
-        return await self.shared_times.read(key, load, queued=self._in_rush())
+        return await self.shared_times.read(key, load, queued=self.in_rush())
 
     async def nearest(
         self, staff_id: int, service_ids: Sequence[int], after: date | None = None
@@ -250,6 +250,19 @@ class CatalogueCalls(LocationCalls):
         key = f"avail:day:{staff_id}:{','.join(map(str, service_ids))}:{day}"
         slots: list[Slot] = await self._cache.get(key, self._availability_ttl, load)
         return slots
+
+    def day_full(self, staff_id: int, service_ids: Sequence[int], day: date) -> None:
+        """The day's free times with the team member (0: anyone) had nothing left: it goes from
+        the bookable days kept for them and the services, so no client is sent to it again
+        until the days are read afresh."""
+
+        def without(kept: object) -> object:
+            if not isinstance(kept, BookableDates) or day not in kept.booking_dates:
+                return kept
+            left = tuple(d for d in kept.booking_dates if d != day)
+            return BookableDates(left, kept.working_dates)
+
+        self._cache.patch(f"avail:dates:{staff_id}:{','.join(map(str, service_ids))}:", without)
 
     def forget_nearest(self, staff_id: int) -> None:
         """The team member's (0: everyone's) times kept for the earliest offer no longer hold."""
@@ -309,7 +322,7 @@ class CatalogueCalls(LocationCalls):
         self.shared_times.forget()
 
 
-# A rush is taken to go on this many seconds after its line was last seen (`_in_rush`).
+# A rush is taken to go on this many seconds after its line was last seen (`in_rush`).
 RUSH_LINGERS = 5.0
 
 # The copies of free times kept for the earliest offer, per team member: the nearest day's

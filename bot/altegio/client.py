@@ -32,6 +32,7 @@ from bot.altegio.models.company import Facts
 from bot.altegio.own_bookings import OwnBookings
 from bot.altegio.record_calls import RecordCalls
 from bot.altegio.shared_times import SharedTimes
+from bot.altegio.team_days import TeamDays
 from bot.altegio.transport import DEFAULT_BASE_URL
 
 
@@ -93,7 +94,11 @@ class AltegioClient(BookingCalls, RecordCalls, CatalogueCalls, HookCalls, Activi
         self._nearest_ttl = nearest_ttl
         # Free times shared while clients queue for the rate limit (`shared_times.py`).
         self.shared_times = SharedTimes(
-            monotonic, shared_times_ttl, OwnBookings(clock), members=self._members
+            monotonic,
+            shared_times_ttl,
+            OwnBookings(clock),
+            members=self._members,
+            team_days=TeamDays(monotonic, availability_ttl),
         )
         self._durations_ttl = durations_ttl
         self._withdrawn_ttl = withdrawn_ttl

@@ -33,6 +33,7 @@ from datetime import date, datetime, timedelta
 
 from bot.altegio.models.free_times import Slot
 from bot.altegio.own_bookings import Made, OwnBookings
+from bot.altegio.team_days import TeamDays
 
 # Whose free times, on which day, for which services: (team member or 0 for anyone, day,
 # service ids).
@@ -66,11 +67,14 @@ class SharedTimes:
         ttl: float,
         own: OwnBookings,
         members: Callable[[tuple[int, ...]], frozenset[int] | None] = lambda _: None,
+        team_days: TeamDays | None = None,
     ) -> None:
         self._monotonic = monotonic
         self.own = own  # the bot's bookings, shared with the booking call's own check
         # Who offers these services, as last read (None: not known); "anyone" is one of them.
         self.members = members
+        # Which days each of them works (read in a rush): who "anyone" can be on a day.
+        self.team_days = team_days or TeamDays(monotonic, 0.0)
         self.ttl = ttl  # the window a copy is shared for; 0 shares nothing
         self._copies: dict[Key, tuple[float, list[Slot]]] = {}
         self._inflight: dict[Key, asyncio.Future[list[Slot]]] = {}
@@ -151,7 +155,7 @@ class SharedTimes:
             self._drop(lambda key: key[1] == day)
             return None
         end = start + timedelta(seconds=length)
-        made = self.own.add(self.whose(staff_id, services), start, end)
+        made = self.own.add(self.whose(staff_id, services, start.date()), start, end)
         now = self._monotonic()
         self._seq += 1
         self._booked = [b for b in self._booked if b.at + REMEMBER_BOOKED > now]
@@ -175,7 +179,7 @@ class SharedTimes:
         copy's services, for "anyone"): one with a member, or with anyone for services, that
         nobody of the copy's offers. A copy may so hide a time still free with another member,
         for the window at most: a guess on the safe side."""
-        whose = self.whose(staff_id, services)
+        whose = self.whose(staff_id, services, made.start.date())
         if whose is not None and made.members is not None and not whose & made.members:
             return list(slots)
         return [
@@ -199,7 +203,7 @@ class SharedTimes:
             if start is None:
                 self._drop(lambda _: True)
                 continue
-            self._drop_refused(start.date(), self.concerned(staff_id, services))
+            self._drop_refused(start.date(), self.concerned(staff_id, services, start.date()))
         if stale:
             self.stale_refusals += 1
             if self.on_event is not None:
@@ -210,23 +214,36 @@ class SharedTimes:
     ) -> None:
         self._drop(lambda key: key[1] == day and (concerned is None or concerned(key[0], key[2])))
 
-    def whose(self, staff_id: int, services: tuple[int, ...]) -> frozenset[int] | None:
-        """Who may see to a visit with the team member (0: anyone, for `services`): that member,
-        or every member who offers the services (None: not known)."""
-        return frozenset({staff_id}) if staff_id else self.members(services)
+    def whose(
+        self, staff_id: int, services: tuple[int, ...], day: date | None = None
+    ) -> frozenset[int] | None:
+        """Who may see to a visit with the team member (0: anyone, for `services`, on `day`):
+        that member, or every member who offers the services and may work that day (None: not
+        known)."""
+        if staff_id:
+            return frozenset({staff_id})
+        return self.team_days.narrow(self.members(services), day)
+
+    def sure(self, staff_id: int, services: tuple[int, ...], day: date | None) -> int:
+        """The team member who will surely see to a visit with the team member (0: anyone, for
+        `services`, on `day`): the one chosen, or the only one who can; 0 when it may be any of
+        several, or who is not known."""
+        whose = self.whose(staff_id, services, day)
+        return next(iter(whose)) if whose is not None and len(whose) == 1 else 0
 
     def concerned(
-        self, staff_id: int, services: tuple[int, ...]
+        self, staff_id: int, services: tuple[int, ...], day: date | None = None
     ) -> Callable[[int, tuple[int, ...]], bool] | None:
         """Which copies (by team member, 0 for anyone, and services) a refusal of a time with
-        the team member (0: anyone, for `services`) may concern: those of the members who could
-        have seen to it, and of anyone among them. None: every copy (who could is not known)."""
-        mine = self.whose(staff_id, services)
+        the team member (0: anyone, for `services`, on `day`) may concern: those of the members
+        who could have seen to it, and of anyone among them. None: every copy (who could is
+        not known)."""
+        mine = self.whose(staff_id, services, day)
         if mine is None:
             return None
 
         def concerns(member: int, of: tuple[int, ...]) -> bool:
-            whose = self.whose(member, of)
+            whose = self.whose(member, of, day)
             return whose is None or bool(whose & mine)
 
         return concerns

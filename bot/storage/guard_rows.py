@@ -9,6 +9,7 @@ which the guards call now and then (`bot/shared_guards.py`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 
 from bot.storage.engine import Sql
@@ -25,25 +26,32 @@ class GuardRows:
 
     # --- held times ---------------------------------------------------------------------
 
-    def hold_time(self, flow: str, staff_id: int, slot: str, until: float, length: int) -> None:
+    def hold_time(  # noqa: PLR0917 - a hold's parts, in the table's order
+        self, flow: str, staff_id: int, slot: str, until: float, length: int, members: list[int]
+    ) -> None:
+        """Hold `slot` for the flow; `members`: held with anyone, who may see to it (JSON)."""
         self.sql.execute(
-            "INSERT INTO guard_holds (flow, staff_id, slot, until, length) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (flow) DO UPDATE SET staff_id = excluded.staff_id, "
-            "slot = excluded.slot, until = excluded.until, length = excluded.length",
-            (flow, staff_id, slot, until, length),
+            "INSERT INTO guard_holds (flow, staff_id, slot, until, length, members) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (flow) DO UPDATE SET "
+            "staff_id = excluded.staff_id, slot = excluded.slot, until = excluded.until, "
+            "length = excluded.length, members = excluded.members",
+            (flow, staff_id, slot, until, length, json.dumps(members)),
         )
 
     def release_time(self, flow: str) -> None:
         self.sql.execute("DELETE FROM guard_holds WHERE flow = ?", (flow,))
 
-    def times_held(self, staff_id: int, besides: str, now: float) -> list[tuple[str, int]]:
+    def times_held(
+        self, staff_id: int, besides: str, now: float
+    ) -> list[tuple[str, int, list[int]]]:
         """The times other flows than `besides` hold with this team member, each with its
-        visit's length (seconds, 0 unknown)."""
+        visit's length (seconds, 0 unknown) and, held with anyone, who may see to it."""
         rows = self.sql.execute(
-            "SELECT slot, length FROM guard_holds WHERE staff_id = ? AND flow <> ? AND until > ?",
+            "SELECT slot, length, members FROM guard_holds "
+            "WHERE staff_id = ? AND flow <> ? AND until > ?",
             (staff_id, besides, now),
         ).fetchall()
-        return [(str(row[0]), int(row[1] or 0)) for row in rows]
+        return [(str(row[0]), int(row[1] or 0), _members(row[2])) for row in rows]
 
     # --- flood buckets ------------------------------------------------------------------
 
@@ -151,3 +159,12 @@ class GuardRows:
         self.sql.execute("DELETE FROM guard_holds WHERE until <= ?", (now,))
         self.sql.execute("DELETE FROM guard_floods WHERE stamp < ?", (now - bucket_full,))
         self.sql.execute("DELETE FROM guard_codes WHERE last_at < ?", (now - code_window,))
+
+
+def _members(stored: object) -> list[int]:
+    """A hold's members as stored (a JSON list; nothing, or anything else, for none)."""
+    try:
+        found = json.loads(str(stored or "[]"))
+    except ValueError:
+        return []
+    return [int(m) for m in found if isinstance(m, int)] if isinstance(found, list) else []

@@ -134,4 +134,10 @@ MIGRATIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "CREATE INDEX telegram_updates_open ON telegram_updates (done, chat_id)",
         ),
     ),
+    (
+        # Who may see to a time held with anyone (a JSON list of team member ids): as many
+        # held at once as there are such members leave none of them free.
+        "pg004_hold_members",
+        ("ALTER TABLE guard_holds ADD COLUMN members text NOT NULL DEFAULT '[]'",),
+    ),
 )

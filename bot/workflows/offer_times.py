@@ -1,0 +1,48 @@
+"""The free times a client is offered on a day: Altegio's (shared with other clients in a rush,
+`bot/altegio/shared_times.py`), less those already passed and those other clients of the bot
+are booking (`bot/holds.py`). With "any available team member", who works that day is learnt in
+a rush (`bot/altegio/team_days.py`): when one member alone can see to the visit, the times the
+others hold with them are as good as booked."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+
+from bot import visit_times
+from bot.altegio import team_days
+from bot.altegio.models import Slot
+from bot.draft import Draft, horizon
+from bot.holds import Others
+from bot.services import Services
+
+
+async def free(
+    services: Services, draft: Draft, day: date, now: datetime
+) -> tuple[list[Slot], bool]:
+    """The times on `day` the client of `draft` may choose with its team member (0: anyone),
+    and whether others were left out because other clients of the bot are booking them."""
+    assert draft.staff_id is not None
+    altegio = services.altegio
+    staff_id, service_ids = draft.staff_id, draft.service_ids
+    reading = visit_times.free_times(altegio, staff_id, day, service_ids)
+    if staff_id:
+        slots = await reading
+    else:
+        company = await altegio.company()
+        first, last = horizon(now.astimezone(company.tz).date())
+        learning = team_days.learn(altegio, service_ids, day, first, last)
+        slots, _ = await asyncio.gather(reading, learning)
+    others = held(services, draft, day, now)
+    ahead = [s for s in slots if s.start > now]
+    chosen = [s for s in ahead if not others.clash(s)]
+    return chosen, len(chosen) < len(ahead)
+
+
+def held(services: Services, draft: Draft, day: date, now: datetime) -> Others:
+    """What the bot's other clients hold that the times of `draft` on `day` concern."""
+    assert draft.staff_id is not None
+    members = None
+    if not draft.staff_id:
+        members = services.altegio.shared_times.whose(0, tuple(draft.service_ids), day)
+    return services.holds.others(draft.flow, draft.staff_id, members, now)
