@@ -6,7 +6,7 @@ A hold hides the time held and, with a team member chosen and the lengths known,
 whose visit would overlap it with that team member: two clients picking 10:00 and 10:15 for an
 hour's visit with Anna from one list would otherwise both confirm, and one be refused. With
 "any available team member" a hold is the only member's who can see to it that day, when only
-one can (`SharedTimes.sure`), and hides the same; else only the very time is hidden from the
+one can (`SharedTimes.whose`), and hides the same; else only the very time is hidden from the
 others with anyone: another member may well be free at 10:15, and Altegio's list says so. A
 list with anyone also loses a time every member who may see to it holds for other clients
 (`Others`).
@@ -75,6 +75,11 @@ def _full(raw: str, mine: tuple[datetime, datetime] | None, held: list[Held], ro
     return any(sum(s[0] <= moment < s[1] for s in spans) >= room for moment in moments)
 
 
+def held_members(staff_id: int, members: frozenset[int] | None) -> frozenset[int] | None:
+    """Who may see to a time held: kept for a hold with anyone only (a member's is theirs)."""
+    return members if not staff_id and members else None
+
+
 @dataclass(frozen=True, slots=True)
 class Others:
     """What the bot's other clients hold that a client's times concern: with the client's team
@@ -132,7 +137,7 @@ class Holds:
         if staff_id is None or not slot:
             self._by_flow.pop(flow, None)
         else:
-            kept = members if not staff_id and members else None
+            kept = held_members(staff_id, members)
             self._by_flow[flow] = (staff_id, slot, now + self._ttl, length or 0, kept)
 
     def release(self, flow: str) -> None:

@@ -24,7 +24,7 @@ from typing import TypeVar
 
 from bot.altegio.breaker import Breaker
 from bot.draft import HOLD
-from bot.holds import Held, Holds
+from bot.holds import Held, Holds, held_members
 from bot.limits import CodeGuard, FloodGuard
 from bot.storage import Storage, StorageUnavailable
 
@@ -171,7 +171,7 @@ class SharedHolds(Holds):
                 self._reach.ask(lambda: storage.release_time(flow))
             else:
                 until = now.timestamp() + self._seconds
-                kept = sorted(members) if not staff_id and members else []
+                kept = sorted(held_members(staff_id, members) or ())
                 self._reach.ask(
                     lambda: storage.hold_time(flow, staff_id, slot, until, length or 0, kept)
                 )

@@ -12,6 +12,7 @@ from telegram import Update
 from bot import visit_plan, visit_times
 from bot.altegio import errors
 from bot.altegio.models import Company, Service, Slot, Staff
+from bot.altegio.models.lenient import parse_date
 from bot.context import Context
 from bot.draft import (
     Draft,
@@ -68,13 +69,6 @@ async def _bookable_days(
         more = await altegio.dates(draft.service_ids, draft.staff_id, start, end)
         days |= {d for d in more.booking_dates if first <= d <= last}
     return days
-
-
-def _parsed_day(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 def _in_month(days: set[date], month: date) -> bool:
@@ -309,7 +303,7 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
         # Not offered again as a nearest day while this client books: in a rush, the clients
         # wanting one day would otherwise be sent round its neighbours, full or held as well.
         draft.full_days = [*draft.full_days, day.isoformat()][-FULL_DAYS_KEPT:]
-        bookable -= {day, *(d for d in map(_parsed_day, draft.full_days) if d)}
+        bookable -= {day, *(d for d in map(parse_date, draft.full_days) if d)}
         near = nearest_days(day, bookable)
         text = note.lstrip("\n") + (" " if note else "")
         if held:

@@ -45,8 +45,10 @@ def _held_with(context: Context, draft: Draft) -> tuple[int | None, frozenset[in
     if draft.staff_id != 0 or not draft.slot or draft.parts:
         return draft.staff_id, None
     shared = context.services.altegio.shared_times
-    services, day = tuple(draft.service_ids), draft.chosen_day
-    return shared.sure(0, services, day), shared.whose(0, services, day)
+    whose = shared.whose(0, tuple(draft.service_ids), draft.chosen_day)
+    if whose is not None and len(whose) == 1:
+        return next(iter(whose)), None
+    return 0, whose
 
 
 def just_booked(context: Context) -> None:

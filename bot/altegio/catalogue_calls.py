@@ -141,7 +141,7 @@ class CatalogueCalls(LocationCalls):
         if background:
             return await load()
 
-        key = f"avail:dates:{staff_id}:{','.join(map(str, service_ids))}:{date_from}:{date_to}"
+        key = f"{_days_key(staff_id, service_ids)}{date_from}:{date_to}"
         return await self._cache.get(
             key, self._availability_ttl, load, refresh_ahead=self._refresh_ahead()
         )
@@ -262,7 +262,7 @@ class CatalogueCalls(LocationCalls):
             left = tuple(d for d in kept.booking_dates if d != day)
             return BookableDates(left, kept.working_dates)
 
-        self._cache.patch(f"avail:dates:{staff_id}:{','.join(map(str, service_ids))}:", without)
+        self._cache.patch(_days_key(staff_id, service_ids), without)
 
     def forget_nearest(self, staff_id: int) -> None:
         """The team member's (0: everyone's) times kept for the earliest offer no longer hold."""
@@ -397,6 +397,12 @@ def _whose(key: str) -> tuple[int, tuple[int, ...]]:
     parts = key.split(":")
     services = parts[3].split("@")[0]
     return int(parts[2]), tuple(int(i) for i in services.split(",") if i)
+
+
+def _days_key(staff_id: int, service_ids: Sequence[int]) -> str:
+    """Where the bookable days of the team member (0: anyone) for the services are kept, before
+    the span read."""
+    return f"avail:dates:{staff_id}:{','.join(map(str, service_ids))}:"
 
 
 def _span(slot: Slot) -> timedelta:

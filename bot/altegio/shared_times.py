@@ -224,13 +224,6 @@ class SharedTimes:
             return frozenset({staff_id})
         return self.team_days.narrow(self.members(services), day)
 
-    def sure(self, staff_id: int, services: tuple[int, ...], day: date | None) -> int:
-        """The team member who will surely see to a visit with the team member (0: anyone, for
-        `services`, on `day`): the one chosen, or the only one who can; 0 when it may be any of
-        several, or who is not known."""
-        whose = self.whose(staff_id, services, day)
-        return next(iter(whose)) if whose is not None and len(whose) == 1 else 0
-
     def concerned(
         self, staff_id: int, services: tuple[int, ...], day: date | None = None
     ) -> Callable[[int, tuple[int, ...]], bool] | None:

@@ -64,18 +64,13 @@ class TeamDays:
         kept = frozenset(m for m in members if self.works(m, day) is not False)
         return kept or members
 
-    def forget(self) -> None:
-        self._days.clear()
-
 
 async def learn(
     altegio: AltegioClient, service_ids: Sequence[int], day: date, first: date, last: date
 ) -> None:
-    """In a rush, read the working days (between `first` and `last`) of those who offer the
-    services with anyone, when they are more than one and one of them is not known for `day`.
-    A read that fails or finds no days leaves that member possible on every day."""
-    if not altegio.in_rush():
-        return
+    """Read the working days (between `first` and `last`) of those who offer the services with
+    anyone, when they are more than one and one of them is not known for `day` (the caller asks
+    in a rush only). A read that fails or finds no days leaves that member possible every day."""
     members = altegio.shared_times.members(tuple(service_ids))
     team_days = altegio.shared_times.team_days
     if members is None or len(members) < 2:

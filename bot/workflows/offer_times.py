@@ -26,9 +26,10 @@ async def free(
     altegio = services.altegio
     staff_id, service_ids = draft.staff_id, draft.service_ids
     reading = visit_times.free_times(altegio, staff_id, day, service_ids)
-    if staff_id:
+    if staff_id or not altegio.in_rush():
         slots = await reading
     else:
+        # In a rush, who works that day is learnt with the times: who "anyone" can be.
         company = await altegio.company()
         first, last = horizon(now.astimezone(company.tz).date())
         learning = team_days.learn(altegio, service_ids, day, first, last)
