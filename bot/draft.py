@@ -39,6 +39,9 @@ class Draft:
     wish_day: str | None = None  # YYYY-MM-DD
     slot: str | None = None  # Altegio's own `datetime` of the chosen time, echoed back
     slot_length: int | None = None
+    # Who the chosen time is free with and for how long, when read member by member (with
+    # anyone, in a rush): [the time, [[team member, seconds], ...]] (`slot_free_with`).
+    slot_with: list[Any] = field(default_factory=list)
     name: str | None = None
     phone: str | None = None
     email: str | None = None
@@ -62,6 +65,8 @@ class Draft:
     # The times last offered, as Altegio wrote them with their length, keyed by button (so a
     # tap needs no second read: the booking itself is what checks the time is still free).
     offered: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    # And, read member by member, who each is free with: [[team member, seconds], ...].
+    offered_with: dict[str, list[list[Any]]] = field(default_factory=dict)
     # When those (or the earliest) times were shown, as ISO 8601: a booking the bot made after
     # then may have filled the time chosen among them (`bot/altegio/own_bookings.py`).
     seen_at: str | None = None
@@ -108,12 +113,30 @@ class Draft:
             return None
 
     @property
+    def slot_free_with(self) -> tuple[tuple[int, int | None], ...]:
+        """Who the chosen time is free with and for how long, as the times read member by
+        member said (empty: not known, or said of another time than the one chosen now)."""
+        if len(self.slot_with) != 2 or self.slot_with[0] != self.slot:
+            return ()
+        return parse_free_with(self.slot_with[1])
+
+    @property
     def chosen_day(self) -> date | None:
         return date.fromisoformat(self.day) if self.day else None
 
     @property
     def shown_month(self) -> date | None:
         return date.fromisoformat(self.month) if self.month else None
+
+
+def parse_free_with(value: Any) -> tuple[tuple[int, int | None], ...]:
+    """[[team member, seconds], ...] as kept in a draft, read leniently (a state written by
+    another version may hold anything)."""
+    found: list[tuple[int, int | None]] = []
+    for item in value if isinstance(value, list) else []:
+        if isinstance(item, list) and len(item) == 2 and isinstance(item[0], int):
+            found.append((item[0], item[1] if isinstance(item[1], int) else None))
+    return tuple(found)
 
 
 def _plain(value: Any) -> Any:

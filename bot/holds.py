@@ -5,8 +5,9 @@ not race each other for one time and spend Altegio's rate limit on refusals.
 A hold hides the time held and, with a team member chosen and the lengths known, every time
 whose visit would overlap it with that team member: two clients picking 10:00 and 10:15 for an
 hour's visit with Anna from one list would otherwise both confirm, and one be refused. With
-"any available team member" a hold is the only member's who can see to it that day, when only
-one can (`SharedTimes.whose`), and hides the same; else only the very time is hidden from the
+"any available team member" a hold is the only member's who can see to it, when only one can
+(the only one the time is free with, read member by member in a rush, or the only one working
+that day: `SharedTimes.whose`), and hides the same; else only the very time is hidden from the
 others with anyone: another member may well be free at 10:15, and Altegio's list says so. A
 list with anyone also loses a time every member who may see to it holds for other clients
 (`Others`).
@@ -91,21 +92,29 @@ class Others:
 
     def clash(self, slot: Slot) -> bool:
         """Whether the free time is held, or its visit overlaps what is held (`clashes`); with
-        anyone, whether every member who may see to it is held then, by a visit with them or
-        by as many visits with anyone as they are."""
-        return self._clash(slot.raw, _span(slot.raw, slot.length))
+        anyone, whether every member who may see to it (those it is free with, where the time
+        says) is held then, by a visit with them or by as many visits with anyone as they
+        are."""
+        return self._clash(slot.raw, _span(slot.raw, slot.length), slot.members)
 
-    def chosen(self, raw: str, length: int | None) -> bool:
-        """The same for a time a client taps: the other tapped first."""
-        return self._clash(raw, _span(raw, length))
+    def chosen(self, raw: str, length: int | None, members: frozenset[int] | None = None) -> bool:
+        """The same for a time a client taps (free with `members`, where known): the other
+        tapped first."""
+        return self._clash(raw, _span(raw, length), members)
 
-    def _clash(self, raw: str, span: tuple[datetime, datetime] | None) -> bool:
+    def _clash(
+        self, raw: str, span: tuple[datetime, datetime] | None, members: frozenset[int] | None
+    ) -> bool:
         if not self.each:
             return _clashes(raw, span, self.held)
         # The very time held with anyone stays hidden: who is free at it is not known.
         if any(h.raw == raw for h in self.held):
             return True
-        free = {m for m, held in self.each.items() if not _clashes(raw, span, held)}
+        free = {
+            m
+            for m, held in self.each.items()
+            if (members is None or m in members) and not _clashes(raw, span, held)
+        }
         if not free:
             return True
         counted = [h for h in self.held if h.members is not None and h.members & free]

@@ -10,9 +10,10 @@ while they queue for the rate limit).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
+from bot.altegio import errors
 from bot.altegio.client import AltegioClient
 from bot.altegio.models import Slot
 
@@ -91,16 +92,47 @@ async def free_times(
     slots = await altegio.times(staff_id, day, service_ids, share=True)
     if slots or staff_id:
         return slots
-    members = [m for m in await altegio.staff(service_ids) if m.bookable]
-    return merged([await altegio.times(m.id, day, service_ids, share=True) for m in members])
+    members = [m.id for m in await altegio.staff(service_ids) if m.bookable]
+    return await each_members(altegio, members, day, service_ids)
 
 
-def merged(lists: Iterable[Sequence[Slot]]) -> list[Slot]:
-    """Several team members' free times as one list, each start once, soonest first."""
+async def each_members(
+    altegio: AltegioClient, members: Sequence[int], day: date, service_ids: Sequence[int]
+) -> list[Slot]:
+    """Free times on `day` with any of `members`, read member by member (each read shared like
+    any other): each time knows who it is free with (`Slot.free_with`). A member Altegio no
+    longer knows is left out (and withdrawn); with none left, anyone's times are read."""
+    answers = await asyncio.gather(
+        *(altegio.times(member, day, service_ids, share=True) for member in members),
+        return_exceptions=True,
+    )
+    found: dict[int, Sequence[Slot]] = {}
+    for member, answer in zip(members, answers, strict=True):
+        if isinstance(answer, errors.StaffGone):
+            continue
+        if isinstance(answer, BaseException):
+            raise answer
+        found[member] = answer
+    if not found:
+        return await altegio.times(0, day, service_ids, share=True)
+    return merged(found)
+
+
+def merged(by_member: Mapping[int, Sequence[Slot]]) -> list[Slot]:
+    """Several team members' free times as one list, each start once, soonest first, knowing
+    who each is free with and for how long; its length is the longest of theirs."""
     found: dict[datetime, Slot] = {}
-    for slots in lists:
+    for member, slots in by_member.items():
         for slot in slots:
-            found.setdefault(slot.start, slot)
+            seen = found.get(slot.start)
+            free_with = (*(seen.free_with if seen else ()), (member, slot.length))
+            lengths = [n for _, n in free_with if n]
+            found[slot.start] = Slot(
+                seen.start if seen else slot.start,
+                seen.raw if seen else slot.raw,
+                max(lengths) if lengths else None,
+                free_with,
+            )
     return sorted(found.values(), key=lambda s: s.start)
 
 

@@ -20,6 +20,7 @@ from bot.draft import (
     horizon,
     nearest_days,
     parse_day,
+    parse_free_with,
 )
 from bot.i18n import writes_month_first
 from bot.keyboards import Callback, Keys, time_arg
@@ -344,6 +345,9 @@ async def show_time(update: Update, context: Context, draft: Draft) -> Outcome:
         + note
     )
     draft.offered = {time_arg(s.start): (s.raw, s.length) for s in shown}
+    draft.offered_with = {
+        time_arg(s.start): [list(p) for p in s.free_with] for s in shown if s.free_with
+    }
     draft.seen_at = context.now().isoformat()
     draft.time_text = text
     await show(update, context, text, keys.times([s.start for s in shown]), draft=draft)
@@ -372,7 +376,9 @@ async def on_time(update: Update, context: Context, draft: Draft, cb: Callback) 
     if offered is None:
         # Not among the times shown last (an old button): show the times as they are now.
         return go(draft, Step.TIME)
-    if offer_times.held(context.services, draft, day, context.now()).chosen(*offered):
+    offered_with = parse_free_with(draft.offered_with.get(cb.arg))
+    members = frozenset(m for m, _ in offered_with) or None
+    if offer_times.held(context.services, draft, day, context.now()).chosen(*offered, members):
         # Another client tapped it first, from the same list, and is booking it: both would
         # confirm and one be refused. The times as they are now, without it.
         draft.notice = context.t.gettext(
@@ -380,6 +386,7 @@ async def on_time(update: Update, context: Context, draft: Draft, cb: Callback) 
         )
         return go(draft, Step.TIME)
     draft.slot, draft.slot_length = offered
+    draft.slot_with = [draft.slot, [list(p) for p in offered_with]] if offered_with else []
     draft.later = draft.chains.get(cb.arg, []) if draft.parts else []
-    draft.offered, draft.chains = {}, {}
+    draft.offered, draft.offered_with, draft.chains = {}, {}, {}
     return after_time(draft)

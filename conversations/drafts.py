@@ -40,12 +40,15 @@ def put_draft(context: Context, draft: Draft | None) -> None:
 
 def _held_with(context: Context, draft: Draft) -> tuple[int | None, frozenset[int] | None]:
     """Whom the chosen time is held with: the team member chosen; with anyone, the only one
-    who can see to it that day, so that it is hidden from their times too, or anyone with
-    those who may (`bot/holds.py`)."""
+    who can see to it (the only one it is free with, or who works that day), so that it is
+    hidden from their times too, or anyone with those who may (`bot/holds.py`)."""
     if draft.staff_id != 0 or not draft.slot or draft.parts:
         return draft.staff_id, None
     shared = context.services.altegio.shared_times
-    whose = shared.whose(0, tuple(draft.service_ids), draft.chosen_day)
+    # Read member by member, the time knows who it is free with.
+    whose = frozenset(m for m, _ in draft.slot_free_with) or shared.whose(
+        0, tuple(draft.service_ids), draft.chosen_day
+    )
     if whose is not None and len(whose) == 1:
         return next(iter(whose)), None
     return 0, whose

@@ -148,6 +148,7 @@ async def show_part_times(update: Update, context: Context, draft: Draft, day: d
     )
     draft.summary_ready = False
     draft.offered = {time_arg(c[0].start): (c[0].raw, c[0].length) for c in shown}
+    draft.offered_with = {}
     draft.seen_at = context.now().isoformat()
     draft.chains = {time_arg(c[0].start): [[s.raw, s.length] for s in c[1:]] for c in shown}
     draft.time_text = text

@@ -31,6 +31,7 @@ from tests.test_earliest import ANNA, HAIRCUT
 from tests.test_salon_changes import follow, hooked
 
 TOMORROW = date(2026, 11, 25)
+JONAS = 2002
 TIME = re.compile(r"^\d{1,2}:\d{2} [AP]M$")
 # Days whose bookable days nobody has read yet: each rush holds reads of six of them.
 UNREAD = (date(2026, 12, 1) + timedelta(days=n) for n in itertools.count())
@@ -193,19 +194,26 @@ async def test_a_shared_copy_never_offers_a_time_the_bot_holds_or_has_booked(
     await finish_contact(first)
     await first.tap("✅ Confirm")
     assert "You are booked" in first.last.text
-    # Booked: the time and every time overlapping the hour it takes are gone from Anna's copy
-    # and from anyone's, with no read.
+    # Booked: the time and every time overlapping the hour it takes are gone from Anna's copy,
+    # with no read. With anyone (each member's times read in a rush, on a day both work), the
+    # times left overlapping it are Jonas's.
     async with rush(bot, gate) as actions:
         in_rush(actions, third.send("tomorrow"), anyone.send("tomorrow"))
-    booked = at(chosen)
-    for user in (third, anyone):
+    booked, hour = at(chosen), timedelta(hours=1)
+
+    def overlapping(user: StubUser) -> list[datetime]:
         shown = [at(label) for label in times_shown(user)]
         assert shown
-        assert all(
-            s + timedelta(hours=1) <= booked or s >= booked + timedelta(hours=1) for s in shown
-        )
+        return [s for s in shown if booked - hour < s < booked + hour]
+
+    assert not overlapping(third)
     assert times_read(gate) == read
-    assert shared_used(bot) == 2 + 1 + 2  # Anna's copy twice, then once, then both
+    # Anna's copy three times (the client with anyone reads Anna's and Jonas's times), then
+    # once, then Anna's twice and Jonas's once.
+    assert shared_used(bot) == 3 + 1 + 3
+    assert bot.services is not None
+    jonas = await bot.services.altegio.times(JONAS, TOMORROW, [HAIRCUT])
+    assert overlapping(anyone) and set(overlapping(anyone)) <= {s.start for s in jonas}
 
 
 async def test_a_time_taken_outside_the_bot_sends_the_client_back_to_fresh_times(

@@ -38,6 +38,9 @@ class Appointment:
     # How long the free time lasts, in seconds, where known (never sent): what a booking takes
     # out of the free times kept.
     length: int | None = None
+    # With anyone, who the time was free with, where read member by member (never sent): the
+    # one Altegio gives it to is among them.
+    members: frozenset[int] | None = None
 
     def as_wire(self) -> dict[str, Json]:
         return {
@@ -162,7 +165,11 @@ class BookingCalls(LocationCalls):
                 self._cache, appointment.staff_id, appointment.datetime, appointment.service_ids
             )
             made = self.shared_times.took(
-                appointment.staff_id, appointment.datetime, length, appointment.service_ids
+                appointment.staff_id,
+                appointment.datetime,
+                length,
+                appointment.service_ids,
+                members=appointment.members,
             )
             took(self._cache, appointment.staff_id, made, self.shared_times)
         try:
@@ -180,7 +187,7 @@ class BookingCalls(LocationCalls):
             start = start_of(appointment.datetime)
             if start is None or not appointment.length:
                 continue
-            whose = self.shared_times.whose(
+            whose = appointment.members or self.shared_times.whose(
                 appointment.staff_id, appointment.service_ids, start.date()
             )
             end = start + timedelta(seconds=appointment.length)
@@ -200,9 +207,13 @@ class BookingCalls(LocationCalls):
                     appointment.staff_id,
                     appointment.service_ids,
                     start.date() if start is not None else None,
+                    appointment.members,
                 ),
             )
-        self.shared_times.refused((a.staff_id, a.datetime, a.service_ids) for a in appointments)
+        self.shared_times.refused(
+            [(a.staff_id, a.datetime, a.service_ids) for a in appointments],
+            [a.members for a in appointments],
+        )
 
     async def reschedule(
         self, record_id: int, new_datetime: str, user_token: str | None = None

@@ -4,10 +4,11 @@ In a rush many clients are shown the same free times, and Altegio refuses every 
 time the bot itself has just filled: a request of the rate limit spent, per refusal, on an
 answer the bot already knew. Each booking the bot makes is noted here with who may be seeing to
 it: the team member chosen, or, with "any available team member", every member who offers its
-services (Altegio picks one of them). A time is surely taken when, at some moment of its visit,
-the bot's bookings there need every one of the members who could see to it: bookings overlapping
-one moment each need a member of their own, so that many bookings, each with someone among
-those members, leave none of them free.
+services and may work that day, or, where the times were read member by member, those the time
+was free with (Altegio picks one of them). A time is surely taken when, at some moment of its
+visit, the bot's bookings there need every one of the members who could see to it: bookings
+overlapping one moment each need a member of their own, so that many bookings, each with
+someone among those members, leave none of them free.
 
 Only that certainty counts: one member of two is busy, or a booking whose members are not
 known, tells nothing, and Altegio decides. A note is kept `REMEMBER` at most, and the notes of a

@@ -140,11 +140,18 @@ class SharedTimes:
         return list(slots)
 
     def took(
-        self, staff_id: int, raw: str, length: int | None, services: tuple[int, ...] = ()
+        self,
+        staff_id: int,
+        raw: str,
+        length: int | None,
+        services: tuple[int, ...] = (),
+        *,
+        members: frozenset[int] | None = None,
     ) -> Made | None:
         """The bot booked `raw` with the team member (0: anyone) for `length` seconds (None:
-        as long as a copy says the time lasts), for `services`; the note of it (None: where or
-        how long is not known, and the copies it may concern are dropped instead)."""
+        as long as a copy says the time lasts), for `services`; with anyone, the time was free
+        with `members` (where read member by member). The note of it (None: where or how long
+        is not known, and the copies it may concern are dropped instead)."""
         start = start_of(raw)
         if start is None:
             self._drop(lambda _: True)
@@ -155,7 +162,10 @@ class SharedTimes:
             self._drop(lambda key: key[1] == day)
             return None
         end = start + timedelta(seconds=length)
-        made = self.own.add(self.whose(staff_id, services, start.date()), start, end)
+        whose = (
+            members if members and not staff_id else self.whose(staff_id, services, start.date())
+        )
+        made = self.own.add(whose, start, end)
         now = self._monotonic()
         self._seq += 1
         self._booked = [b for b in self._booked if b.at + REMEMBER_BOOKED > now]
@@ -191,19 +201,27 @@ class SharedTimes:
             )
         ]
 
-    def refused(self, times: Iterable[tuple[int, str, tuple[int, ...]]]) -> None:
+    def refused(
+        self,
+        times: Iterable[tuple[int, str, tuple[int, ...]]],
+        members: Sequence[frozenset[int] | None] = (),
+    ) -> None:
         """Altegio refused these (team member, time, services) as taken: the copies of that
-        day that the refusal may concern are dropped (see `concerned`); counted as stale when
-        a client was shown one of the times from a shared copy."""
+        day that the refusal may concern are dropped (see `concerned`; `members`: with anyone,
+        who each time was free with, where known); counted as stale when a client was shown one
+        of the times from a shared copy."""
         now = self._monotonic()
         stale = False
-        for staff_id, raw, services in times:
+        for index, (staff_id, raw, services) in enumerate(times):
             stale = stale or self._shown.get((staff_id, raw), 0.0) > now
             start = start_of(raw)
             if start is None:
                 self._drop(lambda _: True)
                 continue
-            self._drop_refused(start.date(), self.concerned(staff_id, services, start.date()))
+            free_with = members[index] if index < len(members) else None
+            self._drop_refused(
+                start.date(), self.concerned(staff_id, services, start.date(), free_with)
+            )
         if stale:
             self.stale_refusals += 1
             if self.on_event is not None:
@@ -225,13 +243,17 @@ class SharedTimes:
         return self.team_days.narrow(self.members(services), day)
 
     def concerned(
-        self, staff_id: int, services: tuple[int, ...], day: date | None = None
+        self,
+        staff_id: int,
+        services: tuple[int, ...],
+        day: date | None = None,
+        members: frozenset[int] | None = None,
     ) -> Callable[[int, tuple[int, ...]], bool] | None:
         """Which copies (by team member, 0 for anyone, and services) a refusal of a time with
-        the team member (0: anyone, for `services`, on `day`) may concern: those of the members
-        who could have seen to it, and of anyone among them. None: every copy (who could is
-        not known)."""
-        mine = self.whose(staff_id, services, day)
+        the team member (0: anyone, for `services`, on `day`; free with `members`, where known)
+        may concern: those of the members who could have seen to it, and of anyone among them.
+        None: every copy (who could is not known)."""
+        mine = members if members and not staff_id else self.whose(staff_id, services, day)
         if mine is None:
             return None
 

@@ -92,8 +92,16 @@ def appointments(draft: Draft) -> tuple[Appointment, ...]:
     appointment per part, each at its own time, in one request."""
     assert draft.service_id is not None and draft.staff_id is not None and draft.slot
     if not draft.parts:
+        free_with = draft.slot_free_with
+        # Read member by member, the time knows who Altegio may give it to, and the shortest
+        # the visit can be with them: what the bot then surely knows its booking fills.
+        members = frozenset(m for m, _ in free_with) or None
+        lengths = [n for _, n in free_with if n]
+        length = min(lengths) if lengths else draft.slot_length
         return (
-            Appointment(1, tuple(draft.service_ids), draft.staff_id, draft.slot, draft.slot_length),
+            Appointment(
+                1, tuple(draft.service_ids), draft.staff_id, draft.slot, length, members=members
+            ),
         )
     times = [(draft.slot, draft.slot_length), *((str(raw), n) for raw, n in draft.later)]
     assert len(times) == len(draft.parts) == len(draft.part_staff)

@@ -161,7 +161,7 @@ async def _read_day(services: Services, key: str, now: datetime, today: date) ->
                     read = altegio.times(member.id, day, service_ids, background=True)
                     got[member.id] = await _sent(services, read, owed=True)
             del partial[key]
-            slots = merged(got.values())
+            slots = merged(got)
     except errors.AltegioError as exc:
         partial.pop(key, None)
         log.info("waiting list: a day not read (%s); later", type(exc).__name__)

@@ -1,12 +1,17 @@
 """The free times a client is offered on a day: Altegio's (shared with other clients in a rush,
 `bot/altegio/shared_times.py`), less those already passed and those other clients of the bot
-are booking (`bot/holds.py`). With "any available team member", who works that day is learnt in
-a rush (`bot/altegio/team_days.py`): when one member alone can see to the visit, the times the
-others hold with them are as good as booked."""
+are booking (`bot/holds.py`).
+
+With "any available team member" in a rush, who works that day is learnt first
+(`bot/altegio/team_days.py`). When one member alone can see to the visit, the times the others
+hold with them are as good as booked. When several can, each one's times are read instead of
+anyone's (each read shared with the clients who chose that member), so each time knows who it
+is free with: the bot's own bookings and its clients' holds then tell which times they fill,
+instead of Altegio refusing the times a booking with anyone had filled with the one member
+who had them free."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime
 
 from bot import visit_times
@@ -25,15 +30,16 @@ async def free(
     assert draft.staff_id is not None
     altegio = services.altegio
     staff_id, service_ids = draft.staff_id, draft.service_ids
-    reading = visit_times.free_times(altegio, staff_id, day, service_ids)
-    if staff_id or not altegio.in_rush():
-        slots = await reading
-    else:
-        # In a rush, who works that day is learnt with the times: who "anyone" can be.
+    working = None
+    if not staff_id and altegio.in_rush():
         company = await altegio.company()
         first, last = horizon(now.astimezone(company.tz).date())
-        learning = team_days.learn(altegio, service_ids, day, first, last)
-        slots, _ = await asyncio.gather(reading, learning)
+        await team_days.learn(altegio, service_ids, day, first, last)
+        working = altegio.shared_times.whose(0, tuple(service_ids), day)
+    if working is not None and len(working) > 1:
+        slots = await visit_times.each_members(altegio, sorted(working), day, service_ids)
+    else:
+        slots = await visit_times.free_times(altegio, staff_id, day, service_ids)
     others = held(services, draft, day, now)
     ahead = [s for s in slots if s.start > now]
     chosen = [s for s in ahead if not others.clash(s)]

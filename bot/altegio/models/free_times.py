@@ -68,7 +68,21 @@ class Slot:
 
     start: datetime
     raw: str
-    length: int | None = None
+    length: int | None = None  # seconds; read member by member, the longest of theirs
+    # Read member by member ("any available team member" in a rush): who the time is free with,
+    # and how long the visit lasts with each (empty: not known, as in Altegio's list of anyone).
+    free_with: tuple[tuple[int, int | None], ...] = ()
+
+    @property
+    def members(self) -> frozenset[int] | None:
+        """Who the time is free with, when read member by member (None: not known)."""
+        return frozenset(member for member, _ in self.free_with) or None
+
+    @property
+    def shortest(self) -> int | None:
+        """The shortest the visit can last, with whichever of them Altegio gives it to."""
+        lengths = [length for _, length in self.free_with if length]
+        return min(lengths) if lengths else self.length
 
     @classmethod
     def list_from_wire(cls, data: Json, tz: ZoneInfo, day: date | None = None) -> list[Slot]:
