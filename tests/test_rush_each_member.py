@@ -1,7 +1,8 @@
 """With "any available team member" in a rush, on a day several of those offering the services
-work, each one's free times are read instead of anyone's: each time then knows who it is free
-with, so a time only one member has free is held, noted when booked and taken out of the copies
-as theirs, and the others' times stay offered. The booking still goes to Altegio with anyone."""
+work and other clients want, each one's free times are read instead of anyone's: each time then
+knows who it is free with, so a time only one member has free is held, noted when booked and
+taken out of the copies as theirs, and the others' times stay offered. The booking still goes
+to Altegio with anyone."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.altegio.own_bookings import OwnBookings
 from bot.altegio.shared_times import SharedTimes
 from bot.draft import Draft
 from bot.visit_times import merged
+from standins.telegram.users import StubUser
 from tests.conftest import BERLIN, Bot, FakeClock
 from tests.test_booking_flow import finish_contact, plain
 from tests.test_own_bookings import book_requests
@@ -45,6 +47,12 @@ def times_read_for(gate: Gate, day: str) -> list[str]:
     ]
 
 
+async def wanted(bot: Bot, gate: Gate, count: int, day: str) -> list[StubUser]:
+    """Clients shown `day` in a rush after another client asked for it first (who was shown
+    anyone's times, read once: nobody else wanted the day yet)."""
+    return (await shown(bot, gate, count + 1, day))[1:]
+
+
 def booked_staff(gate: Gate) -> list[int]:
     return [
         appointment["staff_id"]
@@ -56,20 +64,21 @@ def booked_staff(gate: Gate) -> list[int]:
 
 async def test_each_members_times_are_read_on_a_day_several_work(gated: tuple[Bot, Gate]) -> None:
     bot, gate = gated
-    first, second = await shown(bot, gate, 2, WEDNESDAY)
-    assert sorted(times_read_for(gate, WEDNESDAY)) == [str(ANNA), str(JONAS)]  # once each
+    alone, first, second = await shown(bot, gate, 3, WEDNESDAY)
+    # The first to ask, anyone's times; for those wanting the day after, each member's, once.
+    assert times_read_for(gate, WEDNESDAY) == ["0", str(ANNA), str(JONAS)]
     offered = times_shown(first)
-    assert offered == times_shown(second)
+    assert offered == times_shown(second) == times_shown(alone)
     # Everyone's times, each once: Jonas's from 9:30, Anna's 10:00 among them.
     assert offered[:4] == [JONAS_ONLY, "9:45 AM", BOTH, OVERLAPPING]
-    # On Saturday only Anna works: one read, anyone's, as before.
-    await shown(bot, gate, 1, SATURDAY)
+    # On Saturday only Anna works: anyone's, however many want it.
+    await shown(bot, gate, 2, SATURDAY)
     assert times_read_for(gate, SATURDAY) == ["0"]
 
 
 async def test_a_time_only_one_member_has_free_is_held_as_theirs(gated: tuple[Bot, Gate]) -> None:
     bot, gate = gated
-    first, second, third = await shown(bot, gate, 3, WEDNESDAY)
+    first, second, third = await wanted(bot, gate, 3, WEDNESDAY)
     await tap_time(first, JONAS_ONLY)
     # 10:15 is Jonas's alone, and his 9:30 visit lasts till 10:45: refused at the tap.
     await tap_time(second, OVERLAPPING)
@@ -84,7 +93,7 @@ async def test_a_booking_of_a_time_one_member_had_free_is_noted_as_theirs(
     gated: tuple[Bot, Gate],
 ) -> None:
     bot, gate = gated
-    first, second, third = await shown(bot, gate, 3, WEDNESDAY)
+    first, second, third = await wanted(bot, gate, 3, WEDNESDAY)
     await tap_time(first, JONAS_ONLY)
     await finish_contact(first)
     await first.tap("✅ Confirm")
@@ -168,8 +177,21 @@ async def test_a_member_gone_meanwhile_leaves_the_others_times(gated: tuple[Bot,
     bot, gate = gated
     await shown(bot, gate, 1, WEDNESDAY)  # the team and its days learnt
     bot.sandbox.remove_staff(JONAS)  # he left the salon since
-    (user,) = await shown(bot, gate, 1, "2026-11-26")
+    (user,) = await wanted(bot, gate, 1, "2026-11-26")
     offered = times_shown(user)
     assert offered and offered[0] == BOTH  # Anna's, from 10:00: none of his
-    assert sorted(times_read_for(gate, "2026-11-26")) == [str(ANNA), str(JONAS)]
+    assert times_read_for(gate, "2026-11-26") == ["0", str(ANNA), str(JONAS)]
     assert "no longer" not in plain(user.last.text)
+
+
+def test_a_day_is_contended_while_another_client_asked_for_it_within_the_window(
+    clock: FakeClock,
+) -> None:
+    shared = SharedTimes(clock.monotonic, 20.0, OwnBookings(clock.now))
+    key = (0, datetime(2026, 11, 25, tzinfo=BERLIN).date(), (HAIRCUT,))
+    assert not shared.contended(key)  # the first to ask
+    clock.advance(seconds=19)
+    assert shared.contended(key)
+    assert not shared.contended((0, key[1], (HAIRCUT, 10002)))  # other services: another list
+    clock.advance(seconds=21)
+    assert not shared.contended(key)  # nobody asked within the window

@@ -82,6 +82,7 @@ class SharedTimes:
         self._seq = 0  # bookings taken so far
         self._era = 0  # copies dropped so far: a read begun before a drop is not kept
         self._shown: dict[tuple[int, str], float] = {}  # (team member, time) shown shared: until
+        self._asked: dict[Key, float] = {}  # the times asked for lately: until
         self.used = 0
         self.stale_refusals = 0
         self.known_taken = 0  # bookings refused without a request (`known`)
@@ -138,6 +139,16 @@ class SharedTimes:
         for slot in slots:
             self._shown[staff_id, slot.raw] = until
         return list(slots)
+
+    def contended(self, key: Key) -> bool:
+        """Whether other clients of the bot want the same times: asked for within the window
+        before. Noted as asked for."""
+        now = self._monotonic()
+        if len(self._asked) > _TIDY_AT:
+            self._asked = {k: v for k, v in self._asked.items() if v > now}
+        before = self._asked.get(key, 0.0)
+        self._asked[key] = now + max(self.ttl, 1.0)
+        return before > now
 
     def took(
         self,

@@ -4,11 +4,12 @@ are booking (`bot/holds.py`).
 
 With "any available team member" in a rush, who works that day is learnt first
 (`bot/altegio/team_days.py`). When one member alone can see to the visit, the times the others
-hold with them are as good as booked. When several can, each one's times are read instead of
-anyone's (each read shared with the clients who chose that member), so each time knows who it
-is free with: the bot's own bookings and its clients' holds then tell which times they fill,
-instead of Altegio refusing the times a booking with anyone had filled with the one member
-who had them free."""
+hold with them are as good as booked. When several can and other clients want the same day
+(asked for it within the window copies are shared for), each one's times are read instead
+of anyone's (each read shared with the clients who chose that member), so each time knows who
+it is free with: the bot's own bookings and its clients' holds then tell which times they
+fill, instead of Altegio refusing the times a booking with anyone had filled with the one
+member who had them free. A day nobody else wants costs one read, as ever."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ async def free(
         company = await altegio.company()
         first, last = horizon(now.astimezone(company.tz).date())
         await team_days.learn(altegio, service_ids, day, first, last)
-        working = altegio.shared_times.whose(0, tuple(service_ids), day)
+        shared = altegio.shared_times
+        if shared.contended((0, day, tuple(service_ids))):
+            working = shared.whose(0, tuple(service_ids), day)
     if working is not None and len(working) > 1:
         slots = await visit_times.each_members(altegio, sorted(working), day, service_ids)
     else:
