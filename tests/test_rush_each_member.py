@@ -21,9 +21,14 @@ from bot.visit_times import merged
 from standins.telegram.users import StubUser
 from tests.conftest import BERLIN, Bot, FakeClock
 from tests.test_booking_flow import finish_contact, plain
-from tests.test_own_bookings import book_requests
 from tests.test_rush_shared_times import Gate, in_rush, rush, tap_time, times_shown
-from tests.test_rush_team_days import JUST_CHOSEN, SATURDAY, WEDNESDAY, shown
+from tests.test_rush_team_days import (
+    JUST_CHOSEN,
+    SATURDAY,
+    WEDNESDAY,
+    refused_without_a_request,
+    shown,
+)
 
 ANNA, JONAS, HAIRCUT = 2001, 2002, 10001
 # On Wednesday Jonas alone has 9:30 and 10:15 free (Anna starts at 10, and has 10:00 only
@@ -101,14 +106,7 @@ async def test_a_booking_of_a_time_one_member_had_free_is_noted_as_theirs(
     assert booked_staff(gate) == [0]  # booked with anyone: the salon's Altegio picks Jonas
     # A time of Jonas's alone, overlapping it, chosen from the list shown before the booking,
     # is refused with no request: the bot knows its booking filled it.
-    await tap_time(second, OVERLAPPING)
-    await finish_contact(second, phone="+49 151 23456780")
-    sent = book_requests(gate)
-    await second.tap("✅ Confirm")
-    assert "just been taken" in plain(second.last.text)
-    assert book_requests(gate) == sent
-    assert bot.services is not None
-    assert bot.services.altegio.shared_times.known_taken == 1
+    await refused_without_a_request(bot, gate, second, OVERLAPPING)
     # The next list in the rush, from the shared copies with no read, has lost Jonas's times
     # the booking filled, and kept 10:00, which Anna has free.
     read = len(times_read_for(gate, WEDNESDAY))

@@ -90,11 +90,17 @@ async def test_on_a_day_one_member_works_a_time_held_with_anyone_is_theirs(
     await finish_contact(first)
     await first.tap("✅ Confirm")
     assert "You are booked" in first.last.text
-    await tap_time(fourth, later)
-    await finish_contact(fourth, phone="+49 151 23456780")
+    await refused_without_a_request(bot, gate, fourth, later)
+
+
+async def refused_without_a_request(bot: Bot, gate: Gate, user: StubUser, label: str) -> None:
+    """The client books `label`, which the bot's own bookings surely filled: told it has just
+    been taken, with no `book_record` sent."""
+    await tap_time(user, label)
+    await finish_contact(user, phone="+49 151 23456780")
     sent = book_requests(gate)
-    await fourth.tap("✅ Confirm")
-    assert "just been taken" in plain(fourth.last.text)
+    await user.tap("✅ Confirm")
+    assert "just been taken" in plain(user.last.text)
     assert book_requests(gate) == sent
     assert bot.services is not None
     assert bot.services.altegio.shared_times.known_taken == 1
