@@ -18,6 +18,7 @@ from bot.altegio.own_bookings import OwnBookings
 from bot.altegio.shared_times import SharedTimes
 from bot.draft import Draft
 from bot.visit_times import merged
+from bot.workflows.book import appointments
 from standins.telegram.users import StubUser
 from tests.conftest import BERLIN, Bot, FakeClock
 from tests.test_booking_flow import finish_contact, plain
@@ -193,3 +194,16 @@ def test_a_day_is_contended_while_another_client_asked_for_it_within_the_window(
     assert not shared.contended((0, key[1], (HAIRCUT, 10002)))  # other services: another list
     clock.advance(seconds=21)
     assert not shared.contended(key)  # nobody asked within the window
+
+
+def test_only_a_booking_with_anyone_carries_who_its_time_was_free_with() -> None:
+    slot = "2026-11-25T10:00:00+01:00"
+    draft = Draft(service_id=HAIRCUT, staff_id=0, slot=slot, slot_length=4500)
+    draft.slot_with = [slot, [[ANNA, 3600], [JONAS, 4500]]]
+    (anyone,) = appointments(draft)
+    # The note of the booking counts the shortest visit it can be: an hour, with Anna.
+    assert anyone.members == {ANNA, JONAS} and anyone.length == 3600 and anyone.staff_id == 0
+    # The same time then taken with Anna (an earliest time offered): hers alone, as chosen.
+    draft.staff_id = ANNA
+    (hers,) = appointments(draft)
+    assert hers.members is None and hers.length == 4500

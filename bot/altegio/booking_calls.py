@@ -187,7 +187,8 @@ class BookingCalls(LocationCalls):
             start = start_of(appointment.datetime)
             if start is None or not appointment.length:
                 continue
-            whose = appointment.members or self.shared_times.whose(
+            members = appointment.members if not appointment.staff_id else None
+            whose = members or self.shared_times.whose(
                 appointment.staff_id, appointment.service_ids, start.date()
             )
             end = start + timedelta(seconds=appointment.length)

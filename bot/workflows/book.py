@@ -92,9 +92,9 @@ def appointments(draft: Draft) -> tuple[Appointment, ...]:
     appointment per part, each at its own time, in one request."""
     assert draft.service_id is not None and draft.staff_id is not None and draft.slot
     if not draft.parts:
-        free_with = draft.slot_free_with
-        # Read member by member, the time knows who Altegio may give it to, and the shortest
-        # the visit can be with them: what the bot then surely knows its booking fills.
+        # With anyone, read member by member, the time knows who Altegio may give it to, and
+        # the shortest the visit can be with them: what the bot then surely knows it fills.
+        free_with = draft.slot_free_with if draft.staff_id == 0 else ()
         members = frozenset(m for m, _ in free_with) or None
         lengths = [n for _, n in free_with if n]
         length = min(lengths) if lengths else draft.slot_length
