@@ -93,15 +93,15 @@ async def free_times(
     if slots or staff_id:
         return slots
     members = [m.id for m in await altegio.staff(service_ids) if m.bookable]
-    return await each_members(altegio, members, day, service_ids)
+    return await each_members(altegio, members, day, service_ids) or []
 
 
 async def each_members(
     altegio: AltegioClient, members: Sequence[int], day: date, service_ids: Sequence[int]
-) -> list[Slot]:
+) -> list[Slot] | None:
     """Free times on `day` with any of `members`, read member by member (each read shared like
     any other): each time knows who it is free with (`Slot.free_with`). A member Altegio no
-    longer knows is left out (and withdrawn); with none left, anyone's times are read."""
+    longer knows is left out (and withdrawn); None: none of them is known any more."""
     answers = await asyncio.gather(
         *(altegio.times(member, day, service_ids, share=True) for member in members),
         return_exceptions=True,
@@ -113,9 +113,7 @@ async def each_members(
         if isinstance(answer, BaseException):
             raise answer
         found[member] = answer
-    if not found:
-        return await altegio.times(0, day, service_ids, share=True)
-    return merged(found)
+    return merged(found) if found else None
 
 
 def merged(by_member: Mapping[int, Sequence[Slot]]) -> list[Slot]:

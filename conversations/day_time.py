@@ -12,6 +12,7 @@ from telegram import Update
 from bot import visit_plan, visit_times
 from bot.altegio import errors
 from bot.altegio.models import Company, Service, Slot, Staff
+from bot.altegio.models.free_times import members_of
 from bot.altegio.models.lenient import parse_date
 from bot.context import Context
 from bot.draft import (
@@ -377,8 +378,8 @@ async def on_time(update: Update, context: Context, draft: Draft, cb: Callback) 
         # Not among the times shown last (an old button): show the times as they are now.
         return go(draft, Step.TIME)
     offered_with = parse_free_with(draft.offered_with.get(cb.arg))
-    members = frozenset(m for m, _ in offered_with) or None
-    if offer_times.held(context.services, draft, day, context.now()).chosen(*offered, members):
+    others = offer_times.held(context.services, draft, day, context.now())
+    if others.chosen(*offered, members_of(offered_with)):
         # Another client tapped it first, from the same list, and is booking it: both would
         # confirm and one be refused. The times as they are now, without it.
         draft.notice = context.t.gettext(

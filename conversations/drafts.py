@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from bot.altegio.models.free_times import members_of
 from bot.context import Context
 from bot.draft import Draft
 
@@ -45,9 +46,8 @@ def _held_with(context: Context, draft: Draft) -> tuple[int | None, frozenset[in
     if draft.staff_id != 0 or not draft.slot or draft.parts:
         return draft.staff_id, None
     shared = context.services.altegio.shared_times
-    # Read member by member, the time knows who it is free with.
-    whose = frozenset(m for m, _ in draft.slot_free_with) or shared.whose(
-        0, tuple(draft.service_ids), draft.chosen_day
+    whose = shared.whose(
+        0, tuple(draft.service_ids), draft.chosen_day, members_of(draft.slot_free_with)
     )
     if whose is not None and len(whose) == 1:
         return next(iter(whose)), None

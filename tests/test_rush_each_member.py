@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from bot.altegio.models import Slot
+from bot.altegio.models.free_times import shortest_of
 from bot.altegio.own_bookings import OwnBookings
 from bot.altegio.shared_times import SharedTimes
 from bot.draft import Draft
@@ -134,7 +135,7 @@ async def test_a_refusal_of_a_time_one_member_had_free_keeps_the_others_copies(
 
     await read(ANNA, anna)
     await read(JONAS, jonas)
-    shared.refused([(0, start.isoformat(), (HAIRCUT,))], [frozenset({JONAS})])
+    shared.refused([(0, start.isoformat(), (HAIRCUT,), frozenset({JONAS}))])
 
     async def gone() -> list[Slot]:
         return []
@@ -155,7 +156,7 @@ def test_merged_times_know_who_each_is_free_with() -> None:
     )
     assert [s.free_with for s in slots] == [((ANNA, 3600), (JONAS, 4500)), ((ANNA, 3600),)]
     assert slots[0].members == {ANNA, JONAS} and slots[0].length == 4500
-    assert slots[0].shortest == 3600
+    assert shortest_of(slots[0].free_with) == 3600
     assert Slot(start, start.isoformat(), 3600).members is None
 
 

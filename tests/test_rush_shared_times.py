@@ -367,7 +367,7 @@ async def test_nobody_joins_a_read_under_way_once_its_day_has_changed(clock: Fak
     key = (ANNA, TOMORROW, (HAIRCUT,))
     first = asyncio.ensure_future(shared.read(key, load, queued=True))
     await idle()
-    shared.refused([(ANNA, start.isoformat(), (HAIRCUT,))])  # taken outside the bot meanwhile
+    shared.refused([(ANNA, start.isoformat(), (HAIRCUT,), None)])  # taken outside the bot meanwhile
     second = asyncio.ensure_future(shared.read(key, load, queued=True))
     answered.set()
     assert (await first, await second) == (before, after)

@@ -187,9 +187,8 @@ class BookingCalls(LocationCalls):
             start = start_of(appointment.datetime)
             if start is None or not appointment.length:
                 continue
-            members = appointment.members if not appointment.staff_id else None
-            whose = members or self.shared_times.whose(
-                appointment.staff_id, appointment.service_ids, start.date()
+            whose = self.shared_times.whose(
+                appointment.staff_id, appointment.service_ids, start.date(), appointment.members
             )
             end = start + timedelta(seconds=appointment.length)
             if whose and self.shared_times.own.taken(whose, start, end, since=seen_at):
@@ -212,8 +211,7 @@ class BookingCalls(LocationCalls):
                 ),
             )
         self.shared_times.refused(
-            [(a.staff_id, a.datetime, a.service_ids) for a in appointments],
-            [a.members for a in appointments],
+            (a.staff_id, a.datetime, a.service_ids, a.members) for a in appointments
         )
 
     async def reschedule(

@@ -173,10 +173,7 @@ class SharedTimes:
             self._drop(lambda key: key[1] == day)
             return None
         end = start + timedelta(seconds=length)
-        whose = (
-            members if members and not staff_id else self.whose(staff_id, services, start.date())
-        )
-        made = self.own.add(whose, start, end)
+        made = self.own.add(self.whose(staff_id, services, start.date(), members), start, end)
         now = self._monotonic()
         self._seq += 1
         self._booked = [b for b in self._booked if b.at + REMEMBER_BOOKED > now]
@@ -213,23 +210,20 @@ class SharedTimes:
         ]
 
     def refused(
-        self,
-        times: Iterable[tuple[int, str, tuple[int, ...]]],
-        members: Sequence[frozenset[int] | None] = (),
+        self, times: Iterable[tuple[int, str, tuple[int, ...], frozenset[int] | None]]
     ) -> None:
-        """Altegio refused these (team member, time, services) as taken: the copies of that
-        day that the refusal may concern are dropped (see `concerned`; `members`: with anyone,
-        who each time was free with, where known); counted as stale when a client was shown one
-        of the times from a shared copy."""
+        """Altegio refused these (team member, time, services, and with anyone who the time was
+        free with where known) as taken: the copies of that day that the refusal may concern
+        are dropped (see `concerned`); counted as stale when a client was shown one of the
+        times from a shared copy."""
         now = self._monotonic()
         stale = False
-        for index, (staff_id, raw, services) in enumerate(times):
+        for staff_id, raw, services, free_with in times:
             stale = stale or self._shown.get((staff_id, raw), 0.0) > now
             start = start_of(raw)
             if start is None:
                 self._drop(lambda _: True)
                 continue
-            free_with = members[index] if index < len(members) else None
             self._drop_refused(
                 start.date(), self.concerned(staff_id, services, start.date(), free_with)
             )
@@ -244,14 +238,19 @@ class SharedTimes:
         self._drop(lambda key: key[1] == day and (concerned is None or concerned(key[0], key[2])))
 
     def whose(
-        self, staff_id: int, services: tuple[int, ...], day: date | None = None
+        self,
+        staff_id: int,
+        services: tuple[int, ...],
+        day: date | None = None,
+        free_with: frozenset[int] | None = None,
     ) -> frozenset[int] | None:
         """Who may see to a visit with the team member (0: anyone, for `services`, on `day`):
-        that member, or every member who offers the services and may work that day (None: not
-        known)."""
+        that member; with anyone, those the time is `free_with` where the times were read
+        member by member, else every member who offers the services and may work that day
+        (None: not known)."""
         if staff_id:
             return frozenset({staff_id})
-        return self.team_days.narrow(self.members(services), day)
+        return free_with or self.team_days.narrow(self.members(services), day)
 
     def concerned(
         self,
@@ -264,7 +263,7 @@ class SharedTimes:
         the team member (0: anyone, for `services`, on `day`; free with `members`, where known)
         may concern: those of the members who could have seen to it, and of anyone among them.
         None: every copy (who could is not known)."""
-        mine = members if members and not staff_id else self.whose(staff_id, services, day)
+        mine = self.whose(staff_id, services, day, members)
         if mine is None:
             return None
 

@@ -17,6 +17,7 @@ from bot import funnel, salon_view
 from bot.altegio import errors
 from bot.altegio.booking_calls import Appointment, NewBooking
 from bot.altegio.models import Company, CreatedRecord, Record, Service, Staff, parse_datetime
+from bot.altegio.models.free_times import members_of, shortest_of
 from bot.draft import Draft
 from bot.metrics import BOOKED, REFUSED, UNCERTAIN
 from bot.services import Alerts, Services, keep
@@ -95,12 +96,15 @@ def appointments(draft: Draft) -> tuple[Appointment, ...]:
         # With anyone, read member by member, the time knows who Altegio may give it to, and
         # the shortest the visit can be with them: what the bot then surely knows it fills.
         free_with = draft.slot_free_with if draft.staff_id == 0 else ()
-        members = frozenset(m for m, _ in free_with) or None
-        lengths = [n for _, n in free_with if n]
-        length = min(lengths) if lengths else draft.slot_length
+        length = shortest_of(free_with) or draft.slot_length
         return (
             Appointment(
-                1, tuple(draft.service_ids), draft.staff_id, draft.slot, length, members=members
+                1,
+                tuple(draft.service_ids),
+                draft.staff_id,
+                draft.slot,
+                length,
+                members=members_of(free_with),
             ),
         )
     times = [(draft.slot, draft.slot_length), *((str(raw), n) for raw, n in draft.later)]

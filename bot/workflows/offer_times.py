@@ -31,7 +31,7 @@ async def free(
     assert draft.staff_id is not None
     altegio = services.altegio
     staff_id, service_ids = draft.staff_id, draft.service_ids
-    working = None
+    working, slots = None, None
     if not staff_id and altegio.in_rush():
         company = await altegio.company()
         first, last = horizon(now.astimezone(company.tz).date())
@@ -41,7 +41,7 @@ async def free(
             working = shared.whose(0, tuple(service_ids), day)
     if working is not None and len(working) > 1:
         slots = await visit_times.each_members(altegio, sorted(working), day, service_ids)
-    else:
+    if slots is None:  # one read, as ever (or all of them gone meanwhile)
         slots = await visit_times.free_times(altegio, staff_id, day, service_ids)
     others = held(services, draft, day, now)
     ahead = [s for s in slots if s.start > now]

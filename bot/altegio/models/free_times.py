@@ -62,6 +62,22 @@ def _month_days(values: Json, span: tuple[date, date]) -> list[date]:
     return days
 
 
+# Who a free time is free with, and how long the visit lasts with each: (team member, seconds).
+FreeWith = tuple[tuple[int, int | None], ...]
+
+
+def members_of(free_with: FreeWith) -> frozenset[int] | None:
+    """The team members a time is free with (None: not known)."""
+    return frozenset(member for member, _ in free_with) or None
+
+
+def shortest_of(free_with: FreeWith) -> int | None:
+    """The shortest the visit can last, with whichever of them Altegio gives it to (None: not
+    known)."""
+    lengths = [length for _, length in free_with if length]
+    return min(lengths) if lengths else None
+
+
 @dataclass(frozen=True, slots=True)
 class Slot:
     """A free time; `raw` is Altegio's own `datetime`, echoed back unchanged when booking."""
@@ -71,18 +87,12 @@ class Slot:
     length: int | None = None  # seconds; read member by member, the longest of theirs
     # Read member by member ("any available team member" in a rush): who the time is free with,
     # and how long the visit lasts with each (empty: not known, as in Altegio's list of anyone).
-    free_with: tuple[tuple[int, int | None], ...] = ()
+    free_with: FreeWith = ()
 
     @property
     def members(self) -> frozenset[int] | None:
         """Who the time is free with, when read member by member (None: not known)."""
-        return frozenset(member for member, _ in self.free_with) or None
-
-    @property
-    def shortest(self) -> int | None:
-        """The shortest the visit can last, with whichever of them Altegio gives it to."""
-        lengths = [length for _, length in self.free_with if length]
-        return min(lengths) if lengths else self.length
+        return members_of(self.free_with)
 
     @classmethod
     def list_from_wire(cls, data: Json, tz: ZoneInfo, day: date | None = None) -> list[Slot]:
